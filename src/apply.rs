@@ -1,0 +1,743 @@
+//! The executor: carries out a plan's changes in phase order with bounded
+//! concurrency, and reports exactly what was done and what was not.
+//!
+//! Every change is written so that running it again after an interruption
+//! is safe: deletions treat "already gone" as success, and an application
+//! user's key is recorded on the user only after its secret was delivered.
+
+use std::fmt;
+use std::fs;
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_iam::error::SdkError;
+use aws_sdk_iam::types::{StatusType, Tag};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::aws::{self, Aws};
+use crate::model::ACCESS_KEY_TAG_KEY;
+use crate::observe;
+use crate::plan::{Change, Plan};
+
+/// A secret access key. Its `Debug` is redacted and it has no `Display` or
+/// `Serialize`, so it cannot reach a log, a plan or JSON output by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place it is delivered.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A newly created access key.
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    pub user: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub create_date: Option<String>,
+}
+
+/// The file written for a key: the shape of the `AccessKey` object that
+/// `aws iam create-access-key` prints, so existing tooling can read it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AccessKeyFile<'a> {
+    user_name: &'a str,
+    access_key_id: &'a str,
+    status: &'a str,
+    secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    create_date: Option<&'a str>,
+}
+
+/// Where new secrets go: each is written at once to `DIR/<user>.json` (mode
+/// 0600) when a directory is given, else kept to be printed once at the end.
+#[derive(Debug, Default)]
+pub struct KeySink {
+    dir: Option<PathBuf>,
+    held: Mutex<Vec<AccessKey>>,
+    written: Mutex<Vec<PathBuf>>,
+}
+
+impl KeySink {
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        KeySink {
+            dir,
+            ..KeySink::default()
+        }
+    }
+
+    /// Deliver one key. With a directory, the file is complete on disk (and
+    /// synced) before this returns, so the key can be recorded as delivered.
+    pub fn deliver(&self, key: AccessKey) -> std::io::Result<()> {
+        match &self.dir {
+            Some(dir) => {
+                let path = write_key_file(dir, &key)?;
+                lock(&self.written).push(path);
+            }
+            None => lock(&self.held).push(key),
+        }
+        Ok(())
+    }
+
+    /// Keys held for printing (none when a directory was given).
+    pub fn take_held(&self) -> Vec<AccessKey> {
+        std::mem::take(&mut *lock(&self.held))
+    }
+
+    /// Files written so far.
+    pub fn written(&self) -> Vec<PathBuf> {
+        lock(&self.written).clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a Vec half-written, so a
+    // poisoned lock is still safe to use.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_key_file(dir: &Path, key: &AccessKey) -> std::io::Result<PathBuf> {
+    #[cfg(unix)]
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir)?;
+
+    let body = serde_json::to_string_pretty(&AccessKeyFile {
+        user_name: &key.user,
+        access_key_id: &key.access_key_id,
+        status: "Active",
+        secret_access_key: key.secret_access_key.expose(),
+        create_date: key.create_date.as_deref(),
+    })
+    .map_err(std::io::Error::other)?;
+
+    // Write to a temporary file and rename, so a crash never leaves a
+    // half-written credentials file behind.
+    let path = dir.join(format!("{}.json", key.user));
+    let tmp = dir.join(format!(".{}.json.tmp", key.user));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(body.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// Why one change failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct ApplyError {
+    /// The IAM operation that failed.
+    pub operation: String,
+    /// What AWS (or the local system) said.
+    pub message: String,
+}
+
+impl ApplyError {
+    fn call<E>(operation: &str, err: &SdkError<E>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        ApplyError {
+            operation: operation.to_owned(),
+            message: aws::describe(err),
+        }
+    }
+}
+
+/// Carries out single changes. A trait so the executor's ordering and
+/// failure reporting can be tested without an account.
+pub trait Backend {
+    fn execute(
+        &self,
+        change: &Change,
+        keys: &KeySink,
+    ) -> impl Future<Output = Result<(), ApplyError>>;
+}
+
+/// What happened to each change of a plan.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub done: Vec<Change>,
+    pub failed: Vec<(Change, ApplyError)>,
+    /// Changes not attempted because an earlier phase failed.
+    pub skipped: Vec<Change>,
+}
+
+impl Report {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+/// Progress events, for the command line to show.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Done(&'a Change),
+    Failed(&'a Change, &'a ApplyError),
+}
+
+/// Run `plan` phase by phase, at most `concurrency` changes at a time. A
+/// failure lets the other changes of its phase finish, then stops: later
+/// phases depend on earlier ones.
+pub async fn execute<B: Backend>(
+    backend: &B,
+    plan: &Plan,
+    concurrency: usize,
+    keys: &KeySink,
+    mut on_event: impl FnMut(Event<'_>),
+) -> Report {
+    let mut report = Report::default();
+    let mut phases: Vec<u8> = plan.changes.iter().map(Change::phase).collect();
+    phases.dedup();
+    let mut failed = false;
+    for phase in phases {
+        let batch: Vec<&Change> = plan.changes.iter().filter(|c| c.phase() == phase).collect();
+        if failed {
+            report.skipped.extend(batch.into_iter().cloned());
+            continue;
+        }
+        let mut results = futures_util::stream::iter(batch)
+            .map(|change| async move { (change, backend.execute(change, keys).await) })
+            .buffer_unordered(concurrency.max(1));
+        while let Some((change, result)) = results.next().await {
+            match result {
+                Ok(()) => {
+                    on_event(Event::Done(change));
+                    report.done.push(change.clone());
+                }
+                Err(err) => {
+                    on_event(Event::Failed(change, &err));
+                    report.failed.push((change.clone(), err));
+                    failed = true;
+                }
+            }
+        }
+    }
+    report
+}
+
+/// True when the error says the entity does not exist.
+fn is_no_such_entity<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
+    err.code() == Some("NoSuchEntity")
+}
+
+/// Treat "already gone" as success: a delete that an interrupted apply
+/// already did must not fail the next one.
+fn gone_ok<T, E: ProvideErrorMetadata>(result: Result<T, SdkError<E>>) -> Result<(), SdkError<E>> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_no_such_entity(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Retry a call that depends on an entity created moments ago: IAM is
+/// eventually consistent, and a fresh user or group can be unknown to the
+/// next call for a few seconds. Other errors return at once (the SDK has
+/// already retried throttling and 5xx).
+async fn settle<T, E, F, Fut>(mut call: F) -> Result<T, SdkError<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E>>>,
+    E: ProvideErrorMetadata,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if is_no_such_entity(&e) && attempt < 6 => {
+                attempt += 1;
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
+macro_rules! check {
+    ($op:literal, $result:expr) => {
+        $result.map_err(|e| ApplyError::call($op, &e))?
+    };
+}
+
+impl Backend for Aws {
+    async fn execute(&self, change: &Change, keys: &KeySink) -> Result<(), ApplyError> {
+        let iam = &self.iam;
+        match change {
+            Change::CreateUser {
+                user,
+                path,
+                tags,
+                boundary,
+            } => {
+                let tags = tags
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| ApplyError {
+                        operation: "CreateUser".into(),
+                        message: e.to_string(),
+                    })?;
+                check!(
+                    "CreateUser",
+                    iam.create_user()
+                        .user_name(user)
+                        .path(path)
+                        .set_tags(Some(tags))
+                        .set_permissions_boundary(boundary.clone())
+                        .send()
+                        .await
+                );
+            }
+            Change::UpdateUserTags {
+                user,
+                before,
+                after,
+            } => {
+                let set: Vec<Tag> = after
+                    .iter()
+                    .filter(|(k, v)| before.get(*k) != Some(*v))
+                    .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+                    .collect();
+                if !set.is_empty() {
+                    check!(
+                        "TagUser",
+                        settle(|| iam
+                            .tag_user()
+                            .user_name(user)
+                            .set_tags(Some(set.clone()))
+                            .send())
+                        .await
+                    );
+                }
+                let unset: Vec<String> = before
+                    .keys()
+                    .filter(|k| !after.contains_key(*k))
+                    .cloned()
+                    .collect();
+                if !unset.is_empty() {
+                    check!(
+                        "UntagUser",
+                        iam.untag_user()
+                            .user_name(user)
+                            .set_tag_keys(Some(unset))
+                            .send()
+                            .await
+                    );
+                }
+            }
+            Change::DeleteUser {
+                user,
+                groups,
+                inline_policies,
+                attached_policies,
+            } => {
+                let keys = observe::list_access_keys(iam, user)
+                    .await
+                    .map_err(|e| ApplyError {
+                        operation: "ListAccessKeys".into(),
+                        message: e.to_string(),
+                    })?;
+                for key in keys {
+                    delete_access_key(iam, user, &key).await?;
+                }
+                check!(
+                    "DeleteLoginProfile",
+                    gone_ok(iam.delete_login_profile().user_name(user).send().await)
+                );
+                for group in groups {
+                    check!(
+                        "RemoveUserFromGroup",
+                        gone_ok(
+                            iam.remove_user_from_group()
+                                .group_name(group)
+                                .user_name(user)
+                                .send()
+                                .await
+                        )
+                    );
+                }
+                for name in inline_policies {
+                    check!(
+                        "DeleteUserPolicy",
+                        gone_ok(
+                            iam.delete_user_policy()
+                                .user_name(user)
+                                .policy_name(name)
+                                .send()
+                                .await
+                        )
+                    );
+                }
+                for arn in attached_policies {
+                    check!(
+                        "DetachUserPolicy",
+                        gone_ok(
+                            iam.detach_user_policy()
+                                .user_name(user)
+                                .policy_arn(arn)
+                                .send()
+                                .await
+                        )
+                    );
+                }
+                check!(
+                    "DeleteUser",
+                    gone_ok(iam.delete_user().user_name(user).send().await)
+                );
+            }
+            Change::CreateGroup { group, path } => {
+                check!(
+                    "CreateGroup",
+                    iam.create_group().group_name(group).path(path).send().await
+                );
+            }
+            Change::PutGroupPolicy {
+                group,
+                policy_name,
+                after,
+                ..
+            } => {
+                let document = after.to_string();
+                check!(
+                    "PutGroupPolicy",
+                    settle(|| iam
+                        .put_group_policy()
+                        .group_name(group)
+                        .policy_name(policy_name)
+                        .policy_document(&document)
+                        .send())
+                    .await
+                );
+            }
+            Change::DeleteGroupPolicy {
+                group, policy_name, ..
+            } => {
+                check!(
+                    "DeleteGroupPolicy",
+                    gone_ok(
+                        iam.delete_group_policy()
+                            .group_name(group)
+                            .policy_name(policy_name)
+                            .send()
+                            .await
+                    )
+                );
+            }
+            Change::DetachGroupPolicy { group, policy_arn } => {
+                check!(
+                    "DetachGroupPolicy",
+                    gone_ok(
+                        iam.detach_group_policy()
+                            .group_name(group)
+                            .policy_arn(policy_arn)
+                            .send()
+                            .await
+                    )
+                );
+            }
+            Change::DeleteGroup {
+                group,
+                members,
+                inline_policies,
+                attached_policies,
+            } => {
+                for user in members {
+                    check!(
+                        "RemoveUserFromGroup",
+                        gone_ok(
+                            iam.remove_user_from_group()
+                                .group_name(group)
+                                .user_name(user)
+                                .send()
+                                .await
+                        )
+                    );
+                }
+                for name in inline_policies {
+                    check!(
+                        "DeleteGroupPolicy",
+                        gone_ok(
+                            iam.delete_group_policy()
+                                .group_name(group)
+                                .policy_name(name)
+                                .send()
+                                .await
+                        )
+                    );
+                }
+                for arn in attached_policies {
+                    check!(
+                        "DetachGroupPolicy",
+                        gone_ok(
+                            iam.detach_group_policy()
+                                .group_name(group)
+                                .policy_arn(arn)
+                                .send()
+                                .await
+                        )
+                    );
+                }
+                check!(
+                    "DeleteGroup",
+                    gone_ok(iam.delete_group().group_name(group).send().await)
+                );
+            }
+            Change::AddMember { group, user } => {
+                check!(
+                    "AddUserToGroup",
+                    settle(|| iam
+                        .add_user_to_group()
+                        .group_name(group)
+                        .user_name(user)
+                        .send())
+                    .await
+                );
+            }
+            Change::RemoveMember { group, user } => {
+                check!(
+                    "RemoveUserFromGroup",
+                    gone_ok(
+                        iam.remove_user_from_group()
+                            .group_name(group)
+                            .user_name(user)
+                            .send()
+                            .await
+                    )
+                );
+            }
+            Change::CreateAccessKey { user, orphans } => {
+                for key in orphans {
+                    delete_access_key(iam, user, key).await?;
+                }
+                let out = check!(
+                    "CreateAccessKey",
+                    settle(|| iam.create_access_key().user_name(user).send()).await
+                );
+                let Some(created) = out.access_key() else {
+                    return Err(ApplyError {
+                        operation: "CreateAccessKey".into(),
+                        message: "the response held no access key".into(),
+                    });
+                };
+                let key = AccessKey {
+                    user: user.clone(),
+                    access_key_id: created.access_key_id().to_owned(),
+                    secret_access_key: Secret::new(created.secret_access_key()),
+                    create_date: created.create_date().map(|d| d.to_string()),
+                };
+                let id = key.access_key_id.clone();
+                if let Err(err) = keys.deliver(key) {
+                    // The secret could not be stored: remove the key rather
+                    // than leave one nobody holds, and say why.
+                    let _ = delete_access_key(iam, user, &id).await;
+                    return Err(ApplyError {
+                        operation: "write credentials file".into(),
+                        message: err.to_string(),
+                    });
+                }
+                // Recorded last: a key on record has had its secret delivered.
+                let tag = Tag::builder()
+                    .key(ACCESS_KEY_TAG_KEY)
+                    .value(&id)
+                    .build()
+                    .map_err(|e| ApplyError {
+                        operation: "TagUser".into(),
+                        message: e.to_string(),
+                    })?;
+                check!(
+                    "TagUser",
+                    iam.tag_user().user_name(user).tags(tag).send().await
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Deactivate, then delete, one access key. Deactivating first means a key
+/// whose deletion fails is at least no longer usable.
+async fn delete_access_key(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    key: &str,
+) -> Result<(), ApplyError> {
+    check!(
+        "UpdateAccessKey",
+        gone_ok(
+            iam.update_access_key()
+                .user_name(user)
+                .access_key_id(key)
+                .status(StatusType::Inactive)
+                .send()
+                .await
+        )
+    );
+    check!(
+        "DeleteAccessKey",
+        gone_ok(
+            iam.delete_access_key()
+                .user_name(user)
+                .access_key_id(key)
+                .send()
+                .await
+        )
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records the order of changes and fails the ones named.
+    struct Recorder {
+        seen: Mutex<Vec<String>>,
+        fail: Vec<String>,
+    }
+
+    impl Backend for Recorder {
+        async fn execute(&self, change: &Change, _keys: &KeySink) -> Result<(), ApplyError> {
+            lock(&self.seen).push(format!("{}:{}", change.phase(), change.name()));
+            if self.fail.contains(&change.name()) {
+                return Err(ApplyError {
+                    operation: "Test".into(),
+                    message: "refused".into(),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    fn sample_plan() -> Plan {
+        Plan {
+            changes: vec![
+                Change::CreateGroup {
+                    group: "client-a".into(),
+                    path: "/p/".into(),
+                },
+                Change::CreateUser {
+                    user: "alice".into(),
+                    path: "/p/".into(),
+                    tags: Default::default(),
+                    boundary: None,
+                },
+                Change::AddMember {
+                    group: "client-a".into(),
+                    user: "alice".into(),
+                },
+                Change::DeleteGroup {
+                    group: "client-b".into(),
+                    members: vec![],
+                    inline_policies: vec![],
+                    attached_policies: vec![],
+                },
+            ],
+            ..Plan::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn phases_run_in_order() {
+        let backend = Recorder {
+            seen: Mutex::new(vec![]),
+            fail: vec![],
+        };
+        let report = execute(&backend, &sample_plan(), 8, &KeySink::new(None), |_| {}).await;
+        assert!(report.succeeded());
+        let seen = lock(&backend.seen).clone();
+        let phases: Vec<char> = seen.iter().map(|s| s.chars().next().unwrap()).collect();
+        let mut sorted = phases.clone();
+        sorted.sort();
+        assert_eq!(phases, sorted, "changes ran out of phase order: {seen:?}");
+        assert_eq!(report.done.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn failure_stops_later_phases_and_reports_them() {
+        let backend = Recorder {
+            seen: Mutex::new(vec![]),
+            fail: vec!["alice".into()],
+        };
+        let report = execute(&backend, &sample_plan(), 8, &KeySink::new(None), |_| {}).await;
+        assert!(!report.succeeded());
+        // The other change of the failing phase still ran.
+        assert_eq!(report.done.len(), 1);
+        assert_eq!(report.done[0].name(), "client-a");
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(report.failed[0].0.name(), "alice");
+        let skipped: Vec<String> = report.skipped.iter().map(Change::name).collect();
+        assert_eq!(skipped, vec!["client-a/alice", "client-b"]);
+        assert!(!lock(&backend.seen).iter().any(|s| s.ends_with("client-b")));
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let key = AccessKey {
+            user: "acme-app".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG"),
+            create_date: None,
+        };
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("wJalr"), "{shown}");
+        assert!(shown.contains("AKIAEXAMPLE"));
+    }
+
+    #[test]
+    fn key_file_is_private_and_has_the_cli_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = KeySink::new(Some(dir.path().join("creds")));
+        sink.deliver(AccessKey {
+            user: "acme-app".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: Secret::new("s3cr3t"),
+            create_date: Some("2026-01-01T00:00:00Z".into()),
+        })
+        .unwrap();
+        let path = dir.path().join("creds/acme-app.json");
+        let body: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(body["UserName"], "acme-app");
+        assert_eq!(body["AccessKeyId"], "AKIAEXAMPLE");
+        assert_eq!(body["SecretAccessKey"], "s3cr3t");
+        assert_eq!(body["Status"], "Active");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        assert!(sink.take_held().is_empty());
+    }
+}

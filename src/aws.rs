@@ -1,0 +1,152 @@
+//! Building AWS clients, counting the calls they make, and classifying the
+//! errors they return. Everything that knows about the SDK's configuration
+//! lives here.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// IAM is a global service; its endpoint lives in `us-east-1`.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Where and as whom to connect; the global command-line flags.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// The clients provision uses, sharing one call counter.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub calls: CallCounter,
+}
+
+/// Build clients from the standard AWS configuration chain (environment,
+/// profile, `AWS_ENDPOINT_URL`, ...), with the command-line flags on top.
+///
+/// Retries are the SDK's standard mode with more attempts than its default:
+/// IAM throttles per account, and an apply of many changes should ride out a
+/// burst of `Throttling` or 5xx answers instead of stopping halfway.
+pub async fn connect(options: &ConnectOptions) -> Aws {
+    let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
+        .or_default_provider()
+        .or_else(Region::new(DEFAULT_REGION));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(10)
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(Duration::from_secs(10)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let shared = loader.load().await;
+    let calls = CallCounter::default();
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::from(&shared)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&shared)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    Aws { iam, sts, calls }
+}
+
+/// Counts every attempt the SDK sends, by operation name. Retries count:
+/// they are what the account's throttling budget pays for.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl CallCounter {
+    /// A snapshot of the counts so far, by operation name.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The total number of attempts so far.
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "provision-call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts.entry(name).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The AWS error code of an SDK error, when the service sent one.
+pub fn error_code<E: ProvideErrorMetadata>(err: &E) -> Option<&str> {
+    err.code()
+}
+
+/// A one-line description of an SDK error for people: the service's code and
+/// message when there is one, else the error chain (connection refused,
+/// timeout, ...). Never includes request bodies, so never a secret.
+pub fn describe<E>(err: &E) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => {
+            let mut text = err.to_string();
+            let mut source = err.source();
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    }
+}

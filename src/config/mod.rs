@@ -1,0 +1,223 @@
+//! Loading and validating clients files (SPEC "File format (version 1)").
+//!
+//! The flow is the one cargo-deny uses: bytes -> [`raw`] serde structs that
+//! keep spans -> [`validate`], which checks everything, collects every
+//! problem as a [`Diagnostic`] pointing at the text, and produces the
+//! span-free [`Desired`]. Only [`source`] does IO; [`load_sources`] takes
+//! bytes, so tests need no files.
+//!
+//! What `toml` itself rejects (syntax, a wrong type, an unknown key) stops
+//! that one file at its first error; every other problem, in every file, is
+//! reported together.
+
+mod raw;
+mod rules;
+mod source;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Diagnostics, FileId};
+use crate::model::Desired;
+
+/// Largest file accepted. A clients file is a few kilobytes; this bound keeps
+/// a wrong PATH (a disk image, `/dev/zero`) from being read whole.
+pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+
+/// Loads PATHs: each a file (read whatever its extension) or a directory,
+/// whose `*.toml` files (not recursive) are read in name order. A file
+/// reached twice is read once.
+/// [`Desired::authoritative`] is true when any PATH is a directory.
+///
+/// Returns every error at once. Warnings are dropped; use
+/// [`load_with_warnings`] to show them.
+pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
+    load_with_warnings(paths).map(|(desired, _)| desired)
+}
+
+/// Like [`load`], but on success also returns the warnings (an empty
+/// collection when there are none), which the caller should print.
+pub fn load_with_warnings(paths: &[PathBuf]) -> Result<(Desired, Diagnostics), Diagnostics> {
+    let found = source::read_paths(paths);
+    let mut diags = Diagnostics::new();
+    for error in &found.errors {
+        diags.push(error.to_diagnostic());
+    }
+    load_into(found.files, found.authoritative, diags)
+}
+
+/// Loads in-memory `(path, text)` pairs, as [`load`] does after reading
+/// the files; `authoritative` is copied into [`Desired`]. Used by tests.
+///
+/// Warnings are dropped; use [`load_sources_with_warnings`] to show them.
+pub fn load_sources(
+    sources: Vec<(PathBuf, Vec<u8>)>,
+    authoritative: bool,
+) -> Result<Desired, Diagnostics> {
+    load_sources_with_warnings(sources, authoritative).map(|(desired, _)| desired)
+}
+
+/// Like [`load_sources`], but on success also returns the warnings.
+pub fn load_sources_with_warnings(
+    sources: Vec<(PathBuf, Vec<u8>)>,
+    authoritative: bool,
+) -> Result<(Desired, Diagnostics), Diagnostics> {
+    load_into(sources, authoritative, Diagnostics::new())
+}
+
+fn load_into(
+    sources: Vec<(PathBuf, Vec<u8>)>,
+    authoritative: bool,
+    mut diags: Diagnostics,
+) -> Result<(Desired, Diagnostics), Diagnostics> {
+    let parsed: Vec<validate::Parsed> = sources
+        .into_iter()
+        .filter_map(|(path, bytes)| {
+            let (file, raw) = parse(&path, &bytes, &mut diags)?;
+            Some(validate::Parsed { file, path, raw })
+        })
+        .collect();
+    let desired = validate::validate(&parsed, authoritative, &mut diags);
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok((desired, diags))
+    }
+}
+
+/// Decodes and parses one file. On failure the problem is in `diags` and
+/// the file takes no further part (its clients are unknown, so checks
+/// across files simply do not see them).
+fn parse(path: &Path, bytes: &[u8], diags: &mut Diagnostics) -> Option<(FileId, raw::RawFile)> {
+    let name = path.display().to_string();
+    if bytes.len() > MAX_FILE_BYTES {
+        diags.push(
+            Diagnostic::error(format!(
+                "`{name}` is larger than {} MiB",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ))
+            .with_help(
+                "a clients file is a few kilobytes; check that PATH names a clients file, or \
+                 split it into several files in one directory",
+            ),
+        );
+        return None;
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            // The lossy copy is identical up to the first bad byte, which
+            // becomes U+FFFD (3 bytes): the label covers exactly that.
+            let at = e.valid_up_to();
+            let lossy = String::from_utf8_lossy(bytes).into_owned();
+            let bad = bytes.get(at).copied().unwrap_or_default();
+            let file = diags.add_file(name.as_str(), lossy);
+            diags.push(
+                Diagnostic::error(format!("`{name}` is not valid UTF-8"))
+                    .with_primary(
+                        file,
+                        at..at + '\u{FFFD}'.len_utf8(),
+                        format!("byte 0x{bad:02X}"),
+                    )
+                    .with_help("TOML files must be UTF-8 text; re-save the file as UTF-8"),
+            );
+            return None;
+        }
+    };
+    let file = diags.add_file(name.as_str(), text);
+    match toml::from_str::<raw::RawFile>(text) {
+        Ok(raw) => Some((file, raw)),
+        Err(e) => {
+            diags.push(toml_error(file, &name, text, &e));
+            None
+        }
+    }
+}
+
+/// Turns a `toml` error into a diagnostic with a span, a short label and a
+/// `help:` line.
+fn toml_error(file: FileId, name: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
+    // `toml` messages are one line; be safe if that ever changes.
+    let message = error.message().trim().replace('\n', "; ");
+    let Some(span) = error.span() else {
+        // Only a few limits (such as a dotted key nested past the recursion
+        // limit) come without a position.
+        return Diagnostic::error(format!("`{name}`: {message}"))
+            .with_help("simplify the file; clients files need only a few levels of nesting");
+    };
+    let at = |label: &str| (span.clone(), label.to_owned());
+
+    // `unknown field `x`, expected one of `a`, `b``: serde's wording, from
+    // `deny_unknown_fields`.
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((key, expected)) = rest.split_once('`')
+    {
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let mut help = match allowed.as_slice() {
+            [] => "this table takes no keys".to_owned(),
+            [one] => format!("the only key allowed here is `{one}`"),
+            many => format!(
+                "the keys allowed here are {}",
+                many.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        if let Some(guess) = rules::closest(key, allowed.iter().copied()) {
+            help = format!("did you mean `{guess}`? {help}");
+        }
+        let (range, label) = at("unknown key");
+        return Diagnostic::error(format!("unknown key `{key}`"))
+            .with_primary(file, range, label)
+            .with_help(help);
+    }
+
+    if message == "duplicate key" {
+        let key = text.get(span.clone()).unwrap_or("").trim();
+        let (range, label) = at("set again here");
+        return Diagnostic::error(format!("key `{key}` is set twice in the same table"))
+            .with_primary(file, range, label)
+            .with_help("TOML allows each key once per table; remove one of them");
+    }
+
+    if message.contains("recursion") || message.contains("recurse") {
+        let (range, label) = at("nested too deeply");
+        return Diagnostic::error("value is nested too deeply")
+            .with_primary(file, range, label)
+            .with_help("clients files need only a few levels of nesting");
+    }
+
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        // serde says "sequence"; TOML says "array", users say "list".
+        let rest = rest.replace("expected a sequence", "expected a list");
+        let help = if rest.ends_with("expected a string") {
+            "put the value in double quotes, e.g. `name = \"acme\"`"
+        } else if rest.ends_with("expected a list") {
+            "write a list in brackets, e.g. `[\"a\", \"b\"]`"
+        } else if rest.contains("expected a `[") {
+            "write a table: `[section]` / `[[section]]` headers or `{ key = value }`"
+        } else {
+            "see the file format in the documentation"
+        };
+        let expected = rest.rsplit_once(", ").map_or(rest.as_str(), |(_, e)| e);
+        let (range, label) = at(expected);
+        return Diagnostic::error(format!("wrong type: {rest}"))
+            .with_primary(file, range, label)
+            .with_help(help);
+    }
+
+    // A syntax error: `description, expected X`. The description is the
+    // headline, what was expected goes under the caret.
+    let (headline, label) = match message.split_once(", expected ") {
+        Some((description, expected)) => (description.to_owned(), format!("expected {expected}")),
+        None => (message.clone(), "here".to_owned()),
+    };
+    let (range, label) = at(&label);
+    Diagnostic::error(format!("invalid TOML: {headline}"))
+        .with_primary(file, range, label)
+        .with_help("the file must be valid TOML (https://toml.io); fix the syntax here")
+}

@@ -1,0 +1,198 @@
+//! The desired and observed state of the account, as plain values.
+//!
+//! `config` turns TOML files into a [`Desired`]; `observe` turns live IAM into
+//! an [`Observed`]; `plan` compares the two without any IO. Keeping both sides
+//! as plain data is what lets the planner be tested with literal values.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+/// Tag key that marks a user as created and owned by provision.
+pub const MANAGED_TAG_KEY: &str = "managed-by";
+/// Value of [`MANAGED_TAG_KEY`] on managed users.
+pub const MANAGED_TAG_VALUE: &str = "provision";
+/// Tag key holding a developer's e-mail address.
+pub const EMAIL_TAG_KEY: &str = "email";
+/// Tag key naming the client an application user belongs to.
+pub const CLIENT_TAG_KEY: &str = "provision:client";
+/// Tag key recording the id (never the secret) of the access key provision
+/// created and delivered for an application user. Reading it back from
+/// `GetAccountAuthorizationDetails` saves one `ListAccessKeys` call per client.
+pub const ACCESS_KEY_TAG_KEY: &str = "provision:access-key";
+/// Name of the inline policy provision writes on every client group.
+pub const GROUP_POLICY_NAME: &str = "provision-s3";
+/// Prefix of every client group's name.
+pub const GROUP_PREFIX: &str = "client-";
+/// Default IAM path under which everything managed lives.
+pub const DEFAULT_PATH: &str = "/provision/";
+
+/// Account-wide settings (the `[settings]` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Refuse to touch any other account.
+    pub account_id: Option<String>,
+    /// IAM path under which everything managed lives; starts and ends with `/`.
+    pub path: String,
+    /// Permissions boundary ARN set on every created user.
+    pub permissions_boundary: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            account_id: None,
+            path: DEFAULT_PATH.to_owned(),
+            permissions_boundary: None,
+        }
+    }
+}
+
+/// A developer declaration (`[[developers]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Developer {
+    /// IAM user name.
+    pub name: String,
+    /// Recorded as the `email` tag.
+    pub email: Option<String>,
+    /// Access is revoked after this date.
+    pub expires: Option<NaiveDate>,
+}
+
+/// What a client's principals may do on its buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Access {
+    /// List and get.
+    ReadOnly,
+    /// Read-only plus put, delete object and multipart uploads.
+    ReadWrite,
+    /// `s3:*` on the client's buckets only.
+    Full,
+}
+
+impl Access {
+    /// The spelling used in the file format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::ReadOnly => "read-only",
+            Access::ReadWrite => "read-write",
+            Access::Full => "full",
+        }
+    }
+}
+
+/// A client (`[[clients]]`), after validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub name: String,
+    /// Exact bucket names.
+    pub buckets: Vec<String>,
+    /// Bucket name prefixes; the policy grants `prefix*`.
+    pub bucket_prefixes: Vec<String>,
+    pub access: Access,
+    /// Names of declared developers, in file order.
+    pub developers: Vec<String>,
+    /// Application user name; `None` when the file says `app_user = ""`.
+    pub app_user: Option<String>,
+    /// CloudFront distribution ids the client may invalidate.
+    pub distributions: Vec<String>,
+    /// The file the client was declared in.
+    pub source: PathBuf,
+}
+
+impl Client {
+    /// Name of the client's IAM group.
+    pub fn group_name(&self) -> String {
+        group_name(&self.name)
+    }
+}
+
+/// Name of the IAM group of client `client`.
+pub fn group_name(client: &str) -> String {
+    format!("{GROUP_PREFIX}{client}")
+}
+
+/// Everything the loaded configuration asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub settings: Settings,
+    /// Declared developers by name.
+    pub developers: BTreeMap<String, Developer>,
+    /// Clients by name.
+    pub clients: BTreeMap<String, Client>,
+    /// True when a directory was among the given paths: the configuration is
+    /// then taken to be complete for the managed path, so managed client
+    /// groups it does not declare are deleted. When only files are given,
+    /// other clients are out of scope and left alone.
+    pub authoritative: bool,
+}
+
+/// A user as IAM reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedUser {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+    /// Names of the groups the user belongs to.
+    pub groups: BTreeSet<String>,
+    /// Inline policies by name, normalized (see `policy::normalize`).
+    pub inline_policies: BTreeMap<String, Value>,
+    /// ARNs of attached managed policies.
+    pub attached_policies: Vec<String>,
+    pub permissions_boundary: Option<String>,
+    /// Ids of the user's access keys, when they were listed. Observation
+    /// lists them only for application users that lack the
+    /// [`ACCESS_KEY_TAG_KEY`] record, so a no-op plan makes no such call.
+    pub access_keys: Option<Vec<String>>,
+}
+
+/// A group as IAM reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedGroup {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    /// Inline policies by name, normalized (see `policy::normalize`).
+    pub inline_policies: BTreeMap<String, Value>,
+    /// ARNs of attached managed policies.
+    pub attached_policies: Vec<String>,
+}
+
+/// The live state of the account's users and groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// The account id the credentials belong to, when known.
+    pub account_id: Option<String>,
+    pub users: BTreeMap<String, ObservedUser>,
+    pub groups: BTreeMap<String, ObservedGroup>,
+}
+
+impl Observed {
+    /// Members of `group`, derived from the users' group lists.
+    pub fn members(&self, group: &str) -> BTreeSet<String> {
+        self.users
+            .values()
+            .filter(|u| u.groups.contains(group))
+            .map(|u| u.name.clone())
+            .collect()
+    }
+}
+
+impl ObservedUser {
+    /// True when the user carries provision's tag and lives under `path`.
+    pub fn is_managed(&self, path: &str) -> bool {
+        self.path.starts_with(path)
+            && self.tags.get(MANAGED_TAG_KEY).map(String::as_str) == Some(MANAGED_TAG_VALUE)
+    }
+}
+
+impl ObservedGroup {
+    /// Groups cannot carry tags, so a group is managed when it lives under the
+    /// managed path and has a client group's name.
+    pub fn is_managed(&self, path: &str) -> bool {
+        self.path.starts_with(path) && self.name.starts_with(GROUP_PREFIX)
+    }
+}

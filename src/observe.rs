@@ -1,0 +1,184 @@
+//! Reading the live state of the account into the model's types.
+//!
+//! One paginated `GetAccountAuthorizationDetails` returns every user and
+//! group with their tags, memberships, inline policies and attached policies:
+//! about one call per thousand entities, however many clients there are. It
+//! leaves out access keys; provision records the id of the key it delivered
+//! as a tag on the application user, so keys are listed only for application
+//! users that lack that record (normally none).
+
+use std::future::Future;
+
+use aws_sdk_iam::types::EntityType;
+use thiserror::Error;
+
+use crate::aws::{self, Aws};
+use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, ObservedGroup, ObservedUser};
+use crate::policy;
+
+/// Page size for `GetAccountAuthorizationDetails`; 1000 is IAM's maximum.
+const PAGE_SIZE: i32 = 1000;
+
+/// Why the account could not be read.
+#[derive(Debug, Error)]
+pub enum ObserveError {
+    /// An AWS call failed after the SDK's retries.
+    #[error("could not {operation}: {message}")]
+    Call {
+        operation: &'static str,
+        message: String,
+    },
+    /// A policy document returned by IAM could not be decoded.
+    #[error("the inline policy `{policy}` of {entity} could not be read")]
+    Policy {
+        entity: String,
+        policy: String,
+        #[source]
+        source: policy::PolicyError,
+    },
+}
+
+/// Reads the account. A trait so the planner's callers can run against AWS,
+/// an emulator, or a recorded state alike.
+pub trait Observe {
+    /// The account id of the credentials in use.
+    fn account_id(&self) -> impl Future<Output = Result<String, ObserveError>>;
+    /// Every user and group, with the access keys of application users that
+    /// lack provision's record of their key.
+    fn observe(&self, managed_path: &str) -> impl Future<Output = Result<Observed, ObserveError>>;
+}
+
+impl Observe for Aws {
+    async fn account_id(&self) -> Result<String, ObserveError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| ObserveError::Call {
+                operation: "find the account of the credentials (sts:GetCallerIdentity)",
+                message: aws::describe(&e),
+            })?;
+        Ok(out.account().unwrap_or_default().to_owned())
+    }
+
+    async fn observe(&self, managed_path: &str) -> Result<Observed, ObserveError> {
+        let mut observed = Observed::default();
+        let mut pages = self
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::User)
+            .filter(EntityType::Group)
+            .max_items(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| ObserveError::Call {
+                operation: "read users and groups (iam:GetAccountAuthorizationDetails)",
+                message: aws::describe(&e),
+            })?;
+            for u in page.user_detail_list() {
+                let name = u.user_name().unwrap_or_default().to_owned();
+                let mut user = ObservedUser {
+                    name: name.clone(),
+                    path: u.path().unwrap_or("/").to_owned(),
+                    arn: u.arn().unwrap_or_default().to_owned(),
+                    tags: u
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                        .collect(),
+                    groups: u.group_list().iter().cloned().collect(),
+                    attached_policies: u
+                        .attached_managed_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(str::to_owned))
+                        .collect(),
+                    permissions_boundary: u
+                        .permissions_boundary()
+                        .and_then(|b| b.permissions_boundary_arn())
+                        .map(str::to_owned),
+                    ..ObservedUser::default()
+                };
+                for p in u.user_policy_list() {
+                    let policy_name = p.policy_name().unwrap_or_default().to_owned();
+                    let doc = policy::decode_document(p.policy_document().unwrap_or_default())
+                        .map_err(|source| ObserveError::Policy {
+                            entity: format!("user `{name}`"),
+                            policy: policy_name.clone(),
+                            source,
+                        })?;
+                    user.inline_policies.insert(policy_name, doc);
+                }
+                observed.users.insert(name, user);
+            }
+            for g in page.group_detail_list() {
+                let name = g.group_name().unwrap_or_default().to_owned();
+                let mut group = ObservedGroup {
+                    name: name.clone(),
+                    path: g.path().unwrap_or("/").to_owned(),
+                    arn: g.arn().unwrap_or_default().to_owned(),
+                    attached_policies: g
+                        .attached_managed_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(str::to_owned))
+                        .collect(),
+                    ..ObservedGroup::default()
+                };
+                for p in g.group_policy_list() {
+                    let policy_name = p.policy_name().unwrap_or_default().to_owned();
+                    let doc = policy::decode_document(p.policy_document().unwrap_or_default())
+                        .map_err(|source| ObserveError::Policy {
+                            entity: format!("group `{name}`"),
+                            policy: policy_name.clone(),
+                            source,
+                        })?;
+                    group.inline_policies.insert(policy_name, doc);
+                }
+                observed.groups.insert(name, group);
+            }
+        }
+
+        // Application users without a record of their key: an apply was cut
+        // off between creating the key and recording it, or the user was
+        // just created. List their keys so the plan can replace orphans.
+        let unrecorded: Vec<String> = observed
+            .users
+            .values()
+            .filter(|u| {
+                u.is_managed(managed_path)
+                    && u.tags.contains_key(CLIENT_TAG_KEY)
+                    && !u.tags.contains_key(ACCESS_KEY_TAG_KEY)
+            })
+            .map(|u| u.name.clone())
+            .collect();
+        for name in unrecorded {
+            let keys = list_access_keys(&self.iam, &name).await?;
+            if let Some(user) = observed.users.get_mut(&name) {
+                user.access_keys = Some(keys);
+            }
+        }
+        Ok(observed)
+    }
+}
+
+/// The ids of a user's access keys (a user has at most two).
+pub async fn list_access_keys(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+) -> Result<Vec<String>, ObserveError> {
+    let out = iam
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| ObserveError::Call {
+            operation: "list access keys (iam:ListAccessKeys)",
+            message: aws::describe(&e),
+        })?;
+    Ok(out
+        .access_key_metadata()
+        .iter()
+        .filter_map(|k| k.access_key_id().map(str::to_owned))
+        .collect())
+}

@@ -1,0 +1,750 @@
+//! The planner: a pure function of (desired, observed) to an ordered list of
+//! changes. No IO happens here, so every decision about ownership, scope and
+//! ordering is tested with plain values.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{
+    ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Desired, EMAIL_TAG_KEY, GROUP_POLICY_NAME,
+    MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
+};
+use crate::policy;
+
+/// What a change does, as shown to people and in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    /// The one-character marker used in text plans, as `terraform plan` does.
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+        }
+    }
+}
+
+/// The kind of IAM entity a change touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    User,
+    Group,
+    GroupPolicy,
+    Membership,
+    AccessKey,
+}
+
+impl Kind {
+    /// The spelling used in text and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+            Kind::GroupPolicy => "group-policy",
+            Kind::Membership => "membership",
+            Kind::AccessKey => "access-key",
+        }
+    }
+}
+
+/// One change, with everything the executor needs to carry it out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// `CreateUser` with path, tags and permissions boundary.
+    CreateUser {
+        user: String,
+        path: String,
+        tags: BTreeMap<String, String>,
+        boundary: Option<String>,
+    },
+    /// Bring the tags provision manages on a user to their desired values.
+    /// Tags provision does not manage are left alone.
+    UpdateUserTags {
+        user: String,
+        before: BTreeMap<String, String>,
+        after: BTreeMap<String, String>,
+    },
+    /// Revoke everything a user holds, then delete it.
+    DeleteUser {
+        user: String,
+        /// Every group the user is in, managed or not: deleting a user
+        /// requires leaving them all.
+        groups: Vec<String>,
+        inline_policies: Vec<String>,
+        attached_policies: Vec<String>,
+    },
+    CreateGroup {
+        group: String,
+        path: String,
+    },
+    /// `PutGroupPolicy`; `before` is `None` when the policy is new.
+    PutGroupPolicy {
+        group: String,
+        policy_name: String,
+        before: Option<Value>,
+        after: Value,
+    },
+    /// Remove an inline policy provision did not write from a managed group.
+    DeleteGroupPolicy {
+        group: String,
+        policy_name: String,
+        before: Value,
+    },
+    /// Detach a managed policy attached by hand to a managed group.
+    DetachGroupPolicy {
+        group: String,
+        policy_arn: String,
+    },
+    /// Empty a group of members and policies, then delete it.
+    DeleteGroup {
+        group: String,
+        members: Vec<String>,
+        inline_policies: Vec<String>,
+        attached_policies: Vec<String>,
+    },
+    AddMember {
+        group: String,
+        user: String,
+    },
+    RemoveMember {
+        group: String,
+        user: String,
+    },
+    /// Create the application user's one access key and record its id on the
+    /// user. `orphans` are keys found on the user with no record that their
+    /// secret was ever delivered (an apply cut off between creating a key and
+    /// recording it); they are deleted first so the user never holds two.
+    CreateAccessKey {
+        user: String,
+        orphans: Vec<String>,
+    },
+}
+
+impl Change {
+    pub fn action(&self) -> Action {
+        match self {
+            Change::CreateUser { .. }
+            | Change::CreateGroup { .. }
+            | Change::AddMember { .. }
+            | Change::CreateAccessKey { .. } => Action::Create,
+            Change::PutGroupPolicy { before: None, .. } => Action::Create,
+            Change::PutGroupPolicy { .. } | Change::UpdateUserTags { .. } => Action::Update,
+            Change::DeleteUser { .. }
+            | Change::DeleteGroup { .. }
+            | Change::DeleteGroupPolicy { .. }
+            | Change::DetachGroupPolicy { .. }
+            | Change::RemoveMember { .. } => Action::Delete,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Change::CreateUser { .. } | Change::UpdateUserTags { .. } | Change::DeleteUser { .. } => {
+                Kind::User
+            }
+            Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
+            Change::PutGroupPolicy { .. }
+            | Change::DeleteGroupPolicy { .. }
+            | Change::DetachGroupPolicy { .. } => Kind::GroupPolicy,
+            Change::AddMember { .. } | Change::RemoveMember { .. } => Kind::Membership,
+            Change::CreateAccessKey { .. } => Kind::AccessKey,
+        }
+    }
+
+    /// The address of the entity, unique within a plan for its kind:
+    /// `alice`, `client-acme`, `client-acme/provision-s3`, `client-acme/alice`.
+    pub fn name(&self) -> String {
+        match self {
+            Change::CreateUser { user, .. }
+            | Change::UpdateUserTags { user, .. }
+            | Change::DeleteUser { user, .. }
+            | Change::CreateAccessKey { user, .. } => user.clone(),
+            Change::CreateGroup { group, .. } | Change::DeleteGroup { group, .. } => group.clone(),
+            Change::PutGroupPolicy {
+                group, policy_name, ..
+            }
+            | Change::DeleteGroupPolicy {
+                group, policy_name, ..
+            } => format!("{group}/{policy_name}"),
+            Change::DetachGroupPolicy { group, policy_arn } => format!("{group}/{policy_arn}"),
+            Change::AddMember { group, user } | Change::RemoveMember { group, user } => {
+                format!("{group}/{user}")
+            }
+        }
+    }
+
+    /// Execution phase: every change of phase `n` may start only after all
+    /// changes of phases below `n` succeeded. Within a phase changes are
+    /// independent and run concurrently.
+    ///
+    /// 0 creates users and groups; 1 writes their attributes and policies;
+    /// 2 changes memberships and creates keys (both need the user and group
+    /// to exist); 3 deletes users (which leave their groups themselves); 4
+    /// deletes groups, whose remaining members are then known.
+    pub fn phase(&self) -> u8 {
+        match self {
+            Change::CreateUser { .. } | Change::CreateGroup { .. } => 0,
+            Change::UpdateUserTags { .. }
+            | Change::PutGroupPolicy { .. }
+            | Change::DeleteGroupPolicy { .. }
+            | Change::DetachGroupPolicy { .. } => 1,
+            Change::AddMember { .. } | Change::RemoveMember { .. } | Change::CreateAccessKey { .. } => {
+                2
+            }
+            Change::DeleteUser { .. } => 3,
+            Change::DeleteGroup { .. } => 4,
+        }
+    }
+
+    /// The client this change belongs to, when there is one; used to group
+    /// changes in summaries.
+    pub fn client(&self) -> Option<&str> {
+        let group = match self {
+            Change::CreateGroup { group, .. }
+            | Change::DeleteGroup { group, .. }
+            | Change::PutGroupPolicy { group, .. }
+            | Change::DeleteGroupPolicy { group, .. }
+            | Change::DetachGroupPolicy { group, .. }
+            | Change::AddMember { group, .. }
+            | Change::RemoveMember { group, .. } => group,
+            _ => return None,
+        };
+        group.strip_prefix(crate::model::GROUP_PREFIX)
+    }
+}
+
+/// A reason the plan cannot be made; nothing is applied while any exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A desired user's name is taken by a user provision does not manage.
+    #[error(
+        "user `{name}` already exists but is not managed by provision (path `{path}`, no `managed-by=provision` tag); rename it in the file, or adopt the existing user by moving it under `{managed_path}` and tagging it `managed-by=provision`"
+    )]
+    UnmanagedUser {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
+    /// A desired group's name is taken by a group outside the managed path.
+    #[error(
+        "group `{name}` already exists outside the managed path `{managed_path}` (its path is `{path}`); provision never takes over a group it did not create: rename the client, or move the group with `aws iam update-group --group-name {name} --new-path {managed_path}` to adopt it"
+    )]
+    UnmanagedGroup {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
+    /// A client's generated policy does not fit IAM's inline policy quota.
+    #[error(
+        "the policy of client `{client}` has {size} non-whitespace characters, over IAM's limit of {limit} for a group's inline policies; use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
+    )]
+    PolicyTooLarge {
+        client: String,
+        size: usize,
+        limit: usize,
+    },
+    /// A user would be in more groups than IAM allows.
+    #[error(
+        "user `{user}` would be in {count} groups ({managed} client groups and {unmanaged} other groups), over IAM's limit of {limit} groups per user; remove it from some clients"
+    )]
+    TooManyGroupsForUser {
+        user: String,
+        count: usize,
+        managed: usize,
+        unmanaged: usize,
+        limit: usize,
+    },
+    /// The account would hold more users or groups than its quota.
+    #[error(
+        "the account would have {count} {what}, over its quota of {limit}; remove clients or developers, or ask AWS for a higher quota"
+    )]
+    AccountQuota {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
+    /// A desired user name is already a managed user of another role.
+    #[error(
+        "user `{name}` is managed by provision as {existing}, but the configuration wants it as {wanted}; use another name"
+    )]
+    RoleConflict {
+        name: String,
+        existing: String,
+        wanted: String,
+    },
+}
+
+/// IAM's default quotas (the account may have raised some; see
+/// `GetAccountSummary`).
+pub mod quotas {
+    /// Groups a user can belong to.
+    pub const GROUPS_PER_USER: usize = 10;
+    /// Groups in an account.
+    pub const GROUPS_PER_ACCOUNT: usize = 300;
+    /// Users in an account.
+    pub const USERS_PER_ACCOUNT: usize = 5000;
+}
+
+/// Checks that need no account: every client's policy fits the inline
+/// policy quota. Run by `validate` and before every plan.
+pub fn check_quotas(desired: &Desired, account_id: &str) -> Vec<PlanError> {
+    desired
+        .clients
+        .values()
+        .filter_map(|client| {
+            let size = policy::size(&policy::group_policy(client, account_id));
+            (size > policy::GROUP_INLINE_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
+                client: client.name.clone(),
+                size,
+                limit: policy::GROUP_INLINE_POLICY_LIMIT,
+            })
+        })
+        .collect()
+}
+
+/// The result of planning.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Changes in execution order (by phase, then by kind and name).
+    pub changes: Vec<Change>,
+    /// Things a reviewer should know that do not block the plan.
+    pub warnings: Vec<String>,
+    /// Managed clients that live in the account but not in the given files,
+    /// left alone because the files given are not the whole configuration.
+    pub out_of_scope: Vec<String>,
+}
+
+/// Counts of changes by action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action() {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Delete => s.delete += 1,
+            }
+        }
+        s
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} to create, {} to update, {} to delete",
+            self.create, self.update, self.delete
+        )
+    }
+}
+
+/// The role a desired user plays; decides its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Role {
+    Developer { email: Option<String> },
+    App { client: String },
+}
+
+impl Role {
+    fn describe(&self) -> String {
+        match self {
+            Role::Developer { .. } => "a developer".to_owned(),
+            Role::App { client } => format!("the application user of client `{client}`"),
+        }
+    }
+}
+
+/// The tags provision manages on a user: it sets these and removes the ones
+/// of this set that should not be there, and leaves every other tag alone.
+const MANAGED_TAG_KEYS: [&str; 3] = [MANAGED_TAG_KEY, EMAIL_TAG_KEY, CLIENT_TAG_KEY];
+
+fn desired_tags(role: &Role) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    tags.insert(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned());
+    match role {
+        Role::Developer { email } => {
+            if let Some(email) = email {
+                tags.insert(EMAIL_TAG_KEY.to_owned(), email.clone());
+            }
+        }
+        Role::App { client } => {
+            tags.insert(CLIENT_TAG_KEY.to_owned(), client.clone());
+        }
+    }
+    tags
+}
+
+fn managed_tags(user: &ObservedUser) -> BTreeMap<String, String> {
+    user.tags
+        .iter()
+        .filter(|(k, _)| MANAGED_TAG_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn observed_role(user: &ObservedUser) -> Role {
+    match user.tags.get(CLIENT_TAG_KEY) {
+        Some(client) => Role::App {
+            client: client.clone(),
+        },
+        None => Role::Developer {
+            email: user.tags.get(EMAIL_TAG_KEY).cloned(),
+        },
+    }
+}
+
+/// Compute the changes that take `observed` to `desired`.
+///
+/// `account_id` is the account the CloudFront ARNs in group policies name.
+pub fn plan(desired: &Desired, observed: &Observed, account_id: &str) -> Result<Plan, Vec<PlanError>> {
+    let path = desired.settings.path.as_str();
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    let mut plan = Plan::default();
+
+    // Desired users and the role each plays.
+    let mut users: BTreeMap<String, Role> = BTreeMap::new();
+    for dev in desired.developers.values() {
+        users.insert(
+            dev.name.clone(),
+            Role::Developer {
+                email: dev.email.clone(),
+            },
+        );
+    }
+    for client in desired.clients.values() {
+        if let Some(app) = &client.app_user {
+            users.insert(
+                app.clone(),
+                Role::App {
+                    client: client.name.clone(),
+                },
+            );
+        }
+    }
+
+    // Ownership: never touch a name held by something provision did not make.
+    for (name, role) in &users {
+        if let Some(user) = observed.users.get(name) {
+            if !user.is_managed(path) {
+                errors.push(PlanError::UnmanagedUser {
+                    name: name.clone(),
+                    path: user.path.clone(),
+                    managed_path: path.to_owned(),
+                });
+            } else {
+                let existing = observed_role(user);
+                let same_role = matches!(
+                    (&existing, role),
+                    (Role::Developer { .. }, Role::Developer { .. })
+                ) || existing == *role;
+                if !same_role {
+                    errors.push(PlanError::RoleConflict {
+                        name: name.clone(),
+                        existing: existing.describe(),
+                        wanted: role.describe(),
+                    });
+                }
+            }
+        }
+    }
+    for client in desired.clients.values() {
+        let group = client.group_name();
+        if let Some(g) = observed.groups.get(&group) {
+            if !g.is_managed(path) {
+                errors.push(PlanError::UnmanagedGroup {
+                    name: group,
+                    path: g.path.clone(),
+                    managed_path: path.to_owned(),
+                });
+            }
+        }
+    }
+    errors.extend(check_account_quotas(desired, observed, &users));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    // Users: create missing ones, bring managed tags up to date, and give
+    // every application user its one key.
+    for (name, role) in &users {
+        let tags = desired_tags(role);
+        match observed.users.get(name) {
+            None => {
+                changes.push(Change::CreateUser {
+                    user: name.clone(),
+                    path: path.to_owned(),
+                    tags,
+                    boundary: desired.settings.permissions_boundary.clone(),
+                });
+                if matches!(role, Role::App { .. }) {
+                    changes.push(Change::CreateAccessKey {
+                        user: name.clone(),
+                        orphans: Vec::new(),
+                    });
+                }
+            }
+            Some(user) => {
+                let before = managed_tags(user);
+                if before != tags {
+                    changes.push(Change::UpdateUserTags {
+                        user: name.clone(),
+                        before,
+                        after: tags,
+                    });
+                }
+                if matches!(role, Role::App { .. }) && !user.tags.contains_key(ACCESS_KEY_TAG_KEY) {
+                    changes.push(Change::CreateAccessKey {
+                        user: name.clone(),
+                        orphans: user.access_keys.clone().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+
+    // Client groups in the configuration.
+    let mut members_after: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for client in desired.clients.values() {
+        let group = client.group_name();
+        let want_policy = policy::group_policy(client, account_id);
+        let mut want_members: BTreeSet<String> = client.developers.iter().cloned().collect();
+        if let Some(app) = &client.app_user {
+            want_members.insert(app.clone());
+        }
+        match observed.groups.get(&group) {
+            None => {
+                changes.push(Change::CreateGroup {
+                    group: group.clone(),
+                    path: path.to_owned(),
+                });
+                changes.push(Change::PutGroupPolicy {
+                    group: group.clone(),
+                    policy_name: GROUP_POLICY_NAME.to_owned(),
+                    before: None,
+                    after: want_policy,
+                });
+                for user in &want_members {
+                    changes.push(Change::AddMember {
+                        group: group.clone(),
+                        user: user.clone(),
+                    });
+                }
+            }
+            Some(g) => {
+                let current = g.inline_policies.get(GROUP_POLICY_NAME);
+                if current != Some(&want_policy) {
+                    changes.push(Change::PutGroupPolicy {
+                        group: group.clone(),
+                        policy_name: GROUP_POLICY_NAME.to_owned(),
+                        before: current.cloned(),
+                        after: want_policy,
+                    });
+                }
+                // A managed group grants exactly what provision wrote: any
+                // other policy on it was added by hand and could widen access.
+                for (name, doc) in &g.inline_policies {
+                    if name != GROUP_POLICY_NAME {
+                        changes.push(Change::DeleteGroupPolicy {
+                            group: group.clone(),
+                            policy_name: name.clone(),
+                            before: doc.clone(),
+                        });
+                        plan.warnings.push(format!(
+                            "group `{group}` has an inline policy `{name}` that provision did not write; it will be deleted"
+                        ));
+                    }
+                }
+                for arn in &g.attached_policies {
+                    changes.push(Change::DetachGroupPolicy {
+                        group: group.clone(),
+                        policy_arn: arn.clone(),
+                    });
+                    plan.warnings.push(format!(
+                        "group `{group}` has the managed policy `{arn}` attached by hand; it will be detached"
+                    ));
+                }
+                let have = observed.members(&group);
+                for user in want_members.difference(&have) {
+                    changes.push(Change::AddMember {
+                        group: group.clone(),
+                        user: user.clone(),
+                    });
+                }
+                for user in have.difference(&want_members) {
+                    // Users that are deleted below leave their groups as
+                    // part of that change.
+                    changes.push(Change::RemoveMember {
+                        group: group.clone(),
+                        user: user.clone(),
+                    });
+                }
+            }
+        }
+        members_after.insert(group, want_members);
+    }
+
+    // Managed groups the configuration does not declare.
+    let mut deleted_clients = BTreeSet::new();
+    for g in observed.groups.values() {
+        if !g.is_managed(path) || members_after.contains_key(&g.name) {
+            continue;
+        }
+        let client = g.name.strip_prefix(crate::model::GROUP_PREFIX).unwrap_or(&g.name);
+        if desired.authoritative {
+            deleted_clients.insert(client.to_owned());
+            members_after.insert(g.name.clone(), BTreeSet::new());
+        } else {
+            plan.out_of_scope.push(client.to_owned());
+            members_after.insert(g.name.clone(), observed.members(&g.name));
+        }
+    }
+
+    // Managed users the configuration does not ask for.
+    let mut deleted_users = BTreeSet::new();
+    for user in observed.users.values() {
+        if users.contains_key(&user.name) || !user.is_managed(path) {
+            continue;
+        }
+        let delete = match observed_role(user) {
+            // An application user goes with its client, or when its client
+            // now names another application user (or none).
+            Role::App { client } => {
+                deleted_clients.contains(&client) || desired.clients.contains_key(&client)
+            }
+            // A developer's user is deleted only when no file given declares
+            // it and no managed group keeps it after this plan.
+            Role::Developer { .. } => !members_after.values().any(|m| m.contains(&user.name)),
+        };
+        if delete {
+            deleted_users.insert(user.name.clone());
+            changes.push(Change::DeleteUser {
+                user: user.name.clone(),
+                groups: user.groups.iter().cloned().collect(),
+                inline_policies: user.inline_policies.keys().cloned().collect(),
+                attached_policies: user.attached_policies.clone(),
+            });
+            let unmanaged: Vec<&str> = user
+                .groups
+                .iter()
+                .filter(|g| observed.groups.get(*g).is_none_or(|g| !g.is_managed(path)))
+                .map(String::as_str)
+                .collect();
+            if !unmanaged.is_empty() {
+                plan.warnings.push(format!(
+                    "deleting user `{}` also removes it from groups provision does not manage: {}",
+                    user.name,
+                    unmanaged.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    changes.retain(|c| match c {
+        Change::RemoveMember { user, .. } => !deleted_users.contains(user),
+        _ => true,
+    });
+
+    for client in &deleted_clients {
+        let group = group_name(client);
+        let g = &observed.groups[&group];
+        changes.push(Change::DeleteGroup {
+            group: group.clone(),
+            members: observed
+                .members(&group)
+                .into_iter()
+                .filter(|u| !deleted_users.contains(u))
+                .collect(),
+            inline_policies: g.inline_policies.keys().cloned().collect(),
+            attached_policies: g.attached_policies.clone(),
+        });
+    }
+
+    changes.sort_by(|a, b| {
+        (a.phase(), a.kind(), a.name()).cmp(&(b.phase(), b.kind(), b.name()))
+    });
+    plan.changes = changes;
+    Ok(plan)
+}
+
+/// Quotas that depend on the account: groups per user (counting groups
+/// provision does not manage), users and groups per account.
+fn check_account_quotas(
+    desired: &Desired,
+    observed: &Observed,
+    users: &BTreeMap<String, Role>,
+) -> Vec<PlanError> {
+    let path = desired.settings.path.as_str();
+    let mut errors = Vec::new();
+    let mut managed_count: BTreeMap<&str, usize> = BTreeMap::new();
+    for client in desired.clients.values() {
+        for dev in &client.developers {
+            *managed_count.entry(dev.as_str()).or_default() += 1;
+        }
+    }
+    for (user, managed) in managed_count {
+        let unmanaged = observed.users.get(user).map_or(0, |u| {
+            u.groups
+                .iter()
+                .filter(|g| observed.groups.get(*g).is_none_or(|g| !g.is_managed(path)))
+                .count()
+        });
+        if managed + unmanaged > quotas::GROUPS_PER_USER {
+            errors.push(PlanError::TooManyGroupsForUser {
+                user: user.to_owned(),
+                count: managed + unmanaged,
+                managed,
+                unmanaged,
+                limit: quotas::GROUPS_PER_USER,
+            });
+        }
+    }
+    let new_users = users.keys().filter(|u| !observed.users.contains_key(*u)).count();
+    let user_total = observed.users.len() + new_users;
+    if new_users > 0 && user_total > quotas::USERS_PER_ACCOUNT {
+        errors.push(PlanError::AccountQuota {
+            what: "users",
+            count: user_total,
+            limit: quotas::USERS_PER_ACCOUNT,
+        });
+    }
+    let new_groups = desired
+        .clients
+        .values()
+        .filter(|c| !observed.groups.contains_key(&c.group_name()))
+        .count();
+    let group_total = observed.groups.len() + new_groups;
+    if new_groups > 0 && group_total > quotas::GROUPS_PER_ACCOUNT {
+        errors.push(PlanError::AccountQuota {
+            what: "groups",
+            count: group_total,
+            limit: quotas::GROUPS_PER_ACCOUNT,
+        });
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,474 @@
+//! Planner tests: small (desired, observed) pairs, checked by snapshot and
+//! by applying the plan to an in-memory account and planning again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::*;
+use crate::model::{
+    Access, Client, Developer, ObservedGroup, ObservedUser, Settings,
+};
+use crate::render;
+
+const ACCOUNT: &str = "123456789012";
+
+fn dev(name: &str) -> Developer {
+    Developer {
+        name: name.into(),
+        email: Some(format!("{name}@example.com")),
+        expires: None,
+    }
+}
+
+fn client(name: &str, devs: &[&str]) -> Client {
+    Client {
+        name: name.into(),
+        buckets: vec![format!("{name}-assets")],
+        bucket_prefixes: vec![],
+        access: Access::ReadWrite,
+        developers: devs.iter().map(|d| d.to_string()).collect(),
+        app_user: Some(format!("{name}-app")),
+        distributions: vec![],
+        source: PathBuf::from(format!("clients/{name}.toml")),
+    }
+}
+
+/// acme (alice, bob) and globex (alice); authoritative like a directory.
+fn desired() -> Desired {
+    let mut d = Desired {
+        settings: Settings::default(),
+        authoritative: true,
+        ..Desired::default()
+    };
+    for name in ["alice", "bob"] {
+        d.developers.insert(name.into(), dev(name));
+    }
+    d.clients.insert("acme".into(), client("acme", &["alice", "bob"]));
+    d.clients.insert("globex".into(), client("globex", &["alice"]));
+    d
+}
+
+/// Apply `plan` to an in-memory account, as IAM would.
+fn simulate(observed: &Observed, plan: &Plan) -> Observed {
+    let mut o = observed.clone();
+    for change in &plan.changes {
+        match change {
+            Change::CreateUser { user, path, tags, boundary } => {
+                o.users.insert(
+                    user.clone(),
+                    ObservedUser {
+                        name: user.clone(),
+                        path: path.clone(),
+                        tags: tags.clone(),
+                        permissions_boundary: boundary.clone(),
+                        ..ObservedUser::default()
+                    },
+                );
+            }
+            Change::UpdateUserTags { user, before, after } => {
+                let u = o.users.get_mut(user).unwrap();
+                for k in before.keys() {
+                    u.tags.remove(k);
+                }
+                u.tags.extend(after.clone());
+            }
+            Change::DeleteUser { user, .. } => {
+                o.users.remove(user);
+            }
+            Change::CreateGroup { group, path } => {
+                o.groups.insert(
+                    group.clone(),
+                    ObservedGroup {
+                        name: group.clone(),
+                        path: path.clone(),
+                        ..ObservedGroup::default()
+                    },
+                );
+            }
+            Change::PutGroupPolicy { group, policy_name, after, .. } => {
+                o.groups
+                    .get_mut(group)
+                    .unwrap()
+                    .inline_policies
+                    .insert(policy_name.clone(), after.clone());
+            }
+            Change::DeleteGroupPolicy { group, policy_name, .. } => {
+                o.groups.get_mut(group).unwrap().inline_policies.remove(policy_name);
+            }
+            Change::DetachGroupPolicy { group, policy_arn } => {
+                o.groups
+                    .get_mut(group)
+                    .unwrap()
+                    .attached_policies
+                    .retain(|a| a != policy_arn);
+            }
+            Change::DeleteGroup { group, .. } => {
+                o.groups.remove(group);
+                for u in o.users.values_mut() {
+                    u.groups.remove(group);
+                }
+            }
+            Change::AddMember { group, user } => {
+                assert!(o.groups.contains_key(group), "group {group} missing");
+                o.users.get_mut(user).unwrap().groups.insert(group.clone());
+            }
+            Change::RemoveMember { group, user } => {
+                o.users.get_mut(user).unwrap().groups.remove(group);
+            }
+            Change::CreateAccessKey { user, .. } => {
+                o.users
+                    .get_mut(user)
+                    .unwrap()
+                    .tags
+                    .insert(ACCESS_KEY_TAG_KEY.into(), "AKIAEXAMPLE".into());
+            }
+        }
+    }
+    o
+}
+
+fn text(plan: &Plan) -> String {
+    let mut out = Vec::new();
+    render::text(plan, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn json(plan: &Plan) -> String {
+    let mut out = Vec::new();
+    render::json(plan, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn converged(d: &Desired) -> Observed {
+    let p = plan(d, &Observed::default(), ACCOUNT).unwrap();
+    simulate(&Observed::default(), &p)
+}
+
+fn names(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|c| format!("{} {} {}", c.action().symbol(), c.kind().as_str(), c.name()))
+        .collect()
+}
+
+#[test]
+fn plan_from_empty_creates_everything() {
+    let p = plan(&desired(), &Observed::default(), ACCOUNT).unwrap();
+    insta::assert_snapshot!("from_empty_text", text(&p));
+    insta::assert_snapshot!("from_empty_json", json(&p));
+    assert_eq!(
+        p.summary(),
+        Summary { create: 15, update: 0, delete: 0 },
+        "{:#?}",
+        names(&p)
+    );
+}
+
+#[test]
+fn changes_are_ordered_by_phase() {
+    let p = plan(&desired(), &Observed::default(), ACCOUNT).unwrap();
+    let phases: Vec<u8> = p.changes.iter().map(Change::phase).collect();
+    let mut sorted = phases.clone();
+    sorted.sort();
+    assert_eq!(phases, sorted);
+}
+
+#[test]
+fn plan_after_apply_is_empty() {
+    let d = desired();
+    let o = converged(&d);
+    let again = plan(&d, &o, ACCOUNT).unwrap();
+    assert!(again.is_empty(), "{:#?}", names(&again));
+    assert_eq!(text(&again), "No changes. The account matches the configuration.\n");
+}
+
+#[test]
+fn adding_a_developer_touches_only_that_membership() {
+    let mut d = desired();
+    let o = converged(&d);
+    d.clients.get_mut("globex").unwrap().developers.push("bob".into());
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["+ membership client-globex/bob"]);
+}
+
+#[test]
+fn removing_a_developer_from_one_client_keeps_the_user() {
+    let mut d = desired();
+    let o = converged(&d);
+    d.clients.get_mut("acme").unwrap().developers.retain(|x| x != "alice");
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["- membership client-acme/alice"]);
+}
+
+#[test]
+fn an_undeclared_developer_in_no_group_is_deleted() {
+    let mut d = desired();
+    let o = converged(&d);
+    d.clients.get_mut("acme").unwrap().developers.retain(|x| x != "bob");
+    d.developers.remove("bob");
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    // Leaving the group is part of deleting the user, not a change of its own.
+    assert_eq!(names(&p), vec!["- user bob"]);
+    match &p.changes[0] {
+        Change::DeleteUser { groups, .. } => assert_eq!(groups, &vec!["client-acme".to_owned()]),
+        other => panic!("unexpected {other:?}"),
+    }
+    insta::assert_snapshot!("delete_developer_text", text(&p));
+}
+
+#[test]
+fn a_single_file_leaves_other_clients_alone() {
+    let d = desired();
+    let o = converged(&d);
+    // Only globex.toml given: acme is out of scope, bob is not declared.
+    let mut only_globex = d.clone();
+    only_globex.authoritative = false;
+    only_globex.clients.remove("acme");
+    only_globex.developers.remove("bob");
+    let p = plan(&only_globex, &o, ACCOUNT).unwrap();
+    assert!(p.is_empty(), "{:#?}", names(&p));
+    assert_eq!(p.out_of_scope, vec!["acme".to_owned()]);
+}
+
+#[test]
+fn a_removed_client_is_deleted_when_the_directory_is_given() {
+    let d = desired();
+    let o = converged(&d);
+    let mut without_globex = d.clone();
+    without_globex.clients.remove("globex");
+    let p = plan(&without_globex, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["- user globex-app", "- group client-globex"]);
+    match &p.changes[1] {
+        Change::DeleteGroup { members, inline_policies, .. } => {
+            // The app user leaves as part of its own deletion.
+            assert_eq!(members, &vec!["alice".to_owned()]);
+            assert_eq!(inline_policies, &vec![GROUP_POLICY_NAME.to_owned()]);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let after = simulate(&o, &p);
+    assert!(plan(&without_globex, &after, ACCOUNT).unwrap().is_empty());
+}
+
+#[test]
+fn an_unmanaged_user_with_a_declared_name_is_an_error() {
+    let d = desired();
+    let mut o = Observed::default();
+    o.users.insert(
+        "alice".into(),
+        ObservedUser {
+            name: "alice".into(),
+            path: "/".into(),
+            ..ObservedUser::default()
+        },
+    );
+    let errors = plan(&d, &o, ACCOUNT).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    insta::assert_snapshot!(errors[0].to_string(), @"user `alice` already exists but is not managed by provision (path `/`, no `managed-by=provision` tag); rename it in the file, or adopt the existing user by moving it under `/provision/` and tagging it `managed-by=provision`");
+}
+
+#[test]
+fn an_unmanaged_group_with_a_client_name_is_an_error() {
+    let d = desired();
+    let mut o = Observed::default();
+    o.groups.insert(
+        "client-acme".into(),
+        ObservedGroup {
+            name: "client-acme".into(),
+            path: "/".into(),
+            ..ObservedGroup::default()
+        },
+    );
+    let errors = plan(&d, &o, ACCOUNT).unwrap_err();
+    assert!(matches!(&errors[0], PlanError::UnmanagedGroup { name, .. } if name == "client-acme"));
+}
+
+#[test]
+fn hand_made_users_and_groups_are_never_touched() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.users.insert(
+        "ops".into(),
+        ObservedUser {
+            name: "ops".into(),
+            path: "/".into(),
+            groups: BTreeSet::from(["admins".to_owned()]),
+            ..ObservedUser::default()
+        },
+    );
+    // A user under the managed path without the tag is not ours either.
+    o.users.insert(
+        "lookalike".into(),
+        ObservedUser {
+            name: "lookalike".into(),
+            path: "/provision/".into(),
+            ..ObservedUser::default()
+        },
+    );
+    o.groups.insert(
+        "admins".into(),
+        ObservedGroup {
+            name: "admins".into(),
+            path: "/".into(),
+            ..ObservedGroup::default()
+        },
+    );
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert!(p.is_empty(), "{:#?}", names(&p));
+}
+
+#[test]
+fn membership_is_exclusive_in_managed_groups() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.users.insert(
+        "intruder".into(),
+        ObservedUser {
+            name: "intruder".into(),
+            path: "/".into(),
+            groups: BTreeSet::from(["client-acme".to_owned()]),
+            ..ObservedUser::default()
+        },
+    );
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["- membership client-acme/intruder"]);
+}
+
+#[test]
+fn policy_drift_is_reverted_with_a_diff() {
+    let d = desired();
+    let mut o = converged(&d);
+    let widened = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]}]
+    });
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .inline_policies
+        .insert(GROUP_POLICY_NAME.into(), widened.clone());
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .inline_policies
+        .insert("extra".into(), widened);
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .attached_policies
+        .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(
+        names(&p),
+        vec![
+            "- group-policy client-acme/arn:aws:iam::aws:policy/AdministratorAccess",
+            "- group-policy client-acme/extra",
+            "~ group-policy client-acme/provision-s3",
+        ]
+    );
+    insta::assert_snapshot!("drift_text", text(&p));
+    assert!(plan(&d, &simulate(&o, &p), ACCOUNT).unwrap().is_empty());
+}
+
+#[test]
+fn an_app_user_without_a_recorded_key_gets_one_and_orphans_go() {
+    let d = desired();
+    let mut o = converged(&d);
+    let app = o.users.get_mut("acme-app").unwrap();
+    app.tags.remove(ACCESS_KEY_TAG_KEY);
+    app.access_keys = Some(vec!["AKIAORPHAN".into()]);
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(
+        p.changes,
+        vec![Change::CreateAccessKey {
+            user: "acme-app".into(),
+            orphans: vec!["AKIAORPHAN".into()],
+        }]
+    );
+    let j = json(&p);
+    assert!(j.contains("AKIAORPHAN"));
+}
+
+#[test]
+fn a_changed_email_updates_only_managed_tags() {
+    let mut d = desired();
+    let mut o = converged(&d);
+    o.users
+        .get_mut("alice")
+        .unwrap()
+        .tags
+        .insert("cost-center".into(), "42".into());
+    d.developers.get_mut("alice").unwrap().email = Some("alice@new.example".into());
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    match &p.changes[..] {
+        [Change::UpdateUserTags { before, after, .. }] => {
+            assert!(!before.contains_key("cost-center"));
+            assert_eq!(after["email"], "alice@new.example");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let after = simulate(&o, &p);
+    assert_eq!(after.users["alice"].tags["cost-center"], "42");
+}
+
+#[test]
+fn a_developer_kept_by_an_out_of_scope_group_is_not_deleted() {
+    let d = desired();
+    let o = converged(&d);
+    // Only a file with acme, where bob is declared and alice is not.
+    let mut only_acme = d.clone();
+    only_acme.authoritative = false;
+    only_acme.clients.remove("globex");
+    only_acme.clients.get_mut("acme").unwrap().developers = vec!["bob".into()];
+    only_acme.developers.remove("alice");
+    let p = plan(&only_acme, &o, ACCOUNT).unwrap();
+    // alice leaves acme but stays for globex, which this file does not own.
+    assert_eq!(names(&p), vec!["- membership client-acme/alice"]);
+}
+
+#[test]
+fn a_user_in_too_many_groups_is_refused() {
+    let mut d = desired();
+    let mut o = Observed::default();
+    let mut alice = ObservedUser {
+        name: "alice".into(),
+        path: "/provision/".into(),
+        tags: BTreeMap::from([(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())]),
+        ..ObservedUser::default()
+    };
+    for i in 0..9 {
+        let name = format!("team{i}");
+        alice.groups.insert(name.clone());
+        o.groups.insert(
+            name.clone(),
+            ObservedGroup { name, path: "/".into(), ..ObservedGroup::default() },
+        );
+    }
+    o.users.insert("alice".into(), alice);
+    d.clients.get_mut("globex").unwrap().developers.push("bob".into());
+    let errors = plan(&d, &o, ACCOUNT).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    insta::assert_snapshot!(errors[0].to_string(), @"user `alice` would be in 11 groups (2 client groups and 9 other groups), over IAM's limit of 10 groups per user; remove it from some clients");
+}
+
+#[test]
+fn an_oversized_policy_is_refused_before_any_call() {
+    let mut d = desired();
+    let acme = d.clients.get_mut("acme").unwrap();
+    acme.buckets = (0..200).map(|i| format!("acme-bucket-number-{i:03}")).collect();
+    let errors = check_quotas(&d, ACCOUNT);
+    assert_eq!(errors.len(), 1);
+    assert!(matches!(&errors[0], PlanError::PolicyTooLarge { client, size, .. } if client == "acme" && *size > 5120));
+}
+
+#[test]
+fn no_app_user_means_no_key_and_no_user() {
+    let mut d = desired();
+    d.clients.get_mut("globex").unwrap().app_user = None;
+    let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
+    assert!(!names(&p).iter().any(|n| n.contains("globex-app")), "{:#?}", names(&p));
+    // Dropping the app user of an existing client deletes it.
+    let o = converged(&desired());
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["- user globex-app"]);
+}

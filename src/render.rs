@@ -1,0 +1,257 @@
+//! Printing plans for people (text) and programs (JSON). Printers write to
+//! any `io::Write`, so every format is tested in memory.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::plan::{Change, Plan, Summary};
+use crate::policy;
+
+/// Version of the JSON plan format; bumped on incompatible changes.
+pub const JSON_FORMAT_VERSION: &str = "1";
+
+/// Write `plan` in the style of `terraform plan`: `+` create, `~` update
+/// with a readable diff, `-` delete, then a summary line.
+pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    for warning in &plan.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    if !plan.out_of_scope.is_empty() {
+        writeln!(
+            out,
+            "note: {} managed client(s) not in the given files are left alone: {} (give the whole directory to manage them)",
+            plan.out_of_scope.len(),
+            plan.out_of_scope
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    if !plan.warnings.is_empty() || !plan.out_of_scope.is_empty() {
+        writeln!(out)?;
+    }
+    if plan.is_empty() {
+        writeln!(
+            out,
+            "No changes. The account matches the configuration."
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "provision will make these changes:")?;
+    writeln!(out)?;
+    for change in &plan.changes {
+        writeln!(
+            out,
+            "  {} {} {}",
+            change.action().symbol(),
+            change.kind().as_str(),
+            change.name()
+        )?;
+        for line in details(change) {
+            writeln!(out, "      {line}")?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "Plan: {}.", plan.summary())?;
+    Ok(())
+}
+
+fn tags_line(tags: &BTreeMap<String, String>) -> String {
+    tags.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list(items: &[String]) -> String {
+    items.join(", ")
+}
+
+/// The indented lines shown under a change.
+fn details(change: &Change) -> Vec<String> {
+    let mut lines = Vec::new();
+    match change {
+        Change::CreateUser {
+            path,
+            tags,
+            boundary,
+            ..
+        } => {
+            lines.push(format!("path: {path}"));
+            lines.push(format!("tags: {}", tags_line(tags)));
+            if let Some(b) = boundary {
+                lines.push(format!("permissions boundary: {b}"));
+            }
+        }
+        Change::UpdateUserTags { before, after, .. } => {
+            for (k, v) in before {
+                if after.get(k) != Some(v) {
+                    lines.push(format!("- tag {k}={v}"));
+                }
+            }
+            for (k, v) in after {
+                if before.get(k) != Some(v) {
+                    lines.push(format!("+ tag {k}={v}"));
+                }
+            }
+        }
+        Change::DeleteUser {
+            groups,
+            inline_policies,
+            attached_policies,
+            ..
+        } => {
+            lines.push("revokes: access keys, console password, then deletes the user".into());
+            if !groups.is_empty() {
+                lines.push(format!("leaves groups: {}", list(groups)));
+            }
+            if !inline_policies.is_empty() {
+                lines.push(format!("deletes inline policies: {}", list(inline_policies)));
+            }
+            if !attached_policies.is_empty() {
+                lines.push(format!("detaches policies: {}", list(attached_policies)));
+            }
+        }
+        Change::CreateGroup { path, .. } => lines.push(format!("path: {path}")),
+        Change::PutGroupPolicy { before, after, .. } => match before {
+            None => lines.extend(policy::to_pretty(after).lines().map(str::to_owned)),
+            Some(before) => {
+                lines.extend(policy::diff(before, after).lines().map(str::to_owned));
+            }
+        },
+        Change::DeleteGroupPolicy { before, .. } => {
+            lines.push("not written by provision; removed so the group grants only its client's access".into());
+            lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}")));
+        }
+        Change::DetachGroupPolicy { .. } => {
+            lines.push("attached by hand; detached so the group grants only its client's access".into())
+        }
+        Change::DeleteGroup {
+            members,
+            inline_policies,
+            ..
+        } => {
+            if !members.is_empty() {
+                lines.push(format!("removes members: {}", list(members)));
+            }
+            if !inline_policies.is_empty() {
+                lines.push(format!("deletes inline policies: {}", list(inline_policies)));
+            }
+        }
+        Change::AddMember { .. } | Change::RemoveMember { .. } => {}
+        Change::CreateAccessKey { orphans, .. } => {
+            if !orphans.is_empty() {
+                lines.push(format!(
+                    "replaces keys whose secret was never delivered: {}",
+                    list(orphans)
+                ));
+            }
+            lines.push("the secret is delivered once, when apply creates it".into());
+        }
+    }
+    lines
+}
+
+#[derive(Serialize)]
+struct JsonChange {
+    action: crate::plan::Action,
+    kind: crate::plan::Kind,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    format_version: &'static str,
+    changes: Vec<JsonChange>,
+    summary: Summary,
+    warnings: &'a [String],
+    out_of_scope: &'a [String],
+}
+
+/// The before/after values shown for a change in JSON. Never includes a
+/// secret: access-key changes carry only key ids.
+fn states(change: &Change) -> (Option<Value>, Option<Value>) {
+    match change {
+        Change::CreateUser {
+            path,
+            tags,
+            boundary,
+            ..
+        } => (
+            None,
+            Some(json!({"path": path, "tags": tags, "permissions_boundary": boundary})),
+        ),
+        Change::UpdateUserTags { before, after, .. } => {
+            (Some(json!({"tags": before})), Some(json!({"tags": after})))
+        }
+        Change::DeleteUser {
+            groups,
+            inline_policies,
+            attached_policies,
+            ..
+        } => (
+            Some(json!({"groups": groups, "inline_policies": inline_policies, "attached_policies": attached_policies})),
+            None,
+        ),
+        Change::CreateGroup { path, .. } => (None, Some(json!({"path": path}))),
+        Change::PutGroupPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
+        Change::DeleteGroupPolicy { before, .. } => (Some(before.clone()), None),
+        Change::DetachGroupPolicy { policy_arn, .. } => {
+            (Some(json!({"policy_arn": policy_arn})), None)
+        }
+        Change::DeleteGroup {
+            members,
+            inline_policies,
+            attached_policies,
+            ..
+        } => (
+            Some(json!({"members": members, "inline_policies": inline_policies, "attached_policies": attached_policies})),
+            None,
+        ),
+        Change::AddMember { .. } | Change::RemoveMember { .. } => (None, None),
+        Change::CreateAccessKey { orphans, .. } => {
+            if orphans.is_empty() {
+                (None, None)
+            } else {
+                (Some(json!({"access_key_ids": orphans})), None)
+            }
+        }
+    }
+}
+
+/// Write `plan` as the JSON object SPEC describes.
+pub fn json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let doc = JsonPlan {
+        format_version: JSON_FORMAT_VERSION,
+        changes: plan
+            .changes
+            .iter()
+            .map(|c| {
+                let (before, after) = states(c);
+                JsonChange {
+                    action: c.action(),
+                    kind: c.kind(),
+                    name: c.name(),
+                    client: c.client().map(str::to_owned),
+                    before,
+                    after,
+                }
+            })
+            .collect(),
+        summary: plan.summary(),
+        warnings: &plan.warnings,
+        out_of_scope: &plan.out_of_scope,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}

@@ -1,0 +1,129 @@
+//! Clients and commands pointed at the emulator, never at real AWS.
+//!
+//! Every helper here sets the endpoint, region and credentials explicitly, so
+//! nothing is read from the developer's environment or `~/.aws`.
+
+use std::time::Duration;
+
+use aws_sdk_iam::config::retry::RetryConfig;
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+
+/// The access key id the tests use while moto does not enforce IAM; moto
+/// accepts any key then. Under [`MotoServer::set_auth`](super::MotoServer::set_auth)
+/// it is rejected, since no moto user owns it.
+pub const TEST_ACCESS_KEY_ID: &str = "testing";
+/// The secret that goes with [`TEST_ACCESS_KEY_ID`].
+pub const TEST_SECRET_ACCESS_KEY: &str = "testing";
+/// IAM is global; the SDKs still want a region to sign with.
+pub const TEST_REGION: &str = "us-east-1";
+
+/// A `provision` command whose AWS calls go to `endpoint_url` (moto or a
+/// proxy in front of it) with dummy credentials.
+///
+/// Every `AWS_*` variable of the caller's environment is removed first and
+/// the config and credentials files point at `/dev/null`, so a developer's
+/// real profile can neither be used nor change the outcome.
+pub fn provision(endpoint_url: &str) -> assert_cmd::Command {
+    assert_loopback(endpoint_url);
+    // `CARGO_BIN_EXE_<name>` is set by cargo for integration tests and is
+    // right whatever the target or build directory.
+    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_provision"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("AWS_ENDPOINT_URL", endpoint_url)
+        .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
+        .env("AWS_REGION", TEST_REGION)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        // A hung binary fails its test instead of hanging the whole run.
+        .timeout(Duration::from_secs(120));
+    command
+}
+
+/// An IAM client for `endpoint_url` signing with the default test key.
+pub fn iam_client(endpoint_url: &str) -> aws_sdk_iam::Client {
+    iam_client_as(endpoint_url, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY)
+}
+
+/// An IAM client for `endpoint_url` signing with the given key.
+///
+/// Retries are off: a test that sees an error should see the first one, and
+/// a proxy's call count should not depend on the SDK's retry policy.
+pub fn iam_client_as(
+    endpoint_url: &str,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> aws_sdk_iam::Client {
+    assert_loopback(endpoint_url);
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(TEST_REGION))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(credentials(access_key_id, secret_access_key))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+/// An S3 client for `endpoint_url` signing with the given key, e.g. one
+/// that `provision apply` delivered; path-style, since moto has no DNS for
+/// virtual-hosted buckets. Retries are off, as for [`iam_client_as`].
+pub fn s3_client(
+    endpoint_url: &str,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> aws_sdk_s3::Client {
+    assert_loopback(endpoint_url);
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(TEST_REGION))
+        .endpoint_url(endpoint_url)
+        .force_path_style(true)
+        .credentials_provider(credentials(access_key_id, secret_access_key))
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+fn credentials(access_key_id: &str, secret_access_key: &str) -> Credentials {
+    Credentials::new(
+        access_key_id,
+        secret_access_key,
+        None,
+        None,
+        "provision-tests",
+    )
+}
+
+/// Runs `future` to completion on a fresh single-threaded runtime, for plain
+/// `#[test]` functions that mix SDK calls with running the binary.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build a tokio runtime")
+        .block_on(future)
+}
+
+/// The tests talk to emulators on this machine only.
+fn assert_loopback(url: &str) {
+    let host = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split([':', '/']).next())
+        .unwrap_or_else(|| panic!("`{url}` is not an http:// URL"));
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    assert!(
+        loopback,
+        "`{url}` is not on a loopback address; tests never call anything else"
+    );
+}

@@ -1,0 +1,403 @@
+//! A counting (and, on request, misbehaving) reverse proxy in front of moto.
+//!
+//! Guarantees such as "a no-op apply makes no write call" are about the
+//! calls `provision` sends, which moto does not report. The binary is pointed
+//! at this proxy instead of at moto; the proxy forwards every request
+//! unchanged and writes down which AWS action it was.
+//!
+//! [`Faults`] make the proxy answer like a struggling AWS: throttling, 503s,
+//! latency, and responses lost after the call took effect, the cases the
+//! convergence guarantee is about. All rates are zero by default.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Misbehaviour to inject, each rate a fraction of matching requests in
+/// `0.0..=1.0`. The default injects nothing.
+///
+/// Which requests fail is decided by a pseudo-random sequence from `seed`,
+/// so a failing test fails the same way when run again (as long as requests
+/// arrive in the same order).
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Answered, without reaching moto, with the error AWS sends when a
+    /// caller is rate limited: `Throttling` (HTTP 400) for IAM/STS,
+    /// `SlowDown` (HTTP 503) for S3.
+    pub throttle: f64,
+    /// Answered, without reaching moto, with HTTP 503 `ServiceUnavailable`.
+    pub unavailable: f64,
+    /// Forwarded to moto, which carries the call out, and then the connection
+    /// is closed without an answer: the client cannot tell whether its write
+    /// happened.
+    pub drop_response: f64,
+    /// Added before every matching request is forwarded.
+    pub latency: Duration,
+    /// Only requests whose action (as in [`CountingProxy::calls`]) is listed
+    /// here get faults; empty means every request.
+    pub actions: Vec<String>,
+    /// Seed of the sequence that picks the failing requests.
+    pub seed: u64,
+}
+
+/// What the proxy did with a request instead of passing the answer back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// See [`Faults::throttle`].
+    Throttle,
+    /// See [`Faults::unavailable`].
+    Unavailable,
+    /// See [`Faults::drop_response`].
+    DropResponse,
+}
+
+/// One request the proxy received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The IAM/STS action (`CreateUser`), or for S3 `METHOD /path`.
+    pub action: String,
+    /// True for the query protocol (IAM, STS), false for REST (S3).
+    pub query_protocol: bool,
+    /// The fault injected, if any.
+    pub fault: Option<Fault>,
+}
+
+impl Call {
+    /// True for a query-protocol action that changes state, by its name:
+    /// anything but `Get*`, `List*`, `Simulate*` and
+    /// `GenerateCredentialReport` (which only prepares a report).
+    pub fn is_write(&self) -> bool {
+        self.query_protocol && !is_read_action(&self.action)
+    }
+}
+
+/// True for IAM/STS actions that only read.
+pub fn is_read_action(action: &str) -> bool {
+    ["Get", "List", "Simulate"]
+        .iter()
+        .any(|prefix| action.starts_with(prefix))
+        || action == "GenerateCredentialReport"
+}
+
+/// State shared between the test and the proxy's thread.
+#[derive(Default)]
+struct Shared {
+    calls: Mutex<Vec<Call>>,
+    faults: Mutex<Faults>,
+    /// Numbers the requests, as the input of the fault sequence.
+    requests: AtomicU64,
+}
+
+/// An HTTP/1.1 reverse proxy on 127.0.0.1 that records the AWS action of
+/// every request; stops when dropped.
+pub struct CountingProxy {
+    url: String,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CountingProxy {
+    /// Starts a proxy forwarding to `upstream`, a loopback URL such as
+    /// [`MotoServer::url`](super::MotoServer::url). It accepts connections as
+    /// soon as this returns.
+    ///
+    /// Panics if `upstream` is not `http://` on a loopback address: the tests
+    /// must never send anything anywhere else.
+    pub fn start(upstream: &str) -> CountingProxy {
+        let upstream = loopback_addr(upstream);
+        // Bound here, not on the proxy's thread, so the port is known and
+        // accepting before `start` returns.
+        let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .expect("bind the proxy to a free port on 127.0.0.1");
+        listener
+            .set_nonblocking(true)
+            .expect("make the proxy's socket non-blocking");
+        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let shared = Arc::new(Shared::default());
+        let (shutdown, stopped) = oneshot::channel();
+
+        // Its own thread and runtime, so it serves while the test blocks on
+        // the `provision` process or on its own runtime.
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("counting-proxy".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("build the proxy's tokio runtime");
+                runtime.block_on(serve(listener, upstream, thread_shared, stopped));
+            })
+            .expect("spawn the proxy thread");
+
+        CountingProxy {
+            url,
+            shared,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    /// The URL to give `provision` or an AWS client instead of moto's.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Every request received so far, in order, with any fault injected.
+    pub fn requests(&self) -> Vec<Call> {
+        lock(&self.shared.calls).clone()
+    }
+
+    /// The actions of every request received so far, in order, including
+    /// those answered with an injected fault.
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.shared.calls)
+            .iter()
+            .map(|call| call.action.clone())
+            .collect()
+    }
+
+    /// How many requests were for `action`.
+    pub fn count(&self, action: &str) -> usize {
+        lock(&self.shared.calls)
+            .iter()
+            .filter(|call| call.action == action)
+            .count()
+    }
+
+    /// The IAM/STS actions received that change state (see
+    /// [`Call::is_write`]), in order.
+    pub fn writes(&self) -> Vec<String> {
+        lock(&self.shared.calls)
+            .iter()
+            .filter(|call| call.is_write())
+            .map(|call| call.action.clone())
+            .collect()
+    }
+
+    /// Forgets the requests recorded so far, e.g. after setting up state.
+    pub fn clear(&self) {
+        lock(&self.shared.calls).clear();
+    }
+
+    /// Injects `faults` into the requests from now on, restarting the
+    /// sequence that picks them; `Faults::default()` turns injection off.
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults;
+        self.shared.requests.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Drop for CountingProxy {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A panic in one test thread poisons nothing else: the data is a plain log.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn loopback_addr(url: &str) -> SocketAddr {
+    let host_port = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("upstream `{url}` must be an http:// URL"))
+        .trim_end_matches('/');
+    let addr: SocketAddr = host_port
+        .parse()
+        .unwrap_or_else(|e| panic!("upstream `{url}` must be http://IP:PORT: {e}"));
+    assert!(
+        addr.ip().is_loopback(),
+        "upstream `{url}` is not a loopback address"
+    );
+    addr
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    upstream: SocketAddr,
+    shared: Arc<Shared>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let listener = TcpListener::from_std(listener).expect("register the proxy's socket with tokio");
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            accepted = listener.accept() => {
+                // A failed accept (e.g. the client gave up) concerns only
+                // that client.
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| handle(request, upstream, Arc::clone(&shared)));
+                    // Errors here are clients hanging up, or a dropped
+                    // response we injected on purpose.
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+/// Records the request, applies any fault, and forwards it.
+///
+/// Returning `Err` makes hyper close the connection without answering, which
+/// is how a dropped response is injected.
+async fn handle(
+    request: Request<Incoming>,
+    upstream: SocketAddr,
+    shared: Arc<Shared>,
+) -> Result<Response<Full<Bytes>>, BoxError> {
+    let (parts, body) = request.into_parts();
+    // The whole body is needed to read the action; AWS API bodies are small.
+    let body = body.collect().await?.to_bytes();
+    let (action, query_protocol) = classify(&parts, &body);
+
+    let (fault, latency) = choose_fault(&shared, &action);
+    lock(&shared.calls).push(Call {
+        action,
+        query_protocol,
+        fault,
+    });
+    tokio::time::sleep(latency).await;
+
+    match fault {
+        Some(Fault::Throttle) if query_protocol => Ok(aws_error(
+            StatusCode::BAD_REQUEST,
+            "Throttling",
+            "Rate exceeded",
+        )),
+        Some(Fault::Throttle) => Ok(aws_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SlowDown",
+            "Please reduce your request rate.",
+        )),
+        Some(Fault::Unavailable) => Ok(aws_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "Service is unable to handle request.",
+        )),
+        Some(Fault::DropResponse) => {
+            forward(upstream, Request::from_parts(parts, Full::new(body))).await?;
+            Err("response dropped by fault injection".into())
+        }
+        None => forward(upstream, Request::from_parts(parts, Full::new(body))).await,
+    }
+}
+
+/// The AWS action of a request, and whether it uses the query protocol.
+fn classify(parts: &hyper::http::request::Parts, body: &[u8]) -> (String, bool) {
+    let is_form = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    // The SDKs put `Action` in a form body; the query string is the GET form
+    // of the same protocol.
+    let from_body = is_form.then(|| form_param(body, "Action")).flatten();
+    let from_query = || form_param(parts.uri.query().unwrap_or("").as_bytes(), "Action");
+    match from_body.or_else(from_query) {
+        Some(action) => (action, true),
+        None => (format!("{} {}", parts.method, parts.uri.path()), false),
+    }
+}
+
+/// The value of `name` in an `a=1&b=2` string. Action names are plain
+/// ASCII words, so no percent-decoding is needed.
+fn form_param(form: &[u8], name: &str) -> Option<String> {
+    String::from_utf8_lossy(form).split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.to_owned())
+    })
+}
+
+fn choose_fault(shared: &Shared, action: &str) -> (Option<Fault>, Duration) {
+    let faults = lock(&shared.faults);
+    if !faults.actions.is_empty() && !faults.actions.iter().any(|a| a == action) {
+        return (None, Duration::ZERO);
+    }
+    let n = shared.requests.fetch_add(1, Ordering::SeqCst);
+    // Uniform in [0, 1): the top 53 bits of a splitmix64 step.
+    let roll = (splitmix64(faults.seed ^ n) >> 11) as f64 / (1u64 << 53) as f64;
+    let fault = if roll < faults.throttle {
+        Some(Fault::Throttle)
+    } else if roll < faults.throttle + faults.unavailable {
+        Some(Fault::Unavailable)
+    } else if roll < faults.throttle + faults.unavailable + faults.drop_response {
+        Some(Fault::DropResponse)
+    } else {
+        None
+    };
+    (fault, faults.latency)
+}
+
+/// One step of splitmix64: a good enough, dependency-free hash of a counter.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// An error in the XML shape that both IAM's query protocol and S3 parse:
+/// the SDKs read `Code` and `Message` wherever the `Error` element sits.
+fn aws_error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
+    let body = format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+         <RequestId>counting-proxy</RequestId></ErrorResponse>"
+    );
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    response
+}
+
+/// Sends `request` to moto on a new connection and returns its answer.
+///
+/// Headers go out unchanged, `Host` included: the client signed them, and
+/// moto checks the signature when it enforces IAM.
+async fn forward(
+    upstream: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Result<Response<Full<Bytes>>, BoxError> {
+    let stream = TcpStream::connect(upstream).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await?;
+    let (mut parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    // These describe the proxy's connection to moto, not the client's to
+    // the proxy; hyper frames the collected body itself.
+    parts.headers.remove(CONNECTION);
+    parts.headers.remove("keep-alive");
+    parts.headers.remove(TRANSFER_ENCODING);
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
