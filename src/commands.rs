@@ -27,8 +27,13 @@ fn color_stderr() -> bool {
 /// Load and validate the files, printing every problem; `None` when the
 /// files are invalid (the caller exits 1 without any AWS call).
 fn load(paths: &[PathBuf]) -> Option<Desired> {
-    match config::load(paths) {
-        Ok(desired) => Some(desired),
+    match config::load_with_warnings(paths) {
+        Ok((desired, warnings)) => {
+            if !warnings.is_empty() {
+                eprint!("{}", warnings.render(color_stderr()));
+            }
+            Some(desired)
+        }
         Err(diagnostics) => {
             eprint!("{}", diagnostics.render(color_stderr()));
             None
@@ -73,12 +78,12 @@ pub fn validate(paths: &[PathBuf]) -> Result<ExitStatus> {
 /// Read the account and plan against it.
 async fn make_plan(aws: &Aws, desired: &Desired) -> Result<Option<Plan>> {
     let account = aws.account_id().await?;
-    if let Some(expected) = &desired.settings.account_id {
-        if *expected != account {
-            bail!(
-                "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
-            );
-        }
+    if let Some(expected) = &desired.settings.account_id
+        && *expected != account
+    {
+        bail!(
+            "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
+        );
     }
     let errors = offline_checks(desired, &account);
     if !errors.is_empty() {
@@ -175,26 +180,31 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
     let keys = KeySink::new(args.credentials_dir.clone());
     let total = plan.changes.len();
     let mut done = 0usize;
-    let report = apply::execute(aws, &plan, usize::from(args.concurrency), &keys, |event| {
-        match event {
-            Event::Done(change) => {
-                done += 1;
-                eprintln!(
-                    "[{done}/{total}] {} {} {}: done",
+    let report =
+        apply::execute(
+            aws,
+            &plan,
+            usize::from(args.concurrency),
+            &keys,
+            |event| match event {
+                Event::Done(change) => {
+                    done += 1;
+                    eprintln!(
+                        "[{done}/{total}] {} {} {}: done",
+                        change.action().symbol(),
+                        change.kind().as_str(),
+                        change.name()
+                    );
+                }
+                Event::Failed(change, err) => eprintln!(
+                    "[{done}/{total}] {} {} {}: FAILED: {err}",
                     change.action().symbol(),
                     change.kind().as_str(),
                     change.name()
-                );
-            }
-            Event::Failed(change, err) => eprintln!(
-                "[{done}/{total}] {} {} {}: FAILED: {err}",
-                change.action().symbol(),
-                change.kind().as_str(),
-                change.name()
-            ),
-        }
-    })
-    .await;
+                ),
+            },
+        )
+        .await;
 
     // Secrets are shown once, at the very end, whatever else happened: a
     // key created before a failure must still reach its owner.
@@ -222,10 +232,7 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
     out.flush()?;
 
     if report.succeeded() {
-        eprintln!(
-            "Apply complete: {} change(s) made.",
-            report.done.len()
-        );
+        eprintln!("Apply complete: {} change(s) made.", report.done.len());
         Ok(ExitStatus::Success)
     } else {
         eprintln!();

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{
-    ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Desired, EMAIL_TAG_KEY, GROUP_POLICY_NAME,
-    MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
+    ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Desired, EMAIL_TAG_KEY, GROUP_POLICY_NAME, MANAGED_TAG_KEY,
+    MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
 };
 use crate::policy;
 
@@ -150,9 +150,9 @@ impl Change {
 
     pub fn kind(&self) -> Kind {
         match self {
-            Change::CreateUser { .. } | Change::UpdateUserTags { .. } | Change::DeleteUser { .. } => {
-                Kind::User
-            }
+            Change::CreateUser { .. }
+            | Change::UpdateUserTags { .. }
+            | Change::DeleteUser { .. } => Kind::User,
             Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
             Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -199,9 +199,9 @@ impl Change {
             | Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
             | Change::DetachGroupPolicy { .. } => 1,
-            Change::AddMember { .. } | Change::RemoveMember { .. } | Change::CreateAccessKey { .. } => {
-                2
-            }
+            Change::AddMember { .. }
+            | Change::RemoveMember { .. }
+            | Change::CreateAccessKey { .. } => 2,
             Change::DeleteUser { .. } => 3,
             Change::DeleteGroup { .. } => 4,
         }
@@ -419,7 +419,11 @@ fn observed_role(user: &ObservedUser) -> Role {
 /// Compute the changes that take `observed` to `desired`.
 ///
 /// `account_id` is the account the CloudFront ARNs in group policies name.
-pub fn plan(desired: &Desired, observed: &Observed, account_id: &str) -> Result<Plan, Vec<PlanError>> {
+pub fn plan(
+    desired: &Desired,
+    observed: &Observed,
+    account_id: &str,
+) -> Result<Plan, Vec<PlanError>> {
     let path = desired.settings.path.as_str();
     let mut errors = Vec::new();
     let mut changes = Vec::new();
@@ -473,14 +477,14 @@ pub fn plan(desired: &Desired, observed: &Observed, account_id: &str) -> Result<
     }
     for client in desired.clients.values() {
         let group = client.group_name();
-        if let Some(g) = observed.groups.get(&group) {
-            if !g.is_managed(path) {
-                errors.push(PlanError::UnmanagedGroup {
-                    name: group,
-                    path: g.path.clone(),
-                    managed_path: path.to_owned(),
-                });
-            }
+        if let Some(g) = observed.groups.get(&group)
+            && !g.is_managed(path)
+        {
+            errors.push(PlanError::UnmanagedGroup {
+                name: group,
+                path: g.path.clone(),
+                managed_path: path.to_owned(),
+            });
         }
     }
     errors.extend(check_account_quotas(desired, observed, &users));
@@ -613,7 +617,10 @@ pub fn plan(desired: &Desired, observed: &Observed, account_id: &str) -> Result<
         if !g.is_managed(path) || members_after.contains_key(&g.name) {
             continue;
         }
-        let client = g.name.strip_prefix(crate::model::GROUP_PREFIX).unwrap_or(&g.name);
+        let client = g
+            .name
+            .strip_prefix(crate::model::GROUP_PREFIX)
+            .unwrap_or(&g.name);
         if desired.authoritative {
             deleted_clients.insert(client.to_owned());
             members_after.insert(g.name.clone(), BTreeSet::new());
@@ -657,7 +664,11 @@ pub fn plan(desired: &Desired, observed: &Observed, account_id: &str) -> Result<
                 plan.warnings.push(format!(
                     "deleting user `{}` also removes it from groups provision does not manage: {}",
                     user.name,
-                    unmanaged.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+                    unmanaged
+                        .iter()
+                        .map(|g| format!("`{g}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }
@@ -682,9 +693,7 @@ pub fn plan(desired: &Desired, observed: &Observed, account_id: &str) -> Result<
         });
     }
 
-    changes.sort_by(|a, b| {
-        (a.phase(), a.kind(), a.name()).cmp(&(b.phase(), b.kind(), b.name()))
-    });
+    changes.sort_by_key(|a| (a.phase(), a.kind(), a.name()));
     plan.changes = changes;
     Ok(plan)
 }
@@ -721,7 +730,10 @@ fn check_account_quotas(
             });
         }
     }
-    let new_users = users.keys().filter(|u| !observed.users.contains_key(*u)).count();
+    let new_users = users
+        .keys()
+        .filter(|u| !observed.users.contains_key(*u))
+        .count();
     let user_total = observed.users.len() + new_users;
     if new_users > 0 && user_total > quotas::USERS_PER_ACCOUNT {
         errors.push(PlanError::AccountQuota {

@@ -35,10 +35,7 @@ pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
     }
     if plan.is_empty() {
-        writeln!(
-            out,
-            "No changes. The account matches the configuration."
-        )?;
+        writeln!(out, "No changes. The account matches the configuration.")?;
         return Ok(());
     }
     writeln!(out, "provision will make these changes:")?;
@@ -110,7 +107,10 @@ fn details(change: &Change) -> Vec<String> {
                 lines.push(format!("leaves groups: {}", list(groups)));
             }
             if !inline_policies.is_empty() {
-                lines.push(format!("deletes inline policies: {}", list(inline_policies)));
+                lines.push(format!(
+                    "deletes inline policies: {}",
+                    list(inline_policies)
+                ));
             }
             if !attached_policies.is_empty() {
                 lines.push(format!("detaches policies: {}", list(attached_policies)));
@@ -124,12 +124,14 @@ fn details(change: &Change) -> Vec<String> {
             }
         },
         Change::DeleteGroupPolicy { before, .. } => {
-            lines.push("not written by provision; removed so the group grants only its client's access".into());
+            lines.push(
+                "not written by provision; removed so the group grants only its client's access"
+                    .into(),
+            );
             lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}")));
         }
-        Change::DetachGroupPolicy { .. } => {
-            lines.push("attached by hand; detached so the group grants only its client's access".into())
-        }
+        Change::DetachGroupPolicy { .. } => lines
+            .push("attached by hand; detached so the group grants only its client's access".into()),
         Change::DeleteGroup {
             members,
             inline_policies,
@@ -139,7 +141,10 @@ fn details(change: &Change) -> Vec<String> {
                 lines.push(format!("removes members: {}", list(members)));
             }
             if !inline_policies.is_empty() {
-                lines.push(format!("deletes inline policies: {}", list(inline_policies)));
+                lines.push(format!(
+                    "deletes inline policies: {}",
+                    list(inline_policies)
+                ));
             }
         }
         Change::AddMember { .. } | Change::RemoveMember { .. } => {}
@@ -200,7 +205,9 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
             attached_policies,
             ..
         } => (
-            Some(json!({"groups": groups, "inline_policies": inline_policies, "attached_policies": attached_policies})),
+            Some(
+                json!({"groups": groups, "inline_policies": inline_policies, "attached_policies": attached_policies}),
+            ),
             None,
         ),
         Change::CreateGroup { path, .. } => (None, Some(json!({"path": path}))),
@@ -215,7 +222,9 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
             attached_policies,
             ..
         } => (
-            Some(json!({"members": members, "inline_policies": inline_policies, "attached_policies": attached_policies})),
+            Some(
+                json!({"members": members, "inline_policies": inline_policies, "attached_policies": attached_policies}),
+            ),
             None,
         ),
         Change::AddMember { .. } | Change::RemoveMember { .. } => (None, None),

@@ -6,7 +6,9 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{CountingProxy, MotoServer, block_on, iam_client, iam_client_as, provision, s3_client};
+use common::{
+    CountingProxy, MotoServer, block_on, iam_client, iam_client_as, provision, s3_client,
+};
 use serde_json::Value;
 
 const ACME: &str = r#"
@@ -118,7 +120,11 @@ fn stderr(assert: &assert_cmd::assert::Assert) -> String {
 
 async fn group_members(iam: &aws_sdk_iam::Client, group: &str) -> Vec<String> {
     let out = iam.get_group().group_name(group).send().await.unwrap();
-    let mut names: Vec<String> = out.users().iter().map(|u| u.user_name().to_owned()).collect();
+    let mut names: Vec<String> = out
+        .users()
+        .iter()
+        .map(|u| u.user_name().to_owned())
+        .collect();
     names.sort();
     names
 }
@@ -145,12 +151,22 @@ fn apply_from_empty_then_plan_shows_no_changes() {
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
 
     let applied = env.apply(&env.clients()).success();
-    assert!(stderr(&applied).contains("Apply complete"), "{}", stderr(&applied));
+    assert!(
+        stderr(&applied).contains("Apply complete"),
+        "{}",
+        stderr(&applied)
+    );
 
     block_on(async {
         let iam = env.iam();
-        assert_eq!(group_members(&iam, "client-acme").await, ["acme-app", "alice", "bob"]);
-        assert_eq!(group_members(&iam, "client-globex").await, ["alice", "globex-app"]);
+        assert_eq!(
+            group_members(&iam, "client-acme").await,
+            ["acme-app", "alice", "bob"]
+        );
+        assert_eq!(
+            group_members(&iam, "client-globex").await,
+            ["alice", "globex-app"]
+        );
         let user = iam.get_user().user_name("alice").send().await.unwrap();
         let user = user.user().unwrap();
         assert_eq!(user.path(), "/provision/");
@@ -159,9 +175,20 @@ fn apply_from_empty_then_plan_shows_no_changes() {
             .iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
-        assert!(tags.contains(&("managed-by".into(), "provision".into())), "{tags:?}");
-        assert!(tags.contains(&("email".into(), "alice@example.com".into())), "{tags:?}");
-        let keys = iam.list_access_keys().user_name("acme-app").send().await.unwrap();
+        assert!(
+            tags.contains(&("managed-by".into(), "provision".into())),
+            "{tags:?}"
+        );
+        assert!(
+            tags.contains(&("email".into(), "alice@example.com".into())),
+            "{tags:?}"
+        );
+        let keys = iam
+            .list_access_keys()
+            .user_name("acme-app")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(keys.access_key_metadata().len(), 1);
     });
 
@@ -181,7 +208,10 @@ fn a_no_op_apply_makes_no_write_call_and_few_reads() {
     // number of clients.
     let mut calls = env.proxy.calls();
     calls.sort();
-    assert_eq!(calls, ["GetAccountAuthorizationDetails", "GetCallerIdentity"]);
+    assert_eq!(
+        calls,
+        ["GetAccountAuthorizationDetails", "GetCallerIdentity"]
+    );
 }
 
 #[test]
@@ -189,23 +219,43 @@ fn adding_and_removing_a_developer_touches_only_that_membership() {
     let env = Env::new();
     env.apply(&env.clients()).success();
 
-    env.write("globex.toml", &GLOBEX.replace(r#"developers = ["alice"]"#, r#"developers = ["alice", "carol"]"#).replace(
-        "[[clients]]",
-        "[[developers]]\nname = \"carol\"\nemail = \"carol@example.com\"\n\n[[clients]]",
-    ));
+    env.write(
+        "globex.toml",
+        &GLOBEX
+            .replace(
+                r#"developers = ["alice"]"#,
+                r#"developers = ["alice", "carol"]"#,
+            )
+            .replace(
+                "[[clients]]",
+                "[[developers]]\nname = \"carol\"\nemail = \"carol@example.com\"\n\n[[clients]]",
+            ),
+    );
     env.proxy.clear();
     env.apply(&env.clients()).success();
     assert_eq!(env.proxy.writes(), ["CreateUser", "AddUserToGroup"]);
 
     // Now remove bob from acme only; he stays declared, so his user stays.
-    env.write("acme.toml", &ACME.replace(r#"developers = ["alice", "bob"]"#, r#"developers = ["alice"]"#));
+    env.write(
+        "acme.toml",
+        &ACME.replace(
+            r#"developers = ["alice", "bob"]"#,
+            r#"developers = ["alice"]"#,
+        ),
+    );
     env.proxy.clear();
     env.apply(&env.clients()).success();
     assert_eq!(env.proxy.writes(), ["RemoveUserFromGroup"]);
     block_on(async {
         let iam = env.iam();
-        assert_eq!(group_members(&iam, "client-acme").await, ["acme-app", "alice"]);
-        assert_eq!(group_members(&iam, "client-globex").await, ["alice", "carol", "globex-app"]);
+        assert_eq!(
+            group_members(&iam, "client-acme").await,
+            ["acme-app", "alice"]
+        );
+        assert_eq!(
+            group_members(&iam, "client-globex").await,
+            ["alice", "carol", "globex-app"]
+        );
         assert!(iam.get_user().user_name("bob").send().await.is_ok());
     });
 }
@@ -218,9 +268,16 @@ fn applying_one_file_never_changes_another_files_client() {
     env.proxy.clear();
     let out = env.apply(&env.file("globex.toml")).success();
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
-    assert!(stdout(&out).contains("left alone: `acme`"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("left alone: `acme`"),
+        "{}",
+        stdout(&out)
+    );
     block_on(async {
-        assert_eq!(group_members(&env.iam(), "client-acme").await, ["acme-app", "alice", "bob"]);
+        assert_eq!(
+            group_members(&env.iam(), "client-acme").await,
+            ["acme-app", "alice", "bob"]
+        );
     });
 }
 
@@ -235,7 +292,13 @@ fn removing_a_client_deletes_its_group_app_user_and_keys() {
     assert!(text.contains("- user globex-app"), "{text}");
     block_on(async {
         let iam = env.iam();
-        assert!(iam.get_group().group_name("client-globex").send().await.is_err());
+        assert!(
+            iam.get_group()
+                .group_name("client-globex")
+                .send()
+                .await
+                .is_err()
+        );
         assert!(iam.get_user().user_name("globex-app").send().await.is_err());
         // alice is still declared by acme.toml.
         assert!(iam.get_user().user_name("alice").send().await.is_ok());
@@ -249,10 +312,24 @@ fn hand_made_users_and_groups_survive_every_apply() {
     block_on(async {
         let iam = env.iam();
         iam.create_user().user_name("ops").send().await.unwrap();
-        iam.create_group().group_name("admins").send().await.unwrap();
-        iam.add_user_to_group().group_name("admins").user_name("ops").send().await.unwrap();
+        iam.create_group()
+            .group_name("admins")
+            .send()
+            .await
+            .unwrap();
+        iam.add_user_to_group()
+            .group_name("admins")
+            .user_name("ops")
+            .send()
+            .await
+            .unwrap();
         // Even under the managed path, a user without provision's tag is not ours.
-        iam.create_user().user_name("lookalike").path("/provision/").send().await.unwrap();
+        iam.create_user()
+            .user_name("lookalike")
+            .path("/provision/")
+            .send()
+            .await
+            .unwrap();
     });
     env.apply(&env.clients()).success();
     fs::remove_file(env.file("globex.toml")).unwrap();
@@ -268,21 +345,43 @@ fn hand_made_users_and_groups_survive_every_apply() {
 fn a_declared_name_held_by_an_unmanaged_user_is_an_error() {
     let env = Env::new();
     block_on(async {
-        env.iam().create_user().user_name("bob").send().await.unwrap();
+        env.iam()
+            .create_user()
+            .user_name("bob")
+            .send()
+            .await
+            .unwrap();
     });
     env.proxy.clear();
     let out = env.apply(&env.clients()).failure().code(1);
-    assert!(stderr(&out).contains("user `bob` already exists but is not managed by provision"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("user `bob` already exists but is not managed by provision"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
 }
 
 #[test]
 fn invalid_files_make_no_aws_call() {
     let env = Env::new();
-    env.write("bad.toml", "[[clients]]\nname = \"bad\"\nbuckets = [\"Bad_Bucket\"]\nbukets = 1\n");
+    env.write(
+        "bad.toml",
+        "[[clients]]\nname = \"bad\"\nbuckets = [\"Bad_Bucket\"]\nbukets = 1\n",
+    );
     for command in ["validate", "plan", "apply"] {
-        let out = env.cmd().arg(command).arg(env.clients()).assert().failure().code(1);
-        assert!(stderr(&out).contains("bad.toml:"), "{command}: {}", stderr(&out));
+        let out = env
+            .cmd()
+            .arg(command)
+            .arg(env.clients())
+            .assert()
+            .failure()
+            .code(1);
+        assert!(
+            stderr(&out).contains("bad.toml:"),
+            "{command}: {}",
+            stderr(&out)
+        );
     }
     assert_eq!(env.proxy.calls(), Vec::<String>::new());
 }
@@ -290,13 +389,21 @@ fn invalid_files_make_no_aws_call() {
 #[test]
 fn apply_without_a_terminal_or_yes_refuses_and_changes_nothing() {
     let env = Env::new();
-    let out = env.cmd().arg("apply").arg(env.clients()).assert().failure().code(1);
+    let out = env
+        .cmd()
+        .arg("apply")
+        .arg(env.clients())
+        .assert()
+        .failure()
+        .code(1);
     assert!(stderr(&out).contains("pass `--yes`"), "{}", stderr(&out));
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
 }
 
 fn read_key(dir: &Path, user: &str) -> (String, String) {
-    let body: Value = serde_json::from_str(&fs::read_to_string(dir.join(format!("{user}.json"))).unwrap()).unwrap();
+    let body: Value =
+        serde_json::from_str(&fs::read_to_string(dir.join(format!("{user}.json"))).unwrap())
+            .unwrap();
     (
         body["AccessKeyId"].as_str().unwrap().to_owned(),
         body["SecretAccessKey"].as_str().unwrap().to_owned(),
@@ -322,9 +429,18 @@ fn secrets_go_to_the_credentials_dir_and_nowhere_else() {
 #[test]
 fn without_a_credentials_dir_each_secret_is_printed_once() {
     let env = Env::new();
-    let out = env.cmd().arg("apply").arg(env.clients()).arg("--yes").assert().success();
+    let out = env
+        .cmd()
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .assert()
+        .success();
     let text = stdout(&out);
-    let printed: Vec<&str> = text.lines().filter(|l| l.contains("SecretAccessKey=")).collect();
+    let printed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("SecretAccessKey="))
+        .collect();
     assert_eq!(printed.len(), 2, "{text}");
     for line in printed {
         let secret = line.split("SecretAccessKey=").nth(1).unwrap().trim();
@@ -337,12 +453,25 @@ fn without_a_credentials_dir_each_secret_is_printed_once() {
 #[test]
 fn json_plan_has_the_documented_shape() {
     let env = Env::new();
-    let out = env.cmd().arg("plan").arg(env.clients()).args(["--format", "json"]).assert().success();
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .args(["--format", "json"])
+        .assert()
+        .success();
     let plan: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(plan["format_version"], "1");
     let changes = plan["changes"].as_array().unwrap();
-    assert!(changes.iter().all(|c| ["create", "update", "delete"].contains(&c["action"].as_str().unwrap())));
-    assert_eq!(plan["summary"]["create"].as_u64().unwrap() as usize, changes.len());
+    assert!(
+        changes
+            .iter()
+            .all(|c| ["create", "update", "delete"].contains(&c["action"].as_str().unwrap()))
+    );
+    assert_eq!(
+        plan["summary"]["create"].as_u64().unwrap() as usize,
+        changes.len()
+    );
     assert_eq!(plan["summary"]["delete"], 0);
 }
 
@@ -354,7 +483,11 @@ fn delivered_keys_are_isolated_per_client() {
     let url = env.moto.url();
     let buckets = ["acme-assets", "acme-assets-dev", "globex-media"];
     block_on(async {
-        let admin = s3_client(&url, common::TEST_ACCESS_KEY_ID, common::TEST_SECRET_ACCESS_KEY);
+        let admin = s3_client(
+            &url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
         for b in buckets {
             admin.create_bucket().bucket(b).send().await.unwrap();
             admin
@@ -375,17 +508,63 @@ fn delivered_keys_are_isolated_per_client() {
         let acme = s3_client(&url, &acme_id, &acme_secret);
         let globex = s3_client(&url, &globex_id, &globex_secret);
         for b in ["acme-assets", "acme-assets-dev"] {
-            acme.get_object().bucket(b).key("hello.txt").send().await.unwrap_or_else(|e| panic!("acme on {b}: {e:?}"));
-            acme.put_object().bucket(b).key("new.txt").body(b"x".to_vec().into()).send().await.unwrap();
-            let denied = globex.get_object().bucket(b).key("hello.txt").send().await.unwrap_err();
-            assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&denied), Some("AccessDenied"), "globex on {b}");
+            acme.get_object()
+                .bucket(b)
+                .key("hello.txt")
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("acme on {b}: {e:?}"));
+            acme.put_object()
+                .bucket(b)
+                .key("new.txt")
+                .body(b"x".to_vec().into())
+                .send()
+                .await
+                .unwrap();
+            let denied = globex
+                .get_object()
+                .bucket(b)
+                .key("hello.txt")
+                .send()
+                .await
+                .unwrap_err();
+            assert_eq!(
+                aws_sdk_s3::error::ProvideErrorMetadata::code(&denied),
+                Some("AccessDenied"),
+                "globex on {b}"
+            );
         }
-        globex.get_object().bucket("globex-media").key("hello.txt").send().await.unwrap();
+        globex
+            .get_object()
+            .bucket("globex-media")
+            .key("hello.txt")
+            .send()
+            .await
+            .unwrap();
         // read-only: globex cannot write its own bucket.
-        let denied = globex.put_object().bucket("globex-media").key("x").body(b"x".to_vec().into()).send().await.unwrap_err();
-        assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&denied), Some("AccessDenied"));
-        let denied = acme.get_object().bucket("globex-media").key("hello.txt").send().await.unwrap_err();
-        assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&denied), Some("AccessDenied"));
+        let denied = globex
+            .put_object()
+            .bucket("globex-media")
+            .key("x")
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&denied),
+            Some("AccessDenied")
+        );
+        let denied = acme
+            .get_object()
+            .bucket("globex-media")
+            .key("hello.txt")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&denied),
+            Some("AccessDenied")
+        );
     });
     // The IAM client with the delivered key cannot touch IAM either.
     block_on(async {

@@ -5,9 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::*;
-use crate::model::{
-    Access, Client, Developer, ObservedGroup, ObservedUser, Settings,
-};
+use crate::model::{Access, Client, Developer, ObservedGroup, ObservedUser, Settings};
 use crate::render;
 
 const ACCOUNT: &str = "123456789012";
@@ -43,8 +41,10 @@ fn desired() -> Desired {
     for name in ["alice", "bob"] {
         d.developers.insert(name.into(), dev(name));
     }
-    d.clients.insert("acme".into(), client("acme", &["alice", "bob"]));
-    d.clients.insert("globex".into(), client("globex", &["alice"]));
+    d.clients
+        .insert("acme".into(), client("acme", &["alice", "bob"]));
+    d.clients
+        .insert("globex".into(), client("globex", &["alice"]));
     d
 }
 
@@ -53,7 +53,12 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
     let mut o = observed.clone();
     for change in &plan.changes {
         match change {
-            Change::CreateUser { user, path, tags, boundary } => {
+            Change::CreateUser {
+                user,
+                path,
+                tags,
+                boundary,
+            } => {
                 o.users.insert(
                     user.clone(),
                     ObservedUser {
@@ -65,7 +70,11 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                     },
                 );
             }
-            Change::UpdateUserTags { user, before, after } => {
+            Change::UpdateUserTags {
+                user,
+                before,
+                after,
+            } => {
                 let u = o.users.get_mut(user).unwrap();
                 for k in before.keys() {
                     u.tags.remove(k);
@@ -85,15 +94,26 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                     },
                 );
             }
-            Change::PutGroupPolicy { group, policy_name, after, .. } => {
+            Change::PutGroupPolicy {
+                group,
+                policy_name,
+                after,
+                ..
+            } => {
                 o.groups
                     .get_mut(group)
                     .unwrap()
                     .inline_policies
                     .insert(policy_name.clone(), after.clone());
             }
-            Change::DeleteGroupPolicy { group, policy_name, .. } => {
-                o.groups.get_mut(group).unwrap().inline_policies.remove(policy_name);
+            Change::DeleteGroupPolicy {
+                group, policy_name, ..
+            } => {
+                o.groups
+                    .get_mut(group)
+                    .unwrap()
+                    .inline_policies
+                    .remove(policy_name);
             }
             Change::DetachGroupPolicy { group, policy_arn } => {
                 o.groups
@@ -158,7 +178,11 @@ fn plan_from_empty_creates_everything() {
     insta::assert_snapshot!("from_empty_json", json(&p));
     assert_eq!(
         p.summary(),
-        Summary { create: 15, update: 0, delete: 0 },
+        Summary {
+            create: 15,
+            update: 0,
+            delete: 0
+        },
         "{:#?}",
         names(&p)
     );
@@ -179,14 +203,21 @@ fn plan_after_apply_is_empty() {
     let o = converged(&d);
     let again = plan(&d, &o, ACCOUNT).unwrap();
     assert!(again.is_empty(), "{:#?}", names(&again));
-    assert_eq!(text(&again), "No changes. The account matches the configuration.\n");
+    assert_eq!(
+        text(&again),
+        "No changes. The account matches the configuration.\n"
+    );
 }
 
 #[test]
 fn adding_a_developer_touches_only_that_membership() {
     let mut d = desired();
     let o = converged(&d);
-    d.clients.get_mut("globex").unwrap().developers.push("bob".into());
+    d.clients
+        .get_mut("globex")
+        .unwrap()
+        .developers
+        .push("bob".into());
     let p = plan(&d, &o, ACCOUNT).unwrap();
     assert_eq!(names(&p), vec!["+ membership client-globex/bob"]);
 }
@@ -195,7 +226,11 @@ fn adding_a_developer_touches_only_that_membership() {
 fn removing_a_developer_from_one_client_keeps_the_user() {
     let mut d = desired();
     let o = converged(&d);
-    d.clients.get_mut("acme").unwrap().developers.retain(|x| x != "alice");
+    d.clients
+        .get_mut("acme")
+        .unwrap()
+        .developers
+        .retain(|x| x != "alice");
     let p = plan(&d, &o, ACCOUNT).unwrap();
     assert_eq!(names(&p), vec!["- membership client-acme/alice"]);
 }
@@ -204,7 +239,11 @@ fn removing_a_developer_from_one_client_keeps_the_user() {
 fn an_undeclared_developer_in_no_group_is_deleted() {
     let mut d = desired();
     let o = converged(&d);
-    d.clients.get_mut("acme").unwrap().developers.retain(|x| x != "bob");
+    d.clients
+        .get_mut("acme")
+        .unwrap()
+        .developers
+        .retain(|x| x != "bob");
     d.developers.remove("bob");
     let p = plan(&d, &o, ACCOUNT).unwrap();
     // Leaving the group is part of deleting the user, not a change of its own.
@@ -237,9 +276,16 @@ fn a_removed_client_is_deleted_when_the_directory_is_given() {
     let mut without_globex = d.clone();
     without_globex.clients.remove("globex");
     let p = plan(&without_globex, &o, ACCOUNT).unwrap();
-    assert_eq!(names(&p), vec!["- user globex-app", "- group client-globex"]);
+    assert_eq!(
+        names(&p),
+        vec!["- user globex-app", "- group client-globex"]
+    );
     match &p.changes[1] {
-        Change::DeleteGroup { members, inline_policies, .. } => {
+        Change::DeleteGroup {
+            members,
+            inline_policies,
+            ..
+        } => {
             // The app user leaves as part of its own deletion.
             assert_eq!(members, &vec!["alice".to_owned()]);
             assert_eq!(inline_policies, &vec![GROUP_POLICY_NAME.to_owned()]);
@@ -441,11 +487,19 @@ fn a_user_in_too_many_groups_is_refused() {
         alice.groups.insert(name.clone());
         o.groups.insert(
             name.clone(),
-            ObservedGroup { name, path: "/".into(), ..ObservedGroup::default() },
+            ObservedGroup {
+                name,
+                path: "/".into(),
+                ..ObservedGroup::default()
+            },
         );
     }
     o.users.insert("alice".into(), alice);
-    d.clients.get_mut("globex").unwrap().developers.push("bob".into());
+    d.clients
+        .get_mut("globex")
+        .unwrap()
+        .developers
+        .push("bob".into());
     let errors = plan(&d, &o, ACCOUNT).unwrap_err();
     assert_eq!(errors.len(), 1, "{errors:?}");
     insta::assert_snapshot!(errors[0].to_string(), @"user `alice` would be in 11 groups (2 client groups and 9 other groups), over IAM's limit of 10 groups per user; remove it from some clients");
@@ -455,10 +509,14 @@ fn a_user_in_too_many_groups_is_refused() {
 fn an_oversized_policy_is_refused_before_any_call() {
     let mut d = desired();
     let acme = d.clients.get_mut("acme").unwrap();
-    acme.buckets = (0..200).map(|i| format!("acme-bucket-number-{i:03}")).collect();
+    acme.buckets = (0..200)
+        .map(|i| format!("acme-bucket-number-{i:03}"))
+        .collect();
     let errors = check_quotas(&d, ACCOUNT);
     assert_eq!(errors.len(), 1);
-    assert!(matches!(&errors[0], PlanError::PolicyTooLarge { client, size, .. } if client == "acme" && *size > 5120));
+    assert!(
+        matches!(&errors[0], PlanError::PolicyTooLarge { client, size, .. } if client == "acme" && *size > 5120)
+    );
 }
 
 #[test]
@@ -466,7 +524,11 @@ fn no_app_user_means_no_key_and_no_user() {
     let mut d = desired();
     d.clients.get_mut("globex").unwrap().app_user = None;
     let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
-    assert!(!names(&p).iter().any(|n| n.contains("globex-app")), "{:#?}", names(&p));
+    assert!(
+        !names(&p).iter().any(|n| n.contains("globex-app")),
+        "{:#?}",
+        names(&p)
+    );
     // Dropping the app user of an existing client deletes it.
     let o = converged(&desired());
     let p = plan(&d, &o, ACCOUNT).unwrap();
