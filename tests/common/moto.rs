@@ -57,6 +57,7 @@ impl MotoServer {
             let port = free_loopback_port();
             let log = File::create(&log_path).expect("create moto's log file");
             let mut child = Command::new(&moto_server)
+                .arg(moto_ext_launcher())
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("clone moto's log file handle"))
@@ -184,13 +185,19 @@ pub fn moto_venv() -> PathBuf {
 }
 
 fn moto_server_path() -> PathBuf {
-    let path = moto_venv().join("bin/moto_server");
+    let path = moto_venv().join("bin/python");
     assert!(
-        path.exists(),
-        "`{}` not found: run `scripts/setup-moto` (or `scripts/test`, which runs it) to install moto",
-        path.display()
+        path.exists() && moto_venv().join("bin/moto_server").exists(),
+        "moto not found in `{}`: run `scripts/setup-moto` (or `scripts/test`, which runs it) to install it",
+        moto_venv().display()
     );
     path
+}
+
+/// The launcher that starts moto with the project's test-only extensions
+/// (see `tests/moto_ext/server.py`).
+pub fn moto_ext_launcher() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto_ext/server.py")
 }
 
 /// A port that was free on 127.0.0.1 a moment ago.
