@@ -245,6 +245,15 @@ pub enum PlanError {
         path: String,
         managed_path: String,
     },
+    /// A desired name differs only in case from an existing entity's.
+    #[error(
+        "{kind} `{name}` cannot be created: IAM names ignore case and `{existing}` already exists; use the existing spelling or another name"
+    )]
+    CaseClash {
+        kind: &'static str,
+        name: String,
+        existing: String,
+    },
     /// A client's generated policy does not fit IAM's inline policy quota.
     #[error(
         "the policy of client `{client}` has {size} non-whitespace characters, over IAM's limit of {limit} for a group's inline policies; use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
@@ -487,6 +496,12 @@ pub fn plan(
             });
         }
     }
+    errors.extend(case_clashes("user", users.keys().cloned(), observed.users.keys()));
+    errors.extend(case_clashes(
+        "group",
+        desired.clients.values().map(|c| c.group_name()),
+        observed.groups.keys(),
+    ));
     errors.extend(check_account_quotas(desired, observed, &users));
     if !errors.is_empty() {
         return Err(errors);
@@ -696,6 +711,30 @@ pub fn plan(
     changes.sort_by_key(|a| (a.phase(), a.kind(), a.name()));
     plan.changes = changes;
     Ok(plan)
+}
+
+/// IAM names are unique regardless of case, so an existing `Alice` blocks
+/// creating `alice`: catch that at plan time instead of halfway through apply.
+fn case_clashes<'a, D, E>(kind: &'static str, wanted: D, existing: E) -> Vec<PlanError>
+where
+    D: IntoIterator<Item = String>,
+    E: IntoIterator<Item = &'a String>,
+{
+    let existing: BTreeMap<String, &String> = existing
+        .into_iter()
+        .map(|e| (e.to_lowercase(), e))
+        .collect();
+    wanted
+        .into_iter()
+        .filter_map(|name| match existing.get(&name.to_lowercase()) {
+            Some(other) if **other != name => Some(PlanError::CaseClash {
+                kind,
+                name,
+                existing: (*other).clone(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Quotas that depend on the account: groups per user (counting groups

@@ -534,3 +534,37 @@ fn no_app_user_means_no_key_and_no_user() {
     let p = plan(&d, &o, ACCOUNT).unwrap();
     assert_eq!(names(&p), vec!["- user globex-app"]);
 }
+
+#[test]
+fn a_name_that_differs_only_in_case_is_refused() {
+    let d = desired();
+    let mut o = Observed::default();
+    o.users.insert(
+        "Alice".into(),
+        ObservedUser {
+            name: "Alice".into(),
+            path: "/".into(),
+            ..ObservedUser::default()
+        },
+    );
+    o.groups.insert(
+        "Client-Acme".into(),
+        ObservedGroup {
+            name: "Client-Acme".into(),
+            path: "/".into(),
+            ..ObservedGroup::default()
+        },
+    );
+    let errors: Vec<String> = plan(&d, &o, ACCOUNT)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "user `alice` cannot be created: IAM names ignore case and `Alice` already exists; use the existing spelling or another name",
+            "group `client-acme` cannot be created: IAM names ignore case and `Client-Acme` already exists; use the existing spelling or another name",
+        ]
+    );
+}
