@@ -103,6 +103,15 @@ impl KeySink {
         std::mem::take(&mut *lock(&self.held))
     }
 
+    /// The id of the key whose secret is in `DIR/<user>.json`, if a
+    /// directory was given and that file holds one.
+    pub fn delivered_key_id(&self, user: &str) -> Option<String> {
+        let path = self.dir.as_ref()?.join(format!("{user}.json"));
+        let text = fs::read_to_string(path).ok()?;
+        let file: serde_json::Value = serde_json::from_str(&text).ok()?;
+        file.get("AccessKeyId")?.as_str().map(str::to_owned)
+    }
+
     /// Files written so far.
     pub fn written(&self) -> Vec<PathBuf> {
         lock(&self.written).clone()
@@ -538,35 +547,20 @@ impl Backend for Aws {
                 );
             }
             Change::CreateAccessKey { user, orphans } => {
-                for key in orphans {
+                // An orphan whose secret is already in the credentials file
+                // was delivered by an apply cut off before it recorded the
+                // key: adopt it rather than replace it, so that a kill after
+                // the file was written never costs a second key.
+                let adopted = keys
+                    .delivered_key_id(user)
+                    .filter(|id| orphans.contains(id));
+                for key in orphans.iter().filter(|k| Some(*k) != adopted.as_ref()) {
                     delete_access_key(iam, user, key).await?;
                 }
-                let out = check!(
-                    "CreateAccessKey",
-                    settle(|| iam.create_access_key().user_name(user).send()).await
-                );
-                let Some(created) = out.access_key() else {
-                    return Err(ApplyError {
-                        operation: "CreateAccessKey".into(),
-                        message: "the response held no access key".into(),
-                    });
+                let id = match adopted {
+                    Some(id) => id,
+                    None => create_and_deliver_key(self, user, keys).await?,
                 };
-                let key = AccessKey {
-                    user: user.clone(),
-                    access_key_id: created.access_key_id().to_owned(),
-                    secret_access_key: Secret::new(created.secret_access_key()),
-                    create_date: created.create_date().map(|d| d.to_string()),
-                };
-                let id = key.access_key_id.clone();
-                if let Err(err) = keys.deliver(key) {
-                    // The secret could not be stored: remove the key rather
-                    // than leave one nobody holds, and say why.
-                    let _ = delete_access_key(iam, user, &id).await;
-                    return Err(ApplyError {
-                        operation: "write credentials file".into(),
-                        message: err.to_string(),
-                    });
-                }
                 // Recorded last: a key on record has had its secret delivered.
                 let tag = Tag::builder()
                     .key(ACCESS_KEY_TAG_KEY)
@@ -584,6 +578,84 @@ impl Backend for Aws {
         }
         Ok(())
     }
+}
+
+/// Creates `user`'s access key and delivers its secret; returns the key id.
+async fn create_and_deliver_key(
+    aws: &Aws,
+    user: &str,
+    keys: &KeySink,
+) -> Result<String, ApplyError> {
+    let iam = &aws.iam;
+    // Counts this call's attempts: when the SDK had to retry, an earlier
+    // attempt may have created a key whose answer (and secret) was lost.
+    let attempts = aws::CallCounter::default();
+    let create = || {
+        settle(|| {
+            iam.create_access_key()
+                .user_name(user)
+                .customize()
+                .interceptor(attempts.clone())
+                .send()
+        })
+    };
+    let out = match create().await {
+        // IAM allows two keys per user. Any key found here was created by
+        // this very call (orphans were deleted first), on attempts whose
+        // answers, and so secrets, were lost: remove them and try again.
+        Err(e) if e.code() == Some("LimitExceeded") => {
+            delete_keys_except(iam, user, None).await?;
+            create().await
+        }
+        other => other,
+    };
+    let out = check!("CreateAccessKey", out);
+    let Some(created) = out.access_key() else {
+        return Err(ApplyError {
+            operation: "CreateAccessKey".into(),
+            message: "the response held no access key".into(),
+        });
+    };
+    let key = AccessKey {
+        user: user.to_owned(),
+        access_key_id: created.access_key_id().to_owned(),
+        secret_access_key: Secret::new(created.secret_access_key()),
+        create_date: created.create_date().map(|d| d.to_string()),
+    };
+    let id = key.access_key_id.clone();
+    if let Err(err) = keys.deliver(key) {
+        // The secret could not be stored: remove the key rather than leave
+        // one nobody holds, and say why.
+        let _ = delete_access_key(iam, user, &id).await;
+        return Err(ApplyError {
+            operation: "write credentials file".into(),
+            message: err.to_string(),
+        });
+    }
+    if attempts.total() > 1 {
+        // Before the key is recorded, so that if this is cut off the next
+        // apply still lists the user's keys and finds any stray.
+        delete_keys_except(iam, user, Some(&id)).await?;
+    }
+    Ok(id)
+}
+
+/// Deletes every access key of `user` but `keep`.
+async fn delete_keys_except(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    keep: Option<&str>,
+) -> Result<(), ApplyError> {
+    let all = observe::list_access_keys(iam, user)
+        .await
+        .map_err(|e| ApplyError {
+            operation: "ListAccessKeys".into(),
+            message: e.to_string(),
+        })?;
+    for stray in all.iter().filter(|k| Some(k.as_str()) != keep) {
+        delete_access_key(iam, user, stray).await?;
+    }
+    Ok(())
 }
 
 /// Deactivate, then delete, one access key. Deactivating first means a key

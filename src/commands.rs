@@ -57,12 +57,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<ExitStatus> {
     let Some(desired) = load(paths) else {
         return Ok(ExitStatus::Failure);
     };
-    let account = desired
-        .settings
-        .account_id
-        .clone()
-        .unwrap_or_else(|| OFFLINE_ACCOUNT.to_owned());
-    let errors = offline_checks(&desired, &account);
+    let errors = offline_checks(&desired, &offline_account(&desired));
     if !errors.is_empty() {
         print_plan_errors(&errors);
         return Ok(ExitStatus::Failure);
@@ -75,8 +70,25 @@ pub fn validate(paths: &[PathBuf]) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// The account id to check with before any AWS call: the configured one,
+/// else a placeholder of the same length.
+fn offline_account(desired: &Desired) -> String {
+    desired
+        .settings
+        .account_id
+        .clone()
+        .unwrap_or_else(|| OFFLINE_ACCOUNT.to_owned())
+}
+
 /// Read the account and plan against it.
 async fn make_plan(aws: &Aws, desired: &Desired) -> Result<Option<Plan>> {
+    // Checked before the first call too: a file over a quota is bad input,
+    // refused with no AWS call, exactly as `validate` refuses it.
+    let errors = offline_checks(desired, &offline_account(desired));
+    if !errors.is_empty() {
+        print_plan_errors(&errors);
+        return Ok(None);
+    }
     let account = aws.account_id().await?;
     if let Some(expected) = &desired.settings.account_id
         && *expected != account

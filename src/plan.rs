@@ -256,10 +256,12 @@ pub enum PlanError {
     },
     /// A client's generated policy does not fit IAM's inline policy quota.
     #[error(
-        "the policy of client `{client}` has {size} non-whitespace characters, over IAM's limit of {limit} for a group's inline policies; use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
+        "the policy of client `{client}` (in `{}`) has {size} non-whitespace characters, over IAM's limit of {limit} for a group's inline policies; use fewer buckets or replace several buckets by a `bucket_prefixes` entry", file.display()
     )]
     PolicyTooLarge {
         client: String,
+        /// The file that declares the client.
+        file: std::path::PathBuf,
         size: usize,
         limit: usize,
     },
@@ -315,6 +317,7 @@ pub fn check_quotas(desired: &Desired, account_id: &str) -> Vec<PlanError> {
             let size = policy::size(&policy::group_policy(client, account_id));
             (size > policy::GROUP_INLINE_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
                 client: client.name.clone(),
+                file: client.source.clone(),
                 size,
                 limit: policy::GROUP_INLINE_POLICY_LIMIT,
             })

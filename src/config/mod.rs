@@ -127,8 +127,34 @@ fn parse(path: &Path, bytes: &[u8], diags: &mut Diagnostics) -> Option<(FileId, 
             return None;
         }
     };
+    // NUL never occurs in a text file; saying "binary" beats a TOML syntax
+    // error somewhere in the middle of it.
+    if let Some(at) = text.find('\0') {
+        let file = diags.add_file(name.as_str(), text.replace('\0', " "));
+        diags.push(
+            Diagnostic::error(format!("`{name}` is a binary file, not TOML text"))
+                .with_primary(file, at..at + 1, "NUL byte")
+                .with_help("check that PATH names a clients file (`*.toml`, UTF-8 text)"),
+        );
+        return None;
+    }
     let file = diags.add_file(name.as_str(), text);
     match toml::from_str::<raw::RawFile>(text) {
+        // A file that declares nothing is almost always a mistake (a
+        // truncated checkout, the wrong file), and given as the whole
+        // configuration it would make `apply` delete every managed client.
+        Ok(raw) if raw.declares_nothing() => {
+            diags.push(
+                Diagnostic::error(format!(
+                    "`{name}` declares nothing: no `[settings]`, `[[developers]]` or `[[clients]]`"
+                ))
+                .with_help(
+                    "add the clients and developers it should hold, or remove the file; an empty \
+                     file is refused so that it can never be taken for \"no clients at all\"",
+                ),
+            );
+            None
+        }
         Ok(raw) => Some((file, raw)),
         Err(e) => {
             diags.push(toml_error(file, &name, text, &e));
@@ -176,8 +202,24 @@ fn toml_error(file: FileId, name: &str, text: &str, error: &toml::de::Error) -> 
             .with_help(help);
     }
 
+    // The span of a table header covers its name; the `[` before it tells a
+    // header from a key.
+    let spanned = text.get(span.clone()).unwrap_or("").trim();
+    let header = spanned.starts_with('[')
+        || text
+            .get(..span.start)
+            .is_some_and(|before| before.trim_end().ends_with('['));
+    if message == "duplicate key" && header {
+        let (range, label) = at("declared again here");
+        return Diagnostic::error(format!("table `[{spanned}]` is declared twice"))
+            .with_primary(file, range, label)
+            .with_help(format!(
+                "a file may have one `[{spanned}]` table; merge the two into one"
+            ));
+    }
+
     if message == "duplicate key" {
-        let key = text.get(span.clone()).unwrap_or("").trim();
+        let key = spanned;
         let (range, label) = at("set again here");
         return Diagnostic::error(format!("key `{key}` is set twice in the same table"))
             .with_primary(file, range, label)
@@ -194,14 +236,23 @@ fn toml_error(file: FileId, name: &str, text: &str, error: &toml::de::Error) -> 
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         // serde says "sequence"; TOML says "array", users say "list".
         let rest = rest.replace("expected a sequence", "expected a list");
+        if rest.starts_with("map,") && rest.ends_with("expected a list") && header {
+            let table = spanned.trim_matches(['[', ']']).trim();
+            let (range, label) = at("single brackets");
+            return Diagnostic::error(format!("`[{table}]` must be written `[[{table}]]`"))
+                .with_primary(file, range, label)
+                .with_help(format!(
+                    "`{table}` is a list: start each entry with `[[{table}]]` (double brackets)"
+                ));
+        }
         let help = if rest.ends_with("expected a string") {
-            "put the value in double quotes, e.g. `name = \"acme\"`"
+            "put the value in double quotes, e.g. `name = \"acme\"`".to_owned()
         } else if rest.ends_with("expected a list") {
-            "write a list in brackets, e.g. `[\"a\", \"b\"]`"
+            "write a list in brackets, e.g. `[\"a\", \"b\"]`".to_owned()
         } else if rest.contains("expected a `[") {
-            "write a table: `[section]` / `[[section]]` headers or `{ key = value }`"
+            "write a table: `[section]` / `[[section]]` headers or `{ key = value }`".to_owned()
         } else {
-            "see the file format in the documentation"
+            "see the file format in the documentation".to_owned()
         };
         let expected = rest.rsplit_once(", ").map_or(rest.as_str(), |(_, e)| e);
         let (range, label) = at(expected);

@@ -23,6 +23,13 @@ pub(super) struct RawFile {
     pub clients: Vec<Spanned<RawClient>>,
 }
 
+impl RawFile {
+    /// True when the file has no table at all (empty, or only comments).
+    pub(super) fn declares_nothing(&self) -> bool {
+        self.settings.is_none() && self.developers.is_empty() && self.clients.is_empty()
+    }
+}
+
 /// `[settings]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a `[settings]` table")]

@@ -438,6 +438,18 @@ impl Rule for S3NameError {
                 kind.min(),
                 kind.max()
             )),
+            // Someone who writes `acme-*` wants a prefix, not a fixed name.
+            S3NameError::Character {
+                kind: S3Kind::Bucket,
+                name,
+                ch: '*',
+            } => {
+                let prefix = name.split('*').next().unwrap_or_default();
+                Some(format!(
+                    "`buckets` holds exact names; to grant every bucket whose name starts with \
+                     `{prefix}`, write `bucket_prefixes = [\"{prefix}\"]`"
+                ))
+            }
             S3NameError::Uppercase { kind, name }
             | S3NameError::Character { kind, name, .. }
             | S3NameError::Edge { kind, name }

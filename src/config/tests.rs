@@ -136,12 +136,14 @@ fn authoritative_flag_is_copied() {
 }
 
 #[test]
-fn empty_input_is_an_empty_configuration() {
-    let desired = load_sources(
-        sources(&[("empty.toml", ""), ("comments.toml", "# nothing\n")]),
-        false,
-    );
-    assert_eq!(desired.ok(), Some(crate::model::Desired::default()));
+fn a_file_that_declares_nothing_is_an_error() {
+    for text in ["", "# nothing\n", "\n\n"] {
+        let errors = load_sources(sources(&[("empty.toml", text)]), false)
+            .expect_err("an empty file must be refused");
+        let text = errors.to_string();
+        assert!(text.contains("`empty.toml` declares nothing"), "{text}");
+    }
+    // No file at all is the caller's business (the command line refuses it).
     assert_eq!(
         load_sources(Vec::new(), false).ok(),
         Some(Default::default())

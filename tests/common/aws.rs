@@ -24,10 +24,20 @@ pub const TEST_REGION: &str = "us-east-1";
 /// the config and credentials files point at `/dev/null`, so a developer's
 /// real profile can neither be used nor change the outcome.
 pub fn provision(endpoint_url: &str) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::from_std(provision_process(endpoint_url));
+    // A hung binary fails its test instead of hanging the whole run.
+    command.timeout(Duration::from_secs(120));
+    command
+}
+
+/// The same command as [`provision`], as a plain `std::process::Command`,
+/// for a test that must spawn the process and act on it while it runs
+/// (e.g. kill it).
+pub fn provision_process(endpoint_url: &str) -> std::process::Command {
     assert_loopback(endpoint_url);
     // `CARGO_BIN_EXE_<name>` is set by cargo for integration tests and is
     // right whatever the target or build directory.
-    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_provision"));
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_provision"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("AWS_") {
             command.env_remove(name);
@@ -41,9 +51,7 @@ pub fn provision(endpoint_url: &str) -> assert_cmd::Command {
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        // A hung binary fails its test instead of hanging the whole run.
-        .timeout(Duration::from_secs(120));
+        .env("NO_COLOR", "1");
     command
 }
 

@@ -19,7 +19,7 @@ mod proxy;
 
 pub use aws::{
     TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, block_on, iam_client, iam_client_as,
-    provision, s3_client,
+    provision, provision_process, s3_client,
 };
 pub use moto::{MotoServer, free_loopback_port, http_request, moto_venv};
 pub use proxy::{Call, CountingProxy, Fault, Faults, is_read_action};

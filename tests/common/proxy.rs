@@ -10,7 +10,7 @@
 //! convergence guarantee is about. All rates are zero by default.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -74,6 +74,16 @@ pub struct Call {
     pub query_protocol: bool,
     /// The fault injected, if any.
     pub fault: Option<Fault>,
+    /// The query-protocol parameters (`UserName=acme-app&...`, still
+    /// percent-encoded); empty for REST requests.
+    pub params: String,
+}
+
+impl Call {
+    /// The value of query-protocol parameter `name`, if present.
+    pub fn param(&self, name: &str) -> Option<String> {
+        form_param(self.params.as_bytes(), name)
+    }
 }
 
 impl Call {
@@ -100,6 +110,12 @@ struct Shared {
     faults: Mutex<Faults>,
     /// Numbers the requests, as the input of the fault sequence.
     requests: AtomicU64,
+    /// Requests after this many (counted in `calls`) are held: neither
+    /// forwarded nor answered until [`CountingProxy::release`].
+    hold_after: Mutex<Option<usize>>,
+    /// Requests being handled now, and the most there ever were at once.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 /// An HTTP/1.1 reverse proxy on 127.0.0.1 that records the AWS action of
@@ -190,9 +206,31 @@ impl CountingProxy {
             .collect()
     }
 
-    /// Forgets the requests recorded so far, e.g. after setting up state.
+    /// Forgets the requests recorded so far, e.g. after setting up state,
+    /// and resets the in-flight gauge's maximum.
     pub fn clear(&self) {
         lock(&self.shared.calls).clear();
+        self.shared.max_in_flight.store(0, Ordering::SeqCst);
+    }
+
+    /// Holds every request after the first `n` (counted since the last
+    /// [`clear`](Self::clear)): it is recorded but neither forwarded nor
+    /// answered, so exactly `n` requests reach the upstream. A test uses
+    /// this to stop a client at a precise point, e.g. to kill it there.
+    pub fn hold_after(&self, n: usize) {
+        *lock(&self.shared.hold_after) = Some(n);
+    }
+
+    /// Stops holding; held requests are then dropped without an answer.
+    pub fn release(&self) {
+        *lock(&self.shared.hold_after) = None;
+    }
+
+    /// The most requests the proxy was handling at the same time (waiting
+    /// for injected latency or for the upstream) since the last
+    /// [`clear`](Self::clear).
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// Injects `faults` into the requests from now on, restarting the
@@ -278,12 +316,29 @@ async fn handle(
     let body = body.collect().await?.to_bytes();
     let (action, query_protocol) = classify(&parts, &body);
 
+    let params = if query_protocol {
+        String::from_utf8_lossy(&body).into_owned()
+    } else {
+        String::new()
+    };
+    let _in_flight = InFlight::enter(&shared);
     let (fault, latency) = choose_fault(&shared, &action);
-    lock(&shared.calls).push(Call {
-        action,
-        query_protocol,
-        fault,
-    });
+    let number = {
+        let mut calls = lock(&shared.calls);
+        calls.push(Call {
+            action,
+            query_protocol,
+            fault,
+            params,
+        });
+        calls.len()
+    };
+    if lock(&shared.hold_after).is_some_and(|n| number > n) {
+        while lock(&shared.hold_after).is_some() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        return Err("request held, then dropped".into());
+    }
     tokio::time::sleep(latency).await;
 
     match fault {
@@ -307,6 +362,23 @@ async fn handle(
             Err("response dropped by fault injection".into())
         }
         None => forward(upstream, Request::from_parts(parts, Full::new(body))).await,
+    }
+}
+
+/// Counts a request as in flight for as long as it lives.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> InFlight<'a> {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -1,0 +1,398 @@
+//! The benchmark behind `scripts/bench` and BENCHMARKS.md. Every test here
+//! is `#[ignore]`d: they take minutes and are meant for a release build
+//! (`scripts/bench` runs them), not for every CI run.
+//!
+//! - `planning_time`: `plan::plan` alone, no IO, on a generated
+//!   configuration (`BENCH_CLIENTS` clients, default 300, and 15 developers
+//!   per client, each developer in 3 clients).
+//! - `against_moto`: the real binary against moto through the counting
+//!   proxy: apply from empty, a no-op plan, a 1% change, and calls in
+//!   flight with 100 ms of injected latency. Printed per scenario: API calls
+//!   by action, wall time and peak memory (GNU time's maximum RSS).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{CountingProxy, Faults, MotoServer, is_read_action, provision_process};
+use provision::model::{ACCESS_KEY_TAG_KEY, Observed, ObservedGroup, ObservedUser};
+use provision::plan::{self, Change};
+
+/// Developers per client on average: 300 clients give 4,500 developers.
+const DEVELOPERS_PER_CLIENT: usize = 15;
+/// Clients each developer works for.
+const CLIENTS_PER_DEVELOPER: usize = 3;
+const ACCOUNT: &str = "123456789012";
+
+fn clients_from_env() -> usize {
+    std::env::var("BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
+/// The generated configuration: `developers.toml` and `clients.toml` in
+/// `dir`. `changed_percent` percent of the developers each move from one
+/// of their clients to another (two membership changes each).
+fn write_config(dir: &Path, clients: usize, changed_percent: usize) {
+    let developers = clients * DEVELOPERS_PER_CLIENT;
+    let mut devs = String::from("[settings]\npath = \"/provision/\"\n\n");
+    for d in 0..developers {
+        devs +=
+            &format!("[[developers]]\nname = \"dev{d:05}\"\nemail = \"dev{d:05}@example.com\"\n\n");
+    }
+    let moved = developers * changed_percent / 100;
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); clients];
+    for d in 0..developers {
+        for k in 0..CLIENTS_PER_DEVELOPER {
+            let mut c = (d + k * clients / CLIENTS_PER_DEVELOPER) % clients;
+            // Moved developers leave their first client for the next one
+            // that does not have them yet.
+            if k == 0 && d < moved {
+                c = (c + clients - 1) % clients;
+            }
+            members[c].push(d);
+        }
+    }
+    let mut text = String::new();
+    for (c, devs) in members.iter().enumerate() {
+        let list: Vec<String> = devs.iter().map(|d| format!("\"dev{d:05}\"")).collect();
+        text += &format!(
+            "[[clients]]\nname = \"c{c:04}\"\nbuckets = [\"c{c:04}-assets\", \"c{c:04}-assets-dev\"]\naccess = \"read-write\"\ndevelopers = [{}]\n\n",
+            list.join(", ")
+        );
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("developers.toml"), devs).unwrap();
+    std::fs::write(dir.join("clients.toml"), text).unwrap();
+}
+
+/// The account as it is once `plan` was applied to an empty one, built in
+/// memory the way `observe` would read it.
+fn applied(plan: &plan::Plan) -> Observed {
+    let mut observed = Observed::default();
+    for change in &plan.changes {
+        match change {
+            Change::CreateUser {
+                user, path, tags, ..
+            } => {
+                observed.users.insert(
+                    user.clone(),
+                    ObservedUser {
+                        name: user.clone(),
+                        path: path.clone(),
+                        arn: format!("arn:aws:iam::{ACCOUNT}:user{path}{user}"),
+                        tags: tags.clone(),
+                        ..ObservedUser::default()
+                    },
+                );
+            }
+            Change::CreateGroup { group, path } => {
+                observed.groups.insert(
+                    group.clone(),
+                    ObservedGroup {
+                        name: group.clone(),
+                        path: path.clone(),
+                        arn: format!("arn:aws:iam::{ACCOUNT}:group{path}{group}"),
+                        ..ObservedGroup::default()
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+    for change in &plan.changes {
+        match change {
+            Change::PutGroupPolicy {
+                group,
+                policy_name,
+                after,
+                ..
+            } => {
+                let group = observed.groups.get_mut(group).unwrap();
+                group
+                    .inline_policies
+                    .insert(policy_name.clone(), after.clone());
+            }
+            Change::AddMember { group, user } => {
+                let user = observed.users.get_mut(user).unwrap();
+                user.groups.insert(group.clone());
+            }
+            Change::CreateAccessKey { user, .. } => {
+                let user = observed.users.get_mut(user).unwrap();
+                user.tags.insert(
+                    ACCESS_KEY_TAG_KEY.to_owned(),
+                    format!("AKIA{:016}", user.name.len()),
+                );
+            }
+            _ => {}
+        }
+    }
+    observed
+}
+
+/// The fastest of `runs` timings of `f`, which returns something to keep
+/// the optimizer honest.
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let out = f();
+        best = best.min(start.elapsed());
+        last = Some(out);
+    }
+    (best, last.unwrap())
+}
+
+/// This process's peak resident memory, in MiB (Linux `VmHWM`).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+#[test]
+#[ignore = "benchmark: run with scripts/bench"]
+fn planning_time() {
+    let clients = clients_from_env();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), clients, 0);
+    let paths = vec![dir.path().to_owned()];
+
+    let (load_time, desired) = best_of(5, || provision::config::load(&paths).unwrap());
+    let empty = Observed::default();
+    let (from_empty, full) = best_of(5, || plan::plan(&desired, &empty, ACCOUNT).unwrap());
+    let converged = applied(&full);
+    let (no_op, none) = best_of(5, || plan::plan(&desired, &converged, ACCOUNT).unwrap());
+    assert!(
+        none.changes.is_empty(),
+        "the converged state must plan no change"
+    );
+
+    let changed_dir = tempfile::tempdir().unwrap();
+    write_config(changed_dir.path(), clients, 1);
+    let changed = provision::config::load(&[changed_dir.path().to_owned()]).unwrap();
+    let (one_percent, some) = best_of(5, || plan::plan(&changed, &converged, ACCOUNT).unwrap());
+
+    let users = converged.users.len();
+    println!(
+        "planning (no IO), {clients} clients, {users} users, {} groups:",
+        converged.groups.len()
+    );
+    println!(
+        "  load + validate config: {:>8.1} ms",
+        load_time.as_secs_f64() * 1e3
+    );
+    println!(
+        "  plan from empty:        {:>8.1} ms  ({} changes)",
+        from_empty.as_secs_f64() * 1e3,
+        full.changes.len()
+    );
+    println!(
+        "  plan, no change:        {:>8.1} ms",
+        no_op.as_secs_f64() * 1e3
+    );
+    println!(
+        "  plan, 1% change:        {:>8.1} ms  ({} changes)",
+        one_percent.as_secs_f64() * 1e3,
+        some.changes.len()
+    );
+    if let Some(peak) = peak_rss_mib() {
+        println!("  peak RSS of this process: {peak:.1} MiB");
+    }
+}
+
+/// One run of the binary, measured.
+struct Run {
+    ok: bool,
+    wall: f64,
+    max_rss_mib: f64,
+    /// `--api-stats` counts, by operation.
+    stats: BTreeMap<String, u64>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(proxy: &CountingProxy, args: &[&str], paths: &Path) -> Run {
+    let std_cmd = provision_process(&proxy.url());
+    let timing = tempfile::NamedTempFile::new().unwrap();
+    let mut command = Command::new("/usr/bin/time");
+    command
+        .arg("-o")
+        .arg(timing.path())
+        .args(["-f", "%e %M"])
+        .arg(std_cmd.get_program())
+        .arg("--api-stats")
+        .args(args)
+        .arg(paths);
+    for (key, value) in std_cmd.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let out = command
+        .output()
+        .expect("run /usr/bin/time (install GNU time)");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let timing = std::fs::read_to_string(timing.path()).unwrap();
+    let last = timing.lines().last().unwrap_or_default();
+    let mut fields = last.split_whitespace();
+    let wall: f64 = fields
+        .next()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(f64::NAN);
+    let rss_kib: f64 = fields
+        .next()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(f64::NAN);
+    let stats = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("api-calls: "))
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .and_then(|v| serde_json::from_value(v["by_operation"].clone()).ok())
+        .unwrap_or_default();
+    Run {
+        ok: out.status.success(),
+        wall,
+        max_rss_mib: rss_kib / 1024.0,
+        stats,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    }
+}
+
+/// The writes a plan lists: one call per change, plus the `TagUser` that
+/// records each new key.
+fn planned_writes(plan_json: &str) -> usize {
+    let plan: serde_json::Value = serde_json::from_str(plan_json).expect("plan JSON");
+    let changes = plan["changes"].as_array().unwrap();
+    changes.len() + changes.iter().filter(|c| c["kind"] == "access-key").count()
+}
+
+fn report(name: &str, run: &Run, proxy: &CountingProxy) {
+    let calls = proxy.calls();
+    let mut by_action: BTreeMap<&str, usize> = BTreeMap::new();
+    for call in &calls {
+        *by_action.entry(call.as_str()).or_default() += 1;
+    }
+    let reads = calls.iter().filter(|c| is_read_action(c)).count();
+    println!(
+        "{name}: {} calls ({} reads, {} writes), {:.2} s, max RSS {:.1} MiB, max in flight {}",
+        calls.len(),
+        reads,
+        calls.len() - reads,
+        run.wall,
+        run.max_rss_mib,
+        proxy.max_in_flight()
+    );
+    println!("  by action (proxy): {by_action:?}");
+    println!("  by action (--api-stats): {:?}", run.stats);
+}
+
+#[test]
+#[ignore = "benchmark: run with scripts/bench"]
+fn against_moto() {
+    let clients = clients_from_env();
+    let developers = clients * DEVELOPERS_PER_CLIENT;
+    let moto = MotoServer::start();
+    let proxy = CountingProxy::start(&moto.url());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("clients");
+    let creds = dir.path().join("creds");
+    let creds_arg = creds.to_str().unwrap().to_owned();
+    write_config(&config, clients, 0);
+    let entities = developers + 2 * clients;
+    println!(
+        "against moto: {clients} clients, {developers} developers, {} users, {clients} groups",
+        developers + clients
+    );
+
+    // Apply from empty.
+    let planned = run(&proxy, &["plan", "--format", "json"], &config);
+    assert!(planned.ok, "{}", planned.stderr);
+    let want_writes = planned_writes(&planned.stdout);
+    proxy.clear();
+    let applied = run(
+        &proxy,
+        &["apply", "--yes", "--credentials-dir", &creds_arg],
+        &config,
+    );
+    assert!(applied.ok, "apply failed:\n{}", tail(&applied.stderr));
+    report("apply from empty", &applied, &proxy);
+    println!(
+        "  writes: {} made, {want_writes} listed by the plan",
+        proxy.writes().len()
+    );
+
+    // No-op plan.
+    proxy.clear();
+    let noop = run(&proxy, &["plan", "--detailed-exitcode"], &config);
+    assert!(
+        noop.ok,
+        "the plan after apply must be empty:\n{}",
+        tail(&noop.stdout)
+    );
+    report("no-op plan", &noop, &proxy);
+    println!(
+        "  target: at most ceil({entities} / 1000) + 3 = {} calls",
+        entities.div_ceil(1000) + 3
+    );
+
+    // A 1% change.
+    write_config(&config, clients, 1);
+    let planned = run(&proxy, &["plan", "--format", "json"], &config);
+    let want_writes = planned_writes(&planned.stdout);
+    proxy.clear();
+    let changed = run(
+        &proxy,
+        &["apply", "--yes", "--credentials-dir", &creds_arg],
+        &config,
+    );
+    assert!(changed.ok, "apply failed:\n{}", tail(&changed.stderr));
+    report("1% change", &changed, &proxy);
+    println!(
+        "  writes: {} made, {want_writes} listed by the plan",
+        proxy.writes().len()
+    );
+
+    // Calls in flight with 100 ms of latency on every call: move 5% of the
+    // developers (enough changes to fill any concurrency), back and forth.
+    for (concurrency, changed_percent) in [(4, 5), (8, 1), (16, 5)] {
+        write_config(&config, clients, changed_percent);
+        proxy.set_faults(Faults {
+            latency: Duration::from_millis(100),
+            ..Faults::default()
+        });
+        proxy.clear();
+        let latency = run(
+            &proxy,
+            &[
+                "apply",
+                "--yes",
+                "--credentials-dir",
+                &creds_arg,
+                "--concurrency",
+                &concurrency.to_string(),
+            ],
+            &config,
+        );
+        proxy.set_faults(Faults::default());
+        assert!(latency.ok, "apply failed:\n{}", tail(&latency.stderr));
+        report(
+            &format!("{changed_percent}% change, 100 ms latency, --concurrency {concurrency}"),
+            &latency,
+            &proxy,
+        );
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
