@@ -297,3 +297,129 @@ impl Env {
         iam_client(&self.moto.url())
     }
 }
+
+#[test]
+fn logs_at_every_level_never_hold_a_secret() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env("RUST_LOG", "trace")
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .assert()
+        .success();
+    let err = stderr(&out);
+    // The logs are on: provision's own events and the SDK's are there.
+    assert!(err.contains("provision::terminal"), "{err}");
+    assert!(err.contains("aws_smithy"), "no SDK logs at trace level");
+    let key: Value =
+        serde_json::from_slice(&fs::read(env.creds().join("acme-app.json")).unwrap()).unwrap();
+    let secret = key["SecretAccessKey"].as_str().unwrap();
+    assert!(!secret.is_empty());
+    assert!(!err.contains(secret), "the secret is in the logs");
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(!stdout.contains(secret), "the secret is on stdout");
+}
+
+#[test]
+fn quiet_and_verbose_change_what_apply_says() {
+    let env = Env::new();
+    let quiet = env
+        .cmd()
+        .args(["-q", "apply"])
+        .arg(env.clients())
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .assert()
+        .success();
+    assert_eq!(stderr(&quiet), "", "-q says nothing but errors");
+
+    // A change for a verbose run: bob joins acme.
+    fs::write(
+        env.clients().join("acme.toml"),
+        ACME.replace(
+            "developers = [\"alice\"]",
+            "developers = [\"alice\", \"bob\"]\n\n[[developers]]\nname = \"bob\"",
+        ),
+    )
+    .unwrap();
+    let verbose = env
+        .cmd()
+        .args(["apply", "-v"])
+        .arg(env.clients())
+        .arg("--yes")
+        .assert()
+        .success();
+    let err = stderr(&verbose);
+    assert!(err.contains("[1/2] + user bob: done"), "{err}");
+    assert!(
+        err.contains("INFO") && err.contains("+ user bob"),
+        "-v logs each change:\n{err}"
+    );
+}
+
+/// Commands that describe the binary itself; no AWS endpoint needed.
+fn offline() -> assert_cmd::Command {
+    provision("http://127.0.0.1:9")
+}
+
+#[test]
+fn completions_generate_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _provision"),
+        ("zsh", "#compdef provision"),
+        ("fish", "complete -c provision"),
+    ] {
+        let out = offline().args(["completions", shell]).assert().success();
+        let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["plan", "apply", "detailed-exitcode", "markdown"] {
+            assert!(script.contains(word), "{shell} completes `{word}`");
+        }
+    }
+    offline().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn man_page_is_generated_from_the_command_line_definition() {
+    let out = offline().arg("man").assert().success();
+    let page = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(page.starts_with(".ie \\n(.g .ds Aq"), "{page}");
+    assert!(page.contains(".TH provision 1"), "{page}");
+    for word in [
+        "validate",
+        "completions",
+        "schema",
+        "\\-\\-endpoint\\-url",
+        "\\-\\-quiet",
+    ] {
+        assert!(
+            page.contains(word),
+            "`{word}` missing from the man page:\n{page}"
+        );
+    }
+}
+
+#[test]
+fn schema_prints_a_strict_json_schema() {
+    let out = offline().arg("schema").assert().success();
+    let schema: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(
+        schema["definitions"]["client"]["properties"]["access"]["enum"],
+        serde_json::json!(["read-only", "read-write", "full"])
+    );
+    let in_repo: Value = serde_json::from_slice(
+        &fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schema/clients-v1.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(schema, in_repo);
+}
