@@ -423,3 +423,31 @@ fn schema_prints_a_strict_json_schema() {
     .unwrap();
     assert_eq!(schema, in_repo);
 }
+
+/// The example workflows call provision with flags that exist: every
+/// `provision ...` command line in them parses with the real definition.
+#[test]
+fn example_workflows_use_real_flags() {
+    use clap::Parser;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/github-actions");
+    let mut checked = 0;
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            let line = line.trim().trim_start_matches("run:").trim();
+            let Some(args) = line.strip_prefix("provision ") else {
+                continue;
+            };
+            // Drop the shell's redirection; quotes hold no spaces here.
+            let args = args.split(" >").next().unwrap();
+            let argv = std::iter::once("provision")
+                .chain(args.split_whitespace().map(|a| a.trim_matches('"')));
+            if let Err(e) = provision::cli::Cli::try_parse_from(argv) {
+                panic!("{}: `{line}` does not parse:\n{e}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} provision commands found");
+}
