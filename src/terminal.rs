@@ -36,16 +36,17 @@ impl Verbosity {
         }
     }
 
-    /// The log filter used when `RUST_LOG` is not set. Only provision's
-    /// own events are raised by `-v`: the AWS SDK's are about requests and
-    /// are left to `RUST_LOG` for whoever needs them.
+    /// The log filter used when `RUST_LOG` is not set: provision's own
+    /// events only. The AWS SDK's are about requests and credential
+    /// providers (a missing instance-metadata service is a warning there,
+    /// and normal on a laptop), so they are left to `RUST_LOG`.
     pub fn default_filter(self) -> &'static str {
         match self {
-            Verbosity::Quiet => "error",
-            Verbosity::Normal => "warn",
-            Verbosity::Verbose(1) => "warn,provision=info",
-            Verbosity::Verbose(2) => "warn,provision=debug",
-            Verbosity::Verbose(_) => "warn,provision=trace",
+            Verbosity::Quiet => "provision=error",
+            Verbosity::Normal => "provision=warn",
+            Verbosity::Verbose(1) => "provision=info",
+            Verbosity::Verbose(2) => "provision=debug",
+            Verbosity::Verbose(_) => "provision=trace",
         }
     }
 }
@@ -193,15 +194,21 @@ mod tests {
 
     #[test]
     fn flags_choose_the_log_filter() {
-        assert_eq!(Verbosity::from_flags(0, true).default_filter(), "error");
-        assert_eq!(Verbosity::from_flags(0, false).default_filter(), "warn");
+        assert_eq!(
+            Verbosity::from_flags(0, true).default_filter(),
+            "provision=error"
+        );
+        assert_eq!(
+            Verbosity::from_flags(0, false).default_filter(),
+            "provision=warn"
+        );
         assert_eq!(
             Verbosity::from_flags(1, false).default_filter(),
-            "warn,provision=info"
+            "provision=info"
         );
         assert_eq!(
             Verbosity::from_flags(5, false).default_filter(),
-            "warn,provision=trace"
+            "provision=trace"
         );
     }
 }
