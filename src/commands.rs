@@ -31,7 +31,7 @@ fn color_stderr() -> bool {
 fn load(paths: &[PathBuf]) -> Option<Desired> {
     match config::load_with_warnings(paths) {
         Ok((desired, warnings)) => {
-            if !warnings.is_empty() {
+            if !warnings.is_empty() && !terminal::quiet() {
                 eprint!("{}", warnings.render(color_stderr()));
             }
             Some(desired)

@@ -81,7 +81,7 @@ pub enum SavedPlanError {
     },
     /// The file is not JSON of the saved plan's shape.
     #[error(
-        "`{path}` is not a saved plan of provision ({source}); make one with `provision plan PATH... --out {path}`"
+        "`{path}` is not a saved plan of provision; make one with `provision plan PATH... --out {path}`"
     )]
     Parse {
         path: PathBuf,

@@ -103,8 +103,9 @@ fn describe(change: &Change) -> String {
 
 /// Progress of an apply on stderr. On a terminal, a bar (done/total,
 /// elapsed time, the operation started last) with each finished change
-/// printed above it; elsewhere (CI logs, pipes), one plain line per
-/// finished change, `[n/total] + user alice: done`; with `-q`, failures only.
+/// printed above it; elsewhere (CI logs, pipes) and with `-v`, one plain
+/// line per finished change, `[n/total] + user alice: done`; with `-q`,
+/// failures only.
 pub struct Progress {
     bar: Option<ProgressBar>,
     done: usize,
@@ -114,18 +115,21 @@ pub struct Progress {
 impl Progress {
     /// Start showing progress of `total` changes.
     pub fn new(total: usize) -> Progress {
-        let bar = (std::io::stderr().is_terminal() && !quiet()).then(|| {
-            let bar =
-                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
-                )
-                .expect("the template is valid"),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
+        // Not with `-v`: log lines written beside a bar that redraws itself
+        // would be garbled, so verbose runs get the plain lines.
+        let bar =
+            (std::io::stderr().is_terminal() && verbosity() == Verbosity::Normal).then(|| {
+                let bar =
+                    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+                    )
+                    .expect("the template is valid"),
+                );
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            });
         Progress {
             bar,
             done: 0,
