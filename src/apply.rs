@@ -209,6 +209,9 @@ impl Report {
 /// Progress events, for the command line to show.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// The change was handed to the backend (at most `concurrency` are in
+    /// flight).
+    Started(&'a Change),
     Done(&'a Change),
     Failed(&'a Change, &'a ApplyError),
 }
@@ -221,8 +224,12 @@ pub async fn execute<B: Backend>(
     plan: &Plan,
     concurrency: usize,
     keys: &KeySink,
-    mut on_event: impl FnMut(Event<'_>),
+    on_event: impl FnMut(Event<'_>),
 ) -> Report {
+    // Shared by the stream, which reports each change as it starts, and the
+    // loop below, which reports results; both run on this one task and
+    // never hold the borrow across an await.
+    let on_event = std::cell::RefCell::new(on_event);
     let mut report = Report::default();
     let mut phases: Vec<u8> = plan.changes.iter().map(Change::phase).collect();
     phases.dedup();
@@ -234,16 +241,17 @@ pub async fn execute<B: Backend>(
             continue;
         }
         let mut results = futures_util::stream::iter(batch)
+            .inspect(|change| (on_event.borrow_mut())(Event::Started(change)))
             .map(|change| async move { (change, backend.execute(change, keys).await) })
             .buffer_unordered(concurrency.max(1));
         while let Some((change, result)) = results.next().await {
             match result {
                 Ok(()) => {
-                    on_event(Event::Done(change));
+                    (on_event.borrow_mut())(Event::Done(change));
                     report.done.push(change.clone());
                 }
                 Err(err) => {
-                    on_event(Event::Failed(change, &err));
+                    (on_event.borrow_mut())(Event::Failed(change, &err));
                     report.failed.push((change.clone(), err));
                     failed = true;
                 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Give every client of an agency its own isolated corner of one AWS account.
 #[derive(Debug, Parser)]
@@ -28,6 +28,13 @@ pub struct Global {
     /// (`AWS_ENDPOINT_URL` works too).
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Say more on stderr: `-v` info, `-vv` debug, `-vvv` trace logs
+    /// (`RUST_LOG` overrides the filter).
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Say only errors on stderr: no progress, no notes.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// Print the number of AWS calls made, by operation, to stderr on exit.
     #[arg(long, global = true, hide = true)]
     pub api_stats: bool,
@@ -43,8 +50,20 @@ pub enum Command {
     },
     /// Show what apply would change.
     Plan(PlanArgs),
-    /// Converge the account to the clients files.
+    /// Converge the account to the clients files, or apply a saved plan.
     Apply(ApplyArgs),
+    /// Print a shell completion script, e.g.
+    /// `provision completions bash > /etc/bash_completion.d/provision`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `provision man | man -l -`.
+    Man,
+    /// Print the JSON Schema of the clients file format (version 1), for
+    /// editors that check and complete TOML (taplo, Even Better TOML).
+    Schema,
 }
 
 /// Output formats of `plan`.
@@ -52,6 +71,8 @@ pub enum Command {
 pub enum Format {
     Text,
     Json,
+    /// A pull-request comment: summary table, then details per client.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -65,12 +86,17 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also save the plan to FILE (JSON, no secrets), for
+    /// `provision apply FILE` to apply exactly these changes later.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// `.toml` files or directories of them.
-    #[arg(required = true, value_name = "PATH")]
+    /// `.toml` files or directories of them, or one saved plan (`.json`,
+    /// from `plan --out`), which is applied without asking again.
+    #[arg(required = true, value_name = "PATH|PLANFILE")]
     pub paths: Vec<PathBuf>,
     /// Apply without asking for confirmation.
     #[arg(long, short = 'y')]

@@ -4,17 +4,19 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::apply::{self, Event, KeySink};
 use crate::aws::{self, Aws, ConnectOptions};
 use crate::cli::{ApplyArgs, Format, PlanArgs};
 use crate::config;
 use crate::exit::ExitStatus;
-use crate::model::Desired;
+use crate::model::{Desired, Observed};
 use crate::observe::Observe;
 use crate::plan::{self, Plan};
 use crate::render;
+use crate::saved::{self, SavedPlan};
+use crate::terminal::{self, Progress};
 
 /// Account id used for CloudFront ARNs when checking offline: any 12 digits
 /// give a policy of the same size.
@@ -29,7 +31,7 @@ fn color_stderr() -> bool {
 fn load(paths: &[PathBuf]) -> Option<Desired> {
     match config::load_with_warnings(paths) {
         Ok((desired, warnings)) => {
-            if !warnings.is_empty() {
+            if !warnings.is_empty() && !terminal::quiet() {
                 eprint!("{}", warnings.render(color_stderr()));
             }
             Some(desired)
@@ -82,6 +84,21 @@ fn offline_account(desired: &Desired) -> String {
 
 /// Read the account and plan against it.
 async fn make_plan(aws: &Aws, desired: &Desired) -> Result<Option<Plan>> {
+    Ok(observe_and_plan(aws, desired)
+        .await?
+        .map(|planned| planned.plan))
+}
+
+/// A plan with the account state it was made from, which a saved plan
+/// records fingerprints of.
+struct Planned {
+    plan: Plan,
+    observed: Observed,
+    account: String,
+}
+
+/// Read the account and plan against it, keeping what was observed.
+async fn observe_and_plan(aws: &Aws, desired: &Desired) -> Result<Option<Planned>> {
     // Checked before the first call too: a file over a quota is bad input,
     // refused with no AWS call, exactly as `validate` refuses it.
     let errors = offline_checks(desired, &offline_account(desired));
@@ -104,7 +121,11 @@ async fn make_plan(aws: &Aws, desired: &Desired) -> Result<Option<Plan>> {
     }
     let observed = aws.observe(&desired.settings.path).await?;
     match plan::plan(desired, &observed, &account) {
-        Ok(plan) => Ok(Some(plan)),
+        Ok(plan) => Ok(Some(Planned {
+            plan,
+            observed,
+            account,
+        })),
         Err(errors) => {
             print_plan_errors(&errors);
             Ok(None)
@@ -114,21 +135,51 @@ async fn make_plan(aws: &Aws, desired: &Desired) -> Result<Option<Plan>> {
 
 /// `provision plan`.
 pub async fn plan(args: &PlanArgs, connect: &ConnectOptions, stats: bool) -> Result<ExitStatus> {
+    if let Some(out) = &args.out
+        && !saved::is_plan_file(out)
+    {
+        bail!(
+            "the saved plan `{}` must end in `.json`, which is how `provision apply` tells it from clients files; use e.g. `--out plan.json`",
+            out.display()
+        );
+    }
     let Some(desired) = load(&args.paths) else {
         return Ok(ExitStatus::Failure);
     };
     let aws = aws::connect(connect).await;
-    let result = make_plan(&aws, &desired).await;
+    let result = observe_and_plan(&aws, &desired).await;
     print_stats(&aws, stats);
-    let Some(plan) = result? else {
+    let Some(Planned {
+        plan,
+        observed,
+        account,
+    }) = result?
+    else {
         return Ok(ExitStatus::Failure);
     };
-    let mut out = io::stdout().lock();
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::new(&plan, &desired, &args.paths, &observed, &account);
+        std::fs::write(out, saved.to_json())
+            .with_context(|| format!("could not write the saved plan to `{}`", out.display()))?;
+    }
+    // anstream drops the colours when stdout is not a terminal or
+    // `NO_COLOR` is set.
+    let mut out = anstream::stdout().lock();
     match args.format {
-        Format::Text => render::text(&plan, &mut out)?,
+        Format::Text => render::text_styled(&plan, &mut out, true)?,
         Format::Json => render::json(&plan, &mut out)?,
+        Format::Markdown => render::markdown(&plan, &mut out)?,
     }
     out.flush()?;
+    if let Some(out) = &args.out
+        && !terminal::quiet()
+    {
+        // On stderr, so that stdout stays exactly the plan in its format.
+        eprintln!(
+            "Saved the plan to `{0}`; apply exactly these changes with `provision apply {0}`.",
+            out.display()
+        );
+    }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         ExitStatus::Changes
     } else {
@@ -163,6 +214,9 @@ fn confirm() -> Result<bool> {
 
 /// `provision apply`.
 pub async fn apply(args: &ApplyArgs, connect: &ConnectOptions, stats: bool) -> Result<ExitStatus> {
+    if args.paths.iter().any(|p| saved::is_plan_file(p)) {
+        return apply_saved(args, connect, stats).await;
+    }
     let Some(desired) = load(&args.paths) else {
         return Ok(ExitStatus::Failure);
     };
@@ -177,8 +231,8 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
         return Ok(ExitStatus::Failure);
     };
     {
-        let mut out = io::stdout().lock();
-        render::text(&plan, &mut out)?;
+        let mut out = anstream::stdout().lock();
+        render::text_styled(&plan, &mut out, true)?;
         out.flush()?;
     }
     if plan.is_empty() {
@@ -188,35 +242,78 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
         eprintln!("Apply cancelled; nothing was changed.");
         return Ok(ExitStatus::Failure);
     }
+    execute(args, aws, &plan).await
+}
 
+/// `provision apply PLANFILE`: apply exactly the reviewed changes, after
+/// checking that neither the configuration nor the account changed since.
+async fn apply_saved(
+    args: &ApplyArgs,
+    connect: &ConnectOptions,
+    stats: bool,
+) -> Result<ExitStatus> {
+    let [path] = args.paths.as_slice() else {
+        bail!(
+            "a saved plan is applied on its own: give `provision apply PLANFILE` alone, without other PATHs"
+        );
+    };
+    let saved = SavedPlan::read(path)?;
+    // The configuration is checked before any AWS call: a plan made from
+    // other files than the ones now checked in is refused offline.
+    let Some(desired) = load(&saved.paths) else {
+        bail!(
+            "the configuration the plan was made from no longer loads (see above); run `provision plan` again"
+        );
+    };
+    saved.check_configuration(&desired)?;
+    let aws = aws::connect(connect).await;
+    let status = apply_saved_inner(args, &aws, &desired, &saved).await;
+    print_stats(&aws, stats);
+    status
+}
+
+async fn apply_saved_inner(
+    args: &ApplyArgs,
+    aws: &Aws,
+    desired: &Desired,
+    saved: &SavedPlan,
+) -> Result<ExitStatus> {
+    saved.check_account(&aws.account_id().await?)?;
+    let observed = aws.observe(&desired.settings.path).await?;
+    saved.check_observed(&observed)?;
+    let plan = saved.plan();
+    {
+        let mut out = anstream::stdout().lock();
+        render::text_styled(&plan, &mut out, true)?;
+        out.flush()?;
+    }
+    if plan.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    // No confirmation: the plan was reviewed when it was saved, and it is
+    // applied only if nothing it depends on changed (as `terraform apply
+    // PLANFILE` does).
+    execute(args, aws, &plan).await
+}
+
+/// Carry out `plan`, report progress and the outcome, and deliver secrets.
+async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan) -> Result<ExitStatus> {
     let keys = KeySink::new(args.credentials_dir.clone());
     let total = plan.changes.len();
-    let mut done = 0usize;
-    let report =
-        apply::execute(
-            aws,
-            &plan,
-            usize::from(args.concurrency),
-            &keys,
-            |event| match event {
-                Event::Done(change) => {
-                    done += 1;
-                    eprintln!(
-                        "[{done}/{total}] {} {} {}: done",
-                        change.action().symbol(),
-                        change.kind().as_str(),
-                        change.name()
-                    );
-                }
-                Event::Failed(change, err) => eprintln!(
-                    "[{done}/{total}] {} {} {}: FAILED: {err}",
-                    change.action().symbol(),
-                    change.kind().as_str(),
-                    change.name()
-                ),
-            },
-        )
-        .await;
+    let mut progress = Progress::new(total);
+    let report = apply::execute(
+        aws,
+        plan,
+        usize::from(args.concurrency),
+        &keys,
+        |event| match event {
+            Event::Started(change) => progress.started(change),
+            Event::Done(change) => progress.done(change),
+            Event::Failed(change, err) => progress.failed(change, err),
+        },
+    )
+    .await;
+    progress.finish();
 
     // Secrets are shown once, at the very end, whatever else happened: a
     // key created before a failure must still reach its owner.
@@ -244,7 +341,9 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
     out.flush()?;
 
     if report.succeeded() {
-        eprintln!("Apply complete: {} change(s) made.", report.done.len());
+        if !terminal::quiet() {
+            eprintln!("Apply complete: {} change(s) made.", report.done.len());
+        }
         Ok(ExitStatus::Success)
     } else {
         eprintln!();
@@ -273,4 +372,31 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
         eprintln!("Run `provision apply` again to finish: it plans from the account as it is now.");
         Ok(ExitStatus::Failure)
     }
+}
+
+/// `provision completions SHELL`.
+pub fn completions(shell: clap_complete::Shell) -> Result<ExitStatus> {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    let mut out = io::stdout().lock();
+    clap_complete::generate(shell, &mut command, "provision", &mut out);
+    out.flush()?;
+    Ok(ExitStatus::Success)
+}
+
+/// `provision man`: the manual page, generated from the same clap
+/// definition as `--help`, so the two never disagree.
+pub fn man() -> Result<ExitStatus> {
+    let command = <crate::cli::Cli as clap::CommandFactory>::command();
+    let mut out = io::stdout().lock();
+    clap_mangen::Man::new(command).render(&mut out)?;
+    out.flush()?;
+    Ok(ExitStatus::Success)
+}
+
+/// `provision schema`.
+pub fn schema() -> Result<ExitStatus> {
+    let mut out = io::stdout().lock();
+    out.write_all(crate::schema::CLIENTS_FILE_SCHEMA.as_bytes())?;
+    out.flush()?;
+    Ok(ExitStatus::Success)
 }

@@ -16,3 +16,6 @@ pub mod observe;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod saved;
+pub mod schema;
+pub mod terminal;

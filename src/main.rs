@@ -9,9 +9,11 @@ use provision::aws::ConnectOptions;
 use provision::cli::{Cli, Command};
 use provision::commands;
 use provision::exit::ExitStatus;
+use provision::terminal::{self, Verbosity};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    terminal::init(Verbosity::from_flags(cli.global.verbose, cli.global.quiet));
     let connect = ConnectOptions {
         profile: cli.global.profile.clone(),
         region: cli.global.region.clone(),
@@ -23,11 +25,15 @@ fn main() -> ExitCode {
         Command::Validate { paths } => commands::validate(paths),
         Command::Plan(args) => runtime().block_on(commands::plan(args, &connect, stats)),
         Command::Apply(args) => runtime().block_on(commands::apply(args, &connect, stats)),
+        // These print what the binary knows about itself; no runtime either.
+        Command::Completions { shell } => commands::completions(*shell),
+        Command::Man => commands::man(),
+        Command::Schema => commands::schema(),
     };
     match result {
         Ok(status) => status.into(),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            terminal::error(&format_args!("{err:#}"));
             ExitStatus::Failure.into()
         }
     }

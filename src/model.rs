@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 use serde_json::Value;
 
 /// Tag key that marks a user as created and owned by provision.
@@ -129,8 +130,9 @@ pub struct Desired {
     pub authoritative: bool,
 }
 
-/// A user as IAM reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A user as IAM reports it. `Serialize` gives saved plans a stable form
+/// to fingerprint (see `saved`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ObservedUser {
     pub name: String,
     pub path: String,
@@ -149,8 +151,9 @@ pub struct ObservedUser {
     pub access_keys: Option<Vec<String>>,
 }
 
-/// A group as IAM reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A group as IAM reports it. `Serialize` gives saved plans a stable form
+/// to fingerprint (see `saved`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ObservedGroup {
     pub name: String,
     pub path: String,

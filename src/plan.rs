@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{
@@ -59,7 +59,10 @@ impl Kind {
 }
 
 /// One change, with everything the executor needs to carry it out.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serializable so a reviewed plan can be saved and applied later
+/// (`saved`); it holds names, paths, tags and policies, never a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Change {
     /// `CreateUser` with path, tags and permissions boundary.
     CreateUser {
@@ -499,7 +502,11 @@ pub fn plan(
             });
         }
     }
-    errors.extend(case_clashes("user", users.keys().cloned(), observed.users.keys()));
+    errors.extend(case_clashes(
+        "user",
+        users.keys().cloned(),
+        observed.users.keys(),
+    ));
     errors.extend(case_clashes(
         "group",
         desired.clients.values().map(|c| c.group_name()),

@@ -7,8 +7,11 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::plan::{Change, Plan, Summary};
+use crate::plan::{Action, Change, Plan, Summary};
 use crate::policy;
+
+mod markdown;
+pub use markdown::markdown;
 
 /// Version of the JSON plan format; bumped on incompatible changes.
 pub const JSON_FORMAT_VERSION: &str = "1";
@@ -16,8 +19,16 @@ pub const JSON_FORMAT_VERSION: &str = "1";
 /// Write `plan` in the style of `terraform plan`: `+` create, `~` update
 /// with a readable diff, `-` delete, then a summary line.
 pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    text_styled(plan, out, false)
+}
+
+/// Like [`text`], with ANSI colours when `color` is true: `+` green, `~`
+/// yellow, `-` red, warnings yellow. Callers pass true when writing to a
+/// stream that strips colours where they do not belong (`anstream`).
+pub fn text_styled(plan: &Plan, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let paint = Paint(color);
     for warning in &plan.warnings {
-        writeln!(out, "warning: {warning}")?;
+        writeln!(out, "{}: {warning}", paint.warning("warning"))?;
     }
     if !plan.out_of_scope.is_empty() {
         writeln!(
@@ -41,20 +52,62 @@ pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "provision will make these changes:")?;
     writeln!(out)?;
     for change in &plan.changes {
-        writeln!(
-            out,
-            "  {} {} {}",
+        let head = format!(
+            "{} {} {}",
             change.action().symbol(),
             change.kind().as_str(),
             change.name()
-        )?;
+        );
+        writeln!(out, "  {}", paint.action(change.action(), &head))?;
         for line in details(change) {
-            writeln!(out, "      {line}")?;
+            writeln!(out, "      {}", paint.detail(&line))?;
         }
     }
     writeln!(out)?;
-    writeln!(out, "Plan: {}.", plan.summary())?;
+    writeln!(out, "{} {}.", paint.bold("Plan:"), plan.summary())?;
     Ok(())
+}
+
+/// Colours for the text plan; paints nothing when off.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn with(self, style: anstyle::Style, text: &str) -> String {
+        if self.0 {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn action(self, action: Action, text: &str) -> String {
+        let color = match action {
+            Action::Create => anstyle::AnsiColor::Green,
+            Action::Update => anstyle::AnsiColor::Yellow,
+            Action::Delete => anstyle::AnsiColor::Red,
+        };
+        self.with(color.on_default().bold(), text)
+    }
+
+    /// Diff lines inside details keep the colour of what they do.
+    fn detail(self, line: &str) -> String {
+        if line.starts_with("+ ") {
+            self.with(anstyle::AnsiColor::Green.on_default(), line)
+        } else if line.starts_with("- ") {
+            self.with(anstyle::AnsiColor::Red.on_default(), line)
+        } else {
+            line.to_owned()
+        }
+    }
+
+    fn warning(self, text: &str) -> String {
+        self.with(anstyle::AnsiColor::Yellow.on_default().bold(), text)
+    }
+
+    fn bold(self, text: &str) -> String {
+        self.with(anstyle::Style::new().bold(), text)
+    }
 }
 
 fn tags_line(tags: &BTreeMap<String, String>) -> String {
@@ -264,3 +317,6 @@ pub fn json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,232 @@
+//! Saved plans: what is written, what is read back, and when a plan is
+//! refused.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::*;
+use crate::model::{Access, Client, Developer, ObservedUser, Settings};
+use crate::plan;
+
+const ACCOUNT: &str = "123456789012";
+
+fn desired() -> Desired {
+    let mut d = Desired {
+        settings: Settings::default(),
+        authoritative: true,
+        ..Desired::default()
+    };
+    d.developers.insert(
+        "alice".into(),
+        Developer {
+            name: "alice".into(),
+            email: Some("alice@example.com".into()),
+            expires: None,
+        },
+    );
+    d.clients.insert(
+        "acme".into(),
+        Client {
+            name: "acme".into(),
+            buckets: vec!["acme-assets".into()],
+            bucket_prefixes: vec![],
+            access: Access::ReadWrite,
+            developers: vec!["alice".into()],
+            app_user: Some("acme-app".into()),
+            distributions: vec![],
+            source: PathBuf::from("clients/acme.toml"),
+        },
+    );
+    d
+}
+
+/// An account where `alice` exists, managed, but in no group yet.
+fn observed() -> Observed {
+    let mut o = Observed {
+        account_id: Some(ACCOUNT.into()),
+        ..Observed::default()
+    };
+    o.users.insert(
+        "alice".into(),
+        ObservedUser {
+            name: "alice".into(),
+            path: "/provision/".into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:user/provision/alice"),
+            tags: BTreeMap::from([
+                ("managed-by".into(), "provision".into()),
+                ("email".into(), "alice@example.com".into()),
+            ]),
+            ..ObservedUser::default()
+        },
+    );
+    o
+}
+
+fn saved() -> (Plan, SavedPlan) {
+    let plan = plan::plan(&desired(), &observed(), ACCOUNT).unwrap();
+    let saved = SavedPlan::new(
+        &plan,
+        &desired(),
+        &[PathBuf::from("clients/")],
+        &observed(),
+        ACCOUNT,
+    );
+    (plan, saved)
+}
+
+#[test]
+fn a_saved_plan_reads_back_as_exactly_the_same_changes() {
+    let (plan, saved) = saved();
+    assert!(!plan.is_empty());
+    let text = saved.to_json();
+    let back = SavedPlan::from_slice(Path::new("plan.json"), text.as_bytes()).unwrap();
+    assert_eq!(back, saved);
+    assert_eq!(back.plan().changes, plan.changes);
+    assert_eq!(back.account_id, ACCOUNT);
+    assert_eq!(back.managed_path, "/provision/");
+    assert_eq!(back.format, FORMAT);
+}
+
+#[test]
+fn each_change_records_the_users_and_groups_it_touches() {
+    let (_, saved) = saved();
+    let membership = saved
+        .changes
+        .iter()
+        .find(|c| matches!(&c.change, Change::AddMember { user, .. } if user == "alice"))
+        .expect("alice joins client-acme");
+    let keys: Vec<&str> = membership.depends_on.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["group/client-acme", "user/alice"]);
+    // The group does not exist yet; alice does.
+    assert_eq!(membership.depends_on["group/client-acme"], ABSENT);
+    assert!(membership.depends_on["user/alice"].starts_with("sha256:"));
+    // Every change depends on something: none is applied unchecked.
+    assert!(saved.changes.iter().all(|c| !c.depends_on.is_empty()));
+}
+
+#[test]
+fn an_unchanged_account_passes_every_check() {
+    let (_, saved) = saved();
+    saved.check_observed(&observed()).unwrap();
+    saved.check_configuration(&desired()).unwrap();
+    saved.check_account(ACCOUNT).unwrap();
+}
+
+#[test]
+fn a_user_changed_by_hand_makes_the_plan_stale() {
+    let (_, saved) = saved();
+    let mut now = observed();
+    now.users
+        .get_mut("alice")
+        .unwrap()
+        .tags
+        .insert("team".into(), "ops".into());
+    let err = saved.check_observed(&now).unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @r"
+    the saved plan is stale: the account changed since the plan was made:
+      - user `alice` was changed
+    nothing was applied; run `provision plan` again and review the new plan
+    ");
+}
+
+#[test]
+fn entities_created_or_deleted_since_the_plan_are_named() {
+    let (_, saved) = saved();
+    let mut now = observed();
+    now.users.remove("alice");
+    now.groups.insert(
+        "client-acme".into(),
+        crate::model::ObservedGroup {
+            name: "client-acme".into(),
+            path: "/provision/".into(),
+            ..Default::default()
+        },
+    );
+    let err = saved.check_observed(&now).unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @r"
+    the saved plan is stale: the account changed since the plan was made:
+      - group `client-acme` did not exist and now does
+      - user `alice` was deleted
+    nothing was applied; run `provision plan` again and review the new plan
+    ");
+}
+
+#[test]
+fn a_changed_configuration_is_refused() {
+    let (_, saved) = saved();
+    let mut changed = desired();
+    changed.clients.get_mut("acme").unwrap().access = Access::Full;
+    let err = saved.check_configuration(&changed).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the configuration in `clients/` changed since the plan was made; run `provision plan` again and review the new plan"
+    );
+}
+
+#[test]
+fn another_account_is_refused() {
+    let (_, saved) = saved();
+    let err = saved.check_account("999999999999").unwrap_err();
+    assert!(err.to_string().contains("`123456789012`"), "{err}");
+}
+
+#[test]
+fn other_json_files_are_not_taken_for_plans() {
+    let path = Path::new("plan.json");
+    let err =
+        SavedPlan::from_slice(path, br#"{"format_version": "1", "changes": []}"#).unwrap_err();
+    assert!(matches!(err, SavedPlanError::NotAPlan { .. }), "{err}");
+    let err = SavedPlan::from_slice(path, b"not json").unwrap_err();
+    assert!(matches!(err, SavedPlanError::Parse { .. }), "{err}");
+
+    let (_, saved) = saved();
+    let mut value: Value = serde_json::from_str(&saved.to_json()).unwrap();
+    value["format_version"] = 99.into();
+    let err = SavedPlan::from_slice(path, value.to_string().as_bytes()).unwrap_err();
+    assert!(matches!(
+        err,
+        SavedPlanError::FormatVersion { found: 99, .. }
+    ));
+
+    value["format_version"] = FORMAT_VERSION.into();
+    value["provision_version"] = "0.0.0-other".into();
+    let err = SavedPlan::from_slice(path, value.to_string().as_bytes()).unwrap_err();
+    assert!(matches!(err, SavedPlanError::ProvisionVersion { .. }));
+}
+
+#[test]
+fn an_unknown_dependency_is_never_applied_unchecked() {
+    let (_, mut saved) = saved();
+    saved.changes[0]
+        .depends_on
+        .insert("role/deploy".into(), ABSENT.into());
+    let err = saved.check_observed(&observed()).unwrap_err();
+    assert!(
+        err.to_string().contains("`role/deploy` cannot be checked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_saved_plan_holds_no_secret() {
+    let (plan, saved) = saved();
+    // The plan creates the application user's key; only its owner's name
+    // is saved.
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| matches!(c, Change::CreateAccessKey { .. }))
+    );
+    let text = saved.to_json().to_lowercase();
+    for word in ["secret", "password", "accesskeyid", "access_key_id"] {
+        assert!(!text.contains(word), "`{word}` in a saved plan:\n{text}");
+    }
+}
+
+#[test]
+fn plan_files_are_told_from_clients_files_by_extension() {
+    assert!(is_plan_file(Path::new("plan.json")));
+    assert!(is_plan_file(Path::new("out/PLAN.JSON")));
+    assert!(!is_plan_file(Path::new("clients/acme.toml")));
+    assert!(!is_plan_file(Path::new("clients")));
+}

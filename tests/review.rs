@@ -1,0 +1,453 @@
+//! The review workflow against a real IAM API: `plan --out` saves what was
+//! reviewed, `apply PLANFILE` applies exactly that or refuses when anything
+//! it depends on changed; markdown plans for pull requests.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use common::{CountingProxy, MotoServer, block_on, iam_client, provision};
+use serde_json::Value;
+
+const ACME: &str = r#"
+[settings]
+path = "/provision/"
+
+[[developers]]
+name = "alice"
+email = "alice@example.com"
+
+[[clients]]
+name = "acme"
+buckets = ["acme-assets"]
+access = "read-write"
+developers = ["alice"]
+"#;
+
+/// A moto server behind a counting proxy, and a directory of files.
+struct Env {
+    moto: MotoServer,
+    proxy: CountingProxy,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let moto = MotoServer::start();
+        let proxy = CountingProxy::start(&moto.url());
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("clients")).unwrap();
+        fs::write(dir.path().join("clients/acme.toml"), ACME).unwrap();
+        Env { moto, proxy, dir }
+    }
+
+    fn clients(&self) -> PathBuf {
+        self.dir.path().join("clients")
+    }
+
+    fn plan_file(&self) -> PathBuf {
+        self.dir.path().join("plan.json")
+    }
+
+    fn creds(&self) -> PathBuf {
+        self.dir.path().join("creds")
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        provision(&self.proxy.url())
+    }
+
+    /// `plan clients/ --out plan.json`, which must succeed.
+    fn save_plan(&self) -> Value {
+        self.cmd()
+            .arg("plan")
+            .arg(self.clients())
+            .arg("--out")
+            .arg(self.plan_file())
+            .assert()
+            .success()
+            .stderr(predicates::str::contains("Saved the plan to"));
+        serde_json::from_slice(&fs::read(self.plan_file()).unwrap()).unwrap()
+    }
+
+    fn apply_plan_file(&self) -> assert_cmd::assert::Assert {
+        self.cmd()
+            .arg("apply")
+            .arg(self.plan_file())
+            .arg("--credentials-dir")
+            .arg(self.creds())
+            .assert()
+    }
+}
+
+fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+#[test]
+fn a_saved_plan_is_applied_exactly_and_leaves_nothing_to_do() {
+    let env = Env::new();
+    let saved = env.save_plan();
+    assert_eq!(saved["format"], "provision-plan");
+    let changes = saved["changes"].as_array().unwrap().len();
+    assert!(changes > 0);
+    // Planning writes nothing.
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+
+    // No `--yes` and no terminal: a saved plan was reviewed already.
+    let applied = env.apply_plan_file().success();
+    let err = stderr(&applied);
+    assert!(
+        err.contains(&format!("[{changes}/{changes}]")),
+        "every saved change is applied:\n{err}"
+    );
+    assert!(
+        err.contains(&format!("Apply complete: {changes} change(s) made.")),
+        "{err}"
+    );
+    let writes = env.proxy.writes();
+    assert_eq!(
+        writes.iter().filter(|w| *w == "CreateUser").count(),
+        2,
+        "alice and acme-app: {writes:?}"
+    );
+    assert_eq!(
+        writes.iter().filter(|w| *w == "CreateAccessKey").count(),
+        1,
+        "{writes:?}"
+    );
+
+    // The account now matches the configuration.
+    env.cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .arg("--detailed-exitcode")
+        .assert()
+        .code(0);
+
+    // Applied once, the plan is stale: the users it creates exist now.
+    env.proxy.clear();
+    let again = env.apply_plan_file().code(1);
+    assert!(
+        stderr(&again).contains("user `alice` did not exist and now does"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_the_account_changed_and_nothing_is_written() {
+    let env = Env::new();
+    env.save_plan();
+    // Someone creates `alice` by hand between review and merge.
+    block_on(async {
+        env.moto_iam()
+            .create_user()
+            .user_name("alice")
+            .send()
+            .await
+            .unwrap();
+    });
+    env.proxy.clear();
+    let refused = env.apply_plan_file().code(1);
+    let err = stderr(&refused);
+    assert!(err.contains("the saved plan is stale"), "{err}");
+    assert!(
+        err.contains("user `alice` did not exist and now does"),
+        "{err}"
+    );
+    assert!(err.contains("run `provision plan` again"), "{err}");
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert!(!env.creds().exists());
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_a_managed_user_was_edited() {
+    let env = Env::new();
+    env.cmd()
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .assert()
+        .success();
+    // A reviewed change: alice loses access to acme.
+    fs::write(
+        env.clients().join("acme.toml"),
+        ACME.replace("developers = [\"alice\"]", "developers = []"),
+    )
+    .unwrap();
+    let saved = env.save_plan();
+    assert_eq!(saved["changes"].as_array().unwrap().len(), 1, "{saved:#}");
+    // The secret delivered by the first apply is nowhere in the plan.
+    let key: Value =
+        serde_json::from_slice(&fs::read(env.creds().join("acme-app.json")).unwrap()).unwrap();
+    let secret = key["SecretAccessKey"].as_str().unwrap();
+    assert!(
+        !fs::read_to_string(env.plan_file())
+            .unwrap()
+            .contains(secret)
+    );
+
+    // Then alice's user is tagged by hand.
+    block_on(async {
+        env.moto_iam()
+            .tag_user()
+            .user_name("alice")
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("team")
+                    .value("ops")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    env.proxy.clear();
+    let refused = env.apply_plan_file().code(1);
+    assert!(
+        stderr(&refused).contains("user `alice` was changed"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn a_saved_plan_made_from_other_files_is_refused_without_any_aws_call() {
+    let env = Env::new();
+    env.save_plan();
+    fs::write(
+        env.clients().join("acme.toml"),
+        ACME.replace("read-write", "full"),
+    )
+    .unwrap();
+    env.proxy.clear();
+    let refused = env.apply_plan_file().code(1);
+    assert!(
+        stderr(&refused).contains("changed since the plan was made"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(env.proxy.calls(), Vec::<String>::new());
+}
+
+#[test]
+fn bad_saved_plan_arguments_are_refused_without_any_aws_call() {
+    let env = Env::new();
+    let not_json = env
+        .cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .arg("--out")
+        .arg(env.dir.path().join("plan.txt"))
+        .assert()
+        .code(1);
+    assert!(stderr(&not_json).contains("must end in `.json`"));
+
+    fs::write(env.plan_file(), r#"{"changes": []}"#).unwrap();
+    let other_json = env.apply_plan_file().code(1);
+    assert!(
+        stderr(&other_json).contains("is not a saved plan of provision"),
+        "{}",
+        stderr(&other_json)
+    );
+
+    let mixed = env
+        .cmd()
+        .arg("apply")
+        .arg(env.plan_file())
+        .arg(env.clients())
+        .assert()
+        .code(1);
+    assert!(stderr(&mixed).contains("a saved plan is applied on its own"));
+    assert_eq!(env.proxy.calls(), Vec::<String>::new());
+}
+
+#[test]
+fn markdown_plan_is_a_pull_request_comment() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .arg("--format")
+        .arg("markdown")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("| `acme` | 4 | 0 | 0 |"),
+        "summary row for acme:\n{text}"
+    );
+    assert!(text.contains("<details>"), "{text}");
+    assert!(text.contains("```diff"), "{text}");
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+}
+
+impl Env {
+    /// An IAM client that goes around the proxy, so what it does is not
+    /// counted as provision's.
+    fn moto_iam(&self) -> aws_sdk_iam::Client {
+        iam_client(&self.moto.url())
+    }
+}
+
+#[test]
+fn logs_at_every_level_never_hold_a_secret() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env("RUST_LOG", "trace")
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .assert()
+        .success();
+    let err = stderr(&out);
+    // The logs are on: provision's own events and the SDK's are there.
+    assert!(err.contains("provision::terminal"), "{err}");
+    assert!(err.contains("aws_smithy"), "no SDK logs at trace level");
+    let key: Value =
+        serde_json::from_slice(&fs::read(env.creds().join("acme-app.json")).unwrap()).unwrap();
+    let secret = key["SecretAccessKey"].as_str().unwrap();
+    assert!(!secret.is_empty());
+    assert!(!err.contains(secret), "the secret is in the logs");
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(!stdout.contains(secret), "the secret is on stdout");
+}
+
+#[test]
+fn quiet_and_verbose_change_what_apply_says() {
+    let env = Env::new();
+    let quiet = env
+        .cmd()
+        .args(["-q", "apply"])
+        .arg(env.clients())
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .assert()
+        .success();
+    assert_eq!(stderr(&quiet), "", "-q says nothing but errors");
+
+    // A change for a verbose run: bob joins acme.
+    fs::write(
+        env.clients().join("acme.toml"),
+        ACME.replace(
+            "developers = [\"alice\"]",
+            "developers = [\"alice\", \"bob\"]\n\n[[developers]]\nname = \"bob\"",
+        ),
+    )
+    .unwrap();
+    let verbose = env
+        .cmd()
+        .args(["apply", "-v"])
+        .arg(env.clients())
+        .arg("--yes")
+        .assert()
+        .success();
+    let err = stderr(&verbose);
+    assert!(err.contains("[1/2] + user bob: done"), "{err}");
+    assert!(
+        err.contains("INFO") && err.contains("+ user bob"),
+        "-v logs each change:\n{err}"
+    );
+}
+
+/// Commands that describe the binary itself; no AWS endpoint needed.
+fn offline() -> assert_cmd::Command {
+    provision("http://127.0.0.1:9")
+}
+
+#[test]
+fn completions_generate_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _provision"),
+        ("zsh", "#compdef provision"),
+        ("fish", "complete -c provision"),
+    ] {
+        let out = offline().args(["completions", shell]).assert().success();
+        let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["plan", "apply", "detailed-exitcode", "markdown"] {
+            assert!(script.contains(word), "{shell} completes `{word}`");
+        }
+    }
+    offline().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn man_page_is_generated_from_the_command_line_definition() {
+    let out = offline().arg("man").assert().success();
+    let page = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(page.starts_with(".ie \\n(.g .ds Aq"), "{page}");
+    assert!(page.contains(".TH provision 1"), "{page}");
+    for word in [
+        "validate",
+        "completions",
+        "schema",
+        "\\-\\-endpoint\\-url",
+        "\\-\\-quiet",
+    ] {
+        assert!(
+            page.contains(word),
+            "`{word}` missing from the man page:\n{page}"
+        );
+    }
+}
+
+#[test]
+fn schema_prints_a_strict_json_schema() {
+    let out = offline().arg("schema").assert().success();
+    let schema: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(
+        schema["definitions"]["client"]["properties"]["access"]["enum"],
+        serde_json::json!(["read-only", "read-write", "full"])
+    );
+    let in_repo: Value = serde_json::from_slice(
+        &fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schema/clients-v1.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(schema, in_repo);
+}
+
+/// The example workflows call provision with flags that exist: every
+/// `provision ...` command line in them parses with the real definition.
+#[test]
+fn example_workflows_use_real_flags() {
+    use clap::Parser;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/github-actions");
+    let mut checked = 0;
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            let line = line.trim().trim_start_matches("run:").trim();
+            let Some(args) = line.strip_prefix("provision ") else {
+                continue;
+            };
+            // Drop the shell's redirection; quotes hold no spaces here.
+            let args = args.split(" >").next().unwrap();
+            let argv = std::iter::once("provision")
+                .chain(args.split_whitespace().map(|a| a.trim_matches('"')));
+            if let Err(e) = provision::cli::Cli::try_parse_from(argv) {
+                panic!("{}: `{line}` does not parse:\n{e}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} provision commands found");
+}
