@@ -45,6 +45,33 @@ pub enum Command {
     Plan(PlanArgs),
     /// Converge the account to the clients files.
     Apply(ApplyArgs),
+    /// Print an IAM policy to set up AWS for provision (JSON, on stdout).
+    Policy {
+        #[command(subcommand)]
+        policy: PolicyCommand,
+    },
+}
+
+/// The policies `provision policy` prints.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// The least-privilege policy for whoever runs provision: reads on `*`,
+    /// writes only on users and client groups under the managed path, users
+    /// created only with the configured permissions boundary.
+    Operator {
+        /// `.toml` files or directories of them, for the settings (managed
+        /// path, boundary, account); without any, the defaults.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// A permissions boundary permitting exactly what provision grants the
+    /// clients in the files: S3 on their buckets and prefixes, CloudFront
+    /// invalidations on their distributions.
+    Boundary {
+        /// `.toml` files or directories of them.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// Output formats of `plan`.
@@ -65,6 +92,11 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Remove managed users' permissions boundaries when
+    /// `settings.permissions_boundary` is not set (else they are kept, with
+    /// a warning).
+    #[arg(long)]
+    pub remove_boundaries: bool,
 }
 
 #[derive(Debug, Args)]
@@ -82,4 +114,10 @@ pub struct ApplyArgs {
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Remove managed users' permissions boundaries when
+    /// `settings.permissions_boundary` is not set (else they are kept, with
+    /// a warning). Needs `iam:DeleteUserPermissionsBoundary`, which the
+    /// operator policy denies: an administrator's job.
+    #[arg(long)]
+    pub remove_boundaries: bool,
 }

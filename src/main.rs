@@ -23,6 +23,8 @@ fn main() -> ExitCode {
         Command::Validate { paths } => commands::validate(paths),
         Command::Plan(args) => runtime().block_on(commands::plan(args, &connect, stats)),
         Command::Apply(args) => runtime().block_on(commands::apply(args, &connect, stats)),
+        // Printed from the files alone: no AWS call.
+        Command::Policy { policy } => commands::policy(policy),
     };
     match result {
         Ok(status) => status.into(),
