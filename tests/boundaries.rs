@@ -186,11 +186,25 @@ fn every_created_user_gets_the_boundary_and_drift_is_corrected() {
         );
     }
     // The boundary's document is read with two calls, and it covers the
-    // grants, so the plan is quiet.
+    // grants, so the plan is quiet; a no-op apply writes nothing.
+    env.proxy.clear();
     let (code, stdout, stderr) = env.plan();
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(!stdout.contains("warning"), "{stdout}");
     assert!(!stderr.contains("warning"), "{stderr}");
+    let mut calls = env.proxy.calls();
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "GetAccountAuthorizationDetails",
+            "GetCallerIdentity",
+            "GetPolicy",
+            "GetPolicyVersion"
+        ]
+    );
+    env.apply(&[]);
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
 
     // Changed out of band: one user loses it, another gets a different one.
     block_on(async {
