@@ -90,6 +90,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "AddUserToGroup", "add_user_to_group", "iam:AddUserToGroup", Write, Group, Allow),
     op(Iam, "CreateAccessKey", "create_access_key", "iam:CreateAccessKey", Write, User, Allow),
     op(Iam, "CreateGroup", "create_group", "iam:CreateGroup", Write, Group, Allow),
+    // A CreateUser request carrying tags is also authorized as iam:TagUser.
     op(Iam, "CreateUser", "create_user", "iam:CreateUser", Write, User, WithBoundary),
     op(Iam, "DeactivateMFADevice", "deactivate_mfa_device", "iam:DeactivateMFADevice", Write, User, Allow),
     op(Iam, "DeleteAccessKey", "delete_access_key", "iam:DeleteAccessKey", Write, User, Allow),
@@ -264,6 +265,15 @@ mod tests {
                 o.operation
             );
         }
+    }
+
+    /// IAM authorizes a CreateUser request that carries tags (provision's
+    /// always do) as `iam:TagUser` too, so that grant must stay even if the
+    /// explicit TagUser calls went away.
+    #[test]
+    fn tagging_is_granted_where_users_are_created() {
+        let tag = find("TagUser").expect("iam:TagUser is needed by CreateUser with tags");
+        assert_eq!((tag.target, tag.grant), (Target::User, Grant::Allow));
     }
 
     #[test]
