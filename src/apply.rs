@@ -583,6 +583,26 @@ impl Backend for Aws {
                     iam.tag_user().user_name(user).tags(tag).send().await
                 );
             }
+            Change::SetUserBoundary { user, after, .. } => {
+                check!(
+                    "PutUserPermissionsBoundary",
+                    settle(|| iam
+                        .put_user_permissions_boundary()
+                        .user_name(user)
+                        .permissions_boundary(after)
+                        .send())
+                    .await
+                );
+            }
+            Change::RemoveUserBoundary { user, .. } => {
+                check!(
+                    "DeleteUserPermissionsBoundary",
+                    iam.delete_user_permissions_boundary()
+                        .user_name(user)
+                        .send()
+                        .await
+                );
+            }
         }
         Ok(())
     }

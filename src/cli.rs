@@ -64,6 +64,33 @@ pub enum Command {
     /// Print the JSON Schema of the clients file format (version 1), for
     /// editors that check and complete TOML (taplo, Even Better TOML).
     Schema,
+    /// Print an IAM policy to set up AWS for provision (JSON, on stdout).
+    Policy {
+        #[command(subcommand)]
+        policy: PolicyCommand,
+    },
+}
+
+/// The policies `provision policy` prints.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// The least-privilege policy for whoever runs provision: reads on `*`,
+    /// writes only on users and client groups under the managed path, users
+    /// created only with the configured permissions boundary.
+    Operator {
+        /// `.toml` files or directories of them, for the settings (managed
+        /// path, boundary, account); without any, the defaults.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// A permissions boundary permitting exactly what provision grants the
+    /// clients in the files: S3 on their buckets and prefixes, CloudFront
+    /// invalidations on their distributions.
+    Boundary {
+        /// `.toml` files or directories of them.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// Output formats of `plan`.
@@ -90,6 +117,11 @@ pub struct PlanArgs {
     /// `provision apply FILE` to apply exactly these changes later.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Remove managed users' permissions boundaries when
+    /// `settings.permissions_boundary` is not set (else they are kept, with
+    /// a warning).
+    #[arg(long)]
+    pub remove_boundaries: bool,
 }
 
 #[derive(Debug, Args)]
@@ -108,4 +140,10 @@ pub struct ApplyArgs {
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Remove managed users' permissions boundaries when
+    /// `settings.permissions_boundary` is not set (else they are kept, with
+    /// a warning). Needs `iam:DeleteUserPermissionsBoundary`, which the
+    /// operator policy denies: an administrator's job.
+    #[arg(long)]
+    pub remove_boundaries: bool,
 }

@@ -8,12 +8,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::apply::{self, Event, KeySink};
 use crate::aws::{self, Aws, ConnectOptions};
-use crate::cli::{ApplyArgs, Format, PlanArgs};
+use crate::cli::{ApplyArgs, Format, PlanArgs, PolicyCommand};
 use crate::config;
 use crate::exit::ExitStatus;
 use crate::model::{Desired, Observed};
-use crate::observe::Observe;
-use crate::plan::{self, Plan};
+use crate::observe::{self, BoundaryDocument, Observe};
+use crate::plan::{self, Plan, PlanOptions};
 use crate::render;
 use crate::saved::{self, SavedPlan};
 use crate::terminal::{self, Progress};
@@ -83,8 +83,8 @@ fn offline_account(desired: &Desired) -> String {
 }
 
 /// Read the account and plan against it.
-async fn make_plan(aws: &Aws, desired: &Desired) -> Result<Option<Plan>> {
-    Ok(observe_and_plan(aws, desired)
+async fn make_plan(aws: &Aws, desired: &Desired, remove_boundaries: bool) -> Result<Option<Plan>> {
+    Ok(observe_and_plan(aws, desired, remove_boundaries)
         .await?
         .map(|planned| planned.plan))
 }
@@ -97,8 +97,14 @@ struct Planned {
     account: String,
 }
 
-/// Read the account and plan against it, keeping what was observed.
-async fn observe_and_plan(aws: &Aws, desired: &Desired) -> Result<Option<Planned>> {
+/// Read the account and plan against it, keeping what was observed. The
+/// account guard comes first: with `settings.account_id`, nothing else is
+/// called on another account.
+async fn observe_and_plan(
+    aws: &Aws,
+    desired: &Desired,
+    remove_boundaries: bool,
+) -> Result<Option<Planned>> {
     // Checked before the first call too: a file over a quota is bad input,
     // refused with no AWS call, exactly as `validate` refuses it.
     let errors = offline_checks(desired, &offline_account(desired));
@@ -120,7 +126,25 @@ async fn observe_and_plan(aws: &Aws, desired: &Desired) -> Result<Option<Planned
         return Ok(None);
     }
     let observed = aws.observe(&desired.settings.path).await?;
-    match plan::plan(desired, &observed, &account) {
+    let mut options = PlanOptions {
+        remove_boundaries,
+        boundary_document: None,
+    };
+    if let Some(arn) = &desired.settings.permissions_boundary {
+        match observe::boundary_document(&aws.iam, arn).await {
+            BoundaryDocument::Found(doc) => options.boundary_document = Some(doc),
+            BoundaryDocument::Missing => {
+                eprintln!(
+                    "error: the permissions boundary `{arn}` (`settings.permissions_boundary`) does not exist in account `{account}`, so no user could be created under it; create it first from `provision policy boundary` (see README, \"For security-conscious teams\"), or fix the setting"
+                );
+                return Ok(None);
+            }
+            BoundaryDocument::Unreadable(why) => eprintln!(
+                "warning: could not read the permissions boundary `{arn}` to check that it allows what the client groups grant: {why}"
+            ),
+        }
+    }
+    match plan::plan_with(desired, &observed, &account, &options) {
         Ok(plan) => Ok(Some(Planned {
             plan,
             observed,
@@ -147,7 +171,7 @@ pub async fn plan(args: &PlanArgs, connect: &ConnectOptions, stats: bool) -> Res
         return Ok(ExitStatus::Failure);
     };
     let aws = aws::connect(connect).await;
-    let result = observe_and_plan(&aws, &desired).await;
+    let result = observe_and_plan(&aws, &desired, args.remove_boundaries).await;
     print_stats(&aws, stats);
     let Some(Planned {
         plan,
@@ -227,7 +251,7 @@ pub async fn apply(args: &ApplyArgs, connect: &ConnectOptions, stats: bool) -> R
 }
 
 async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<ExitStatus> {
-    let Some(plan) = make_plan(aws, desired).await? else {
+    let Some(plan) = make_plan(aws, desired, args.remove_boundaries).await? else {
         return Ok(ExitStatus::Failure);
     };
     {
@@ -397,6 +421,46 @@ pub fn man() -> Result<ExitStatus> {
 pub fn schema() -> Result<ExitStatus> {
     let mut out = io::stdout().lock();
     out.write_all(crate::schema::CLIENTS_FILE_SCHEMA.as_bytes())?;
+    out.flush()?;
+    Ok(ExitStatus::Success)
+}
+
+/// `provision policy operator|boundary`: print a policy generated from the
+/// files alone; no AWS call.
+pub fn policy(command: &PolicyCommand) -> Result<ExitStatus> {
+    let paths = match command {
+        PolicyCommand::Operator { paths } | PolicyCommand::Boundary { paths } => paths,
+    };
+    let desired = if paths.is_empty() {
+        Desired::default()
+    } else {
+        let Some(desired) = load(paths) else {
+            return Ok(ExitStatus::Failure);
+        };
+        desired
+    };
+    let doc = match command {
+        PolicyCommand::Operator { .. } => {
+            if desired.settings.permissions_boundary.is_none() {
+                eprintln!(
+                    "warning: `settings.permissions_boundary` is not set, so this policy lets the operator create users without a boundary; set it (see `provision policy boundary`) to cap what every created user may do"
+                );
+            }
+            crate::operator::operator_policy(&desired)
+        }
+        PolicyCommand::Boundary { .. } => {
+            let account = crate::operator::account_for_arns(&desired);
+            match crate::boundary::boundary_policy(&desired, &account) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitStatus::Failure);
+                }
+            }
+        }
+    };
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", crate::policy::to_pretty(&doc))?;
     out.flush()?;
     Ok(ExitStatus::Success)
 }

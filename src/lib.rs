@@ -4,8 +4,10 @@
 //! state) -> `plan` (a pure diff against the `observe`d state) -> `apply`
 //! (the executor). `plan` and `policy` do no IO.
 
+pub mod actions;
 pub mod apply;
 pub mod aws;
+pub mod boundary;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -13,6 +15,7 @@ pub mod diag;
 pub mod exit;
 pub mod model;
 pub mod observe;
+pub mod operator;
 pub mod plan;
 pub mod policy;
 pub mod render;

@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         Command::Completions { shell } => commands::completions(*shell),
         Command::Man => commands::man(),
         Command::Schema => commands::schema(),
+        // Printed from the files alone: no AWS call.
+        Command::Policy { policy } => commands::policy(policy),
     };
     match result {
         Ok(status) => status.into(),

@@ -182,3 +182,47 @@ pub async fn list_access_keys(
         .filter_map(|k| k.access_key_id().map(str::to_owned))
         .collect())
 }
+
+/// What reading the configured permissions boundary's document found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoundaryDocument {
+    /// The default version's document, normalized.
+    Found(serde_json::Value),
+    /// IAM says the policy does not exist.
+    Missing,
+    /// It could not be read (no permission to read it, say); the reason.
+    Unreadable(String),
+}
+
+/// Read the default version of managed policy `arn`: `GetPolicy` for the
+/// version id, then `GetPolicyVersion`; two calls, made only when a boundary
+/// is configured.
+pub async fn boundary_document(iam: &aws_sdk_iam::Client, arn: &str) -> BoundaryDocument {
+    let policy = match iam.get_policy().policy_arn(arn).send().await {
+        Ok(out) => out,
+        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => return BoundaryDocument::Missing,
+        Err(e) => return BoundaryDocument::Unreadable(aws::describe(&e)),
+    };
+    let Some(version) = policy.policy().and_then(|p| p.default_version_id()) else {
+        return BoundaryDocument::Unreadable("IAM returned no default version".into());
+    };
+    let out = match iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => return BoundaryDocument::Missing,
+        Err(e) => return BoundaryDocument::Unreadable(aws::describe(&e)),
+    };
+    let raw = out
+        .policy_version()
+        .and_then(|v| v.document())
+        .unwrap_or_default();
+    match policy::decode_document(raw) {
+        Ok(doc) => BoundaryDocument::Found(doc),
+        Err(e) => BoundaryDocument::Unreadable(e.to_string()),
+    }
+}

@@ -43,6 +43,7 @@ pub enum Kind {
     GroupPolicy,
     Membership,
     AccessKey,
+    PermissionsBoundary,
 }
 
 impl Kind {
@@ -54,6 +55,7 @@ impl Kind {
             Kind::GroupPolicy => "group-policy",
             Kind::Membership => "membership",
             Kind::AccessKey => "access-key",
+            Kind::PermissionsBoundary => "permissions-boundary",
         }
     }
 }
@@ -132,6 +134,21 @@ pub enum Change {
         user: String,
         orphans: Vec<String>,
     },
+    /// `PutUserPermissionsBoundary`: give a user the configured boundary it
+    /// lacks (`before` is `None`) or has a different one of, changed out of
+    /// band or by a settings change.
+    SetUserBoundary {
+        user: String,
+        before: Option<String>,
+        after: String,
+    },
+    /// `DeleteUserPermissionsBoundary`, planned only when the boundary
+    /// setting is gone and removal was asked for explicitly
+    /// ([`PlanOptions::remove_boundaries`]).
+    RemoveUserBoundary {
+        user: String,
+        before: String,
+    },
 }
 
 impl Change {
@@ -142,12 +159,15 @@ impl Change {
             | Change::AddMember { .. }
             | Change::CreateAccessKey { .. } => Action::Create,
             Change::PutGroupPolicy { before: None, .. } => Action::Create,
-            Change::PutGroupPolicy { .. } | Change::UpdateUserTags { .. } => Action::Update,
+            Change::PutGroupPolicy { .. }
+            | Change::UpdateUserTags { .. }
+            | Change::SetUserBoundary { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
             | Change::DetachGroupPolicy { .. }
-            | Change::RemoveMember { .. } => Action::Delete,
+            | Change::RemoveMember { .. }
+            | Change::RemoveUserBoundary { .. } => Action::Delete,
         }
     }
 
@@ -162,6 +182,9 @@ impl Change {
             | Change::DetachGroupPolicy { .. } => Kind::GroupPolicy,
             Change::AddMember { .. } | Change::RemoveMember { .. } => Kind::Membership,
             Change::CreateAccessKey { .. } => Kind::AccessKey,
+            Change::SetUserBoundary { .. } | Change::RemoveUserBoundary { .. } => {
+                Kind::PermissionsBoundary
+            }
         }
     }
 
@@ -172,7 +195,9 @@ impl Change {
             Change::CreateUser { user, .. }
             | Change::UpdateUserTags { user, .. }
             | Change::DeleteUser { user, .. }
-            | Change::CreateAccessKey { user, .. } => user.clone(),
+            | Change::CreateAccessKey { user, .. }
+            | Change::SetUserBoundary { user, .. }
+            | Change::RemoveUserBoundary { user, .. } => user.clone(),
             Change::CreateGroup { group, .. } | Change::DeleteGroup { group, .. } => group.clone(),
             Change::PutGroupPolicy {
                 group, policy_name, ..
@@ -201,7 +226,9 @@ impl Change {
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
-            | Change::DetachGroupPolicy { .. } => 1,
+            | Change::DetachGroupPolicy { .. }
+            | Change::SetUserBoundary { .. }
+            | Change::RemoveUserBoundary { .. } => 1,
             Change::AddMember { .. }
             | Change::RemoveMember { .. }
             | Change::CreateAccessKey { .. } => 2,
@@ -431,13 +458,39 @@ fn observed_role(user: &ObservedUser) -> Role {
     }
 }
 
-/// Compute the changes that take `observed` to `desired`.
+/// Choices that shape a plan beyond the files and the account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanOptions {
+    /// Remove the permissions boundary of managed users when
+    /// `settings.permissions_boundary` is not set (`--remove-boundaries`).
+    /// Without it such users keep their boundary and the plan warns: taking
+    /// a boundary off widens what a user may do, so it is never implied by a
+    /// setting that is merely absent.
+    pub remove_boundaries: bool,
+    /// The configured boundary's policy document, normalized, when it could
+    /// be read; the plan then warns about clients whose grants it does not
+    /// allow (see [`crate::boundary::coverage_warnings`]).
+    pub boundary_document: Option<Value>,
+}
+
+/// Compute the changes that take `observed` to `desired`, with the default
+/// [`PlanOptions`].
 ///
 /// `account_id` is the account the CloudFront ARNs in group policies name.
 pub fn plan(
     desired: &Desired,
     observed: &Observed,
     account_id: &str,
+) -> Result<Plan, Vec<PlanError>> {
+    plan_with(desired, observed, account_id, &PlanOptions::default())
+}
+
+/// Compute the changes that take `observed` to `desired` (see [`plan`]).
+pub fn plan_with(
+    desired: &Desired,
+    observed: &Observed,
+    account_id: &str,
+    options: &PlanOptions,
 ) -> Result<Plan, Vec<PlanError>> {
     let path = desired.settings.path.as_str();
     let mut errors = Vec::new();
@@ -517,8 +570,10 @@ pub fn plan(
         return Err(errors);
     }
 
-    // Users: create missing ones, bring managed tags up to date, and give
-    // every application user its one key.
+    // Users: create missing ones, bring managed tags and boundaries up to
+    // date, and give every application user its one key.
+    let boundary = desired.settings.permissions_boundary.as_ref();
+    let mut kept_boundaries = Vec::new();
     for (name, role) in &users {
         let tags = desired_tags(role);
         match observed.users.get(name) {
@@ -545,6 +600,23 @@ pub fn plan(
                         after: tags,
                     });
                 }
+                match (boundary, &user.permissions_boundary) {
+                    (Some(want), have) if have.as_ref() != Some(want) => {
+                        changes.push(Change::SetUserBoundary {
+                            user: name.clone(),
+                            before: have.clone(),
+                            after: want.clone(),
+                        });
+                    }
+                    (None, Some(have)) if options.remove_boundaries => {
+                        changes.push(Change::RemoveUserBoundary {
+                            user: name.clone(),
+                            before: have.clone(),
+                        });
+                    }
+                    (None, Some(have)) => kept_boundaries.push(format!("`{name}` (`{have}`)")),
+                    _ => {}
+                }
                 if matches!(role, Role::App { .. }) && !user.tags.contains_key(ACCESS_KEY_TAG_KEY) {
                     changes.push(Change::CreateAccessKey {
                         user: name.clone(),
@@ -553,6 +625,18 @@ pub fn plan(
                 }
             }
         }
+    }
+
+    if !kept_boundaries.is_empty() {
+        plan.warnings.push(format!(
+            "`settings.permissions_boundary` is not set, but these managed users have a permissions boundary, which is left in place: {}; set the boundary again, or pass `--remove-boundaries` to remove them",
+            kept_boundaries.join(", ")
+        ));
+    }
+    if let (Some(arn), Some(doc)) = (boundary, &options.boundary_document) {
+        plan.warnings.extend(crate::boundary::coverage_warnings(
+            desired, arn, doc, account_id,
+        ));
     }
 
     // Client groups in the configuration.

@@ -210,6 +210,19 @@ fn details(change: &Change) -> Vec<String> {
             }
             lines.push("the secret is delivered once, when apply creates it".into());
         }
+        Change::SetUserBoundary { before, after, .. } => {
+            if let Some(before) = before {
+                lines.push(format!("- {before}"));
+            }
+            lines.push(format!("+ {after}"));
+        }
+        Change::RemoveUserBoundary { before, .. } => {
+            lines.push(format!("- {before}"));
+            lines.push(
+                "`settings.permissions_boundary` is not set and `--remove-boundaries` was given"
+                    .into(),
+            );
+        }
     }
     lines
 }
@@ -288,6 +301,14 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
                 (Some(json!({"access_key_ids": orphans})), None)
             }
         }
+        Change::SetUserBoundary { before, after, .. } => (
+            Some(json!({"permissions_boundary": before})),
+            Some(json!({"permissions_boundary": after})),
+        ),
+        Change::RemoveUserBoundary { before, .. } => (
+            Some(json!({"permissions_boundary": before})),
+            Some(json!({"permissions_boundary": null})),
+        ),
     }
 }
 

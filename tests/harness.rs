@@ -524,69 +524,9 @@ async fn moto_returns_user_tags_in_account_authorization_details() {
     assert_eq!(alice.path(), Some("/provision/"));
 }
 
-/// moto accepts a permissions boundary on CreateUser but does not store it,
-/// and does not implement PutUserPermissionsBoundary at all (HTTP 500). The
-/// project's boundary handling must be tested without moto.
-#[tokio::test]
-async fn moto_does_not_store_user_permissions_boundaries() {
-    let moto = MotoServer::start();
-    let iam = iam_client(&moto.url());
-    let policy = iam
-        .create_policy()
-        .policy_name("ClientBoundary")
-        .policy_document(bucket_policy("acme-assets"))
-        .send()
-        .await
-        .expect("CreatePolicy");
-    let boundary = policy
-        .policy()
-        .and_then(|p| p.arn())
-        .expect("a policy ARN")
-        .to_owned();
-
-    let created = iam
-        .create_user()
-        .user_name("alice")
-        .permissions_boundary(&boundary)
-        .send()
-        .await
-        .expect("CreateUser accepts a boundary");
-    assert!(created.user().unwrap().permissions_boundary().is_none());
-    let user = iam
-        .get_user()
-        .user_name("alice")
-        .send()
-        .await
-        .expect("GetUser");
-    assert!(user.user().unwrap().permissions_boundary().is_none());
-    let details = iam
-        .get_account_authorization_details()
-        .filter(EntityType::User)
-        .send()
-        .await
-        .expect("GetAccountAuthorizationDetails");
-    assert!(
-        details.user_detail_list()[0]
-            .permissions_boundary()
-            .is_none()
-    );
-
-    let put = iam
-        .put_user_permissions_boundary()
-        .user_name("alice")
-        .permissions_boundary(&boundary)
-        .send()
-        .await
-        .unwrap_err();
-    let SdkError::ServiceError(put) = put else {
-        panic!("expected moto's 500, got {put:?}")
-    };
-    assert_eq!(
-        put.raw().status().as_u16(),
-        500,
-        "PutUserPermissionsBoundary is not implemented"
-    );
-}
+// Plain moto accepts a permissions boundary on CreateUser but drops it, and
+// lacks PutUserPermissionsBoundary; the test server adds both
+// (tests/moto_ext/patches/boundaries.py), checked in tests/moto_ext.rs.
 
 /// moto ignores MaxItems on GetAccountAuthorizationDetails and ListUsers:
 /// everything comes in one page, never truncated. The project's pagination

@@ -142,6 +142,12 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                     .tags
                     .insert(ACCESS_KEY_TAG_KEY.into(), "AKIAEXAMPLE".into());
             }
+            Change::SetUserBoundary { user, after, .. } => {
+                o.users.get_mut(user).unwrap().permissions_boundary = Some(after.clone());
+            }
+            Change::RemoveUserBoundary { user, .. } => {
+                o.users.get_mut(user).unwrap().permissions_boundary = None;
+            }
         }
     }
     o
@@ -567,4 +573,146 @@ fn a_name_that_differs_only_in_case_is_refused() {
             "group `client-acme` cannot be created: IAM names ignore case and `Client-Acme` already exists; use the existing spelling or another name",
         ]
     );
+}
+const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/ClientBoundary";
+const OTHER_BOUNDARY: &str = "arn:aws:iam::123456789012:policy/Old";
+
+fn with_boundary(arn: Option<&str>) -> Desired {
+    let mut d = desired();
+    d.settings.permissions_boundary = arn.map(str::to_owned);
+    d
+}
+
+#[test]
+fn created_users_carry_the_configured_boundary() {
+    let p = plan(
+        &with_boundary(Some(BOUNDARY)),
+        &Observed::default(),
+        ACCOUNT,
+    )
+    .unwrap();
+    let boundaries: Vec<Option<&str>> = p
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateUser { boundary, .. } => Some(boundary.as_deref()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(boundaries, [Some(BOUNDARY); 4]);
+    assert!(text(&p).contains(&format!("permissions boundary: {BOUNDARY}")));
+    // Converged, the plan is empty.
+    let o = simulate(&Observed::default(), &p);
+    assert!(
+        plan(&with_boundary(Some(BOUNDARY)), &o, ACCOUNT)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_missing_or_different_boundary_is_corrected() {
+    let mut o = converged(&desired());
+    o.users.get_mut("bob").unwrap().permissions_boundary = Some(OTHER_BOUNDARY.into());
+    let p = plan(&with_boundary(Some(BOUNDARY)), &o, ACCOUNT).unwrap();
+    assert_eq!(
+        names(&p),
+        [
+            "~ permissions-boundary acme-app",
+            "~ permissions-boundary alice",
+            "~ permissions-boundary bob",
+            "~ permissions-boundary globex-app",
+        ]
+    );
+    assert!(p.changes.iter().all(|c| c.phase() == 1));
+    insta::assert_snapshot!("boundary_drift_text", text(&p));
+    insta::assert_snapshot!("boundary_drift_json", json(&p));
+    let o = simulate(&o, &p);
+    assert!(
+        plan(&with_boundary(Some(BOUNDARY)), &o, ACCOUNT)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn boundaries_are_removed_only_when_asked() {
+    let o = simulate(
+        &Observed::default(),
+        &plan(
+            &with_boundary(Some(BOUNDARY)),
+            &Observed::default(),
+            ACCOUNT,
+        )
+        .unwrap(),
+    );
+    // The setting is gone: keep the boundaries, and say so.
+    let kept = plan(&desired(), &o, ACCOUNT).unwrap();
+    assert!(kept.is_empty(), "{:?}", names(&kept));
+    assert_eq!(kept.warnings.len(), 1);
+    insta::assert_snapshot!("boundaries_kept_warning", kept.warnings[0]);
+
+    let options = PlanOptions {
+        remove_boundaries: true,
+        ..PlanOptions::default()
+    };
+    let removed = plan_with(&desired(), &o, ACCOUNT, &options).unwrap();
+    assert_eq!(removed.summary().delete, 4, "{:?}", names(&removed));
+    assert!(removed.warnings.is_empty());
+    assert!(
+        text(&removed).contains(&format!("- permissions-boundary alice\n      - {BOUNDARY}")),
+        "{}",
+        text(&removed)
+    );
+    let o = simulate(&o, &removed);
+    assert!(
+        plan_with(&desired(), &o, ACCOUNT, &options)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(plan(&desired(), &o, ACCOUNT).unwrap().warnings.is_empty());
+}
+
+#[test]
+fn unmanaged_and_undeclared_users_keep_their_boundaries() {
+    let mut o = converged(&desired());
+    o.users.insert(
+        "ops".into(),
+        ObservedUser {
+            name: "ops".into(),
+            path: "/".into(),
+            permissions_boundary: Some(OTHER_BOUNDARY.into()),
+            ..ObservedUser::default()
+        },
+    );
+    let p = plan(&with_boundary(Some(BOUNDARY)), &o, ACCOUNT).unwrap();
+    assert!(
+        !names(&p).iter().any(|n| n.contains("ops")),
+        "{:?}",
+        names(&p)
+    );
+}
+
+#[test]
+fn a_boundary_too_narrow_for_a_client_is_a_warning() {
+    let o = converged(&with_boundary(Some(BOUNDARY)));
+    // Allows acme's buckets only.
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::acme-*"}
+    ]});
+    let options = PlanOptions {
+        boundary_document: Some(doc),
+        ..PlanOptions::default()
+    };
+    let p = plan_with(&with_boundary(Some(BOUNDARY)), &o, ACCOUNT, &options).unwrap();
+    assert!(p.is_empty());
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(
+        p.warnings[0].contains("client `globex`"),
+        "{}",
+        p.warnings[0]
+    );
+    // Without a boundary setting the document is not consulted.
+    let p = plan_with(&desired(), &converged(&desired()), ACCOUNT, &options).unwrap();
+    assert!(p.warnings.is_empty());
 }
