@@ -5,14 +5,19 @@
 //! (the executor). `plan` and `policy` do no IO.
 
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
+pub mod edit;
 pub mod exit;
+pub mod lifecycle;
 pub mod model;
 pub mod observe;
+pub mod people;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod rotate;

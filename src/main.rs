@@ -7,8 +7,8 @@ use clap::Parser;
 
 use provision::aws::ConnectOptions;
 use provision::cli::{Cli, Command};
-use provision::commands;
 use provision::exit::ExitStatus;
+use provision::{audit, commands, people, rotate};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,6 +23,10 @@ fn main() -> ExitCode {
         Command::Validate { paths } => commands::validate(paths),
         Command::Plan(args) => runtime().block_on(commands::plan(args, &connect, stats)),
         Command::Apply(args) => runtime().block_on(commands::apply(args, &connect, stats)),
+        Command::Onboard(args) => runtime().block_on(people::onboard(args, &connect, stats)),
+        Command::Offboard(args) => runtime().block_on(people::offboard(args, &connect, stats)),
+        Command::RotateKey(args) => runtime().block_on(rotate::rotate_key(args, &connect, stats)),
+        Command::Audit(args) => runtime().block_on(audit::audit(args, &connect, stats)),
     };
     match result {
         Ok(status) => status.into(),

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{
-    ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Desired, EMAIL_TAG_KEY, GROUP_POLICY_NAME, MANAGED_TAG_KEY,
-    MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
+    ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, DISABLED_TAG_KEY, Desired, EMAIL_TAG_KEY,
+    GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
 };
 use crate::policy;
 
@@ -129,6 +129,12 @@ pub enum Change {
         user: String,
         orphans: Vec<String>,
     },
+    /// Keep a developer's user but take away its console password and
+    /// deactivate its access keys, then record that with the
+    /// [`DISABLED_TAG_KEY`] tag (`disabled = true` in the file).
+    DisableUser {
+        user: String,
+    },
 }
 
 impl Change {
@@ -139,7 +145,9 @@ impl Change {
             | Change::AddMember { .. }
             | Change::CreateAccessKey { .. } => Action::Create,
             Change::PutGroupPolicy { before: None, .. } => Action::Create,
-            Change::PutGroupPolicy { .. } | Change::UpdateUserTags { .. } => Action::Update,
+            Change::PutGroupPolicy { .. }
+            | Change::UpdateUserTags { .. }
+            | Change::DisableUser { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -152,7 +160,8 @@ impl Change {
         match self {
             Change::CreateUser { .. }
             | Change::UpdateUserTags { .. }
-            | Change::DeleteUser { .. } => Kind::User,
+            | Change::DeleteUser { .. }
+            | Change::DisableUser { .. } => Kind::User,
             Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
             Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -169,6 +178,7 @@ impl Change {
             Change::CreateUser { user, .. }
             | Change::UpdateUserTags { user, .. }
             | Change::DeleteUser { user, .. }
+            | Change::DisableUser { user }
             | Change::CreateAccessKey { user, .. } => user.clone(),
             Change::CreateGroup { group, .. } | Change::DeleteGroup { group, .. } => group.clone(),
             Change::PutGroupPolicy {
@@ -201,7 +211,8 @@ impl Change {
             | Change::DetachGroupPolicy { .. } => 1,
             Change::AddMember { .. }
             | Change::RemoveMember { .. }
-            | Change::CreateAccessKey { .. } => 2,
+            | Change::CreateAccessKey { .. }
+            | Change::DisableUser { .. } => 2,
             Change::DeleteUser { .. } => 3,
             Change::DeleteGroup { .. } => 4,
         }
@@ -379,7 +390,15 @@ impl Role {
 
 /// The tags provision manages on a user: it sets these and removes the ones
 /// of this set that should not be there, and leaves every other tag alone.
-const MANAGED_TAG_KEYS: [&str; 3] = [MANAGED_TAG_KEY, EMAIL_TAG_KEY, CLIENT_TAG_KEY];
+/// The disabled tag is among them so that re-enabling a developer removes
+/// it; it is only ever *set* by [`Change::DisableUser`], after the user's
+/// access was actually taken away.
+const MANAGED_TAG_KEYS: [&str; 4] = [
+    MANAGED_TAG_KEY,
+    EMAIL_TAG_KEY,
+    CLIENT_TAG_KEY,
+    DISABLED_TAG_KEY,
+];
 
 fn desired_tags(role: &Role) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
@@ -495,8 +514,11 @@ pub fn plan(
     // Users: create missing ones, bring managed tags up to date, and give
     // every application user its one key.
     for (name, role) in &users {
-        let tags = desired_tags(role);
+        let mut tags = desired_tags(role);
+        let disabled = desired.developers.get(name).is_some_and(|d| d.disabled);
         match observed.users.get(name) {
+            // A disabled developer who has no user yet needs none.
+            None if disabled => {}
             None => {
                 changes.push(Change::CreateUser {
                     user: name.clone(),
@@ -512,6 +534,14 @@ pub fn plan(
                 }
             }
             Some(user) => {
+                if disabled {
+                    match user.tags.get(DISABLED_TAG_KEY) {
+                        Some(value) => {
+                            tags.insert(DISABLED_TAG_KEY.to_owned(), value.clone());
+                        }
+                        None => changes.push(Change::DisableUser { user: name.clone() }),
+                    }
+                }
                 let before = managed_tags(user);
                 if before != tags {
                     changes.push(Change::UpdateUserTags {

@@ -49,6 +49,17 @@ pub fn load_with_warnings(paths: &[PathBuf]) -> Result<(Desired, Diagnostics), D
     load_into(found.files, found.authoritative, diags)
 }
 
+/// The files PATHs stand for, in load order: directories expanded to their
+/// `*.toml` files. Paths that cannot be read are left out; [`load`] reports
+/// them.
+pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    source::read_paths(paths)
+        .files
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
 /// Loads in-memory `(path, text)` pairs, as [`load`] does after reading
 /// the files; `authoritative` is copied into [`Desired`]. Used by tests.
 ///

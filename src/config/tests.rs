@@ -100,6 +100,7 @@ fn valid_file_produces_the_expected_desired_state() {
             account_id: Some("123456789012".into()),
             path: "/clients/".into(),
             permissions_boundary: Some("arn:aws:iam::123456789012:policy/ClientBoundary".into()),
+            max_key_age_days: 90,
         }
     );
     assert!(!desired.authoritative);
