@@ -185,11 +185,16 @@ fn member_name(value: &Value) -> Option<&str> {
 }
 
 /// Append to an array, laid out like its last element (same indentation on
-/// a multi-line array, one space on a single-line one).
+/// a multi-line array, one space after the comma on a single-line one).
 fn push_like_last(list: &mut Array, name: &str) {
     let decor = list.iter().last().map(|v| v.decor().clone());
     list.push(name);
-    if let (Some(decor), Some(new)) = (decor, list.iter_mut().last()) {
+    if let (Some(mut decor), Some(new)) = (decor, list.iter_mut().last()) {
+        // The first element of `["alice"]` has no space before it; the
+        // element after a comma wants one.
+        if decor.prefix().and_then(|p| p.as_str()) == Some("") {
+            decor.set_prefix(" ");
+        }
         *new.decor_mut() = decor;
     }
 }
@@ -351,6 +356,16 @@ developers = [
         let carol = after.find("name = \"carol\"").unwrap();
         assert!(after.find("name = \"bob\"").unwrap() < carol);
         assert!(carol < after.find("[[clients]]").unwrap());
+    }
+
+    #[test]
+    fn onboarding_after_a_single_member_adds_a_space_after_the_comma() {
+        let text = "[[clients]]\nname = \"acme\"\ndevelopers = [\"alice\"]\n";
+        let after = onboard(text, "carol", "acme", None).unwrap();
+        assert_eq!(
+            after,
+            "[[clients]]\nname = \"acme\"\ndevelopers = [\"alice\", \"carol\"]\n"
+        );
     }
 
     #[test]

@@ -188,7 +188,11 @@ async fn after_edit(
             detailed_exitcode: false,
         };
         let status = commands::plan(&args, connect, stats).await?;
-        eprintln!("Review the plan, then run `provision apply` (or repeat with `--apply`).");
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "The files are edited; nothing was changed in AWS. Review the plan, then run `provision apply {}`.",
+            paths.join(" ")
+        );
         Ok(status)
     }
 }

@@ -195,6 +195,17 @@ fn toml_error(file: FileId, name: &str, text: &str, error: &toml::de::Error) -> 
             .with_help("TOML allows each key once per table; remove one of them");
     }
 
+    // Raised by `raw::RawMember` for a client's `developers` entries.
+    if message.contains("developer entry") {
+        let (range, label) = at("in this entry");
+        return Diagnostic::error(message.clone())
+            .with_primary(file, range, label)
+            .with_help(
+                "list a developer as `\"bob\"`, or as `{ name = \"bob\", expires = 2027-01-31 }` \
+                 for a membership that ends after that day",
+            );
+    }
+
     if message.contains("recursion") || message.contains("recurse") {
         let (range, label) = at("nested too deeply");
         return Diagnostic::error("value is nested too deeply")

@@ -92,9 +92,7 @@ impl<'de> Deserialize<'de> for RawMember {
                         ));
                     }
                     None => {
-                        return Err(D::Error::custom(
-                            "developer entry has no `name`; write `{ name = \"bob\", expires = 2027-01-31 }`",
-                        ));
+                        return Err(D::Error::custom("the developer entry has no `name`"));
                     }
                 };
                 let expires = table
@@ -102,7 +100,7 @@ impl<'de> Deserialize<'de> for RawMember {
                     .map(|v| Spanned::new(span.clone(), v));
                 if let Some(key) = table.keys().next() {
                     return Err(D::Error::custom(format!(
-                        "unknown key `{key}` in a developer entry; the keys allowed here are `name`, `expires`"
+                        "unknown key `{key}` in a developer entry"
                     )));
                 }
                 Ok(RawMember {
@@ -111,7 +109,7 @@ impl<'de> Deserialize<'de> for RawMember {
                 })
             }
             _ => Err(D::Error::custom(
-                "a developer entry must be a name or `{ name = \"bob\", expires = 2027-01-31 }`",
+                "a developer entry must be a name or a table with `name` and `expires`",
             )),
         }
     }
