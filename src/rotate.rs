@@ -219,8 +219,9 @@ async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus>
             );
         }
         eprintln!(
-            "Deactivated and deleted the older key {}.",
-            describe_key(key)
+            "Deactivated and deleted the older key `{id}`{}.",
+            key.create_date()
+                .map_or_else(String::new, |d| format!(" (created {d})"))
         );
     }
     Ok(ExitStatus::Success)
