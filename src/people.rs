@@ -49,6 +49,23 @@ pub async fn onboard(
     };
     let file = client.source.clone();
     let text = read(&file)?;
+    // With `--file`, the developer may be declared next to it: a copy must
+    // agree with that declaration, so read the directory too when it loads.
+    let siblings = match (&args.file, file.parent()) {
+        (Some(_), Some(dir)) if !dir.as_os_str().is_empty() => {
+            config::load(&[dir.to_path_buf()]).ok()
+        }
+        _ => None,
+    };
+    let known = siblings
+        .as_ref()
+        .and_then(|d| d.developers.get(dev))
+        .or_else(|| desired.developers.get(dev));
+    if known.is_some_and(|d| d.disabled) {
+        bail!(
+            "developer `{dev}` is disabled (`disabled = true`); remove that line from its declaration first, then onboard again"
+        );
+    }
     let declare = if edit::declares(&text, dev) {
         if let (Some(wanted), Some(existing)) = (&args.email, desired.developers.get(dev))
             && existing.email.as_deref() != Some(wanted.as_str())
@@ -64,15 +81,10 @@ pub async fn onboard(
         }
         None
     } else {
-        match desired.developers.get(dev) {
+        match known {
             // Declared in another file: copy the declaration, so this file
             // still stands alone and the two agree.
             Some(existing) => {
-                if existing.disabled {
-                    bail!(
-                        "developer `{dev}` is disabled (`disabled = true`); remove that line from its declaration first"
-                    );
-                }
                 if let Some(wanted) = &args.email
                     && existing.email.as_deref() != Some(wanted.as_str())
                 {

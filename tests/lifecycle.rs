@@ -562,3 +562,50 @@ fn audit_reports_console_passwords_and_strays_and_exits_1() {
     assert_eq!(env.proxy.count("GetCredentialReport"), 1);
     assert_eq!(env.proxy.writes(), Vec::<String>::new(), "audit only reads");
 }
+
+#[test]
+fn onboard_with_file_copies_a_declaration_from_the_next_file() {
+    let env = Env::new();
+    env.write(
+        "globex.toml",
+        "[[clients]]\nname = \"globex\"\nbucket_prefixes = [\"globex-\"]\n",
+    );
+    env.cmd()
+        .args(["onboard", "alice", "--client", "globex", "--file"])
+        .arg(env.file("globex.toml"))
+        .assert()
+        .success();
+    let globex = fs::read_to_string(env.file("globex.toml")).unwrap();
+    assert_eq!(
+        globex,
+        "[[developers]]\nname = \"alice\"\nemail = \"alice@example.com\"\n\n[[clients]]\nname = \"globex\"\nbucket_prefixes = [\"globex-\"]\ndevelopers = [\"alice\"]\n"
+    );
+    // The two declarations agree, so the directory still validates.
+    env.cmd()
+        .arg("validate")
+        .arg(env.clients())
+        .assert()
+        .success();
+}
+
+#[test]
+fn an_edit_that_would_break_the_files_is_rolled_back() {
+    let env = Env::new();
+    // `acme-app` is the client's application user; a developer of that
+    // name is refused by validation, after the edit.
+    let out = env
+        .cmd()
+        .current_dir(env.dir.path())
+        .args(["onboard", "acme-app", "--client", "acme"])
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("left unchanged"), "{err}");
+    assert_eq!(fs::read_to_string(env.file("acme.toml")).unwrap(), ACME);
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(
+        env.proxy.calls(),
+        Vec::<String>::new(),
+        "no AWS call at all"
+    );
+}

@@ -587,3 +587,15 @@ fn a_disabled_developer_without_a_user_gets_none() {
         names(&p)
     );
 }
+
+#[test]
+fn disabling_renders_as_an_update_of_the_user() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let mut d = desired();
+    let observed = converged(&d);
+    d.developers.get_mut("bob").unwrap().disabled = true;
+    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let p = plan(&d, &observed, ACCOUNT).unwrap();
+    insta::assert_snapshot!("disable_developer_text", text(&p));
+    insta::assert_snapshot!("disable_developer_json", json(&p));
+}
