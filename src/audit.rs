@@ -344,9 +344,11 @@ pub async fn audit(args: &AuditArgs, connect: &ConnectOptions, stats: bool) -> R
     commands::print_stats(&aws, stats);
     let found = result?;
     let mut out = io::stdout().lock();
+    // JSON for programs; every other format (text, or a review format
+    // meant for plans) gets the text listing.
     match args.format {
-        Format::Text => text(&found, &mut out)?,
         Format::Json => json(&found, &mut out)?,
+        _ => text(&found, &mut out)?,
     }
     out.flush()?;
     Ok(if found.is_empty() {

@@ -242,3 +242,45 @@ fn keep_key(tags: &[Tag], keys: &[AccessKeyMetadata]) -> Option<String> {
         .max_by_key(|k| k.create_date().map(|d| (d.secs(), d.subsec_nanos())))
         .and_then(|k| k.access_key_id().map(str::to_owned))
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_types::DateTime;
+
+    use super::*;
+
+    fn key(id: &str, created: i64) -> AccessKeyMetadata {
+        AccessKeyMetadata::builder()
+            .access_key_id(id)
+            .create_date(DateTime::from_secs(created))
+            .build()
+    }
+
+    fn record(id: &str) -> Tag {
+        Tag::builder()
+            .key(ACCESS_KEY_TAG_KEY)
+            .value(id)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_key_on_record_is_kept_even_when_older() {
+        let keys = [key("AKIAOLD", 100), key("AKIANEW", 200)];
+        assert_eq!(
+            keep_key(&[record("AKIAOLD")], &keys).as_deref(),
+            Some("AKIAOLD")
+        );
+    }
+
+    #[test]
+    fn without_a_usable_record_the_newest_key_is_kept() {
+        let keys = [key("AKIANEW", 200), key("AKIAOLD", 100)];
+        assert_eq!(keep_key(&[], &keys).as_deref(), Some("AKIANEW"));
+        // A record naming a key that is gone does not protect the old one.
+        assert_eq!(
+            keep_key(&[record("AKIAGONE")], &keys).as_deref(),
+            Some("AKIANEW")
+        );
+    }
+}
