@@ -609,3 +609,66 @@ fn an_edit_that_would_break_the_files_is_rolled_back() {
         "no AWS call at all"
     );
 }
+
+/// Guarantee 5 for offboarding: a revocation whose answers are lost (the
+/// call happened, the client cannot know) is finished by the next apply.
+#[test]
+fn offboarding_with_lost_answers_converges_on_the_next_apply() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    let serial = block_on(equip(&env.iam(), "bob"));
+    env.write(
+        "acme.toml",
+        &ACME
+            .replace(r#", "bob"]"#, "]")
+            .replace("[[developers]]\nname = \"bob\"   # joined in March\n", ""),
+    );
+    env.proxy.set_faults(common::Faults {
+        drop_response: 0.5,
+        actions: [
+            "DeleteLoginProfile",
+            "UpdateAccessKey",
+            "DeleteAccessKey",
+            "DeactivateMFADevice",
+            "DeleteVirtualMFADevice",
+            "DeleteSSHPublicKey",
+            "DeleteServiceSpecificCredential",
+            "DeleteUserPolicy",
+            "RemoveUserFromGroup",
+            "DeleteUser",
+        ]
+        .map(String::from)
+        .to_vec(),
+        seed: 7,
+        ..common::Faults::default()
+    });
+    // The first apply may or may not get through; the next one must.
+    let _ = env
+        .cmd()
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .output()
+        .unwrap();
+    let dropped = env
+        .proxy
+        .requests()
+        .iter()
+        .filter(|c| c.fault.is_some())
+        .count();
+    assert!(dropped > 0, "the test injected no fault");
+    env.proxy.set_faults(common::Faults::default());
+    env.apply(&env.clients()).success();
+    block_on(async {
+        let iam = env.iam();
+        assert!(iam.get_user().user_name("bob").send().await.is_err());
+        let devices = iam.list_virtual_mfa_devices().send().await.unwrap();
+        assert!(
+            !devices
+                .virtual_mfa_devices()
+                .iter()
+                .any(|d| d.serial_number() == serial)
+        );
+    });
+    assert_eq!(env.plan_exit(&env.clients()).0, 0);
+}
