@@ -6,7 +6,7 @@
 //! Each step lists what is there now and removes it, treating "already gone"
 //! as done, so an offboarding cut off halfway is finished by the next apply.
 //! The console password goes first and the access keys next: those are the
-//! credentials an departing person is most likely to use.
+//! credentials a departing person is most likely to use.
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::StatusType;
