@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::aws::{self, Aws};
-use crate::model::ACCESS_KEY_TAG_KEY;
+use crate::model::{ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY};
 use crate::observe;
 use crate::plan::{Change, Plan};
 
@@ -308,6 +308,9 @@ macro_rules! check {
     };
 }
 
+// Declared after `check!` so the macro is in scope there.
+mod revoke;
+
 impl Backend for Aws {
     async fn execute(&self, change: &Change, keys: &KeySink) -> Result<(), ApplyError> {
         let iam = &self.iam;
@@ -380,58 +383,32 @@ impl Backend for Aws {
                 inline_policies,
                 attached_policies,
             } => {
-                let keys = observe::list_access_keys(iam, user)
-                    .await
-                    .map_err(|e| ApplyError {
-                        operation: "ListAccessKeys".into(),
-                        message: e.to_string(),
-                    })?;
-                for key in keys {
-                    delete_access_key(iam, user, &key).await?;
-                }
-                check!(
-                    "DeleteLoginProfile",
-                    gone_ok(iam.delete_login_profile().user_name(user).send().await)
-                );
-                for group in groups {
-                    check!(
-                        "RemoveUserFromGroup",
-                        gone_ok(
-                            iam.remove_user_from_group()
-                                .group_name(group)
-                                .user_name(user)
-                                .send()
-                                .await
-                        )
-                    );
-                }
-                for name in inline_policies {
-                    check!(
-                        "DeleteUserPolicy",
-                        gone_ok(
-                            iam.delete_user_policy()
-                                .user_name(user)
-                                .policy_name(name)
-                                .send()
-                                .await
-                        )
-                    );
-                }
-                for arn in attached_policies {
-                    check!(
-                        "DetachUserPolicy",
-                        gone_ok(
-                            iam.detach_user_policy()
-                                .user_name(user)
-                                .policy_arn(arn)
-                                .send()
-                                .await
-                        )
-                    );
-                }
+                let holdings = revoke::Holdings {
+                    groups,
+                    inline_policies,
+                    attached_policies,
+                };
+                revoke::revoke_all(iam, user, holdings).await?;
                 check!(
                     "DeleteUser",
                     gone_ok(iam.delete_user().user_name(user).send().await)
+                );
+            }
+            Change::DisableUser { user } => {
+                revoke::disable(iam, user).await?;
+                // Recorded last: a user tagged disabled has had its access
+                // taken away.
+                let tag = Tag::builder()
+                    .key(DISABLED_TAG_KEY)
+                    .value("true")
+                    .build()
+                    .map_err(|e| ApplyError {
+                        operation: "TagUser".into(),
+                        message: e.to_string(),
+                    })?;
+                check!(
+                    "TagUser",
+                    iam.tag_user().user_name(user).tags(tag).send().await
                 );
             }
             Change::CreateGroup { group, path } => {

@@ -291,6 +291,7 @@ mod tests {
             bucket_prefixes: strings(prefixes),
             access,
             developers: vec![],
+            membership_expires: Default::default(),
             app_user: Some(format!("{name}-app")),
             distributions: strings(cf),
             source: PathBuf::from("clients/x.toml"),

@@ -69,6 +69,15 @@ pub enum Command {
         #[command(subcommand)]
         policy: PolicyCommand,
     },
+    /// Add a developer to a client by editing its file, then show the plan.
+    Onboard(OnboardArgs),
+    /// Remove a developer from every file, then show the plan.
+    Offboard(OffboardArgs),
+    /// Give a managed user a second access key; `--finish` retires the old one.
+    RotateKey(RotateKeyArgs),
+    /// Report old or unused keys, console passwords and strays; exit 1 when
+    /// something needs action.
+    Audit(AuditArgs),
 }
 
 /// The policies `provision policy` prints.
@@ -91,6 +100,83 @@ pub enum PolicyCommand {
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+    /// The IAM user (a developer or an application user).
+    #[arg(value_name = "USER")]
+    pub user: String,
+    /// Clients files whose `settings.path` is the managed path (default
+    /// `/provision/`).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Deactivate, then delete, the older key.
+    #[arg(long)]
+    pub finish: bool,
+    /// Write the new secret access key to `DIR/<user>.json` (mode 0600)
+    /// instead of printing it once.
+    #[arg(long, value_name = "DIR", conflicts_with = "finish")]
+    pub credentials_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// `.toml` files or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// What `onboard` and `offboard` do after editing the files.
+#[derive(Debug, Args)]
+pub struct AfterEdit {
+    /// Apply the resulting plan (asks for confirmation unless `--yes`).
+    #[arg(long)]
+    pub apply: bool,
+    /// With `--apply`: apply without asking for confirmation.
+    #[arg(long, short = 'y', requires = "apply")]
+    pub yes: bool,
+    /// With `--apply`: write each new secret access key to `DIR/<user>.json`.
+    #[arg(long, value_name = "DIR", requires = "apply")]
+    pub credentials_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OnboardArgs {
+    /// The developer's IAM user name.
+    #[arg(value_name = "DEV")]
+    pub developer: String,
+    /// The client to add the developer to.
+    #[arg(long, value_name = "NAME")]
+    pub client: String,
+    /// The developer's e-mail address, when the developer is new.
+    #[arg(long, value_name = "E")]
+    pub email: Option<String>,
+    /// The file to edit; by default the file under `clients/` that declares
+    /// the client.
+    #[arg(long, value_name = "F")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub after: AfterEdit,
+}
+
+#[derive(Debug, Args)]
+pub struct OffboardArgs {
+    /// The developer's IAM user name.
+    #[arg(value_name = "DEV")]
+    pub developer: String,
+    /// `.toml` files or directories of them to remove the developer from.
+    #[arg(value_name = "PATH", default_value = "clients")]
+    pub paths: Vec<PathBuf>,
+    /// Keep a disabled user (no groups, keys inactive, no console password)
+    /// instead of deleting it.
+    #[arg(long)]
+    pub keep_user: bool,
+    #[command(flatten)]
+    pub after: AfterEdit,
 }
 
 /// Output formats of `plan`.

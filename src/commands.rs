@@ -11,6 +11,7 @@ use crate::aws::{self, Aws, ConnectOptions};
 use crate::cli::{ApplyArgs, Format, PlanArgs, PolicyCommand};
 use crate::config;
 use crate::exit::ExitStatus;
+use crate::lifecycle;
 use crate::model::{Desired, Observed};
 use crate::observe::{self, BoundaryDocument, Observe};
 use crate::plan::{self, Plan, PlanOptions};
@@ -28,7 +29,7 @@ fn color_stderr() -> bool {
 
 /// Load and validate the files, printing every problem; `None` when the
 /// files are invalid (the caller exits 1 without any AWS call).
-fn load(paths: &[PathBuf]) -> Option<Desired> {
+pub(crate) fn load(paths: &[PathBuf]) -> Option<Desired> {
     match config::load_with_warnings(paths) {
         Ok((desired, warnings)) => {
             if !warnings.is_empty() && !terminal::quiet() {
@@ -144,12 +145,20 @@ async fn observe_and_plan(
             ),
         }
     }
-    match plan::plan_with(desired, &observed, &account, &options) {
-        Ok(plan) => Ok(Some(Planned {
-            plan,
-            observed,
-            account,
-        })),
+    // Expiry is decided on the local date: a person's last day is the one
+    // written in the file, where the file is reviewed.
+    let today = chrono::Local::now().date_naive();
+    let (desired, mut warnings) = lifecycle::apply_lifecycle(desired, today);
+    match plan::plan_with(&desired, &observed, &account, &options) {
+        Ok(mut plan) => {
+            warnings.append(&mut plan.warnings);
+            plan.warnings = warnings;
+            Ok(Some(Planned {
+                plan,
+                observed,
+                account,
+            }))
+        }
         Err(errors) => {
             print_plan_errors(&errors);
             Ok(None)
@@ -211,7 +220,7 @@ pub async fn plan(args: &PlanArgs, connect: &ConnectOptions, stats: bool) -> Res
     })
 }
 
-fn print_stats(aws: &Aws, stats: bool) {
+pub(crate) fn print_stats(aws: &Aws, stats: bool) {
     if stats {
         let counts = aws.calls.snapshot();
         eprintln!(
@@ -341,28 +350,7 @@ async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan) -> Result<ExitStatus>
 
     // Secrets are shown once, at the very end, whatever else happened: a
     // key created before a failure must still reach its owner.
-    let held = keys.take_held();
-    let mut out = io::stdout().lock();
-    if !held.is_empty() {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "New access keys. The secrets are shown this once; store them now:"
-        )?;
-        for key in &held {
-            writeln!(
-                out,
-                "  {}  AccessKeyId={}  SecretAccessKey={}",
-                key.user,
-                key.access_key_id,
-                key.secret_access_key.expose()
-            )?;
-        }
-    }
-    for path in keys.written() {
-        writeln!(out, "Wrote credentials to {}", path.display())?;
-    }
-    out.flush()?;
+    print_delivered(&keys)?;
 
     if report.succeeded() {
         if !terminal::quiet() {
@@ -463,4 +451,32 @@ pub fn policy(command: &PolicyCommand) -> Result<ExitStatus> {
     writeln!(out, "{}", crate::policy::to_pretty(&doc))?;
     out.flush()?;
     Ok(ExitStatus::Success)
+}
+
+/// Print the keys `keys` holds (secrets shown this once) and the files it
+/// wrote. Used by `apply` and `rotate-key`.
+pub(crate) fn print_delivered(keys: &KeySink) -> Result<()> {
+    let held = keys.take_held();
+    let mut out = io::stdout().lock();
+    if !held.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "New access keys. The secrets are shown this once; store them now:"
+        )?;
+        for key in &held {
+            writeln!(
+                out,
+                "  {}  AccessKeyId={}  SecretAccessKey={}",
+                key.user,
+                key.access_key_id,
+                key.secret_access_key.expose()
+            )?;
+        }
+    }
+    for path in keys.written() {
+        writeln!(out, "Wrote credentials to {}", path.display())?;
+    }
+    out.flush()?;
+    Ok(())
 }

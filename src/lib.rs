@@ -6,19 +6,24 @@
 
 pub mod actions;
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod boundary;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
+pub mod edit;
 pub mod exit;
+pub mod lifecycle;
 pub mod model;
 pub mod observe;
 pub mod operator;
+pub mod people;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod rotate;
 pub mod saved;
 pub mod schema;
 pub mod terminal;

@@ -7,9 +7,9 @@ use clap::Parser;
 
 use provision::aws::ConnectOptions;
 use provision::cli::{Cli, Command};
-use provision::commands;
 use provision::exit::ExitStatus;
 use provision::terminal::{self, Verbosity};
+use provision::{audit, commands, people, rotate};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,6 +31,10 @@ fn main() -> ExitCode {
         Command::Schema => commands::schema(),
         // Printed from the files alone: no AWS call.
         Command::Policy { policy } => commands::policy(policy),
+        Command::Onboard(args) => runtime().block_on(people::onboard(args, &connect, stats)),
+        Command::Offboard(args) => runtime().block_on(people::offboard(args, &connect, stats)),
+        Command::RotateKey(args) => runtime().block_on(rotate::rotate_key(args, &connect, stats)),
+        Command::Audit(args) => runtime().block_on(audit::audit(args, &connect, stats)),
     };
     match result {
         Ok(status) => status.into(),

@@ -23,6 +23,9 @@ pub const CLIENT_TAG_KEY: &str = "provision:client";
 /// created and delivered for an application user. Reading it back from
 /// `GetAccountAuthorizationDetails` saves one `ListAccessKeys` call per client.
 pub const ACCESS_KEY_TAG_KEY: &str = "provision:access-key";
+/// Tag key marking a developer's user as disabled (`disabled = true`): set
+/// once its console password is deleted and its access keys deactivated.
+pub const DISABLED_TAG_KEY: &str = "provision:disabled";
 /// Name of the inline policy provision writes on every client group.
 pub const GROUP_POLICY_NAME: &str = "provision-s3";
 /// Prefix of every client group's name.
@@ -39,7 +42,12 @@ pub struct Settings {
     pub path: String,
     /// Permissions boundary ARN set on every created user.
     pub permissions_boundary: Option<String>,
+    /// `provision audit` reports access keys older than this.
+    pub max_key_age_days: u32,
 }
+
+/// Default of [`Settings::max_key_age_days`].
+pub const DEFAULT_MAX_KEY_AGE_DAYS: u32 = 90;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -47,6 +55,7 @@ impl Default for Settings {
             account_id: None,
             path: DEFAULT_PATH.to_owned(),
             permissions_boundary: None,
+            max_key_age_days: DEFAULT_MAX_KEY_AGE_DAYS,
         }
     }
 }
@@ -60,6 +69,9 @@ pub struct Developer {
     pub email: Option<String>,
     /// Access is revoked after this date.
     pub expires: Option<NaiveDate>,
+    /// Keep the user but take away its memberships, console password and
+    /// active access keys (`provision offboard --keep-user`).
+    pub disabled: bool,
 }
 
 /// What a client's principals may do on its buckets.
@@ -95,6 +107,9 @@ pub struct Client {
     pub access: Access,
     /// Names of declared developers, in file order.
     pub developers: Vec<String>,
+    /// Memberships that end after a date
+    /// (`developers = [{ name = "bob", expires = 2027-01-31 }]`).
+    pub membership_expires: BTreeMap<String, NaiveDate>,
     /// Application user name; `None` when the file says `app_user = ""`.
     pub app_user: Option<String>,
     /// CloudFront distribution ids the client may invalidate.

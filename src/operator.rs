@@ -157,6 +157,7 @@ mod tests {
                 account_id: account.map(str::to_owned),
                 path: "/provision/".into(),
                 permissions_boundary: boundary.map(str::to_owned),
+                ..Settings::default()
             },
             ..Desired::default()
         }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{
-    ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Desired, EMAIL_TAG_KEY, GROUP_POLICY_NAME, MANAGED_TAG_KEY,
-    MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
+    ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, DISABLED_TAG_KEY, Desired, EMAIL_TAG_KEY,
+    GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
 };
 use crate::policy;
 
@@ -149,6 +149,12 @@ pub enum Change {
         user: String,
         before: String,
     },
+    /// Keep a developer's user but take away its console password and
+    /// deactivate its access keys, then record that with the
+    /// [`DISABLED_TAG_KEY`] tag (`disabled = true` in the file).
+    DisableUser {
+        user: String,
+    },
 }
 
 impl Change {
@@ -161,7 +167,8 @@ impl Change {
             Change::PutGroupPolicy { before: None, .. } => Action::Create,
             Change::PutGroupPolicy { .. }
             | Change::UpdateUserTags { .. }
-            | Change::SetUserBoundary { .. } => Action::Update,
+            | Change::SetUserBoundary { .. }
+            | Change::DisableUser { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -175,7 +182,8 @@ impl Change {
         match self {
             Change::CreateUser { .. }
             | Change::UpdateUserTags { .. }
-            | Change::DeleteUser { .. } => Kind::User,
+            | Change::DeleteUser { .. }
+            | Change::DisableUser { .. } => Kind::User,
             Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
             Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -197,7 +205,8 @@ impl Change {
             | Change::DeleteUser { user, .. }
             | Change::CreateAccessKey { user, .. }
             | Change::SetUserBoundary { user, .. }
-            | Change::RemoveUserBoundary { user, .. } => user.clone(),
+            | Change::RemoveUserBoundary { user, .. }
+            | Change::DisableUser { user } => user.clone(),
             Change::CreateGroup { group, .. } | Change::DeleteGroup { group, .. } => group.clone(),
             Change::PutGroupPolicy {
                 group, policy_name, ..
@@ -231,7 +240,8 @@ impl Change {
             | Change::RemoveUserBoundary { .. } => 1,
             Change::AddMember { .. }
             | Change::RemoveMember { .. }
-            | Change::CreateAccessKey { .. } => 2,
+            | Change::CreateAccessKey { .. }
+            | Change::DisableUser { .. } => 2,
             Change::DeleteUser { .. } => 3,
             Change::DeleteGroup { .. } => 4,
         }
@@ -421,7 +431,15 @@ impl Role {
 
 /// The tags provision manages on a user: it sets these and removes the ones
 /// of this set that should not be there, and leaves every other tag alone.
-const MANAGED_TAG_KEYS: [&str; 3] = [MANAGED_TAG_KEY, EMAIL_TAG_KEY, CLIENT_TAG_KEY];
+/// The disabled tag is among them so that re-enabling a developer removes
+/// it; it is only ever *set* by [`Change::DisableUser`], after the user's
+/// access was actually taken away.
+const MANAGED_TAG_KEYS: [&str; 4] = [
+    MANAGED_TAG_KEY,
+    EMAIL_TAG_KEY,
+    CLIENT_TAG_KEY,
+    DISABLED_TAG_KEY,
+];
 
 fn desired_tags(role: &Role) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
@@ -575,8 +593,11 @@ pub fn plan_with(
     let boundary = desired.settings.permissions_boundary.as_ref();
     let mut kept_boundaries = Vec::new();
     for (name, role) in &users {
-        let tags = desired_tags(role);
+        let mut tags = desired_tags(role);
+        let disabled = desired.developers.get(name).is_some_and(|d| d.disabled);
         match observed.users.get(name) {
+            // A disabled developer who has no user yet needs none.
+            None if disabled => {}
             None => {
                 changes.push(Change::CreateUser {
                     user: name.clone(),
@@ -592,6 +613,14 @@ pub fn plan_with(
                 }
             }
             Some(user) => {
+                if disabled {
+                    match user.tags.get(DISABLED_TAG_KEY) {
+                        Some(value) => {
+                            tags.insert(DISABLED_TAG_KEY.to_owned(), value.clone());
+                        }
+                        None => changes.push(Change::DisableUser { user: name.clone() }),
+                    }
+                }
                 let before = managed_tags(user);
                 if before != tags {
                     changes.push(Change::UpdateUserTags {

@@ -451,6 +451,7 @@ mod tests {
             bucket_prefixes: strings(prefixes),
             access,
             developers: vec!["alice".to_owned()],
+            membership_expires: Default::default(),
             app_user: Some("acme-app".to_owned()),
             distributions: strings(distributions),
             source: PathBuf::from("clients/acme.toml"),

@@ -155,7 +155,11 @@ fn details(change: &Change) -> Vec<String> {
             attached_policies,
             ..
         } => {
-            lines.push("revokes: access keys, console password, then deletes the user".into());
+            lines.push(
+                "revokes: console password, access keys, signing certificates, SSH keys, \
+                 service-specific credentials, MFA devices; then deletes the user"
+                    .into(),
+            );
             if !groups.is_empty() {
                 lines.push(format!("leaves groups: {}", list(groups)));
             }
@@ -201,6 +205,10 @@ fn details(change: &Change) -> Vec<String> {
             }
         }
         Change::AddMember { .. } | Change::RemoveMember { .. } => {}
+        Change::DisableUser { .. } => lines.push(
+            "disables: deletes the console password, deactivates access keys; keeps the user"
+                .into(),
+        ),
         Change::CreateAccessKey { orphans, .. } => {
             if !orphans.is_empty() {
                 lines.push(format!(
@@ -294,6 +302,10 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
             None,
         ),
         Change::AddMember { .. } | Change::RemoveMember { .. } => (None, None),
+        Change::DisableUser { .. } => (
+            Some(json!({"disabled": false})),
+            Some(json!({"disabled": true})),
+        ),
         Change::CreateAccessKey { orphans, .. } => {
             if orphans.is_empty() {
                 (None, None)

@@ -49,6 +49,17 @@ pub fn load_with_warnings(paths: &[PathBuf]) -> Result<(Desired, Diagnostics), D
     load_into(found.files, found.authoritative, diags)
 }
 
+/// The files PATHs stand for, in load order: directories expanded to their
+/// `*.toml` files. Paths that cannot be read are left out; [`load`] reports
+/// them.
+pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    source::read_paths(paths)
+        .files
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
 /// Loads in-memory `(path, text)` pairs, as [`load`] does after reading
 /// the files; `authoritative` is copied into [`Desired`]. Used by tests.
 ///
@@ -224,6 +235,17 @@ fn toml_error(file: FileId, name: &str, text: &str, error: &toml::de::Error) -> 
         return Diagnostic::error(format!("key `{key}` is set twice in the same table"))
             .with_primary(file, range, label)
             .with_help("TOML allows each key once per table; remove one of them");
+    }
+
+    // Raised by `raw::RawMember` for a client's `developers` entries.
+    if message.contains("developer entry") {
+        let (range, label) = at("in this entry");
+        return Diagnostic::error(message.clone())
+            .with_primary(file, range, label)
+            .with_help(
+                "list a developer as `\"bob\"`, or as `{ name = \"bob\", expires = 2027-01-31 }` \
+                 for a membership that ends after that day",
+            );
     }
 
     if message.contains("recursion") || message.contains("recurse") {

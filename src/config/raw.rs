@@ -39,6 +39,8 @@ pub(super) struct RawSettings {
     pub account_id: Option<Spanned<toml::Value>>,
     pub path: Option<Spanned<String>>,
     pub permissions_boundary: Option<Spanned<String>>,
+    /// A `Value` so that a quoted or negative number gets a specific message.
+    pub max_key_age_days: Option<Spanned<toml::Value>>,
 }
 
 /// One `[[developers]]` entry.
@@ -50,6 +52,8 @@ pub(super) struct RawDeveloper {
     /// A `Value` so that a quoted date or a datetime gets a specific message
     /// instead of a generic type error.
     pub expires: Option<Spanned<toml::Value>>,
+    /// `disabled = true`: keep the user, revoke its access.
+    pub disabled: Option<Spanned<bool>>,
 }
 
 /// One `[[clients]]` entry.
@@ -60,9 +64,62 @@ pub(super) struct RawClient {
     pub buckets: Option<SpannedList>,
     pub bucket_prefixes: Option<SpannedList>,
     pub access: Option<Spanned<String>>,
-    pub developers: Option<SpannedList>,
+    pub developers: Option<Spanned<Vec<RawMember>>>,
     pub app_user: Option<Spanned<String>>,
     pub cloudfront: Option<Spanned<RawCloudFront>>,
+}
+
+/// One entry of a client's `developers`: a name, or
+/// `{ name = "bob", expires = 2027-01-31 }` for a membership that ends.
+#[derive(Debug)]
+pub(super) struct RawMember {
+    /// The name, spanning the string itself.
+    pub name: Spanned<String>,
+    /// The membership's end, spanning the whole entry (inline tables lose
+    /// their inner positions on the way through serde).
+    pub expires: Option<Spanned<toml::Value>>,
+}
+
+impl<'de> Deserialize<'de> for RawMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = Spanned::<toml::Value>::deserialize(deserializer)?;
+        let span = value.span();
+        match value.into_inner() {
+            toml::Value::String(name) => Ok(RawMember {
+                name: Spanned::new(span, name),
+                expires: None,
+            }),
+            toml::Value::Table(mut table) => {
+                let name = match table.remove("name") {
+                    Some(toml::Value::String(name)) => name,
+                    Some(_) => {
+                        return Err(D::Error::custom(
+                            "`name` of a developer entry must be a string",
+                        ));
+                    }
+                    None => {
+                        return Err(D::Error::custom("the developer entry has no `name`"));
+                    }
+                };
+                let expires = table
+                    .remove("expires")
+                    .map(|v| Spanned::new(span.clone(), v));
+                if let Some(key) = table.keys().next() {
+                    return Err(D::Error::custom(format!(
+                        "unknown key `{key}` in a developer entry"
+                    )));
+                }
+                Ok(RawMember {
+                    name: Spanned::new(span, name),
+                    expires,
+                })
+            }
+            _ => Err(D::Error::custom(
+                "a developer entry must be a name or a table with `name` and `expires`",
+            )),
+        }
+    }
 }
 
 /// `[clients.cloudfront]`.

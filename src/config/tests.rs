@@ -100,6 +100,7 @@ fn valid_file_produces_the_expected_desired_state() {
             account_id: Some("123456789012".into()),
             path: "/clients/".into(),
             permissions_boundary: Some("arn:aws:iam::123456789012:policy/ClientBoundary".into()),
+            max_key_age_days: 90,
         }
     );
     assert!(!desired.authoritative);
@@ -935,4 +936,83 @@ fn example_clients_directory_is_valid() {
             .join(file);
         assert!(load(&[path]).is_ok(), "{file} does not load on its own");
     }
+}
+
+// ---- lifecycle: membership expiry, disabled, key age ----------------------
+
+#[test]
+fn lifecycle_rules() {
+    let with_dev = |members: &str| {
+        format!(
+            "[[developers]]\nname = \"bob\"\n\n{}",
+            client(&format!(
+                "buckets = [\"acme-assets\"]\ndevelopers = {members}"
+            ))
+        )
+    };
+    insta::assert_snapshot!(cases(&[
+        (
+            "membership expiry as a string",
+            &with_dev("[{ name = \"bob\", expires = \"2027-01-31\" }]"),
+        ),
+        (
+            "membership expiry with a time",
+            &with_dev("[{ name = \"bob\", expires = 2027-01-31T10:00:00Z }]"),
+        ),
+        (
+            "membership entry without a name",
+            &with_dev("[{ expires = 2027-01-31 }]"),
+        ),
+        (
+            "membership entry with an unknown key",
+            &with_dev("[{ name = \"bob\", until = 2027-01-31 }]"),
+        ),
+        ("membership entry that is a number", &with_dev("[3]"),),
+        (
+            "the same developer as a name and as a table",
+            &with_dev("[\"bob\", { name = \"bob\", expires = 2027-01-31 }]"),
+        ),
+        (
+            "disabled as a string",
+            "[[developers]]\nname = \"bob\"\ndisabled = \"yes\"\n",
+        ),
+        (
+            "key age as a string",
+            "[settings]\nmax_key_age_days = \"90\"\n",
+        ),
+        ("key age of zero", "[settings]\nmax_key_age_days = 0\n"),
+    ]));
+}
+
+#[test]
+fn a_membership_expiry_and_disabled_reach_the_model() {
+    let text = r#"
+[settings]
+max_key_age_days = 30
+
+[[developers]]
+name = "alice"
+
+[[developers]]
+name = "bob"
+disabled = true
+
+[[clients]]
+name = "acme"
+buckets = ["acme-assets"]
+developers = ["alice", { name = "bob", expires = 2027-01-31 }]
+"#;
+    let desired = match load_sources(sources(&[("clients/acme.toml", text)]), false) {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let acme = &desired.clients["acme"];
+    assert_eq!(acme.developers, ["alice", "bob"]);
+    assert_eq!(
+        acme.membership_expires.get("bob").copied(),
+        NaiveDate::from_ymd_opt(2027, 1, 31)
+    );
+    assert!(desired.developers["bob"].disabled);
+    assert!(!desired.developers["alice"].disabled);
+    assert_eq!(desired.settings.max_key_age_days, 30);
 }

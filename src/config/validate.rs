@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use toml::Spanned;
 
-use super::raw::{RawClient, RawDeveloper, RawFile, SpannedList};
+use super::raw::{RawClient, RawDeveloper, RawFile, RawMember, SpannedList};
 use super::rules::{self, IamKind, Rule, S3Kind};
 use crate::diag::{Diagnostic, Diagnostics, FileId};
 use crate::model::{Access, Client, Desired, Developer, Settings, group_name};
@@ -128,6 +128,8 @@ struct ClientDraft<'a> {
     prefixes: Vec<&'a Spanned<String>>,
     access: Access,
     developers: Vec<&'a Spanned<String>>,
+    /// Memberships with an end date.
+    membership_expires: BTreeMap<String, NaiveDate>,
     /// `None` when `app_user = ""`.
     app_user: Option<AppUser<'a>>,
     distributions: Vec<&'a Spanned<String>>,
@@ -150,6 +152,7 @@ impl ClientDraft<'_> {
             bucket_prefixes: strings(&self.prefixes),
             access: self.access,
             developers: strings(&self.developers),
+            membership_expires: self.membership_expires,
             app_user: self.app_user.map(|a| a.name),
             distributions: strings(&self.distributions),
             source: files.get(self.file_index)?.path.clone(),
@@ -248,6 +251,26 @@ impl<'a> Validator<'a> {
                 match rules::check_boundary(value.get_ref()) {
                     Ok(()) => settings.permissions_boundary = Some(value.get_ref().clone()),
                     Err(e) => self.rule(Loc::of(file, value), &e),
+                }
+            }
+            if let Some(value) = &raw.max_key_age_days
+                && self.first_setting(&mut first, "max_key_age_days", Loc::of(file, value))
+            {
+                match value.get_ref() {
+                    toml::Value::Integer(days) if (1..=3650).contains(days) => {
+                        settings.max_key_age_days = *days as u32;
+                    }
+                    other => self.push(
+                        Diagnostic::error(format!(
+                            "`max_key_age_days` must be a whole number of days from 1 to 3650, not {}",
+                            match other {
+                                toml::Value::Integer(n) => format!("`{n}`"),
+                                _ => describe_value(other).to_owned(),
+                            }
+                        ))
+                        .with_primary(file, value.span(), "not a number of days")
+                        .with_help("write e.g. `max_key_age_days = 90` (no quotes)"),
+                    ),
                 }
             }
         }
@@ -360,6 +383,7 @@ impl<'a> Validator<'a> {
                         name: name.get_ref().clone(),
                         email,
                         expires,
+                        disabled: raw.disabled.as_ref().is_some_and(|d| *d.get_ref()),
                     },
                 };
                 self.declare(decl);
@@ -478,6 +502,13 @@ impl<'a> Validator<'a> {
                 this_raw.expires.as_ref().map(Spanned::span),
                 first_raw.expires.as_ref().map(Spanned::get_ref)
                     == this_raw.expires.as_ref().map(Spanned::get_ref),
+            ),
+            (
+                "disabled",
+                first_raw.disabled.as_ref().map(Spanned::span),
+                this_raw.disabled.as_ref().map(Spanned::span),
+                first_raw.disabled.as_ref().is_some_and(|d| *d.get_ref())
+                    == this_raw.disabled.as_ref().is_some_and(|d| *d.get_ref()),
             ),
         ];
         let first_file = first.file;
@@ -645,7 +676,21 @@ impl<'a> Validator<'a> {
             Some(value) => self.access(file, value).unwrap_or(Access::ReadOnly),
         };
 
-        let developers = self.unique_strings(file, raw.developers.as_ref(), |s| {
+        let members: Vec<&'a RawMember> = raw
+            .developers
+            .as_ref()
+            .into_iter()
+            .flat_map(|l| l.get_ref())
+            .collect();
+        let mut membership_expires = BTreeMap::new();
+        for member in &members {
+            if let Some(value) = &member.expires
+                && let Some(date) = self.expires(file, value)
+            {
+                membership_expires.insert(member.name.get_ref().clone(), date);
+            }
+        }
+        let developers = self.dedup(file, members.iter().map(|m| &m.name).collect(), |s| {
             format!("developer `{s}` is listed twice in {this}")
         });
         self.references
@@ -701,6 +746,7 @@ impl<'a> Validator<'a> {
             prefixes,
             access,
             developers,
+            membership_expires,
             app_user,
             distributions,
         })
@@ -771,17 +817,6 @@ impl<'a> Validator<'a> {
         self.dedup(file, valid, |s| {
             format!("{what} `{s}` is listed twice in {client}")
         })
-    }
-
-    /// All strings of `list`, reporting repeats.
-    fn unique_strings(
-        &mut self,
-        file: FileId,
-        list: Option<&'a SpannedList>,
-        message: impl Fn(&str) -> String,
-    ) -> Vec<&'a Spanned<String>> {
-        let items = list.into_iter().flat_map(|l| l.get_ref()).collect();
-        self.dedup(file, items, message)
     }
 
     /// Keeps the first of equal strings, reporting the others.

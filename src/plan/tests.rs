@@ -15,6 +15,7 @@ fn dev(name: &str) -> Developer {
         name: name.into(),
         email: Some(format!("{name}@example.com")),
         expires: None,
+        disabled: false,
     }
 }
 
@@ -25,6 +26,7 @@ fn client(name: &str, devs: &[&str]) -> Client {
         bucket_prefixes: vec![],
         access: Access::ReadWrite,
         developers: devs.iter().map(|d| d.to_string()).collect(),
+        membership_expires: Default::default(),
         app_user: Some(format!("{name}-app")),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
@@ -147,6 +149,13 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
             }
             Change::RemoveUserBoundary { user, .. } => {
                 o.users.get_mut(user).unwrap().permissions_boundary = None;
+            }
+            Change::DisableUser { user } => {
+                o.users
+                    .get_mut(user)
+                    .unwrap()
+                    .tags
+                    .insert(crate::model::DISABLED_TAG_KEY.into(), "true".into());
             }
         }
     }
@@ -715,4 +724,60 @@ fn a_boundary_too_narrow_for_a_client_is_a_warning() {
     // Without a boundary setting the document is not consulted.
     let p = plan_with(&desired(), &converged(&desired()), ACCOUNT, &options).unwrap();
     assert!(p.warnings.is_empty());
+}
+
+/// `disabled = true` as `offboard --keep-user` writes it: the user stays,
+/// leaves its groups and is disabled once; re-enabling removes the mark.
+#[test]
+fn a_disabled_developer_keeps_its_user_without_access() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let mut d = desired();
+    let observed = converged(&d);
+    d.developers.get_mut("bob").unwrap().disabled = true;
+    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let p = plan(&d, &observed, ACCOUNT).unwrap();
+    assert_eq!(
+        names(&p),
+        ["~ user bob", "- membership client-acme/bob"],
+        "{:#?}",
+        p.changes
+    );
+    let after = simulate(&observed, &p);
+    assert!(plan(&d, &after, ACCOUNT).unwrap().is_empty());
+
+    let enabled = desired();
+    let p = plan(&enabled, &after, ACCOUNT).unwrap();
+    assert_eq!(
+        names(&p),
+        ["~ user bob", "+ membership client-acme/bob"],
+        "{:#?}",
+        p.changes
+    );
+    assert!(matches!(&p.changes[0], Change::UpdateUserTags { after, .. } if after.len() == 2));
+}
+
+#[test]
+fn a_disabled_developer_without_a_user_gets_none() {
+    let mut d = desired();
+    d.developers.get_mut("bob").unwrap().disabled = true;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
+    assert!(
+        !names(&p).iter().any(|n| n.contains("bob")),
+        "{:#?}",
+        names(&p)
+    );
+}
+
+#[test]
+fn disabling_renders_as_an_update_of_the_user() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let mut d = desired();
+    let observed = converged(&d);
+    d.developers.get_mut("bob").unwrap().disabled = true;
+    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let p = plan(&d, &observed, ACCOUNT).unwrap();
+    insta::assert_snapshot!("disable_developer_text", text(&p));
+    insta::assert_snapshot!("disable_developer_json", json(&p));
 }

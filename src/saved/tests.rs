@@ -22,6 +22,7 @@ fn desired() -> Desired {
             name: "alice".into(),
             email: Some("alice@example.com".into()),
             expires: None,
+            disabled: false,
         },
     );
     d.clients.insert(
@@ -32,6 +33,7 @@ fn desired() -> Desired {
             bucket_prefixes: vec![],
             access: Access::ReadWrite,
             developers: vec!["alice".into()],
+            membership_expires: Default::default(),
             app_user: Some("acme-app".into()),
             distributions: vec![],
             source: PathBuf::from("clients/acme.toml"),

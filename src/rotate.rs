@@ -1,0 +1,286 @@
+//! `provision rotate-key`: give a managed user a second access key for the
+//! overlap, then (`--finish`) retire the older one.
+//!
+//! A rotation is two commands because the new key has to reach whoever uses
+//! the old one before the old one stops working. IAM allows two keys per
+//! user, so a user who already has two is refused: the previous rotation is
+//! unfinished, or one key is unused.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag};
+
+use crate::apply::{AccessKey, KeySink, Secret};
+use crate::aws::{self, Aws, ConnectOptions};
+use crate::cli::RotateKeyArgs;
+use crate::commands;
+use crate::exit::ExitStatus;
+use crate::model::{ACCESS_KEY_TAG_KEY, DEFAULT_PATH, MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
+
+/// `provision rotate-key`.
+pub async fn rotate_key(
+    args: &RotateKeyArgs,
+    connect: &ConnectOptions,
+    stats: bool,
+) -> Result<ExitStatus> {
+    let managed_path = match &args.paths {
+        paths if paths.is_empty() => DEFAULT_PATH.to_owned(),
+        paths => match commands::load(paths) {
+            Some(desired) => desired.settings.path,
+            None => return Ok(ExitStatus::Failure),
+        },
+    };
+    let aws = aws::connect(connect).await;
+    let result = if args.finish {
+        finish(&aws, &args.user, &managed_path).await
+    } else {
+        start(
+            &aws,
+            &args.user,
+            &managed_path,
+            args.credentials_dir.clone(),
+        )
+        .await
+    };
+    commands::print_stats(&aws, stats);
+    result
+}
+
+/// The user's tags, after checking provision manages it.
+async fn managed_user(aws: &Aws, user: &str, managed_path: &str) -> Result<Vec<Tag>> {
+    let out = match aws.iam.get_user().user_name(user).send().await {
+        Ok(out) => out,
+        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => {
+            bail!("user `{user}` does not exist; check the name")
+        }
+        Err(e) => bail!(
+            "could not read user `{user}` (iam:GetUser): {}",
+            aws::describe(&e)
+        ),
+    };
+    let Some(found) = out.user() else {
+        bail!("could not read user `{user}`: the answer held no user");
+    };
+    let tags = found.tags().to_vec();
+    let tagged = tags
+        .iter()
+        .any(|t| t.key() == MANAGED_TAG_KEY && t.value() == MANAGED_TAG_VALUE);
+    if !found.path().starts_with(managed_path) || !tagged {
+        bail!(
+            "user `{user}` is not managed by provision (path `{}`, {}); rotate its keys with the AWS CLI (`aws iam create-access-key --user-name {user}`)",
+            found.path(),
+            if tagged {
+                "under another path"
+            } else {
+                "no `managed-by=provision` tag"
+            }
+        );
+    }
+    Ok(tags)
+}
+
+async fn list_keys(aws: &Aws, user: &str) -> Result<Vec<AccessKeyMetadata>> {
+    match aws.iam.list_access_keys().user_name(user).send().await {
+        Ok(out) => Ok(out.access_key_metadata().to_vec()),
+        Err(e) => bail!(
+            "could not list the access keys of `{user}` (iam:ListAccessKeys): {}",
+            aws::describe(&e)
+        ),
+    }
+}
+
+fn describe_key(key: &AccessKeyMetadata) -> String {
+    format!(
+        "`{}` ({}, created {})",
+        key.access_key_id().unwrap_or("?"),
+        key.status().map_or("?", StatusType::as_str),
+        key.create_date()
+            .map_or_else(|| "at an unknown date".to_owned(), |d| d.to_string())
+    )
+}
+
+async fn start(
+    aws: &Aws,
+    user: &str,
+    managed_path: &str,
+    dir: Option<PathBuf>,
+) -> Result<ExitStatus> {
+    let tags = managed_user(aws, user, managed_path).await?;
+    let keys = list_keys(aws, user).await?;
+    if keys.len() >= 2 {
+        bail!(
+            "user `{user}` already has two access keys, IAM's limit: {}. If a rotation is under way, finish it with `provision rotate-key {user} --finish` (deletes the older key); otherwise delete the unused key with `aws iam delete-access-key --user-name {user} --access-key-id ID`",
+            keys.iter()
+                .map(describe_key)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+    }
+    let out = match aws.iam.create_access_key().user_name(user).send().await {
+        Ok(out) => out,
+        Err(e) => bail!(
+            "could not create a key (iam:CreateAccessKey): {}",
+            aws::describe(&e)
+        ),
+    };
+    let Some(created) = out.access_key() else {
+        bail!("could not create a key: the answer held no access key");
+    };
+    let id = created.access_key_id().to_owned();
+    let sink = KeySink::new(dir);
+    let delivered = sink.deliver(AccessKey {
+        user: user.to_owned(),
+        access_key_id: id.clone(),
+        secret_access_key: Secret::new(created.secret_access_key()),
+        create_date: created.create_date().map(|d| d.to_string()),
+    });
+    if let Err(err) = delivered {
+        // Nobody holds the secret: remove the key rather than leave it.
+        let _ = aws
+            .iam
+            .delete_access_key()
+            .user_name(user)
+            .access_key_id(&id)
+            .send()
+            .await;
+        bail!("could not write the credentials file ({err}); the new key was deleted again");
+    }
+    // An application user's record names the key apply delivered; it now
+    // names the new one, so `--finish` and later plans know which to keep.
+    if tags.iter().any(|t| t.key() == ACCESS_KEY_TAG_KEY) {
+        let tag = Tag::builder().key(ACCESS_KEY_TAG_KEY).value(&id).build()?;
+        if let Err(e) = aws.iam.tag_user().user_name(user).tags(tag).send().await {
+            commands::print_delivered(&sink)?;
+            bail!(
+                "the new key `{id}` was created and delivered, but recording it failed (iam:TagUser): {}; run `aws iam tag-user --user-name {user} --tags Key={ACCESS_KEY_TAG_KEY},Value={id}`",
+                aws::describe(&e)
+            );
+        }
+    }
+    commands::print_delivered(&sink)?;
+    eprintln!(
+        "Created access key `{id}` for `{user}`; {} stays active for the overlap. Once every consumer uses the new key, run `provision rotate-key {user} --finish`.",
+        keys.first().map_or("no older key".to_owned(), |k| format!(
+            "the older key {}",
+            describe_key(k)
+        ))
+    );
+    Ok(ExitStatus::Success)
+}
+
+async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus> {
+    let tags = managed_user(aws, user, managed_path).await?;
+    let keys = list_keys(aws, user).await?;
+    if keys.len() < 2 {
+        eprintln!(
+            "`{user}` has {} access key(s); there is no rotation to finish.",
+            keys.len()
+        );
+        return Ok(ExitStatus::Success);
+    }
+    let keep = keep_key(&tags, &keys);
+    for key in &keys {
+        let Some(id) = key.access_key_id() else {
+            continue;
+        };
+        if Some(id) == keep.as_deref() {
+            continue;
+        }
+        let deactivate = aws
+            .iam
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(id)
+            .status(StatusType::Inactive)
+            .send()
+            .await;
+        if let Err(e) = deactivate
+            && aws::error_code(&e) != Some("NoSuchEntity")
+        {
+            bail!(
+                "could not deactivate `{id}` (iam:UpdateAccessKey): {}",
+                aws::describe(&e)
+            );
+        }
+        let delete = aws
+            .iam
+            .delete_access_key()
+            .user_name(user)
+            .access_key_id(id)
+            .send()
+            .await;
+        if let Err(e) = delete
+            && aws::error_code(&e) != Some("NoSuchEntity")
+        {
+            bail!(
+                "`{id}` is deactivated but could not be deleted (iam:DeleteAccessKey): {}; run the command again",
+                aws::describe(&e)
+            );
+        }
+        eprintln!(
+            "Deactivated and deleted the older key `{id}`{}.",
+            key.create_date()
+                .map_or_else(String::new, |d| format!(" (created {d})"))
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The key to keep: the one on record (application users), else the newest.
+fn keep_key(tags: &[Tag], keys: &[AccessKeyMetadata]) -> Option<String> {
+    let recorded = tags
+        .iter()
+        .find(|t| t.key() == ACCESS_KEY_TAG_KEY)
+        .map(|t| t.value().to_owned());
+    if let Some(id) = recorded
+        && keys.iter().any(|k| k.access_key_id() == Some(id.as_str()))
+    {
+        return Some(id);
+    }
+    keys.iter()
+        .max_by_key(|k| k.create_date().map(|d| (d.secs(), d.subsec_nanos())))
+        .and_then(|k| k.access_key_id().map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_types::DateTime;
+
+    use super::*;
+
+    fn key(id: &str, created: i64) -> AccessKeyMetadata {
+        AccessKeyMetadata::builder()
+            .access_key_id(id)
+            .create_date(DateTime::from_secs(created))
+            .build()
+    }
+
+    fn record(id: &str) -> Tag {
+        Tag::builder()
+            .key(ACCESS_KEY_TAG_KEY)
+            .value(id)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_key_on_record_is_kept_even_when_older() {
+        let keys = [key("AKIAOLD", 100), key("AKIANEW", 200)];
+        assert_eq!(
+            keep_key(&[record("AKIAOLD")], &keys).as_deref(),
+            Some("AKIAOLD")
+        );
+    }
+
+    #[test]
+    fn without_a_usable_record_the_newest_key_is_kept() {
+        let keys = [key("AKIANEW", 200), key("AKIAOLD", 100)];
+        assert_eq!(keep_key(&[], &keys).as_deref(), Some("AKIANEW"));
+        // A record naming a key that is gone does not protect the old one.
+        assert_eq!(
+            keep_key(&[record("AKIAGONE")], &keys).as_deref(),
+            Some("AKIANEW")
+        );
+    }
+}
