@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod exit;
+pub mod isolation;
 pub mod model;
 pub mod observe;
 pub mod plan;

@@ -114,6 +114,23 @@ pub fn group_name(client: &str) -> String {
     format!("{GROUP_PREFIX}{client}")
 }
 
+/// Where a value is written in a clients file, for messages that are found
+/// after loading (the planner's checks against the account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLocation {
+    pub path: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
 /// Everything the loaded configuration asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Desired {
@@ -127,6 +144,10 @@ pub struct Desired {
     /// groups it does not declare are deleted. When only files are given,
     /// other clients are out of scope and left alone.
     pub authoritative: bool,
+    /// Where each client's buckets and prefixes are written, by
+    /// `(client, bucket or prefix)`. Empty for a configuration built in
+    /// code; messages then name the client's file only.
+    pub locations: BTreeMap<(String, String), SourceLocation>,
 }
 
 /// A user as IAM reports it.

@@ -274,6 +274,18 @@ pub enum PlanError {
         count: usize,
         limit: usize,
     },
+    /// A loaded client's bucket or prefix reaches what the managed group of
+    /// a client outside the loaded files grants in the account.
+    #[error(
+        "{scope} of client `{client}` ({location}) reaches {other_scope} of client `{other_client}` (group `client-{other_client}` in the account, not in the files given); a client must never reach another client's buckets: choose names or prefixes that do not overlap, or, if `{other_client}` is gone, give the whole clients directory so its group is deleted"
+    )]
+    LiveCollision {
+        client: String,
+        scope: String,
+        location: String,
+        other_client: String,
+        other_scope: String,
+    },
     /// A desired user name is already a managed user of another role.
     #[error(
         "user `{name}` is managed by provision as {existing}, but the configuration wants it as {wanted}; use another name"
@@ -487,6 +499,7 @@ pub fn plan(
             });
         }
     }
+    errors.extend(crate::isolation::live_collisions(desired, observed));
     errors.extend(check_account_quotas(desired, observed, &users));
     if !errors.is_empty() {
         return Err(errors);
