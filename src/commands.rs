@@ -91,6 +91,11 @@ async fn make_plan(aws: &Aws, desired: &Desired) -> Result<Option<Plan>> {
         return Ok(None);
     }
     let observed = aws.observe(&desired.settings.path).await?;
+    if !observed.quotas.from_account {
+        eprintln!(
+            "warning: could not read the account's IAM quotas (iam:GetAccountSummary was denied); checking against AWS's defaults"
+        );
+    }
     match plan::plan(desired, &observed, &account) {
         Ok(plan) => Ok(Some(plan)),
         Err(errors) => {

@@ -182,6 +182,37 @@ pub struct ObservedGroup {
     pub attached_policies: Vec<String>,
 }
 
+/// The IAM quotas plan-time checks use: the account's own, read with
+/// `GetAccountSummary`, or AWS's defaults when they could not be read
+/// (offline checks, or a role not allowed that call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountQuotas {
+    /// Groups a user can belong to (`GroupsPerUserQuota`).
+    pub groups_per_user: usize,
+    /// Groups in the account (`GroupsQuota`).
+    pub groups: usize,
+    /// Users in the account (`UsersQuota`).
+    pub users: usize,
+    /// Non-whitespace characters of all inline policies of one group
+    /// (`GroupPolicySizeQuota`).
+    pub group_policy_size: usize,
+    /// True when the values were read from the account.
+    pub from_account: bool,
+}
+
+impl Default for AccountQuotas {
+    /// AWS's documented defaults.
+    fn default() -> Self {
+        AccountQuotas {
+            groups_per_user: 10,
+            groups: 300,
+            users: 5000,
+            group_policy_size: 5120,
+            from_account: false,
+        }
+    }
+}
+
 /// The live state of the account's users and groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
@@ -189,6 +220,8 @@ pub struct Observed {
     pub account_id: Option<String>,
     pub users: BTreeMap<String, ObservedUser>,
     pub groups: BTreeMap<String, ObservedGroup>,
+    /// The account's IAM quotas.
+    pub quotas: AccountQuotas,
 }
 
 impl Observed {

@@ -9,11 +9,13 @@
 
 use std::future::Future;
 
-use aws_sdk_iam::types::EntityType;
+use aws_sdk_iam::types::{EntityType, SummaryKeyType};
 use thiserror::Error;
 
 use crate::aws::{self, Aws};
-use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, ObservedGroup, ObservedUser};
+use crate::model::{
+    ACCESS_KEY_TAG_KEY, AccountQuotas, CLIENT_TAG_KEY, Observed, ObservedGroup, ObservedUser,
+};
 use crate::policy;
 
 /// Page size for `GetAccountAuthorizationDetails`; 1000 is IAM's maximum.
@@ -139,6 +141,8 @@ impl Observe for Aws {
             }
         }
 
+        observed.quotas = account_quotas(&self.iam).await?;
+
         // Application users without a record of their key: an apply was cut
         // off between creating the key and recording it, or the user was
         // just created. List their keys so the plan can replace orphans.
@@ -181,4 +185,45 @@ pub async fn list_access_keys(
         .iter()
         .filter_map(|k| k.access_key_id().map(str::to_owned))
         .collect())
+}
+
+/// The account's own IAM quotas, with one `GetAccountSummary` call. When the
+/// credentials may not make that call, AWS's defaults are used (and
+/// [`AccountQuotas::from_account`] says so); any other failure is an error.
+pub async fn account_quotas(iam: &aws_sdk_iam::Client) -> Result<AccountQuotas, ObserveError> {
+    let out = match iam.get_account_summary().send().await {
+        Ok(out) => out,
+        Err(e) if aws::error_code(&e).is_some_and(|c| c.contains("AccessDenied")) => {
+            return Ok(AccountQuotas::default());
+        }
+        Err(e) => {
+            return Err(ObserveError::Call {
+                operation: "read the account's quotas (iam:GetAccountSummary)",
+                message: aws::describe(&e),
+            });
+        }
+    };
+    let mut quotas = AccountQuotas {
+        from_account: true,
+        ..AccountQuotas::default()
+    };
+    let Some(map) = out.summary_map() else {
+        return Ok(quotas);
+    };
+    let read = |key: SummaryKeyType, into: &mut usize| {
+        if let Some(value) = map.get(&key).and_then(|v| usize::try_from(*v).ok()) {
+            *into = value;
+        }
+    };
+    read(
+        SummaryKeyType::GroupsPerUserQuota,
+        &mut quotas.groups_per_user,
+    );
+    read(SummaryKeyType::GroupsQuota, &mut quotas.groups);
+    read(SummaryKeyType::UsersQuota, &mut quotas.users);
+    read(
+        SummaryKeyType::GroupPolicySizeQuota,
+        &mut quotas.group_policy_size,
+    );
+    Ok(quotas)
 }

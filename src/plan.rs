@@ -297,8 +297,8 @@ pub enum PlanError {
     },
 }
 
-/// IAM's default quotas (the account may have raised some; see
-/// `GetAccountSummary`).
+/// IAM's default quotas; plans use the account's own, read with
+/// `GetAccountSummary` (see `model::AccountQuotas`).
 pub mod quotas {
     /// Groups a user can belong to.
     pub const GROUPS_PER_USER: usize = 10;
@@ -500,7 +500,7 @@ pub fn plan(
         }
     }
     errors.extend(crate::isolation::live_collisions(desired, observed));
-    errors.extend(check_account_quotas(desired, observed, &users));
+    errors.extend(check_account_quotas(desired, observed, &users, account_id));
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -717,9 +717,24 @@ fn check_account_quotas(
     desired: &Desired,
     observed: &Observed,
     users: &BTreeMap<String, Role>,
+    account_id: &str,
 ) -> Vec<PlanError> {
     let path = desired.settings.path.as_str();
+    let limits = observed.quotas;
     let mut errors = Vec::new();
+    // The account's own policy size quota; the offline check (`check_quotas`)
+    // already used AWS's default, so this only fires when the account's is
+    // lower.
+    for client in desired.clients.values() {
+        let size = policy::size(&policy::group_policy(client, account_id));
+        if size > limits.group_policy_size && size <= policy::GROUP_INLINE_POLICY_LIMIT {
+            errors.push(PlanError::PolicyTooLarge {
+                client: client.name.clone(),
+                size,
+                limit: limits.group_policy_size,
+            });
+        }
+    }
     let mut managed_count: BTreeMap<&str, usize> = BTreeMap::new();
     for client in desired.clients.values() {
         for dev in &client.developers {
@@ -733,13 +748,13 @@ fn check_account_quotas(
                 .filter(|g| observed.groups.get(*g).is_none_or(|g| !g.is_managed(path)))
                 .count()
         });
-        if managed + unmanaged > quotas::GROUPS_PER_USER {
+        if managed + unmanaged > limits.groups_per_user {
             errors.push(PlanError::TooManyGroupsForUser {
                 user: user.to_owned(),
                 count: managed + unmanaged,
                 managed,
                 unmanaged,
-                limit: quotas::GROUPS_PER_USER,
+                limit: limits.groups_per_user,
             });
         }
     }
@@ -748,11 +763,11 @@ fn check_account_quotas(
         .filter(|u| !observed.users.contains_key(*u))
         .count();
     let user_total = observed.users.len() + new_users;
-    if new_users > 0 && user_total > quotas::USERS_PER_ACCOUNT {
+    if new_users > 0 && user_total > limits.users {
         errors.push(PlanError::AccountQuota {
             what: "users",
             count: user_total,
-            limit: quotas::USERS_PER_ACCOUNT,
+            limit: limits.users,
         });
     }
     let new_groups = desired
@@ -761,11 +776,11 @@ fn check_account_quotas(
         .filter(|c| !observed.groups.contains_key(&c.group_name()))
         .count();
     let group_total = observed.groups.len() + new_groups;
-    if new_groups > 0 && group_total > quotas::GROUPS_PER_ACCOUNT {
+    if new_groups > 0 && group_total > limits.groups {
         errors.push(PlanError::AccountQuota {
             what: "groups",
             count: group_total,
-            limit: quotas::GROUPS_PER_ACCOUNT,
+            limit: limits.groups,
         });
     }
     errors

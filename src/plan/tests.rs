@@ -534,3 +534,24 @@ fn no_app_user_means_no_key_and_no_user() {
     let p = plan(&d, &o, ACCOUNT).unwrap();
     assert_eq!(names(&p), vec!["- user globex-app"]);
 }
+
+#[test]
+fn the_accounts_own_quotas_are_used() {
+    let d = desired();
+    let o = Observed {
+        quotas: crate::model::AccountQuotas {
+            groups: 1,
+            users: 3,
+            groups_per_user: 1,
+            group_policy_size: 400,
+            from_account: true,
+        },
+        ..Observed::default()
+    };
+    let errors: Vec<String> = plan(&d, &o, ACCOUNT)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    insta::assert_snapshot!("account_quotas", errors.join("\n"));
+}
