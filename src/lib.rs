@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
+pub mod evaluate;
 pub mod exit;
 pub mod isolation;
 pub mod model;
