@@ -222,12 +222,22 @@ mod tests {
         evaluate(&refs, boundary.as_ref(), action, resource).decision
     }
 
+    /// (rule, identity policies, boundary, action, resource, expected).
+    type Row = (
+        &'static str,
+        Vec<Value>,
+        Option<Value>,
+        &'static str,
+        &'static str,
+        Decision,
+    );
+
     /// Each row is one documented rule: (rule, identity policies, boundary,
     /// action, resource, expected decision).
     #[test]
     fn documented_evaluation_rules() {
         let s3_all = allow(json!("s3:*"), json!([BUCKET, format!("{BUCKET}/*")]));
-        let rows: Vec<(&str, Vec<Value>, Option<Value>, &str, &str, Decision)> = vec![
+        let rows: Vec<Row> = vec![
             (
                 "no policy at all is an implicit deny",
                 vec![],
