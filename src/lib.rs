@@ -13,6 +13,7 @@ pub mod diag;
 pub mod evaluate;
 pub mod exit;
 pub mod isolation;
+pub mod lint;
 pub mod model;
 pub mod observe;
 pub mod plan;

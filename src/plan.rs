@@ -332,6 +332,8 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Things a reviewer should know that do not block the plan.
     pub warnings: Vec<String>,
+    /// Hand edits on managed groups that widen access; apply reverts them.
+    pub drift: Vec<crate::lint::Drift>,
     /// Managed clients that live in the account but not in the given files,
     /// left alone because the files given are not the whole configuration.
     pub out_of_scope: Vec<String>,
@@ -572,6 +574,8 @@ pub fn plan(
                 }
             }
             Some(g) => {
+                plan.drift
+                    .extend(crate::lint::group_drift(g, &want_policy, client.access));
                 let current = g.inline_policies.get(GROUP_POLICY_NAME);
                 if current != Some(&want_policy) {
                     changes.push(Change::PutGroupPolicy {
@@ -638,6 +642,7 @@ pub fn plan(
             deleted_clients.insert(client.to_owned());
             members_after.insert(g.name.clone(), BTreeSet::new());
         } else {
+            plan.warnings.extend(crate::lint::out_of_scope_warnings(g));
             plan.out_of_scope.push(client.to_owned());
             members_after.insert(g.name.clone(), observed.members(&g.name));
         }

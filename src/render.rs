@@ -16,6 +16,17 @@ pub const JSON_FORMAT_VERSION: &str = "1";
 /// Write `plan` in the style of `terraform plan`: `+` create, `~` update
 /// with a readable diff, `-` delete, then a summary line.
 pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    // Widening drift first: someone granted a client's group more than
+    // provision wrote, and the reviewer must see it before anything else.
+    for drift in &plan.drift {
+        for reason in &drift.widens {
+            writeln!(
+                out,
+                "warning: DRIFT widens access: group `{}`, policy `{}`: {reason} (apply reverts it)",
+                drift.group, drift.policy
+            )?;
+        }
+    }
     for warning in &plan.warnings {
         writeln!(out, "warning: {warning}")?;
     }
@@ -31,7 +42,7 @@ pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 .join(", ")
         )?;
     }
-    if !plan.warnings.is_empty() || !plan.out_of_scope.is_empty() {
+    if !plan.warnings.is_empty() || !plan.out_of_scope.is_empty() || !plan.drift.is_empty() {
         writeln!(out)?;
     }
     if plan.is_empty() {
@@ -180,6 +191,8 @@ struct JsonPlan<'a> {
     changes: Vec<JsonChange>,
     summary: Summary,
     warnings: &'a [String],
+    /// Hand edits on managed groups that widen access.
+    drift: &'a [crate::lint::Drift],
     out_of_scope: &'a [String],
 }
 
@@ -259,6 +272,7 @@ pub fn json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             .collect(),
         summary: plan.summary(),
         warnings: &plan.warnings,
+        drift: &plan.drift,
         out_of_scope: &plan.out_of_scope,
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;

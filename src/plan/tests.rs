@@ -555,3 +555,33 @@ fn the_accounts_own_quotas_are_used() {
         .collect();
     insta::assert_snapshot!("account_quotas", errors.join("\n"));
 }
+
+#[test]
+fn only_widening_drift_is_flagged_and_json_carries_it() {
+    let d = desired();
+    let mut o = converged(&d);
+    // Narrowed by hand: reverted, but not flagged as widening.
+    let narrower = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-assets/*"]}]});
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .inline_policies
+        .insert(GROUP_POLICY_NAME.into(), narrower);
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["~ group-policy client-acme/provision-s3"]);
+    assert!(p.drift.is_empty(), "{:?}", p.drift);
+    // Widened by hand to another client's bucket.
+    let wider = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-assets/*", "arn:aws:s3:::globex-assets/*"]}]});
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .inline_policies
+        .insert(GROUP_POLICY_NAME.into(), wider);
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&json(&p)).unwrap();
+    assert_eq!(
+        j["drift"],
+        serde_json::json!([{"group": "client-acme", "policy": "provision-s3", "widens": ["statement `#1` allows `s3:GetObject` on `arn:aws:s3:::globex-assets/*`"]}])
+    );
+    assert!(text(&p).starts_with("warning: DRIFT widens access: group `client-acme`"));
+}
