@@ -45,6 +45,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Converge the account to the clients files.
     Apply(ApplyArgs),
+    /// Show who can reach which client's buckets: every managed principal x
+    /// every client bucket and distribution, from the live policies. Exits 1
+    /// if any principal reaches another client's resources.
+    Verify(VerifyArgs),
 }
 
 /// Output formats of `plan`.
@@ -82,4 +86,25 @@ pub struct ApplyArgs {
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+}
+
+/// Output formats of `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// `.toml` files or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    pub format: VerifyFormat,
+    /// Cross-check every answer with `iam:SimulatePrincipalPolicy` (one call
+    /// per principal); fails if the account does not support it.
+    #[arg(long)]
+    pub simulate: bool,
 }

@@ -19,3 +19,4 @@ pub mod observe;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod verify;

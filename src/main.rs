@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Validate { paths } => commands::validate(paths),
         Command::Plan(args) => runtime().block_on(commands::plan(args, &connect, stats)),
         Command::Apply(args) => runtime().block_on(commands::apply(args, &connect, stats)),
+        Command::Verify(args) => runtime().block_on(commands::verify(args, &connect, stats)),
     };
     match result {
         Ok(status) => status.into(),

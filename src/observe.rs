@@ -227,3 +227,90 @@ pub async fn account_quotas(iam: &aws_sdk_iam::Client) -> Result<AccountQuotas, 
     );
     Ok(quotas)
 }
+
+/// The default-version documents of the managed policies `arns` (attached
+/// policies and permissions boundaries), normalized, by ARN; for `verify`,
+/// which must evaluate everything a user is granted.
+///
+/// Customer-managed policies come from `GetAccountAuthorizationDetails`
+/// with the `LocalManagedPolicy` filter (one call per page, documents
+/// included); AWS-managed ones (`arn:aws:iam::aws:policy/...`), which that
+/// filter leaves out, with `GetPolicy` and `GetPolicyVersion` each. A policy
+/// that cannot be found is left out of the map; the caller says so.
+pub async fn policy_documents(
+    iam: &aws_sdk_iam::Client,
+    arns: &std::collections::BTreeSet<String>,
+) -> Result<std::collections::BTreeMap<String, serde_json::Value>, ObserveError> {
+    let mut docs = std::collections::BTreeMap::new();
+    let is_aws_managed = |arn: &str| arn.contains(":iam::aws:policy/");
+    if arns.iter().any(|a| !is_aws_managed(a)) {
+        let mut pages = iam
+            .get_account_authorization_details()
+            .filter(EntityType::LocalManagedPolicy)
+            .max_items(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| ObserveError::Call {
+                operation: "read managed policies (iam:GetAccountAuthorizationDetails)",
+                message: aws::describe(&e),
+            })?;
+            for p in page.policies() {
+                let Some(arn) = p.arn().filter(|a| arns.contains(*a)) else {
+                    continue;
+                };
+                let Some(version) = p
+                    .policy_version_list()
+                    .iter()
+                    .find(|v| v.is_default_version())
+                else {
+                    continue;
+                };
+                let doc = policy::decode_document(version.document().unwrap_or_default()).map_err(
+                    |source| ObserveError::Policy {
+                        entity: format!("managed policy `{arn}`"),
+                        policy: arn.to_owned(),
+                        source,
+                    },
+                )?;
+                docs.insert(arn.to_owned(), doc);
+            }
+        }
+    }
+    for arn in arns.iter().filter(|a| is_aws_managed(a)) {
+        let got = match iam.get_policy().policy_arn(arn).send().await {
+            Ok(got) => got,
+            Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => continue,
+            Err(e) => {
+                return Err(ObserveError::Call {
+                    operation: "read a managed policy (iam:GetPolicy)",
+                    message: aws::describe(&e),
+                });
+            }
+        };
+        let Some(version) = got.policy().and_then(|p| p.default_version_id()) else {
+            continue;
+        };
+        let out = iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| ObserveError::Call {
+                operation: "read a managed policy version (iam:GetPolicyVersion)",
+                message: aws::describe(&e),
+            })?;
+        let raw = out
+            .policy_version()
+            .and_then(|v| v.document())
+            .unwrap_or_default();
+        let doc = policy::decode_document(raw).map_err(|source| ObserveError::Policy {
+            entity: format!("managed policy `{arn}`"),
+            policy: arn.clone(),
+            source,
+        })?;
+        docs.insert(arn.clone(), doc);
+    }
+    Ok(docs)
+}
