@@ -45,9 +45,11 @@ pub enum Command {
     Plan(PlanArgs),
     /// Converge the account to the clients files.
     Apply(ApplyArgs),
-    /// Show who can reach which client's buckets: every managed principal x
-    /// every client bucket and distribution, from the live policies. Exits 1
-    /// if any principal reaches another client's resources.
+    /// Show who can reach which client's buckets; exit 1 on a leak.
+    ///
+    /// Evaluates the account's live policies for every managed principal x
+    /// every client bucket and distribution, and exits 1 if any principal
+    /// reaches another client's resources.
     Verify(VerifyArgs),
 }
 
