@@ -251,10 +251,30 @@ pub struct Drift {
 /// `provision-s3` compared with `wanted`, any other inline policy (which
 /// should not exist), and any attached policy (whose document the plan does
 /// not read, so it is assumed to widen).
-pub fn group_drift(group: &ObservedGroup, wanted: &Value, access: Access) -> Vec<Drift> {
+///
+/// `own` is provision's managed policy for the client: its ARN, its document
+/// when attached, and whether the policy is to live there (instead of
+/// inline, because it does not fit the inline quota).
+pub fn group_drift(
+    group: &ObservedGroup,
+    wanted: &Value,
+    access: Access,
+    own: (&str, Option<&Value>, bool),
+) -> Vec<Drift> {
+    let (own_arn, own_doc, as_managed) = own;
     let mut drift = Vec::new();
+    if let Some(doc) = own_doc {
+        let widens = widening(doc, as_managed.then_some(wanted), Some(access));
+        if !widens.is_empty() {
+            drift.push(Drift {
+                group: group.name.clone(),
+                policy: own_arn.to_owned(),
+                widens,
+            });
+        }
+    }
     for (name, doc) in &group.inline_policies {
-        let want = (name == GROUP_POLICY_NAME).then_some(wanted);
+        let want = (name == GROUP_POLICY_NAME && !as_managed).then_some(wanted);
         let widens = widening(doc, want, Some(access));
         if !widens.is_empty() {
             drift.push(Drift {
@@ -264,7 +284,7 @@ pub fn group_drift(group: &ObservedGroup, wanted: &Value, access: Access) -> Vec
             });
         }
     }
-    for arn in &group.attached_policies {
+    for arn in group.attached_policies.iter().filter(|a| *a != own_arn) {
         drift.push(Drift {
             group: group.name.clone(),
             policy: arn.clone(),

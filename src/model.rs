@@ -196,6 +196,8 @@ pub struct AccountQuotas {
     /// Non-whitespace characters of all inline policies of one group
     /// (`GroupPolicySizeQuota`).
     pub group_policy_size: usize,
+    /// Non-whitespace characters of one managed policy (`PolicySizeQuota`).
+    pub managed_policy_size: usize,
     /// True when the values were read from the account.
     pub from_account: bool,
 }
@@ -208,6 +210,7 @@ impl Default for AccountQuotas {
             groups: 300,
             users: 5000,
             group_policy_size: 5120,
+            managed_policy_size: 6144,
             from_account: false,
         }
     }
@@ -222,6 +225,10 @@ pub struct Observed {
     pub groups: BTreeMap<String, ObservedGroup>,
     /// The account's IAM quotas.
     pub quotas: AccountQuotas,
+    /// Default-version documents of provision's own managed policies
+    /// (`provision-s3-<client>`, used when a client's policy does not fit
+    /// inline) that are attached to managed groups, by ARN, normalized.
+    pub managed_policies: BTreeMap<String, Value>,
 }
 
 impl Observed {

@@ -143,6 +143,21 @@ impl Observe for Aws {
 
         observed.quotas = account_quotas(&self.iam).await?;
 
+        // provision's own managed policies (clients whose policy does not
+        // fit inline): read only when a managed group has one attached, so
+        // the usual plan makes no extra call.
+        let own: std::collections::BTreeSet<String> = observed
+            .groups
+            .values()
+            .filter(|g| g.is_managed(managed_path))
+            .flat_map(|g| g.attached_policies.iter())
+            .filter(|arn| arn.contains(&format!(":policy{managed_path}provision-s3-")))
+            .cloned()
+            .collect();
+        if !own.is_empty() {
+            observed.managed_policies = policy_documents(&self.iam, &own).await?;
+        }
+
         // Application users without a record of their key: an apply was cut
         // off between creating the key and recording it, or the user was
         // just created. List their keys so the plan can replace orphans.

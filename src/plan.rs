@@ -101,6 +101,25 @@ pub enum Change {
         policy_name: String,
         before: Value,
     },
+    /// Create or update provision's managed policy `provision-s3-<client>`
+    /// (for a client whose policy does not fit the group's inline quota)
+    /// and attach it to the client's group. `before` is `None` when the
+    /// policy is not attached yet.
+    PutManagedPolicy {
+        group: String,
+        policy_name: String,
+        path: String,
+        arn: String,
+        before: Option<Value>,
+        after: Value,
+    },
+    /// Detach and delete provision's managed policy of a client: its policy
+    /// fits inline again, or the client is deleted.
+    DeleteManagedPolicy {
+        group: String,
+        arn: String,
+        before: Option<Value>,
+    },
     /// Detach a managed policy attached by hand to a managed group.
     DetachGroupPolicy {
         group: String,
@@ -138,12 +157,16 @@ impl Change {
             | Change::CreateGroup { .. }
             | Change::AddMember { .. }
             | Change::CreateAccessKey { .. } => Action::Create,
-            Change::PutGroupPolicy { before: None, .. } => Action::Create,
-            Change::PutGroupPolicy { .. } | Change::UpdateUserTags { .. } => Action::Update,
+            Change::PutGroupPolicy { before: None, .. }
+            | Change::PutManagedPolicy { before: None, .. } => Action::Create,
+            Change::PutGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
+            | Change::UpdateUserTags { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
             | Change::DetachGroupPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
             | Change::RemoveMember { .. } => Action::Delete,
         }
     }
@@ -156,6 +179,8 @@ impl Change {
             Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
             Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
             | Change::DetachGroupPolicy { .. } => Kind::GroupPolicy,
             Change::AddMember { .. } | Change::RemoveMember { .. } => Kind::Membership,
             Change::CreateAccessKey { .. } => Kind::AccessKey,
@@ -176,7 +201,13 @@ impl Change {
             }
             | Change::DeleteGroupPolicy {
                 group, policy_name, ..
+            }
+            | Change::PutManagedPolicy {
+                group, policy_name, ..
             } => format!("{group}/{policy_name}"),
+            Change::DeleteManagedPolicy { group, arn, .. } => {
+                format!("{group}/{}", arn.rsplit('/').next().unwrap_or(arn))
+            }
             Change::DetachGroupPolicy { group, policy_arn } => format!("{group}/{policy_arn}"),
             Change::AddMember { group, user } | Change::RemoveMember { group, user } => {
                 format!("{group}/{user}")
@@ -198,6 +229,8 @@ impl Change {
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
             | Change::DetachGroupPolicy { .. } => 1,
             Change::AddMember { .. }
             | Change::RemoveMember { .. }
@@ -216,6 +249,8 @@ impl Change {
             | Change::PutGroupPolicy { group, .. }
             | Change::DeleteGroupPolicy { group, .. }
             | Change::DetachGroupPolicy { group, .. }
+            | Change::PutManagedPolicy { group, .. }
+            | Change::DeleteManagedPolicy { group, .. }
             | Change::AddMember { group, .. }
             | Change::RemoveMember { group, .. } => group,
             _ => return None,
@@ -247,7 +282,7 @@ pub enum PlanError {
     },
     /// A client's generated policy does not fit IAM's inline policy quota.
     #[error(
-        "the policy of client `{client}` has {size} non-whitespace characters, over IAM's limit of {limit} for a group's inline policies; use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
+        "the policy of client `{client}` has {size} non-whitespace characters, over IAM's limit of {limit} for a managed policy (a policy over the group's inline quota is written as a managed policy); use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
     )]
     PolicyTooLarge {
         client: String,
@@ -308,18 +343,19 @@ pub mod quotas {
     pub const USERS_PER_ACCOUNT: usize = 5000;
 }
 
-/// Checks that need no account: every client's policy fits the inline
-/// policy quota. Run by `validate` and before every plan.
+/// Checks that need no account: every client's policy fits a managed
+/// policy (a policy over the group's inline quota is written as a managed
+/// policy instead). Run by `validate` and before every plan.
 pub fn check_quotas(desired: &Desired, account_id: &str) -> Vec<PlanError> {
     desired
         .clients
         .values()
         .filter_map(|client| {
             let size = policy::size(&policy::group_policy(client, account_id));
-            (size > policy::GROUP_INLINE_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
+            (size > policy::MANAGED_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
                 client: client.name.clone(),
                 size,
-                limit: policy::GROUP_INLINE_POLICY_LIMIT,
+                limit: policy::MANAGED_POLICY_LIMIT,
             })
         })
         .collect()
@@ -550,6 +586,19 @@ pub fn plan(
     for client in desired.clients.values() {
         let group = client.group_name();
         let want_policy = policy::group_policy(client, account_id);
+        // A policy over the group's inline quota goes into a managed policy
+        // attached to the group instead (SPEC, Guarantee 7: such a client
+        // still works).
+        let own_arn = policy::managed_policy_arn(account_id, path, &client.name);
+        let as_managed = policy::size(&want_policy) > observed.quotas.group_policy_size;
+        let managed_change = |before: Option<Value>, after: Value| Change::PutManagedPolicy {
+            group: group.clone(),
+            policy_name: policy::managed_policy_name(&client.name),
+            path: path.to_owned(),
+            arn: own_arn.clone(),
+            before,
+            after,
+        };
         let mut want_members: BTreeSet<String> = client.developers.iter().cloned().collect();
         if let Some(app) = &client.app_user {
             want_members.insert(app.clone());
@@ -560,12 +609,16 @@ pub fn plan(
                     group: group.clone(),
                     path: path.to_owned(),
                 });
-                changes.push(Change::PutGroupPolicy {
-                    group: group.clone(),
-                    policy_name: GROUP_POLICY_NAME.to_owned(),
-                    before: None,
-                    after: want_policy,
-                });
+                if as_managed {
+                    changes.push(managed_change(None, want_policy));
+                } else {
+                    changes.push(Change::PutGroupPolicy {
+                        group: group.clone(),
+                        policy_name: GROUP_POLICY_NAME.to_owned(),
+                        before: None,
+                        after: want_policy,
+                    });
+                }
                 for user in &want_members {
                     changes.push(Change::AddMember {
                         group: group.clone(),
@@ -574,10 +627,24 @@ pub fn plan(
                 }
             }
             Some(g) => {
-                plan.drift
-                    .extend(crate::lint::group_drift(g, &want_policy, client.access));
+                let own_doc = g
+                    .attached_policies
+                    .contains(&own_arn)
+                    .then(|| observed.managed_policies.get(&own_arn))
+                    .flatten();
+                plan.drift.extend(crate::lint::group_drift(
+                    g,
+                    &want_policy,
+                    client.access,
+                    (&own_arn, own_doc, as_managed),
+                ));
                 let current = g.inline_policies.get(GROUP_POLICY_NAME);
-                if current != Some(&want_policy) {
+                if as_managed {
+                    let attached = g.attached_policies.contains(&own_arn);
+                    if !attached || own_doc != Some(&want_policy) {
+                        changes.push(managed_change(own_doc.cloned(), want_policy.clone()));
+                    }
+                } else if current != Some(&want_policy) {
                     changes.push(Change::PutGroupPolicy {
                         group: group.clone(),
                         policy_name: GROUP_POLICY_NAME.to_owned(),
@@ -587,8 +654,15 @@ pub fn plan(
                 }
                 // A managed group grants exactly what provision wrote: any
                 // other policy on it was added by hand and could widen access.
+                // With a managed policy, the inline `provision-s3` goes too.
                 for (name, doc) in &g.inline_policies {
-                    if name != GROUP_POLICY_NAME {
+                    if as_managed && name == GROUP_POLICY_NAME {
+                        changes.push(Change::DeleteGroupPolicy {
+                            group: group.clone(),
+                            policy_name: name.clone(),
+                            before: doc.clone(),
+                        });
+                    } else if name != GROUP_POLICY_NAME {
                         changes.push(Change::DeleteGroupPolicy {
                             group: group.clone(),
                             policy_name: name.clone(),
@@ -600,6 +674,18 @@ pub fn plan(
                     }
                 }
                 for arn in &g.attached_policies {
+                    if *arn == own_arn {
+                        // provision's own: kept while the policy needs it,
+                        // deleted once it fits inline again.
+                        if !as_managed {
+                            changes.push(Change::DeleteManagedPolicy {
+                                group: group.clone(),
+                                arn: arn.clone(),
+                                before: own_doc.cloned(),
+                            });
+                        }
+                        continue;
+                    }
                     changes.push(Change::DetachGroupPolicy {
                         group: group.clone(),
                         policy_arn: arn.clone(),
@@ -699,6 +785,14 @@ pub fn plan(
     for client in &deleted_clients {
         let group = group_name(client);
         let g = &observed.groups[&group];
+        let own_arn = policy::managed_policy_arn(account_id, path, client);
+        if g.attached_policies.contains(&own_arn) {
+            changes.push(Change::DeleteManagedPolicy {
+                group: group.clone(),
+                arn: own_arn.clone(),
+                before: observed.managed_policies.get(&own_arn).cloned(),
+            });
+        }
         changes.push(Change::DeleteGroup {
             group: group.clone(),
             members: observed
@@ -727,16 +821,16 @@ fn check_account_quotas(
     let path = desired.settings.path.as_str();
     let limits = observed.quotas;
     let mut errors = Vec::new();
-    // The account's own policy size quota; the offline check (`check_quotas`)
-    // already used AWS's default, so this only fires when the account's is
-    // lower.
+    // The account's own managed policy size quota; the offline check
+    // (`check_quotas`) already used AWS's default, so this only fires when
+    // the account's is lower.
     for client in desired.clients.values() {
         let size = policy::size(&policy::group_policy(client, account_id));
-        if size > limits.group_policy_size && size <= policy::GROUP_INLINE_POLICY_LIMIT {
+        if size > limits.managed_policy_size && size <= policy::MANAGED_POLICY_LIMIT {
             errors.push(PlanError::PolicyTooLarge {
                 client: client.name.clone(),
                 size,
-                limit: limits.group_policy_size,
+                limit: limits.managed_policy_size,
             });
         }
     }

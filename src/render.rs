@@ -141,6 +141,22 @@ fn details(change: &Change) -> Vec<String> {
             );
             lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}")));
         }
+        Change::PutManagedPolicy {
+            arn, before, after, ..
+        } => {
+            lines.push(format!(
+                "managed policy {arn}, attached to the group: the policy does not fit the group's inline quota"
+            ));
+            match before {
+                None => lines.extend(policy::to_pretty(after).lines().map(str::to_owned)),
+                Some(before) => {
+                    lines.extend(policy::diff(before, after).lines().map(str::to_owned));
+                }
+            }
+        }
+        Change::DeleteManagedPolicy { arn, .. } => lines.push(format!(
+            "detaches and deletes provision's managed policy {arn}; the policy fits inline again, or the client goes"
+        )),
         Change::DetachGroupPolicy { .. } => lines
             .push("attached by hand; detached so the group grants only its client's access".into()),
         Change::DeleteGroup {
@@ -226,6 +242,10 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
         Change::CreateGroup { path, .. } => (None, Some(json!({"path": path}))),
         Change::PutGroupPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
         Change::DeleteGroupPolicy { before, .. } => (Some(before.clone()), None),
+        Change::PutManagedPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
+        Change::DeleteManagedPolicy { arn, before, .. } => {
+            (Some(json!({"policy_arn": arn, "document": before})), None)
+        }
         Change::DetachGroupPolicy { policy_arn, .. } => {
             (Some(json!({"policy_arn": policy_arn})), None)
         }

@@ -410,3 +410,107 @@ fn widening_drift_is_prominent_and_reverted() {
     let (code, matrix) = env.verify_json();
     assert_eq!(code, 0, "{matrix:#}");
 }
+
+/// A client whose policy does not fit the group's inline quota (about
+/// 6,000 characters) still works: its policy becomes a managed policy
+/// attached to its group, the next plan is empty, its key reaches its
+/// buckets, and verify reads the managed policy.
+#[test]
+fn a_client_over_the_inline_quota_works_through_a_managed_policy() {
+    let env = Env::new();
+    let buckets: Vec<String> = (0..72)
+        .map(|i| format!("big-bucket-number-{i:03}"))
+        .collect();
+    let file = env.dir.path().join("clients/big.toml");
+    fs::write(
+        &file,
+        format!(
+            "[[clients]]\nname = \"big\"\naccess = \"read-write\"\nbuckets = [{}]\n",
+            buckets
+                .iter()
+                .map(|b| format!("\"{b}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .unwrap();
+    let url = env.moto.url();
+    block_on(async {
+        let admin = s3_client(
+            &url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        for b in ["big-bucket-number-000", "acme-assets"] {
+            admin.create_bucket().bucket(b).send().await.unwrap();
+        }
+    });
+    let out = env.apply(&env.clients()).success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("+ group-policy client-big/provision-s3-big"),
+        "{text}"
+    );
+    // Converged: the next plan is empty.
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .arg("--detailed-exitcode")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    block_on(async {
+        let iam = iam_client(&url);
+        let attached = iam
+            .list_attached_group_policies()
+            .group_name("client-big")
+            .send()
+            .await
+            .unwrap();
+        let names: Vec<&str> = attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_name())
+            .collect();
+        assert_eq!(names, ["provision-s3-big"]);
+        let inline = iam
+            .list_group_policies()
+            .group_name("client-big")
+            .send()
+            .await
+            .unwrap();
+        assert!(inline.policy_names().is_empty());
+    });
+    let (code, matrix) = env.verify_json();
+    assert_eq!(code, 0, "{matrix:#}");
+    assert!(verify_allows(
+        &matrix,
+        "big-app",
+        "big-bucket-number-071",
+        "s3:PutObject"
+    ));
+    assert!(!verify_allows(
+        &matrix,
+        "big-app",
+        "acme-assets",
+        "s3:GetObject"
+    ));
+    // moto's enforcement agrees.
+    env.moto.set_auth(true);
+    let (id, secret) = read_key(&env.creds(), "big-app");
+    let (own, other) = block_on(async {
+        let s3 = s3_client(&url, &id, &secret);
+        (
+            moto_allows(&s3, "big-bucket-number-000", "s3:PutObject").await,
+            moto_allows(&s3, "acme-assets", "s3:GetObject").await,
+        )
+    });
+    env.moto.set_auth(false);
+    assert!(own && !other, "own {own}, other {other}");
+}
