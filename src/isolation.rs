@@ -32,6 +32,8 @@ impl<'a> Scope<'a> {
     pub fn describe(self) -> String {
         match self {
             Scope::Bucket(name) => format!("bucket `{name}`"),
+            // What a hand-written `*` resource reads back as.
+            Scope::Prefix("") => "every bucket (`*`)".to_owned(),
             Scope::Prefix(name) => format!("bucket prefix `{name}`"),
         }
     }

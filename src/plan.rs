@@ -282,10 +282,12 @@ pub enum PlanError {
     },
     /// A client's generated policy does not fit IAM's inline policy quota.
     #[error(
-        "the policy of client `{client}` has {size} non-whitespace characters, over IAM's limit of {limit} for a managed policy (a policy over the group's inline quota is written as a managed policy); use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
+        "the policy of client `{client}` ({file}) has {size} non-whitespace characters, over IAM's limit of {limit} for a managed policy (a policy over the group's inline quota is written as a managed policy); use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
     )]
     PolicyTooLarge {
         client: String,
+        /// The file the client is declared in.
+        file: String,
         size: usize,
         limit: usize,
     },
@@ -354,6 +356,7 @@ pub fn check_quotas(desired: &Desired, account_id: &str) -> Vec<PlanError> {
             let size = policy::size(&policy::group_policy(client, account_id));
             (size > policy::MANAGED_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
                 client: client.name.clone(),
+                file: client.source.display().to_string(),
                 size,
                 limit: policy::MANAGED_POLICY_LIMIT,
             })
@@ -829,6 +832,7 @@ fn check_account_quotas(
         if size > limits.managed_policy_size && size <= policy::MANAGED_POLICY_LIMIT {
             errors.push(PlanError::PolicyTooLarge {
                 client: client.name.clone(),
+                file: client.source.display().to_string(),
                 size,
                 limit: limits.managed_policy_size,
             });
