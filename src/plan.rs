@@ -304,12 +304,14 @@ pub enum PlanError {
     },
     /// The account would hold more users or groups than its quota.
     #[error(
-        "the account would have {count} {what}, over its quota of {limit}; remove clients or developers, or ask AWS for a higher quota"
+        "the account would have {count} {what}, over its quota of {limit}, with the new {what} {new}; remove clients or developers, or ask AWS for a higher quota"
     )]
     AccountQuota {
         what: &'static str,
         count: usize,
         limit: usize,
+        /// The new users or groups that would exceed it, in backticks.
+        new: String,
     },
     /// A loaded client's bucket or prefix reaches what the managed group of
     /// a client outside the loaded files grants in the account.
@@ -861,32 +863,50 @@ fn check_account_quotas(
             });
         }
     }
-    let new_users = users
+    let new_user_names: Vec<&String> = users
         .keys()
         .filter(|u| !observed.users.contains_key(*u))
-        .count();
+        .collect();
+    let new_users = new_user_names.len();
     let user_total = observed.users.len() + new_users;
     if new_users > 0 && user_total > limits.users {
         errors.push(PlanError::AccountQuota {
             what: "users",
             count: user_total,
             limit: limits.users,
+            new: quoted(new_user_names),
         });
     }
-    let new_groups = desired
+    let new_group_names: Vec<String> = desired
         .clients
         .values()
-        .filter(|c| !observed.groups.contains_key(&c.group_name()))
-        .count();
+        .map(|c| c.group_name())
+        .filter(|g| !observed.groups.contains_key(g))
+        .collect();
+    let new_groups = new_group_names.len();
     let group_total = observed.groups.len() + new_groups;
     if new_groups > 0 && group_total > limits.groups {
         errors.push(PlanError::AccountQuota {
             what: "groups",
             count: group_total,
             limit: limits.groups,
+            new: quoted(&new_group_names),
         });
     }
     errors
+}
+
+/// Names in backticks, comma-separated, at most ten then a count.
+fn quoted<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    let names: Vec<String> = names
+        .into_iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect();
+    if names.len() > 10 {
+        format!("{} and {} more", names[..10].join(", "), names.len() - 10)
+    } else {
+        names.join(", ")
+    }
 }
 
 #[cfg(test)]
