@@ -449,6 +449,106 @@ impl Backend for Aws {
                     )
                 );
             }
+            Change::PutManagedPolicy {
+                group,
+                policy_name,
+                path,
+                arn,
+                after,
+                ..
+            } => {
+                let document = after.to_string();
+                // Create it; when it exists (an earlier apply was cut off, or
+                // it is an update), make the new document its default
+                // version, dropping old versions first (IAM keeps five).
+                let created = iam
+                    .create_policy()
+                    .policy_name(policy_name)
+                    .path(path)
+                    .policy_document(&document)
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => {}
+                    Err(e) if e.code() == Some("EntityAlreadyExists") => {
+                        let versions = check!(
+                            "ListPolicyVersions",
+                            iam.list_policy_versions().policy_arn(arn).send().await
+                        );
+                        for v in versions.versions() {
+                            if v.is_default_version() {
+                                continue;
+                            }
+                            if let Some(id) = v.version_id() {
+                                check!(
+                                    "DeletePolicyVersion",
+                                    gone_ok(
+                                        iam.delete_policy_version()
+                                            .policy_arn(arn)
+                                            .version_id(id)
+                                            .send()
+                                            .await
+                                    )
+                                );
+                            }
+                        }
+                        check!(
+                            "CreatePolicyVersion",
+                            iam.create_policy_version()
+                                .policy_arn(arn)
+                                .policy_document(&document)
+                                .set_as_default(true)
+                                .send()
+                                .await
+                        );
+                    }
+                    Err(e) => return Err(ApplyError::call("CreatePolicy", &e)),
+                }
+                check!(
+                    "AttachGroupPolicy",
+                    settle(|| iam
+                        .attach_group_policy()
+                        .group_name(group)
+                        .policy_arn(arn)
+                        .send())
+                    .await
+                );
+            }
+            Change::DeleteManagedPolicy { group, arn, .. } => {
+                check!(
+                    "DetachGroupPolicy",
+                    gone_ok(
+                        iam.detach_group_policy()
+                            .group_name(group)
+                            .policy_arn(arn)
+                            .send()
+                            .await
+                    )
+                );
+                let versions = match iam.list_policy_versions().policy_arn(arn).send().await {
+                    Ok(v) => v,
+                    Err(e) if is_no_such_entity(&e) => return Ok(()),
+                    Err(e) => return Err(ApplyError::call("ListPolicyVersions", &e)),
+                };
+                for v in versions.versions() {
+                    if let (false, Some(id)) = (v.is_default_version(), v.version_id()) {
+                        check!(
+                            "DeletePolicyVersion",
+                            gone_ok(
+                                iam.delete_policy_version()
+                                    .policy_arn(arn)
+                                    .version_id(id)
+                                    .send()
+                                    .await
+                            )
+                        );
+                    }
+                }
+                check!(
+                    "DeletePolicy",
+                    gone_ok(iam.delete_policy().policy_arn(arn).send().await)
+                );
+            }
             Change::DetachGroupPolicy { group, policy_arn } => {
                 check!(
                     "DetachGroupPolicy",

@@ -52,6 +52,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Converge the account to the clients files, or apply a saved plan.
     Apply(ApplyArgs),
+    /// Show who can reach which client's buckets; exit 1 on a leak.
+    ///
+    /// Evaluates the account's live policies for every managed principal x
+    /// every client bucket and distribution, and exits 1 if any principal
+    /// reaches another client's resources.
+    Verify(VerifyArgs),
     /// Print a shell completion script, e.g.
     /// `provision completions bash > /etc/bash_completion.d/provision`.
     Completions {
@@ -232,4 +238,25 @@ pub struct ApplyArgs {
     /// operator policy denies: an administrator's job.
     #[arg(long)]
     pub remove_boundaries: bool,
+}
+
+/// Output formats of `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// `.toml` files or directories of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    pub format: VerifyFormat,
+    /// Cross-check every answer with `iam:SimulatePrincipalPolicy` (one call
+    /// per principal); fails if the account does not support it.
+    #[arg(long)]
+    pub simulate: bool,
 }

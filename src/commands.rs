@@ -1,6 +1,7 @@
 //! The commands: each loads, observes, plans and acts by calling the modules
 //! that do one job each, and turns the outcome into an exit status.
 
+use std::collections::BTreeSet;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -127,6 +128,11 @@ async fn observe_and_plan(
         return Ok(None);
     }
     let observed = aws.observe(&desired.settings.path).await?;
+    if !observed.quotas.from_account {
+        eprintln!(
+            "warning: could not read the account's IAM quotas (iam:GetAccountSummary was denied); checking against AWS's defaults"
+        );
+    }
     let mut options = PlanOptions {
         remove_boundaries,
         boundary_document: None,
@@ -479,4 +485,141 @@ pub(crate) fn print_delivered(keys: &KeySink) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// `provision verify`.
+pub async fn verify(
+    args: &crate::cli::VerifyArgs,
+    connect: &ConnectOptions,
+    stats: bool,
+) -> Result<ExitStatus> {
+    let Some(desired) = load(&args.paths) else {
+        return Ok(ExitStatus::Failure);
+    };
+    let aws = aws::connect(connect).await;
+    let result = verify_inner(args, &aws, &desired).await;
+    print_stats(&aws, stats);
+    result
+}
+
+async fn verify_inner(
+    args: &crate::cli::VerifyArgs,
+    aws: &Aws,
+    desired: &Desired,
+) -> Result<ExitStatus> {
+    use crate::verify;
+    let account = aws.account_id().await?;
+    if let Some(expected) = &desired.settings.account_id
+        && *expected != account
+    {
+        bail!(
+            "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
+        );
+    }
+    let observed = aws.observe(&desired.settings.path).await?;
+    let arns = verify::needed_policy_arns(desired, &observed);
+    let docs = crate::observe::policy_documents(&aws.iam, &arns).await?;
+    let matrix = verify::matrix(desired, &observed, &docs, &account);
+    let mismatches = if args.simulate {
+        Some(simulate(aws, &observed, &matrix).await?)
+    } else {
+        None
+    };
+    let mut out = io::stdout().lock();
+    match args.format {
+        crate::cli::VerifyFormat::Text => verify::text(&matrix, &mut out)?,
+        crate::cli::VerifyFormat::Json => verify::json(&matrix, &mut out)?,
+    }
+    out.flush()?;
+    if let Some(mismatches) = &mismatches {
+        for m in mismatches {
+            eprintln!(
+                "error: the evaluator and iam:SimulatePrincipalPolicy disagree for `{}`: `{}` on `{}` is {} here and {} by the simulator",
+                m.principal,
+                m.action,
+                m.resource_arn,
+                if m.ours { "allowed" } else { "denied" },
+                if m.simulated { "allowed" } else { "denied" }
+            );
+        }
+        if mismatches.is_empty() {
+            eprintln!("iam:SimulatePrincipalPolicy agrees with every answer.");
+        }
+    }
+    let agreed = mismatches.as_ref().is_none_or(Vec::is_empty);
+    Ok(if matrix.isolated() && agreed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// Asks `iam:SimulatePrincipalPolicy` about every probed pair, one call per
+/// principal, and returns where it disagrees with the evaluator.
+async fn simulate(
+    aws: &Aws,
+    observed: &crate::model::Observed,
+    matrix: &crate::verify::Matrix,
+) -> Result<Vec<crate::verify::Mismatch>> {
+    use crate::verify;
+    let requests = verify::probe_requests(matrix);
+    let actions: BTreeSet<&str> = requests.iter().map(|(a, _)| *a).collect();
+    let arns: BTreeSet<&str> = requests.iter().map(|(_, r)| r.as_str()).collect();
+    let mut mismatches = Vec::new();
+    for principal in &matrix.principals {
+        let Some(user) = observed.users.get(&principal.name) else {
+            continue;
+        };
+        let mut call = aws
+            .iam
+            .simulate_principal_policy()
+            .policy_source_arn(&user.arn);
+        for a in &actions {
+            call = call.action_names(*a);
+        }
+        for r in &arns {
+            call = call.resource_arns(*r);
+        }
+        let mut pages = call.into_paginator().send();
+        let mut simulated: BTreeSet<(String, String)> = BTreeSet::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                anyhow::anyhow!(
+                    "`--simulate` needs iam:SimulatePrincipalPolicy, which failed for `{}`: {}; this account or endpoint may not support it (or the credentials may not call it): run `provision verify` without `--simulate`",
+                    principal.name,
+                    aws::describe(&e)
+                )
+            })?;
+            for result in page.evaluation_results() {
+                for r in result.resource_specific_results() {
+                    if r.eval_resource_decision().as_str() == "allowed" {
+                        simulated.insert((
+                            result.eval_action_name().to_owned(),
+                            r.eval_resource_name().to_owned(),
+                        ));
+                    }
+                }
+                if result.resource_specific_results().is_empty()
+                    && result.eval_decision().as_str() == "allowed"
+                    && let Some(name) = result.eval_resource_name()
+                {
+                    simulated.insert((result.eval_action_name().to_owned(), name.to_owned()));
+                }
+            }
+        }
+        for (action, arn) in &requests {
+            let ours = verify::allows(matrix, &principal.name, action, arn);
+            let theirs = simulated.contains(&((*action).to_owned(), arn.clone()));
+            if ours != theirs {
+                mismatches.push(verify::Mismatch {
+                    principal: principal.name.clone(),
+                    action: (*action).to_owned(),
+                    resource_arn: arn.clone(),
+                    ours,
+                    simulated: theirs,
+                });
+            }
+        }
+    }
+    Ok(mismatches)
 }

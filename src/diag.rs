@@ -227,6 +227,16 @@ impl Diagnostics {
         self.files.get(file.0).map(|f| f.name.as_str())
     }
 
+    /// The 1-based line and column (in characters) of byte `offset` in
+    /// `file`, as the rendered headers show them.
+    pub fn line_column(&self, file: FileId, offset: usize) -> Option<(usize, usize)> {
+        let text = &self.files.get(file.0)?.text;
+        let before = text.get(..offset)?;
+        let line = before.matches('\n').count() + 1;
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        Some((line, before[start..].chars().count() + 1))
+    }
+
     /// Adds one diagnostic. Diagnostics without a primary label (say, "path
     /// `x` does not exist") are fine.
     pub fn push(&mut self, diagnostic: Diagnostic) {

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Offboard(args) => runtime().block_on(people::offboard(args, &connect, stats)),
         Command::RotateKey(args) => runtime().block_on(rotate::rotate_key(args, &connect, stats)),
         Command::Audit(args) => runtime().block_on(audit::audit(args, &connect, stats)),
+        Command::Verify(args) => runtime().block_on(commands::verify(args, &connect, stats)),
     };
     match result {
         Ok(status) => status.into(),

@@ -130,6 +130,23 @@ pub fn group_name(client: &str) -> String {
     format!("{GROUP_PREFIX}{client}")
 }
 
+/// Where a value is written in a clients file, for messages that are found
+/// after loading (the planner's checks against the account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLocation {
+    pub path: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
 /// Everything the loaded configuration asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Desired {
@@ -143,6 +160,10 @@ pub struct Desired {
     /// groups it does not declare are deleted. When only files are given,
     /// other clients are out of scope and left alone.
     pub authoritative: bool,
+    /// Where each client's buckets and prefixes are written, by
+    /// `(client, bucket or prefix)`. Empty for a configuration built in
+    /// code; messages then name the client's file only.
+    pub locations: BTreeMap<(String, String), SourceLocation>,
 }
 
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form
@@ -179,6 +200,40 @@ pub struct ObservedGroup {
     pub attached_policies: Vec<String>,
 }
 
+/// The IAM quotas plan-time checks use: the account's own, read with
+/// `GetAccountSummary`, or AWS's defaults when they could not be read
+/// (offline checks, or a role not allowed that call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountQuotas {
+    /// Groups a user can belong to (`GroupsPerUserQuota`).
+    pub groups_per_user: usize,
+    /// Groups in the account (`GroupsQuota`).
+    pub groups: usize,
+    /// Users in the account (`UsersQuota`).
+    pub users: usize,
+    /// Non-whitespace characters of all inline policies of one group
+    /// (`GroupPolicySizeQuota`).
+    pub group_policy_size: usize,
+    /// Non-whitespace characters of one managed policy (`PolicySizeQuota`).
+    pub managed_policy_size: usize,
+    /// True when the values were read from the account.
+    pub from_account: bool,
+}
+
+impl Default for AccountQuotas {
+    /// AWS's documented defaults.
+    fn default() -> Self {
+        AccountQuotas {
+            groups_per_user: 10,
+            groups: 300,
+            users: 5000,
+            group_policy_size: 5120,
+            managed_policy_size: 6144,
+            from_account: false,
+        }
+    }
+}
+
 /// The live state of the account's users and groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
@@ -186,6 +241,12 @@ pub struct Observed {
     pub account_id: Option<String>,
     pub users: BTreeMap<String, ObservedUser>,
     pub groups: BTreeMap<String, ObservedGroup>,
+    /// The account's IAM quotas.
+    pub quotas: AccountQuotas,
+    /// Default-version documents of provision's own managed policies
+    /// (`provision-s3-<client>`, used when a client's policy does not fit
+    /// inline) that are attached to managed groups, by ARN, normalized.
+    pub managed_policies: BTreeMap<String, Value>,
 }
 
 impl Observed {

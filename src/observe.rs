@@ -9,11 +9,13 @@
 
 use std::future::Future;
 
-use aws_sdk_iam::types::EntityType;
+use aws_sdk_iam::types::{EntityType, SummaryKeyType};
 use thiserror::Error;
 
 use crate::aws::{self, Aws};
-use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, ObservedGroup, ObservedUser};
+use crate::model::{
+    ACCESS_KEY_TAG_KEY, AccountQuotas, CLIENT_TAG_KEY, Observed, ObservedGroup, ObservedUser,
+};
 use crate::policy;
 
 /// Page size for `GetAccountAuthorizationDetails`; 1000 is IAM's maximum.
@@ -139,6 +141,23 @@ impl Observe for Aws {
             }
         }
 
+        observed.quotas = account_quotas(&self.iam).await?;
+
+        // provision's own managed policies (clients whose policy does not
+        // fit inline): read only when a managed group has one attached, so
+        // the usual plan makes no extra call.
+        let own: std::collections::BTreeSet<String> = observed
+            .groups
+            .values()
+            .filter(|g| g.is_managed(managed_path))
+            .flat_map(|g| g.attached_policies.iter())
+            .filter(|arn| arn.contains(&format!(":policy{managed_path}provision-s3-")))
+            .cloned()
+            .collect();
+        if !own.is_empty() {
+            observed.managed_policies = policy_documents(&self.iam, &own).await?;
+        }
+
         // Application users without a record of their key: an apply was cut
         // off between creating the key and recording it, or the user was
         // just created. List their keys so the plan can replace orphans.
@@ -225,4 +244,132 @@ pub async fn boundary_document(iam: &aws_sdk_iam::Client, arn: &str) -> Boundary
         Ok(doc) => BoundaryDocument::Found(doc),
         Err(e) => BoundaryDocument::Unreadable(e.to_string()),
     }
+}
+
+/// The account's own IAM quotas, with one `GetAccountSummary` call. When the
+/// credentials may not make that call, AWS's defaults are used (and
+/// [`AccountQuotas::from_account`] says so); any other failure is an error.
+pub async fn account_quotas(iam: &aws_sdk_iam::Client) -> Result<AccountQuotas, ObserveError> {
+    let out = match iam.get_account_summary().send().await {
+        Ok(out) => out,
+        Err(e) if aws::error_code(&e).is_some_and(|c| c.contains("AccessDenied")) => {
+            return Ok(AccountQuotas::default());
+        }
+        Err(e) => {
+            return Err(ObserveError::Call {
+                operation: "read the account's quotas (iam:GetAccountSummary)",
+                message: aws::describe(&e),
+            });
+        }
+    };
+    let mut quotas = AccountQuotas {
+        from_account: true,
+        ..AccountQuotas::default()
+    };
+    let Some(map) = out.summary_map() else {
+        return Ok(quotas);
+    };
+    let read = |key: SummaryKeyType, into: &mut usize| {
+        if let Some(value) = map.get(&key).and_then(|v| usize::try_from(*v).ok()) {
+            *into = value;
+        }
+    };
+    read(
+        SummaryKeyType::GroupsPerUserQuota,
+        &mut quotas.groups_per_user,
+    );
+    read(SummaryKeyType::GroupsQuota, &mut quotas.groups);
+    read(SummaryKeyType::UsersQuota, &mut quotas.users);
+    read(
+        SummaryKeyType::GroupPolicySizeQuota,
+        &mut quotas.group_policy_size,
+    );
+    Ok(quotas)
+}
+
+/// The default-version documents of the managed policies `arns` (attached
+/// policies and permissions boundaries), normalized, by ARN; for `verify`,
+/// which must evaluate everything a user is granted.
+///
+/// Customer-managed policies come from `GetAccountAuthorizationDetails`
+/// with the `LocalManagedPolicy` filter (one call per page, documents
+/// included); AWS-managed ones (`arn:aws:iam::aws:policy/...`), which that
+/// filter leaves out, with `GetPolicy` and `GetPolicyVersion` each. A policy
+/// that cannot be found is left out of the map; the caller says so.
+pub async fn policy_documents(
+    iam: &aws_sdk_iam::Client,
+    arns: &std::collections::BTreeSet<String>,
+) -> Result<std::collections::BTreeMap<String, serde_json::Value>, ObserveError> {
+    let mut docs = std::collections::BTreeMap::new();
+    let is_aws_managed = |arn: &str| arn.contains(":iam::aws:policy/");
+    if arns.iter().any(|a| !is_aws_managed(a)) {
+        let mut pages = iam
+            .get_account_authorization_details()
+            .filter(EntityType::LocalManagedPolicy)
+            .max_items(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| ObserveError::Call {
+                operation: "read managed policies (iam:GetAccountAuthorizationDetails)",
+                message: aws::describe(&e),
+            })?;
+            for p in page.policies() {
+                let Some(arn) = p.arn().filter(|a| arns.contains(*a)) else {
+                    continue;
+                };
+                let Some(version) = p
+                    .policy_version_list()
+                    .iter()
+                    .find(|v| v.is_default_version())
+                else {
+                    continue;
+                };
+                let doc = policy::decode_document(version.document().unwrap_or_default()).map_err(
+                    |source| ObserveError::Policy {
+                        entity: format!("managed policy `{arn}`"),
+                        policy: arn.to_owned(),
+                        source,
+                    },
+                )?;
+                docs.insert(arn.to_owned(), doc);
+            }
+        }
+    }
+    for arn in arns.iter().filter(|a| is_aws_managed(a)) {
+        let got = match iam.get_policy().policy_arn(arn).send().await {
+            Ok(got) => got,
+            Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => continue,
+            Err(e) => {
+                return Err(ObserveError::Call {
+                    operation: "read a managed policy (iam:GetPolicy)",
+                    message: aws::describe(&e),
+                });
+            }
+        };
+        let Some(version) = got.policy().and_then(|p| p.default_version_id()) else {
+            continue;
+        };
+        let out = iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| ObserveError::Call {
+                operation: "read a managed policy version (iam:GetPolicyVersion)",
+                message: aws::describe(&e),
+            })?;
+        let raw = out
+            .policy_version()
+            .and_then(|v| v.document())
+            .unwrap_or_default();
+        let doc = policy::decode_document(raw).map_err(|source| ObserveError::Policy {
+            entity: format!("managed policy `{arn}`"),
+            policy: arn.clone(),
+            source,
+        })?;
+        docs.insert(arn.clone(), doc);
+    }
+    Ok(docs)
 }

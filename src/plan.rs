@@ -106,6 +106,25 @@ pub enum Change {
         policy_name: String,
         before: Value,
     },
+    /// Create or update provision's managed policy `provision-s3-<client>`
+    /// (for a client whose policy does not fit the group's inline quota)
+    /// and attach it to the client's group. `before` is `None` when the
+    /// policy is not attached yet.
+    PutManagedPolicy {
+        group: String,
+        policy_name: String,
+        path: String,
+        arn: String,
+        before: Option<Value>,
+        after: Value,
+    },
+    /// Detach and delete provision's managed policy of a client: its policy
+    /// fits inline again, or the client is deleted.
+    DeleteManagedPolicy {
+        group: String,
+        arn: String,
+        before: Option<Value>,
+    },
     /// Detach a managed policy attached by hand to a managed group.
     DetachGroupPolicy {
         group: String,
@@ -164,8 +183,10 @@ impl Change {
             | Change::CreateGroup { .. }
             | Change::AddMember { .. }
             | Change::CreateAccessKey { .. } => Action::Create,
-            Change::PutGroupPolicy { before: None, .. } => Action::Create,
+            Change::PutGroupPolicy { before: None, .. }
+            | Change::PutManagedPolicy { before: None, .. } => Action::Create,
             Change::PutGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
             | Change::UpdateUserTags { .. }
             | Change::SetUserBoundary { .. }
             | Change::DisableUser { .. } => Action::Update,
@@ -173,6 +194,7 @@ impl Change {
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
             | Change::DetachGroupPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
             | Change::RemoveMember { .. }
             | Change::RemoveUserBoundary { .. } => Action::Delete,
         }
@@ -187,6 +209,8 @@ impl Change {
             Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
             Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
             | Change::DetachGroupPolicy { .. } => Kind::GroupPolicy,
             Change::AddMember { .. } | Change::RemoveMember { .. } => Kind::Membership,
             Change::CreateAccessKey { .. } => Kind::AccessKey,
@@ -213,7 +237,13 @@ impl Change {
             }
             | Change::DeleteGroupPolicy {
                 group, policy_name, ..
+            }
+            | Change::PutManagedPolicy {
+                group, policy_name, ..
             } => format!("{group}/{policy_name}"),
+            Change::DeleteManagedPolicy { group, arn, .. } => {
+                format!("{group}/{}", arn.rsplit('/').next().unwrap_or(arn))
+            }
             Change::DetachGroupPolicy { group, policy_arn } => format!("{group}/{policy_arn}"),
             Change::AddMember { group, user } | Change::RemoveMember { group, user } => {
                 format!("{group}/{user}")
@@ -235,6 +265,8 @@ impl Change {
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
             | Change::DetachGroupPolicy { .. }
             | Change::SetUserBoundary { .. }
             | Change::RemoveUserBoundary { .. } => 1,
@@ -256,6 +288,8 @@ impl Change {
             | Change::PutGroupPolicy { group, .. }
             | Change::DeleteGroupPolicy { group, .. }
             | Change::DetachGroupPolicy { group, .. }
+            | Change::PutManagedPolicy { group, .. }
+            | Change::DeleteManagedPolicy { group, .. }
             | Change::AddMember { group, .. }
             | Change::RemoveMember { group, .. } => group,
             _ => return None,
@@ -296,12 +330,12 @@ pub enum PlanError {
     },
     /// A client's generated policy does not fit IAM's inline policy quota.
     #[error(
-        "the policy of client `{client}` (in `{}`) has {size} non-whitespace characters, over IAM's limit of {limit} for a group's inline policies; use fewer buckets or replace several buckets by a `bucket_prefixes` entry", file.display()
+        "the policy of client `{client}` ({file}) has {size} non-whitespace characters, over IAM's limit of {limit} for a managed policy (a policy over the group's inline quota is written as a managed policy); use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
     )]
     PolicyTooLarge {
         client: String,
-        /// The file that declares the client.
-        file: std::path::PathBuf,
+        /// The file the client is declared in.
+        file: String,
         size: usize,
         limit: usize,
     },
@@ -318,12 +352,26 @@ pub enum PlanError {
     },
     /// The account would hold more users or groups than its quota.
     #[error(
-        "the account would have {count} {what}, over its quota of {limit}; remove clients or developers, or ask AWS for a higher quota"
+        "the account would have {count} {what}, over its quota of {limit}, with the new {what} {new}; remove clients or developers, or ask AWS for a higher quota"
     )]
     AccountQuota {
         what: &'static str,
         count: usize,
         limit: usize,
+        /// The new users or groups that would exceed it, in backticks.
+        new: String,
+    },
+    /// A loaded client's bucket or prefix reaches what the managed group of
+    /// a client outside the loaded files grants in the account.
+    #[error(
+        "{scope} of client `{client}` ({location}) reaches {other_scope} of client `{other_client}` (group `client-{other_client}` in the account, not in the files given); a client must never reach another client's buckets: choose names or prefixes that do not overlap, or, if `{other_client}` is gone, give the whole clients directory so its group is deleted"
+    )]
+    LiveCollision {
+        client: String,
+        scope: String,
+        location: String,
+        other_client: String,
+        other_scope: String,
     },
     /// A desired user name is already a managed user of another role.
     #[error(
@@ -336,8 +384,8 @@ pub enum PlanError {
     },
 }
 
-/// IAM's default quotas (the account may have raised some; see
-/// `GetAccountSummary`).
+/// IAM's default quotas; plans use the account's own, read with
+/// `GetAccountSummary` (see `model::AccountQuotas`).
 pub mod quotas {
     /// Groups a user can belong to.
     pub const GROUPS_PER_USER: usize = 10;
@@ -347,19 +395,20 @@ pub mod quotas {
     pub const USERS_PER_ACCOUNT: usize = 5000;
 }
 
-/// Checks that need no account: every client's policy fits the inline
-/// policy quota. Run by `validate` and before every plan.
+/// Checks that need no account: every client's policy fits a managed
+/// policy (a policy over the group's inline quota is written as a managed
+/// policy instead). Run by `validate` and before every plan.
 pub fn check_quotas(desired: &Desired, account_id: &str) -> Vec<PlanError> {
     desired
         .clients
         .values()
         .filter_map(|client| {
             let size = policy::size(&policy::group_policy(client, account_id));
-            (size > policy::GROUP_INLINE_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
+            (size > policy::MANAGED_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
                 client: client.name.clone(),
-                file: client.source.clone(),
+                file: client.source.display().to_string(),
                 size,
-                limit: policy::GROUP_INLINE_POLICY_LIMIT,
+                limit: policy::MANAGED_POLICY_LIMIT,
             })
         })
         .collect()
@@ -372,6 +421,8 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Things a reviewer should know that do not block the plan.
     pub warnings: Vec<String>,
+    /// Hand edits on managed groups that widen access; apply reverts them.
+    pub drift: Vec<crate::lint::Drift>,
     /// Managed clients that live in the account but not in the given files,
     /// left alone because the files given are not the whole configuration.
     pub out_of_scope: Vec<String>,
@@ -583,7 +634,8 @@ pub fn plan_with(
         desired.clients.values().map(|c| c.group_name()),
         observed.groups.keys(),
     ));
-    errors.extend(check_account_quotas(desired, observed, &users));
+    errors.extend(crate::isolation::live_collisions(desired, observed));
+    errors.extend(check_account_quotas(desired, observed, &users, account_id));
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -673,6 +725,19 @@ pub fn plan_with(
     for client in desired.clients.values() {
         let group = client.group_name();
         let want_policy = policy::group_policy(client, account_id);
+        // A policy over the group's inline quota goes into a managed policy
+        // attached to the group instead (SPEC, Guarantee 7: such a client
+        // still works).
+        let own_arn = policy::managed_policy_arn(account_id, path, &client.name);
+        let as_managed = policy::size(&want_policy) > observed.quotas.group_policy_size;
+        let managed_change = |before: Option<Value>, after: Value| Change::PutManagedPolicy {
+            group: group.clone(),
+            policy_name: policy::managed_policy_name(&client.name),
+            path: path.to_owned(),
+            arn: own_arn.clone(),
+            before,
+            after,
+        };
         let mut want_members: BTreeSet<String> = client.developers.iter().cloned().collect();
         if let Some(app) = &client.app_user {
             want_members.insert(app.clone());
@@ -683,12 +748,16 @@ pub fn plan_with(
                     group: group.clone(),
                     path: path.to_owned(),
                 });
-                changes.push(Change::PutGroupPolicy {
-                    group: group.clone(),
-                    policy_name: GROUP_POLICY_NAME.to_owned(),
-                    before: None,
-                    after: want_policy,
-                });
+                if as_managed {
+                    changes.push(managed_change(None, want_policy));
+                } else {
+                    changes.push(Change::PutGroupPolicy {
+                        group: group.clone(),
+                        policy_name: GROUP_POLICY_NAME.to_owned(),
+                        before: None,
+                        after: want_policy,
+                    });
+                }
                 for user in &want_members {
                     changes.push(Change::AddMember {
                         group: group.clone(),
@@ -697,8 +766,24 @@ pub fn plan_with(
                 }
             }
             Some(g) => {
+                let own_doc = g
+                    .attached_policies
+                    .contains(&own_arn)
+                    .then(|| observed.managed_policies.get(&own_arn))
+                    .flatten();
+                plan.drift.extend(crate::lint::group_drift(
+                    g,
+                    &want_policy,
+                    client.access,
+                    (&own_arn, own_doc, as_managed),
+                ));
                 let current = g.inline_policies.get(GROUP_POLICY_NAME);
-                if current != Some(&want_policy) {
+                if as_managed {
+                    let attached = g.attached_policies.contains(&own_arn);
+                    if !attached || own_doc != Some(&want_policy) {
+                        changes.push(managed_change(own_doc.cloned(), want_policy.clone()));
+                    }
+                } else if current != Some(&want_policy) {
                     changes.push(Change::PutGroupPolicy {
                         group: group.clone(),
                         policy_name: GROUP_POLICY_NAME.to_owned(),
@@ -708,8 +793,15 @@ pub fn plan_with(
                 }
                 // A managed group grants exactly what provision wrote: any
                 // other policy on it was added by hand and could widen access.
+                // With a managed policy, the inline `provision-s3` goes too.
                 for (name, doc) in &g.inline_policies {
-                    if name != GROUP_POLICY_NAME {
+                    if as_managed && name == GROUP_POLICY_NAME {
+                        changes.push(Change::DeleteGroupPolicy {
+                            group: group.clone(),
+                            policy_name: name.clone(),
+                            before: doc.clone(),
+                        });
+                    } else if name != GROUP_POLICY_NAME {
                         changes.push(Change::DeleteGroupPolicy {
                             group: group.clone(),
                             policy_name: name.clone(),
@@ -721,6 +813,18 @@ pub fn plan_with(
                     }
                 }
                 for arn in &g.attached_policies {
+                    if *arn == own_arn {
+                        // provision's own: kept while the policy needs it,
+                        // deleted once it fits inline again.
+                        if !as_managed {
+                            changes.push(Change::DeleteManagedPolicy {
+                                group: group.clone(),
+                                arn: arn.clone(),
+                                before: own_doc.cloned(),
+                            });
+                        }
+                        continue;
+                    }
                     changes.push(Change::DetachGroupPolicy {
                         group: group.clone(),
                         policy_arn: arn.clone(),
@@ -763,6 +867,7 @@ pub fn plan_with(
             deleted_clients.insert(client.to_owned());
             members_after.insert(g.name.clone(), BTreeSet::new());
         } else {
+            plan.warnings.extend(crate::lint::out_of_scope_warnings(g));
             plan.out_of_scope.push(client.to_owned());
             members_after.insert(g.name.clone(), observed.members(&g.name));
         }
@@ -819,6 +924,14 @@ pub fn plan_with(
     for client in &deleted_clients {
         let group = group_name(client);
         let g = &observed.groups[&group];
+        let own_arn = policy::managed_policy_arn(account_id, path, client);
+        if g.attached_policies.contains(&own_arn) {
+            changes.push(Change::DeleteManagedPolicy {
+                group: group.clone(),
+                arn: own_arn.clone(),
+                before: observed.managed_policies.get(&own_arn).cloned(),
+            });
+        }
         changes.push(Change::DeleteGroup {
             group: group.clone(),
             members: observed
@@ -866,9 +979,25 @@ fn check_account_quotas(
     desired: &Desired,
     observed: &Observed,
     users: &BTreeMap<String, Role>,
+    account_id: &str,
 ) -> Vec<PlanError> {
     let path = desired.settings.path.as_str();
+    let limits = observed.quotas;
     let mut errors = Vec::new();
+    // The account's own managed policy size quota; the offline check
+    // (`check_quotas`) already used AWS's default, so this only fires when
+    // the account's is lower.
+    for client in desired.clients.values() {
+        let size = policy::size(&policy::group_policy(client, account_id));
+        if size > limits.managed_policy_size && size <= policy::MANAGED_POLICY_LIMIT {
+            errors.push(PlanError::PolicyTooLarge {
+                client: client.name.clone(),
+                file: client.source.display().to_string(),
+                size,
+                limit: limits.managed_policy_size,
+            });
+        }
+    }
     let mut managed_count: BTreeMap<&str, usize> = BTreeMap::new();
     for client in desired.clients.values() {
         for dev in &client.developers {
@@ -882,42 +1011,60 @@ fn check_account_quotas(
                 .filter(|g| observed.groups.get(*g).is_none_or(|g| !g.is_managed(path)))
                 .count()
         });
-        if managed + unmanaged > quotas::GROUPS_PER_USER {
+        if managed + unmanaged > limits.groups_per_user {
             errors.push(PlanError::TooManyGroupsForUser {
                 user: user.to_owned(),
                 count: managed + unmanaged,
                 managed,
                 unmanaged,
-                limit: quotas::GROUPS_PER_USER,
+                limit: limits.groups_per_user,
             });
         }
     }
-    let new_users = users
+    let new_user_names: Vec<&String> = users
         .keys()
         .filter(|u| !observed.users.contains_key(*u))
-        .count();
+        .collect();
+    let new_users = new_user_names.len();
     let user_total = observed.users.len() + new_users;
-    if new_users > 0 && user_total > quotas::USERS_PER_ACCOUNT {
+    if new_users > 0 && user_total > limits.users {
         errors.push(PlanError::AccountQuota {
             what: "users",
             count: user_total,
-            limit: quotas::USERS_PER_ACCOUNT,
+            limit: limits.users,
+            new: quoted(new_user_names),
         });
     }
-    let new_groups = desired
+    let new_group_names: Vec<String> = desired
         .clients
         .values()
-        .filter(|c| !observed.groups.contains_key(&c.group_name()))
-        .count();
+        .map(|c| c.group_name())
+        .filter(|g| !observed.groups.contains_key(g))
+        .collect();
+    let new_groups = new_group_names.len();
     let group_total = observed.groups.len() + new_groups;
-    if new_groups > 0 && group_total > quotas::GROUPS_PER_ACCOUNT {
+    if new_groups > 0 && group_total > limits.groups {
         errors.push(PlanError::AccountQuota {
             what: "groups",
             count: group_total,
-            limit: quotas::GROUPS_PER_ACCOUNT,
+            limit: limits.groups,
+            new: quoted(&new_group_names),
         });
     }
     errors
+}
+
+/// Names in backticks, comma-separated, at most ten then a count.
+fn quoted<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    let names: Vec<String> = names
+        .into_iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect();
+    if names.len() > 10 {
+        format!("{} and {} more", names[..10].join(", "), names.len() - 10)
+    } else {
+        names.join(", ")
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,25 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 /// not counting whitespace (see [`size`]).
 pub const GROUP_INLINE_POLICY_LIMIT: usize = 5120;
 
+/// IAM's quota on the size of a customer managed policy, in characters not
+/// counting whitespace. A client whose policy does not fit the group's
+/// inline quota gets a managed policy attached to its group instead.
+pub const MANAGED_POLICY_LIMIT: usize = 6144;
+
+/// Name of the managed policy used instead of the inline `provision-s3`
+/// when a client's policy does not fit the inline quota.
+pub fn managed_policy_name(client: &str) -> String {
+    format!("provision-s3-{client}")
+}
+
+/// ARN of [`managed_policy_name`] under the managed `path` of `account_id`.
+pub fn managed_policy_arn(account_id: &str, path: &str, client: &str) -> String {
+    format!(
+        "arn:aws:iam::{account_id}:policy{path}{}",
+        managed_policy_name(client)
+    )
+}
+
 // The action lists below are each sorted, because a generated document must
 // already be in [`normalize`]d form; a unit test keeps them so. Every list is
 // complete (read-write repeats read-only) so that other modules (the

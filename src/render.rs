@@ -27,6 +27,19 @@ pub fn text(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
 /// stream that strips colours where they do not belong (`anstream`).
 pub fn text_styled(plan: &Plan, out: &mut dyn Write, color: bool) -> io::Result<()> {
     let paint = Paint(color);
+    // Widening drift first: someone granted a client's group more than
+    // provision wrote, and the reviewer must see it before anything else.
+    for drift in &plan.drift {
+        for reason in &drift.widens {
+            writeln!(
+                out,
+                "{}: DRIFT widens access: group `{}`, policy `{}`: {reason} (apply reverts it)",
+                paint.warning("warning"),
+                drift.group,
+                drift.policy
+            )?;
+        }
+    }
     for warning in &plan.warnings {
         writeln!(out, "{}: {warning}", paint.warning("warning"))?;
     }
@@ -42,7 +55,7 @@ pub fn text_styled(plan: &Plan, out: &mut dyn Write, color: bool) -> io::Result<
                 .join(", ")
         )?;
     }
-    if !plan.warnings.is_empty() || !plan.out_of_scope.is_empty() {
+    if !plan.warnings.is_empty() || !plan.out_of_scope.is_empty() || !plan.drift.is_empty() {
         writeln!(out)?;
     }
     if plan.is_empty() {
@@ -187,6 +200,22 @@ fn details(change: &Change) -> Vec<String> {
             );
             lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}")));
         }
+        Change::PutManagedPolicy {
+            arn, before, after, ..
+        } => {
+            lines.push(format!(
+                "managed policy {arn}, attached to the group: the policy does not fit the group's inline quota"
+            ));
+            match before {
+                None => lines.extend(policy::to_pretty(after).lines().map(str::to_owned)),
+                Some(before) => {
+                    lines.extend(policy::diff(before, after).lines().map(str::to_owned));
+                }
+            }
+        }
+        Change::DeleteManagedPolicy { arn, .. } => lines.push(format!(
+            "detaches and deletes provision's managed policy {arn}; the policy fits inline again, or the client goes"
+        )),
         Change::DetachGroupPolicy { .. } => lines
             .push("attached by hand; detached so the group grants only its client's access".into()),
         Change::DeleteGroup {
@@ -254,6 +283,8 @@ struct JsonPlan<'a> {
     changes: Vec<JsonChange>,
     summary: Summary,
     warnings: &'a [String],
+    /// Hand edits on managed groups that widen access.
+    drift: &'a [crate::lint::Drift],
     out_of_scope: &'a [String],
 }
 
@@ -287,6 +318,10 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
         Change::CreateGroup { path, .. } => (None, Some(json!({"path": path}))),
         Change::PutGroupPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
         Change::DeleteGroupPolicy { before, .. } => (Some(before.clone()), None),
+        Change::PutManagedPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
+        Change::DeleteManagedPolicy { arn, before, .. } => {
+            (Some(json!({"policy_arn": arn, "document": before})), None)
+        }
         Change::DetachGroupPolicy { policy_arn, .. } => {
             (Some(json!({"policy_arn": policy_arn})), None)
         }
@@ -345,6 +380,7 @@ pub fn json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             .collect(),
         summary: plan.summary(),
         warnings: &plan.warnings,
+        drift: &plan.drift,
         out_of_scope: &plan.out_of_scope,
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;

@@ -204,13 +204,17 @@ fn a_no_op_apply_makes_no_write_call_and_few_reads() {
     env.proxy.clear();
     env.apply(&env.clients()).success();
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
-    // One page of account details and one identity call, whatever the
-    // number of clients.
+    // One page of account details, one identity call and one read of the
+    // account's quotas, whatever the number of clients.
     let mut calls = env.proxy.calls();
     calls.sort();
     assert_eq!(
         calls,
-        ["GetAccountAuthorizationDetails", "GetCallerIdentity"]
+        [
+            "GetAccountAuthorizationDetails",
+            "GetAccountSummary",
+            "GetCallerIdentity"
+        ]
     );
 }
 

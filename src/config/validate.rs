@@ -16,7 +16,8 @@ use toml::Spanned;
 use super::raw::{RawClient, RawDeveloper, RawFile, RawMember, SpannedList};
 use super::rules::{self, IamKind, Rule, S3Kind};
 use crate::diag::{Diagnostic, Diagnostics, FileId};
-use crate::model::{Access, Client, Desired, Developer, Settings, group_name};
+use crate::isolation::Scope;
+use crate::model::{Access, Client, Desired, Developer, Settings, SourceLocation, group_name};
 
 /// IAM allows a user in at most this many groups; each client is a group.
 pub(super) const MAX_GROUPS_PER_USER: usize = 10;
@@ -88,6 +89,24 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         .values()
         .map(|d| (d.value.name.clone(), d.value.clone()))
         .collect();
+    let mut locations = BTreeMap::new();
+    for draft in &clients {
+        let Some(parsed) = files.get(draft.file_index) else {
+            continue;
+        };
+        for item in draft.buckets.iter().chain(&draft.prefixes) {
+            if let Some((line, column)) = v.diags.line_column(draft.file, item.span().start) {
+                locations.insert(
+                    (draft.name.get_ref().clone(), item.get_ref().clone()),
+                    SourceLocation {
+                        path: parsed.path.clone(),
+                        line,
+                        column,
+                    },
+                );
+            }
+        }
+    }
     let clients = clients
         .into_iter()
         .filter_map(|draft| {
@@ -100,6 +119,7 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         developers,
         clients,
         authoritative,
+        locations,
     }
 }
 
@@ -981,6 +1001,14 @@ impl<'a> Validator<'a> {
             client: &'e str,
             loc: Loc,
         }
+        impl Entry<'_> {
+            fn scope(&self) -> Scope<'_> {
+                match self.kind {
+                    S3Kind::Bucket => Scope::Bucket(self.name),
+                    S3Kind::Prefix => Scope::Prefix(self.name),
+                }
+            }
+        }
         let mut entries: Vec<Entry<'_>> = Vec::new();
         for client in clients {
             let lists = [
@@ -1008,11 +1036,7 @@ impl<'a> Validator<'a> {
                 if !b.name.starts_with(a.name) {
                     break;
                 }
-                let matches = match a.kind {
-                    S3Kind::Prefix => true,
-                    // An exact bucket matches only the same name.
-                    S3Kind::Bucket => b.name == a.name,
-                };
+                let matches = a.scope().reaches(b.scope());
                 if i == j || !matches || !reported.insert((i.min(j), i.max(j))) {
                     continue;
                 }

@@ -117,6 +117,21 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                     .inline_policies
                     .remove(policy_name);
             }
+            Change::PutManagedPolicy {
+                group, arn, after, ..
+            } => {
+                o.managed_policies.insert(arn.clone(), after.clone());
+                let g = o.groups.get_mut(group).unwrap();
+                if !g.attached_policies.contains(arn) {
+                    g.attached_policies.push(arn.clone());
+                }
+            }
+            Change::DeleteManagedPolicy { group, arn, .. } => {
+                o.managed_policies.remove(arn);
+                if let Some(g) = o.groups.get_mut(group) {
+                    g.attached_policies.retain(|a| a != arn);
+                }
+            }
             Change::DetachGroupPolicy { group, policy_arn } => {
                 o.groups
                     .get_mut(group)
@@ -780,4 +795,104 @@ fn disabling_renders_as_an_update_of_the_user() {
     let p = plan(&d, &observed, ACCOUNT).unwrap();
     insta::assert_snapshot!("disable_developer_text", text(&p));
     insta::assert_snapshot!("disable_developer_json", json(&p));
+}
+
+#[test]
+fn the_accounts_own_quotas_are_used() {
+    let d = desired();
+    let o = Observed {
+        quotas: crate::model::AccountQuotas {
+            groups: 1,
+            users: 3,
+            groups_per_user: 1,
+            group_policy_size: 400,
+            managed_policy_size: 400,
+            from_account: true,
+        },
+        ..Observed::default()
+    };
+    let errors: Vec<String> = plan(&d, &o, ACCOUNT)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    insta::assert_snapshot!("account_quotas", errors.join("\n"));
+}
+
+#[test]
+fn only_widening_drift_is_flagged_and_json_carries_it() {
+    let d = desired();
+    let mut o = converged(&d);
+    // Narrowed by hand: reverted, but not flagged as widening.
+    let narrower = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-assets/*"]}]});
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .inline_policies
+        .insert(GROUP_POLICY_NAME.into(), narrower);
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["~ group-policy client-acme/provision-s3"]);
+    assert!(p.drift.is_empty(), "{:?}", p.drift);
+    // Widened by hand to another client's bucket.
+    let wider = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-assets/*", "arn:aws:s3:::globex-assets/*"]}]});
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .inline_policies
+        .insert(GROUP_POLICY_NAME.into(), wider);
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&json(&p)).unwrap();
+    assert_eq!(
+        j["drift"],
+        serde_json::json!([{"group": "client-acme", "policy": "provision-s3", "widens": ["statement `#1` allows `s3:GetObject` on `arn:aws:s3:::globex-assets/*`"]}])
+    );
+    assert!(text(&p).starts_with("warning: DRIFT widens access: group `client-acme`"));
+}
+
+/// A client whose policy does not fit the group's inline quota gets a
+/// managed policy attached to its group instead, converges, and goes back
+/// inline when it fits again.
+#[test]
+fn a_policy_over_the_inline_quota_becomes_a_managed_policy() {
+    let mut d = desired();
+    d.clients.get_mut("acme").unwrap().buckets = (0..70)
+        .map(|i| format!("acme-bucket-number-{i:03}"))
+        .collect();
+    let size = policy::size(&policy::group_policy(&d.clients["acme"], ACCOUNT));
+    assert!(size > 5120 && size <= 6144, "{size}");
+    assert!(check_quotas(&d, ACCOUNT).is_empty());
+    let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
+    let acme: Vec<String> = names(&p)
+        .into_iter()
+        .filter(|n| n.contains("client-acme/provision"))
+        .collect();
+    assert_eq!(acme, vec!["+ group-policy client-acme/provision-s3-acme"]);
+    let o = simulate(&Observed::default(), &p);
+    assert!(o.groups["client-acme"].inline_policies.is_empty());
+    let again = plan(&d, &o, ACCOUNT).unwrap();
+    assert!(again.is_empty(), "{:#?}", names(&again));
+    assert!(again.drift.is_empty());
+
+    // Back under the quota: inline again, the managed policy deleted.
+    let small = desired();
+    let p = plan(&small, &o, ACCOUNT).unwrap();
+    assert_eq!(
+        names(&p),
+        vec![
+            "+ group-policy client-acme/provision-s3",
+            "- group-policy client-acme/provision-s3-acme",
+        ]
+    );
+    let o2 = simulate(&o, &p);
+    assert!(plan(&small, &o2, ACCOUNT).unwrap().is_empty());
+
+    // From inline to managed: the inline policy goes.
+    let p = plan(&d, &o2, ACCOUNT).unwrap();
+    assert_eq!(
+        names(&p),
+        vec![
+            "- group-policy client-acme/provision-s3",
+            "+ group-policy client-acme/provision-s3-acme",
+        ]
+    );
 }

@@ -1,0 +1,367 @@
+//! Which S3 names a client reaches, and whether two clients' reaches meet.
+//!
+//! One place for the collision rule (SPEC, Guarantee 1), used by config
+//! validation (clients in the loaded files) and by the planner (loaded
+//! clients against the live policies of managed groups the files do not
+//! declare). Pure: no IO, no spans.
+
+use serde_json::Value;
+
+use crate::model::{Client, Desired, GROUP_PREFIX, Observed};
+use crate::plan::PlanError;
+
+/// What a client's policy reaches in S3: one exact bucket, or every bucket
+/// whose name starts with a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope<'a> {
+    /// An exact bucket name.
+    Bucket(&'a str),
+    /// A bucket name prefix; the policy grants `arn:aws:s3:::<prefix>*`.
+    Prefix(&'a str),
+}
+
+impl<'a> Scope<'a> {
+    /// The bucket name or prefix.
+    pub fn name(self) -> &'a str {
+        match self {
+            Scope::Bucket(name) | Scope::Prefix(name) => name,
+        }
+    }
+
+    /// How messages name it: "bucket `x`" or "bucket prefix `x`".
+    pub fn describe(self) -> String {
+        match self {
+            Scope::Bucket(name) => format!("bucket `{name}`"),
+            // What a hand-written `*` resource reads back as.
+            Scope::Prefix("") => "every bucket (`*`)".to_owned(),
+            Scope::Prefix(name) => format!("bucket prefix `{name}`"),
+        }
+    }
+
+    /// True when some bucket is reached by both `self` and `other`.
+    ///
+    /// Two buckets meet when they are the same name; a prefix meets every
+    /// bucket that starts with it; two prefixes meet when one starts with
+    /// the other (`acme-` and `acme-corp-` both reach `acme-corp-x`). The
+    /// rule is symmetric.
+    pub fn reaches(self, other: Scope<'_>) -> bool {
+        match (self, other) {
+            (Scope::Bucket(a), Scope::Bucket(b)) => a == b,
+            (Scope::Prefix(p), Scope::Bucket(b)) | (Scope::Bucket(b), Scope::Prefix(p)) => {
+                b.starts_with(p)
+            }
+            (Scope::Prefix(a), Scope::Prefix(b)) => a.starts_with(b) || b.starts_with(a),
+        }
+    }
+}
+
+/// Every bucket and prefix of a loaded client.
+pub fn client_scopes(client: &Client) -> Vec<Scope<'_>> {
+    client
+        .buckets
+        .iter()
+        .map(|b| Scope::Bucket(b))
+        .chain(client.bucket_prefixes.iter().map(|p| Scope::Prefix(p)))
+        .collect()
+}
+
+/// An owned [`Scope`], for scopes read from the account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OwnedScope {
+    /// An exact bucket name.
+    Bucket(String),
+    /// A bucket name prefix.
+    Prefix(String),
+}
+
+impl OwnedScope {
+    /// Borrows it as a [`Scope`].
+    pub fn as_scope(&self) -> Scope<'_> {
+        match self {
+            OwnedScope::Bucket(name) => Scope::Bucket(name),
+            OwnedScope::Prefix(name) => Scope::Prefix(name),
+        }
+    }
+}
+
+/// The S3 scope an `arn:aws:s3:::...` resource reaches, or `None` for a
+/// resource that is not an S3 ARN.
+///
+/// `bucket` and `bucket/...` reach the bucket; anything with a wildcard
+/// (`*` or `?`) in the bucket part reaches every bucket that starts with the
+/// text before the wildcard, so `*` alone and `arn:aws:s3:::*` reach every
+/// bucket (the empty prefix). A bare `*` resource counts as S3 too: it
+/// reaches everything.
+pub fn scope_of_arn(arn: &str) -> Option<OwnedScope> {
+    let rest = if arn == "*" {
+        "*"
+    } else {
+        // Any partition (`aws`, `aws-cn`, ...); a wildcard partition or
+        // service reaches S3 as well.
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(_partition), Some(service), Some(_), Some(_), Some(rest)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        if !(service == "s3" || service.contains(['*', '?'])) {
+            return None;
+        }
+        rest
+    };
+    let bucket = rest.split('/').next().unwrap_or_default();
+    Some(match bucket.find(['*', '?']) {
+        Some(at) => OwnedScope::Prefix(bucket[..at].to_owned()),
+        None => OwnedScope::Bucket(bucket.to_owned()),
+    })
+}
+
+/// Every S3 scope an `Allow` statement of `doc` grants, from its `Resource`
+/// lists. Statements with `NotResource` reach everything except what they
+/// name, so they count as the empty prefix (every bucket).
+pub fn policy_scopes(doc: &Value) -> Vec<OwnedScope> {
+    let mut scopes = Vec::new();
+    for statement in statements(doc) {
+        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        if statement.get("NotResource").is_some() {
+            scopes.push(OwnedScope::Prefix(String::new()));
+            continue;
+        }
+        for resource in strings(statement.get("Resource")) {
+            if let Some(scope) = scope_of_arn(resource) {
+                scopes.push(scope);
+            }
+        }
+    }
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// Loaded clients whose buckets or prefixes reach what the managed group of
+/// another client grants in the account, when that client is not in the
+/// loaded files (SPEC, Guarantee 1, across files): applying only
+/// `clients/acme.toml` must still refuse a prefix that reaches a bucket of a
+/// client that lives only in the account.
+///
+/// What the other client owns is read from every inline policy of its
+/// group (normally just `provision-s3`).
+pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError> {
+    let path = desired.settings.path.as_str();
+    let mut errors = Vec::new();
+    for group in observed.groups.values() {
+        if !group.is_managed(path)
+            || desired
+                .clients
+                .values()
+                .any(|c| c.group_name() == group.name)
+        {
+            continue;
+        }
+        let other = group.name.strip_prefix(GROUP_PREFIX).unwrap_or(&group.name);
+        let mut live: Vec<OwnedScope> = group
+            .inline_policies
+            .values()
+            .flat_map(policy_scopes)
+            .collect();
+        live.sort();
+        live.dedup();
+        for client in desired.clients.values() {
+            for scope in client_scopes(client) {
+                for theirs in &live {
+                    if !scope.reaches(theirs.as_scope()) {
+                        continue;
+                    }
+                    let location = desired
+                        .locations
+                        .get(&(client.name.clone(), scope.name().to_owned()))
+                        .map_or_else(|| client.source.display().to_string(), ToString::to_string);
+                    errors.push(PlanError::LiveCollision {
+                        client: client.name.clone(),
+                        scope: scope.describe(),
+                        location,
+                        other_client: other.to_owned(),
+                        other_scope: theirs.as_scope().describe(),
+                    });
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// The statements of a policy document, whether `Statement` is one object
+/// or an array.
+pub(crate) fn statements(doc: &Value) -> Vec<&serde_json::Map<String, Value>> {
+    match doc.get("Statement") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(one)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+/// A string-or-array policy element as a list of strings.
+pub(crate) fn strings(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    use std::path::PathBuf;
+
+    use crate::model::{Access, ObservedGroup};
+
+    /// The account after applying a client `name` with these scopes, as a
+    /// managed group with its generated policy.
+    fn live_client(name: &str, buckets: &[&str], prefixes: &[&str]) -> Observed {
+        let client = Client {
+            name: name.into(),
+            buckets: buckets.iter().map(|b| b.to_string()).collect(),
+            bucket_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+            access: Access::ReadWrite,
+            developers: vec![],
+            membership_expires: Default::default(),
+            app_user: None,
+            distributions: vec![],
+            source: PathBuf::from("elsewhere.toml"),
+        };
+        let mut o = Observed::default();
+        o.groups.insert(
+            client.group_name(),
+            ObservedGroup {
+                name: client.group_name(),
+                path: "/provision/".into(),
+                inline_policies: [(
+                    crate::model::GROUP_POLICY_NAME.to_owned(),
+                    crate::policy::group_policy(&client, "123456789012"),
+                )]
+                .into(),
+                ..ObservedGroup::default()
+            },
+        );
+        o
+    }
+
+    fn load(text: &str) -> Desired {
+        crate::config::load_sources(
+            vec![(PathBuf::from("clients/acme.toml"), text.into())],
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn messages(desired: &Desired, observed: &Observed) -> String {
+        live_collisions(desired, observed)
+            .iter()
+            .map(|e| format!("{e}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn a_loaded_prefix_reaching_a_live_clients_bucket_is_refused() {
+        let acme = load("[[clients]]\nname = \"acme\"\nbucket_prefixes = [\"acme\"]\n");
+        let live = live_client("acmecorp", &["acmecorp-data"], &[]);
+        insta::assert_snapshot!(messages(&acme, &live));
+        // The planner refuses the same way, before any change.
+        let errors = crate::plan::plan(&acme, &live, "123456789012").unwrap_err();
+        assert!(
+            matches!(&errors[0], PlanError::LiveCollision { other_client, .. } if other_client == "acmecorp")
+        );
+    }
+
+    #[test]
+    fn live_collisions_cover_prefixes_and_shared_buckets() {
+        let acme = load(
+            "[[clients]]\nname = \"acme\"\nbuckets = [\"shared-assets\"]\nbucket_prefixes = [\"acme-\"]\n",
+        );
+        let live = live_client("acme-corp", &["shared-assets"], &["acme-corp-"]);
+        insta::assert_snapshot!(messages(&acme, &live));
+    }
+
+    #[test]
+    fn live_clients_that_do_not_overlap_or_are_loaded_are_fine() {
+        let acme = load("[[clients]]\nname = \"acme\"\nbucket_prefixes = [\"acme-\"]\n");
+        // `acmecorp-` does not start with `acme-`, nor the reverse.
+        assert_eq!(
+            messages(&acme, &live_client("acmecorp", &[], &["acmecorp-"])),
+            ""
+        );
+        // The loaded client's own group is compared with the file, not with itself.
+        assert_eq!(messages(&acme, &live_client("acme", &[], &["acme"])), "");
+        // A group outside the managed path is not a client.
+        let mut outside = live_client("acmecorp", &["acme-data"], &[]);
+        outside
+            .groups
+            .values_mut()
+            .for_each(|g| g.path = "/".into());
+        assert_eq!(messages(&acme, &outside), "");
+    }
+
+    #[test]
+    fn the_collision_rule() {
+        use Scope::{Bucket, Prefix};
+        let cases = [
+            (Bucket("acme-x"), Bucket("acme-x"), true),
+            (Bucket("acme-x"), Bucket("acme-y"), false),
+            (Prefix("acme"), Bucket("acmecorp-data"), true),
+            (Prefix("acme-"), Bucket("acmecorp-data"), false),
+            (Prefix("acme-x"), Bucket("acme-x"), true),
+            (Prefix("acme-"), Prefix("acme-corp-"), true),
+            (Prefix("acme-"), Prefix("acmecorp-"), false),
+            (Prefix(""), Bucket("anything"), true),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(a.reaches(b), want, "{a:?} vs {b:?}");
+            assert_eq!(b.reaches(a), want, "{b:?} vs {a:?} (symmetry)");
+        }
+    }
+
+    #[test]
+    fn scopes_are_read_back_from_generated_and_hand_written_arns() {
+        let b = |s: &str| Some(OwnedScope::Bucket(s.into()));
+        let p = |s: &str| Some(OwnedScope::Prefix(s.into()));
+        assert_eq!(scope_of_arn("arn:aws:s3:::acme-assets"), b("acme-assets"));
+        assert_eq!(scope_of_arn("arn:aws:s3:::acme-assets/*"), b("acme-assets"));
+        assert_eq!(scope_of_arn("arn:aws:s3:::acme-*"), p("acme-"));
+        assert_eq!(scope_of_arn("arn:aws:s3:::acme-?x/*"), p("acme-"));
+        assert_eq!(scope_of_arn("arn:aws:s3:::*"), p(""));
+        assert_eq!(scope_of_arn("*"), p(""));
+        assert_eq!(scope_of_arn("arn:aws:*:::x*"), p("x"));
+        assert_eq!(
+            scope_of_arn("arn:aws:cloudfront::123456789012:distribution/E1"),
+            None
+        );
+    }
+
+    #[test]
+    fn policy_scopes_read_allow_statements_only() {
+        let doc = json!({"Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::a-1", "arn:aws:s3:::a-1/*", "arn:aws:s3:::p-*"]},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::z"},
+            {"Effect": "Allow", "Action": "cloudfront:CreateInvalidation", "Resource": "arn:aws:cloudfront::1:distribution/E"},
+        ]});
+        assert_eq!(
+            policy_scopes(&doc),
+            vec![
+                OwnedScope::Bucket("a-1".into()),
+                OwnedScope::Prefix("p-".into())
+            ]
+        );
+        let not = json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::x"}});
+        assert_eq!(policy_scopes(&not), vec![OwnedScope::Prefix(String::new())]);
+    }
+}

@@ -1,0 +1,584 @@
+//! `provision verify`: the access matrix, every managed principal x every
+//! client bucket and distribution, computed by evaluating the account's live
+//! policies with [`crate::evaluate`].
+//!
+//! Pure: the command reads the account and the managed policy documents,
+//! then [`matrix`] decides and [`text`]/[`json`] print. Isolation holds when
+//! no principal is allowed any probed action on a resource of a client it
+//! does not belong to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::evaluate::{Decision, evaluate};
+use crate::isolation::{OwnedScope, policy_scopes};
+use crate::model::{CLIENT_TAG_KEY, Desired, GROUP_PREFIX, Observed};
+use crate::policy::{bucket_arn, distribution_arn, objects_arn};
+
+/// Version of the JSON format; bumped on incompatible changes.
+pub const JSON_FORMAT_VERSION: &str = "1";
+
+/// Suffix that turns a bucket prefix into a representative bucket name.
+pub const PREFIX_EXAMPLE: &str = "example";
+
+/// What is probed on a resource: a short name for the table, the IAM action,
+/// and whether it targets the bucket or its objects.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub name: &'static str,
+    pub action: &'static str,
+    target: Target,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Bucket,
+    Objects,
+    Distribution,
+}
+
+/// One representative action per access level, plus what `full` adds.
+pub const BUCKET_PROBES: &[Probe] = &[
+    Probe {
+        name: "list",
+        action: "s3:ListBucket",
+        target: Target::Bucket,
+    },
+    Probe {
+        name: "get",
+        action: "s3:GetObject",
+        target: Target::Objects,
+    },
+    Probe {
+        name: "put",
+        action: "s3:PutObject",
+        target: Target::Objects,
+    },
+    Probe {
+        name: "delete",
+        action: "s3:DeleteObject",
+        target: Target::Objects,
+    },
+    Probe {
+        name: "bucket-policy",
+        action: "s3:PutBucketPolicy",
+        target: Target::Bucket,
+    },
+    Probe {
+        name: "bucket-acl",
+        action: "s3:PutBucketAcl",
+        target: Target::Bucket,
+    },
+];
+
+/// What is probed on a distribution.
+pub const DISTRIBUTION_PROBES: &[Probe] = &[Probe {
+    name: "invalidate",
+    action: "cloudfront:CreateInvalidation",
+    target: Target::Distribution,
+}];
+
+/// The kind of a resource in the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    Bucket,
+    Distribution,
+}
+
+/// A bucket or distribution and the client that owns it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    /// Bucket name (for a prefix, `<prefix>example`) or distribution id.
+    pub name: String,
+    pub client: String,
+    /// True for a representative bucket standing for a prefix.
+    pub from_prefix: bool,
+    #[serde(skip)]
+    account_id: String,
+}
+
+impl Resource {
+    fn arn(&self, target: Target) -> String {
+        match target {
+            Target::Bucket => bucket_arn(&self.name),
+            Target::Objects => objects_arn(&self.name),
+            Target::Distribution => distribution_arn(&self.account_id, &self.name),
+        }
+    }
+
+    fn probes(&self) -> &'static [Probe] {
+        match self.kind {
+            ResourceKind::Bucket => BUCKET_PROBES,
+            ResourceKind::Distribution => DISTRIBUTION_PROBES,
+        }
+    }
+}
+
+/// A managed user and the clients it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    pub name: String,
+    /// `developer` or `app`.
+    pub kind: &'static str,
+    pub clients: BTreeSet<String>,
+}
+
+/// What one principal may do on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    pub principal: String,
+    pub resource: String,
+    pub kind: ResourceKind,
+    pub client: String,
+    /// The principal belongs to the resource's client.
+    pub own: bool,
+    /// Probed actions allowed (IAM action names).
+    pub allowed: Vec<&'static str>,
+    /// Probed actions explicitly denied.
+    pub explicitly_denied: Vec<&'static str>,
+    /// A statement with a `Condition` took part (counted as applying for
+    /// allows and not applying for denies).
+    pub conditional: bool,
+}
+
+impl Cell {
+    /// True when the principal reaches a resource of a client it does not
+    /// belong to.
+    pub fn is_leak(&self) -> bool {
+        !self.own && !self.allowed.is_empty()
+    }
+}
+
+/// The whole matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Matrix {
+    pub principals: Vec<Principal>,
+    pub resources: Vec<Resource>,
+    pub cells: Vec<Cell>,
+    /// Things the reader should know about how the answer was reached.
+    pub notes: Vec<String>,
+}
+
+impl Matrix {
+    /// The cells where isolation is broken.
+    pub fn leaks(&self) -> impl Iterator<Item = &Cell> {
+        self.cells.iter().filter(|c| c.is_leak())
+    }
+
+    /// True when no principal reaches another client's resources.
+    pub fn isolated(&self) -> bool {
+        self.leaks().next().is_none()
+    }
+}
+
+/// Every ARN whose document [`matrix`] needs: policies attached to managed
+/// users and to their groups, and their permissions boundaries.
+pub fn needed_policy_arns(desired: &Desired, observed: &Observed) -> BTreeSet<String> {
+    let path = desired.settings.path.as_str();
+    let mut arns = BTreeSet::new();
+    for user in observed.users.values().filter(|u| u.is_managed(path)) {
+        arns.extend(user.attached_policies.iter().cloned());
+        arns.extend(user.permissions_boundary.iter().cloned());
+        for group in user.groups.iter().filter_map(|g| observed.groups.get(g)) {
+            arns.extend(group.attached_policies.iter().cloned());
+        }
+    }
+    arns
+}
+
+/// Builds the matrix: principals are the managed users; resources are every
+/// bucket, prefix (as `<prefix>example`) and distribution of the loaded
+/// clients, plus the buckets and prefixes that managed groups of clients not
+/// loaded grant in the account. `docs` holds the managed policy documents
+/// by ARN (see [`needed_policy_arns`]).
+pub fn matrix(
+    desired: &Desired,
+    observed: &Observed,
+    docs: &BTreeMap<String, Value>,
+    account_id: &str,
+) -> Matrix {
+    let path = desired.settings.path.as_str();
+    let mut notes = Vec::new();
+
+    // Resources and their owners.
+    let mut resources: BTreeSet<Resource> = BTreeSet::new();
+    let resource = |kind, name: String, client: &str, from_prefix| Resource {
+        kind,
+        name,
+        client: client.to_owned(),
+        from_prefix,
+        account_id: account_id.to_owned(),
+    };
+    for client in desired.clients.values() {
+        for b in &client.buckets {
+            resources.insert(resource(
+                ResourceKind::Bucket,
+                b.clone(),
+                &client.name,
+                false,
+            ));
+        }
+        for p in &client.bucket_prefixes {
+            resources.insert(resource(
+                ResourceKind::Bucket,
+                format!("{p}{PREFIX_EXAMPLE}"),
+                &client.name,
+                true,
+            ));
+        }
+        for d in &client.distributions {
+            resources.insert(resource(
+                ResourceKind::Distribution,
+                d.clone(),
+                &client.name,
+                false,
+            ));
+        }
+    }
+    let loaded_groups: BTreeSet<String> =
+        desired.clients.values().map(|c| c.group_name()).collect();
+    let live_clients: Vec<(&str, &crate::model::ObservedGroup)> = observed
+        .groups
+        .values()
+        .filter(|g| g.is_managed(path) && !loaded_groups.contains(&g.name))
+        .map(|g| (g.name.strip_prefix(GROUP_PREFIX).unwrap_or(&g.name), g))
+        .collect();
+    for (client, group) in &live_clients {
+        for scope in group.inline_policies.values().flat_map(policy_scopes) {
+            match scope {
+                OwnedScope::Bucket(b) => {
+                    resources.insert(resource(ResourceKind::Bucket, b, client, false));
+                }
+                // The empty prefix is every bucket: not a bucket of its own.
+                OwnedScope::Prefix(p) if p.is_empty() => {}
+                OwnedScope::Prefix(p) => {
+                    resources.insert(resource(
+                        ResourceKind::Bucket,
+                        format!("{p}{PREFIX_EXAMPLE}"),
+                        client,
+                        true,
+                    ));
+                }
+            }
+        }
+    }
+    if !live_clients.is_empty() {
+        notes.push(format!(
+            "buckets of {} client(s) not in the files given were read from their groups' policies: {}",
+            live_clients.len(),
+            live_clients
+                .iter()
+                .map(|(c, _)| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if resources.iter().any(|r| r.from_prefix) {
+        notes.push(format!(
+            "a bucket prefix is probed through a representative bucket `<prefix>{PREFIX_EXAMPLE}`"
+        ));
+    }
+
+    // Principals and the clients they belong to: as the files say for
+    // loaded clients, as the account says for the others.
+    let mut principals = Vec::new();
+    let mut policies_of: BTreeMap<String, (Vec<&Value>, Option<&Value>)> = BTreeMap::new();
+    let mut missing: BTreeSet<String> = BTreeSet::new();
+    for user in observed.users.values().filter(|u| u.is_managed(path)) {
+        let mut clients = BTreeSet::new();
+        for client in desired.clients.values() {
+            if client.developers.contains(&user.name)
+                || client.app_user.as_deref() == Some(user.name.as_str())
+            {
+                clients.insert(client.name.clone());
+            }
+        }
+        for (client, group) in &live_clients {
+            if user.groups.contains(&group.name) {
+                clients.insert((*client).to_owned());
+            }
+        }
+        if let Some(client) = user.tags.get(CLIENT_TAG_KEY) {
+            clients.insert(client.clone());
+        }
+        let kind = if user.tags.contains_key(CLIENT_TAG_KEY) {
+            "app"
+        } else {
+            "developer"
+        };
+        let mut identity: Vec<&Value> = user.inline_policies.values().collect();
+        let mut attached: Vec<&String> = user.attached_policies.iter().collect();
+        for group in user.groups.iter().filter_map(|g| observed.groups.get(g)) {
+            identity.extend(group.inline_policies.values());
+            attached.extend(group.attached_policies.iter());
+        }
+        for arn in attached {
+            match docs.get(arn) {
+                Some(doc) => identity.push(doc),
+                None => {
+                    missing.insert(arn.clone());
+                }
+            }
+        }
+        let boundary = user.permissions_boundary.as_ref().and_then(|arn| {
+            let doc = docs.get(arn);
+            if doc.is_none() {
+                missing.insert(arn.clone());
+            }
+            doc
+        });
+        policies_of.insert(user.name.clone(), (identity, boundary));
+        principals.push(Principal {
+            name: user.name.clone(),
+            kind,
+            clients,
+        });
+    }
+    if !missing.is_empty() {
+        notes.push(format!(
+            "these managed policies could not be read and were left out: {}",
+            missing
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
+    let mut cells = Vec::new();
+    for principal in &principals {
+        let (identity, boundary) = &policies_of[&principal.name];
+        for r in &resources {
+            let mut cell = Cell {
+                principal: principal.name.clone(),
+                resource: r.name.clone(),
+                kind: r.kind,
+                client: r.client.clone(),
+                own: principal.clients.contains(&r.client),
+                allowed: Vec::new(),
+                explicitly_denied: Vec::new(),
+                conditional: false,
+            };
+            for probe in r.probes() {
+                let e = evaluate(identity, *boundary, probe.action, &r.arn(probe.target));
+                cell.conditional |= e.conditional;
+                match e.decision {
+                    Decision::Allowed => cell.allowed.push(probe.action),
+                    Decision::ExplicitDeny => cell.explicitly_denied.push(probe.action),
+                    Decision::ImplicitDeny => {}
+                }
+            }
+            cells.push(cell);
+        }
+    }
+    if cells.iter().any(|c| c.conditional) {
+        notes.push(
+            "statements with a `Condition` were not evaluated: a conditional Allow is counted as allowing and a conditional Deny as not denying (marked `*`)"
+                .to_owned(),
+        );
+    }
+    Matrix {
+        principals,
+        resources: resources.into_iter().collect(),
+        cells,
+        notes,
+    }
+}
+
+/// The short names of the allowed probes, for the table.
+fn short(cell: &Cell) -> String {
+    let probes = match cell.kind {
+        ResourceKind::Bucket => BUCKET_PROBES,
+        ResourceKind::Distribution => DISTRIBUTION_PROBES,
+    };
+    let names: Vec<&str> = probes
+        .iter()
+        .filter(|p| cell.allowed.contains(&p.action))
+        .map(|p| p.name)
+        .collect();
+    let mut text = if names.is_empty() {
+        "-".to_owned()
+    } else {
+        names.join(" ")
+    };
+    if cell.conditional {
+        text.push_str(" *");
+    }
+    text
+}
+
+/// Writes the matrix as a table, then the verdict.
+pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Access matrix: {} principal(s) x {} resource(s), evaluated from the account's live policies.",
+        m.principals.len(),
+        m.resources.len()
+    )?;
+    writeln!(out)?;
+    let clients_of: BTreeMap<&str, String> = m
+        .principals
+        .iter()
+        .map(|p| {
+            let c: Vec<&str> = p.clients.iter().map(String::as_str).collect();
+            (
+                p.name.as_str(),
+                if c.is_empty() {
+                    "-".to_owned()
+                } else {
+                    c.join(",")
+                },
+            )
+        })
+        .collect();
+    let rows: Vec<[String; 5]> = m
+        .cells
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                ResourceKind::Bucket => "bucket",
+                ResourceKind::Distribution => "distribution",
+            };
+            [
+                c.principal.clone(),
+                clients_of
+                    .get(c.principal.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                format!("{kind} {}", c.resource),
+                c.client.clone(),
+                if c.is_leak() {
+                    format!("{}  <- LEAK", short(c))
+                } else {
+                    short(c)
+                },
+            ]
+        })
+        .collect();
+    let header = ["PRINCIPAL", "MEMBER OF", "RESOURCE", "OWNER", "ALLOWED"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(header))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
+    }
+    writeln!(out)?;
+    for note in &m.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    let leaks: Vec<&Cell> = m.leaks().collect();
+    if leaks.is_empty() {
+        writeln!(
+            out,
+            "Isolation holds: no principal reaches a bucket or distribution of a client it does not belong to."
+        )?;
+    } else {
+        for c in &leaks {
+            writeln!(
+                out,
+                "LEAK: `{}` reaches {} `{}` of client `{}`: {}",
+                c.principal,
+                match c.kind {
+                    ResourceKind::Bucket => "bucket",
+                    ResourceKind::Distribution => "distribution",
+                },
+                c.resource,
+                c.client,
+                c.allowed.join(", ")
+            )?;
+        }
+        writeln!(
+            out,
+            "Isolation is broken: {} principal/resource pair(s) cross clients.",
+            leaks.len()
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonMatrix<'a> {
+    format_version: &'static str,
+    isolated: bool,
+    principals: &'a [Principal],
+    resources: &'a [Resource],
+    access: &'a [Cell],
+    leaks: Vec<&'a Cell>,
+    notes: &'a [String],
+}
+
+/// Writes the matrix as JSON: `format_version`, `isolated`, `principals`,
+/// `resources`, `access` (one entry per pair), `leaks` and `notes`.
+pub fn json(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
+    let doc = JsonMatrix {
+        format_version: JSON_FORMAT_VERSION,
+        isolated: m.isolated(),
+        principals: &m.principals,
+        resources: &m.resources,
+        access: &m.cells,
+        leaks: m.leaks().collect(),
+        notes: &m.notes,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// A disagreement between the evaluator and `iam:SimulatePrincipalPolicy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub principal: String,
+    pub action: String,
+    pub resource_arn: String,
+    pub ours: bool,
+    pub simulated: bool,
+}
+
+/// The (action, resource ARN) pairs probed for every principal, for a
+/// cross-check with the simulator.
+pub fn probe_requests(m: &Matrix) -> Vec<(&'static str, String)> {
+    let mut pairs = Vec::new();
+    for r in &m.resources {
+        for probe in r.probes() {
+            pairs.push((probe.action, r.arn(probe.target)));
+        }
+    }
+    pairs
+}
+
+/// Whether the matrix says `principal` may do `action` on `arn`.
+pub fn allows(m: &Matrix, principal: &str, action: &str, arn: &str) -> bool {
+    m.resources.iter().any(|r| {
+        r.probes()
+            .iter()
+            .any(|p| p.action == action && r.arn(p.target) == arn)
+            && m.cells.iter().any(|c| {
+                c.principal == principal
+                    && c.resource == r.name
+                    && c.kind == r.kind
+                    && c.allowed.contains(&action)
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+//! Matrix tests: literal (desired, observed) pairs, checked by snapshot.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::*;
+use crate::model::{
+    Access, Client, GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, ObservedGroup,
+    ObservedUser,
+};
+use crate::policy::group_policy;
+
+const ACCOUNT: &str = "123456789012";
+
+fn client(name: &str, buckets: &[&str], prefixes: &[&str], devs: &[&str]) -> Client {
+    Client {
+        name: name.into(),
+        buckets: buckets.iter().map(|b| b.to_string()).collect(),
+        bucket_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+        access: Access::ReadWrite,
+        developers: devs.iter().map(|d| d.to_string()).collect(),
+        membership_expires: Default::default(),
+        app_user: Some(format!("{name}-app")),
+        distributions: vec![],
+        source: PathBuf::from(format!("clients/{name}.toml")),
+    }
+}
+
+fn user(name: &str, groups: &[&str], client: Option<&str>) -> ObservedUser {
+    let mut tags = BTreeMap::from([(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())]);
+    if let Some(c) = client {
+        tags.insert(CLIENT_TAG_KEY.to_owned(), c.to_owned());
+    }
+    ObservedUser {
+        name: name.into(),
+        path: "/provision/".into(),
+        tags,
+        groups: groups
+            .iter()
+            .map(|g| g.to_string())
+            .collect::<BTreeSet<_>>(),
+        ..ObservedUser::default()
+    }
+}
+
+/// acme (alice) and globex (bob) as applied, with `globex` optionally left
+/// out of the loaded files.
+fn world(load_globex: bool) -> (Desired, Observed) {
+    let acme = client("acme", &["acme-assets"], &[], &["alice"]);
+    let mut globex = client("globex", &[], &["globex-"], &["bob"]);
+    globex.distributions = vec!["E2QWRUHAPOMQZL".into()];
+    let mut observed = Observed::default();
+    for c in [&acme, &globex] {
+        observed.groups.insert(
+            c.group_name(),
+            ObservedGroup {
+                name: c.group_name(),
+                path: "/provision/".into(),
+                inline_policies: [(GROUP_POLICY_NAME.to_owned(), group_policy(c, ACCOUNT))].into(),
+                ..ObservedGroup::default()
+            },
+        );
+    }
+    for u in [
+        user("alice", &["client-acme"], None),
+        user("acme-app", &["client-acme"], Some("acme")),
+        user("bob", &["client-globex"], None),
+        user("globex-app", &["client-globex"], Some("globex")),
+    ] {
+        observed.users.insert(u.name.clone(), u);
+    }
+    let mut desired = Desired::default();
+    desired.clients.insert("acme".into(), acme);
+    if load_globex {
+        desired.clients.insert("globex".into(), globex);
+    }
+    (desired, observed)
+}
+
+fn render(m: &Matrix) -> String {
+    let mut out = Vec::new();
+    text(m, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn applied_clients_are_isolated() {
+    let (d, o) = world(true);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    assert!(m.isolated());
+    insta::assert_snapshot!("isolated_text", render(&m));
+    // Own access is what read-write grants, nothing of `full`.
+    let own = m
+        .cells
+        .iter()
+        .find(|c| c.principal == "acme-app" && c.resource == "acme-assets")
+        .unwrap();
+    assert_eq!(
+        own.allowed,
+        [
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject"
+        ]
+    );
+}
+
+#[test]
+fn a_hand_added_grant_is_a_leak_and_json_says_so() {
+    let (d, mut o) = world(true);
+    o.users.get_mut("globex-app").unwrap().inline_policies.insert(
+        "sneaky".into(),
+        json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-*"}]}),
+    );
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    assert!(!m.isolated());
+    insta::assert_snapshot!("leak_text", render(&m));
+    let mut out = Vec::new();
+    json(&m, &mut out).unwrap();
+    let j: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(j["isolated"], false);
+    assert_eq!(
+        j["leaks"],
+        json!([{"principal": "globex-app", "resource": "acme-assets", "kind": "bucket", "client": "acme", "own": false, "allowed": ["s3:GetObject"], "explicitly_denied": [], "conditional": false}])
+    );
+}
+
+#[test]
+fn attached_policies_boundaries_and_denies_count() {
+    let (d, mut o) = world(true);
+    let admin = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+    let boundary = "arn:aws:iam::123456789012:policy/ClientBoundary";
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .attached_policies
+        .push(admin.into());
+    let docs = BTreeMap::from([
+        (
+            admin.to_owned(),
+            json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}),
+        ),
+        (
+            boundary.to_owned(),
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "s3:*", "NotResource": ["arn:aws:s3:::acme-*"]}
+            ]}),
+        ),
+    ]);
+    // Without a boundary, the attached policy reaches globex.
+    let m = matrix(&d, &o, &docs, ACCOUNT);
+    assert!(
+        m.leaks()
+            .any(|c| c.principal == "alice" && c.client == "globex")
+    );
+    // alice's boundary denies everything outside acme: isolated again for
+    // her, while acme-app (no boundary) still leaks.
+    o.users.get_mut("alice").unwrap().permissions_boundary = Some(boundary.into());
+    let m = matrix(&d, &o, &docs, ACCOUNT);
+    assert!(!m.leaks().any(|c| c.principal == "alice"));
+    let denied = m
+        .cells
+        .iter()
+        .find(|c| c.principal == "alice" && c.resource == "globex-example")
+        .unwrap();
+    assert_eq!(denied.explicitly_denied.len(), BUCKET_PROBES.len());
+    assert!(m.leaks().any(|c| c.principal == "acme-app"));
+    // A policy whose document is missing is named in a note.
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    assert!(m.notes.iter().any(|n| n.contains(admin)), "{:?}", m.notes);
+}
+
+#[test]
+fn clients_outside_the_files_are_read_from_the_account() {
+    let (d, o) = world(false);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    let globex: Vec<&Resource> = m
+        .resources
+        .iter()
+        .filter(|r| r.client == "globex")
+        .collect();
+    assert_eq!(globex.len(), 1);
+    assert_eq!(globex[0].name, "globex-example");
+    let bob = m.principals.iter().find(|p| p.name == "bob").unwrap();
+    assert_eq!(bob.clients, BTreeSet::from(["globex".to_owned()]));
+    assert!(m.isolated());
+}

@@ -1,0 +1,516 @@
+//! Isolation against a real IAM and S3 API: `provision verify`'s answers
+//! compared with what moto's IAM enforcement actually does with the
+//! delivered keys, and the plan-time refusals that need the account.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use common::{CountingProxy, MotoServer, block_on, iam_client, provision, s3_client};
+use serde_json::Value;
+
+/// Three clients, one per access level; globex by prefix.
+const CLIENTS: &str = r#"
+[[developers]]
+name = "alice"
+email = "alice@example.com"
+
+[[clients]]
+name = "acme"
+buckets = ["acme-assets", "acme-assets-dev"]
+access = "read-write"
+developers = ["alice"]
+
+[[clients]]
+name = "globex"
+bucket_prefixes = ["globex-"]
+access = "read-only"
+developers = ["alice"]
+
+[[clients]]
+name = "initech"
+buckets = ["initech-data"]
+access = "full"
+"#;
+
+/// The buckets to create: every exact bucket, and the representative
+/// bucket `verify` uses for the prefix.
+const BUCKETS: &[&str] = &[
+    "acme-assets",
+    "acme-assets-dev",
+    "globex-example",
+    "initech-data",
+];
+
+const APPS: &[&str] = &["acme-app", "globex-app", "initech-app"];
+
+struct Env {
+    moto: MotoServer,
+    proxy: CountingProxy,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let moto = MotoServer::start();
+        let proxy = CountingProxy::start(&moto.url());
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("clients")).unwrap();
+        fs::write(dir.path().join("clients/all.toml"), CLIENTS).unwrap();
+        Env { moto, proxy, dir }
+    }
+
+    fn clients(&self) -> PathBuf {
+        self.dir.path().join("clients")
+    }
+
+    fn creds(&self) -> PathBuf {
+        self.dir.path().join("creds")
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        provision(&self.proxy.url())
+    }
+
+    fn apply(&self, path: &Path) -> assert_cmd::assert::Assert {
+        self.cmd()
+            .arg("apply")
+            .arg(path)
+            .arg("--yes")
+            .arg("--credentials-dir")
+            .arg(self.creds())
+            .assert()
+    }
+
+    fn verify_json(&self) -> (i32, Value) {
+        let out = self
+            .cmd()
+            .arg("verify")
+            .arg(self.clients())
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "verify printed no JSON ({e}):\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap(), json)
+    }
+}
+
+fn read_key(dir: &Path, user: &str) -> (String, String) {
+    let body: Value =
+        serde_json::from_str(&fs::read_to_string(dir.join(format!("{user}.json"))).unwrap())
+            .unwrap();
+    (
+        body["AccessKeyId"].as_str().unwrap().to_owned(),
+        body["SecretAccessKey"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Whether verify's JSON says `principal` may do `action` on `bucket`.
+fn verify_allows(matrix: &Value, principal: &str, bucket: &str, action: &str) -> bool {
+    let cell = matrix["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["principal"] == principal && c["resource"] == bucket)
+        .unwrap_or_else(|| panic!("no cell for {principal} x {bucket}"));
+    cell["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == action)
+}
+
+/// Runs `action` on `bucket` with the S3 client and says whether moto let
+/// it through: anything but `AccessDenied` (success, `NoSuchKey`, ...)
+/// means IAM allowed it.
+async fn moto_allows(s3: &aws_sdk_s3::Client, bucket: &str, action: &str) -> bool {
+    let key = "probe.txt";
+    let code = match action {
+        "s3:ListBucket" => s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .err()
+            .map(|e| e.code().map(str::to_owned)),
+        "s3:GetObject" => s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .err()
+            .map(|e| e.code().map(str::to_owned)),
+        "s3:PutObject" => s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .err()
+            .map(|e| e.code().map(str::to_owned)),
+        "s3:DeleteObject" => s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .err()
+            .map(|e| e.code().map(str::to_owned)),
+        "s3:PutBucketAcl" => s3
+            .put_bucket_acl()
+            .bucket(bucket)
+            .acl(aws_sdk_s3::types::BucketCannedAcl::Private)
+            .send()
+            .await
+            .err()
+            .map(|e| e.code().map(str::to_owned)),
+        "s3:PutBucketPolicy" => {
+            // A policy that changes nothing: it denies a principal that does
+            // not exist an object that does not exist.
+            let policy = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":{{"AWS":"arn:aws:iam::123456789012:user/nobody"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/nothing"}}]}}"#
+            );
+            s3.put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy)
+                .send()
+                .await
+                .err()
+                .map(|e| e.code().map(str::to_owned))
+        }
+        other => panic!("no probe for {other}"),
+    };
+    code.is_none_or(|c| c.as_deref() != Some("AccessDenied"))
+}
+
+/// The guarantee end to end: for every delivered key, bucket and probed
+/// action, `verify` says what moto's enforcement does.
+#[test]
+fn verify_matches_what_iam_enforcement_does_for_every_delivered_key() {
+    let env = Env::new();
+    let url = env.moto.url();
+    block_on(async {
+        let admin = s3_client(
+            &url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        for b in BUCKETS {
+            admin.create_bucket().bucket(*b).send().await.unwrap();
+        }
+    });
+    env.apply(&env.clients()).success();
+    // verify reads IAM, which enforcement would refuse the test key: ask
+    // it first.
+    let (code, matrix) = env.verify_json();
+    assert_eq!(code, 0, "{matrix:#}");
+    assert_eq!(matrix["isolated"], true);
+    assert_eq!(matrix["leaks"], serde_json::json!([]));
+
+    env.moto.set_auth(true);
+    let mut compared = 0;
+    let mut mismatches = Vec::new();
+    // Bucket-policy and ACL probes last: they change the buckets.
+    let phases: [&[&str]; 2] = [
+        &[
+            "s3:ListBucket",
+            "s3:PutObject",
+            "s3:GetObject",
+            "s3:DeleteObject",
+        ],
+        &["s3:PutBucketAcl", "s3:PutBucketPolicy"],
+    ];
+    block_on(async {
+        for actions in phases {
+            for app in APPS {
+                let (id, secret) = read_key(&env.creds(), app);
+                let s3 = s3_client(&url, &id, &secret);
+                for bucket in BUCKETS {
+                    for action in actions {
+                        let ours = verify_allows(&matrix, app, bucket, action);
+                        let theirs = moto_allows(&s3, bucket, action).await;
+                        compared += 1;
+                        if ours != theirs {
+                            mismatches.push(format!(
+                                "{app} {action} {bucket}: verify says {ours}, moto says {theirs}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    });
+    env.moto.set_auth(false);
+    assert_eq!(mismatches, Vec::<String>::new());
+    assert_eq!(compared, APPS.len() * BUCKETS.len() * 6);
+    // The comparison is not vacuous: some pairs are allowed, most are not.
+    let allowed = matrix["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["allowed"].as_array().unwrap().is_empty())
+        .count();
+    assert!(allowed >= 4, "{matrix:#}");
+}
+
+#[test]
+fn a_hand_made_grant_across_clients_makes_verify_fail() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    block_on(async {
+        env.proxy.clear();
+        iam_client(&env.moto.url())
+            .put_user_policy()
+            .user_name("globex-app")
+            .policy_name("sneaky")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-assets/*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg(env.clients())
+        .assert()
+        .failure()
+        .code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains(
+            "LEAK: `globex-app` reaches bucket `acme-assets` of client `acme`: s3:GetObject"
+        ),
+        "{text}"
+    );
+    // verify only reads.
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn verify_reads_attached_managed_policies() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    block_on(async {
+        let iam = iam_client(&env.moto.url());
+        let policy = iam
+            .create_policy()
+            .policy_name("wide")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::initech-*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+        iam.attach_user_policy()
+            .user_name("alice")
+            .policy_arn(policy.policy().unwrap().arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    });
+    let (code, matrix) = env.verify_json();
+    assert_eq!(code, 1);
+    assert_eq!(matrix["leaks"][0]["principal"], "alice");
+    assert_eq!(matrix["leaks"][0]["resource"], "initech-data");
+    assert_eq!(
+        matrix["leaks"][0]["allowed"],
+        serde_json::json!(["s3:ListBucket"])
+    );
+}
+
+#[test]
+fn simulate_reports_an_endpoint_without_the_simulator() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg(env.clients())
+        .arg("--simulate")
+        .assert()
+        .failure()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("`--simulate` needs iam:SimulatePrincipalPolicy, which failed for"),
+        "{err}"
+    );
+    assert!(
+        err.contains("run `provision verify` without `--simulate`"),
+        "{err}"
+    );
+}
+
+/// Applying one file must still refuse a prefix that reaches the bucket of
+/// a client that lives only in the account.
+#[test]
+fn a_prefix_reaching_a_live_clients_bucket_is_refused_at_plan_time() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    let other = env.dir.path().join("acmecorp.toml");
+    fs::write(
+        &other,
+        "[[clients]]\nname = \"acmecorp\"\nbucket_prefixes = [\"acme\"]\n",
+    )
+    .unwrap();
+    // Valid on its own: the collision is only visible in the account.
+    env.cmd().arg("validate").arg(&other).assert().success();
+    env.proxy.clear();
+    let out = env.apply(&other).failure().code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let expected = format!(
+        "error: bucket prefix `acme` of client `acmecorp` ({}:3:20) reaches bucket `acme-assets` of client `acme` (group `client-acme` in the account, not in the files given)",
+        other.display()
+    );
+    assert!(err.contains(&expected), "{err}");
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+}
+
+/// A managed group's policy widened by hand is shown first in the plan and
+/// reverted by apply, after which verify finds the clients isolated.
+#[test]
+fn widening_drift_is_prominent_and_reverted() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    block_on(async {
+        iam_client(&env.moto.url())
+            .put_group_policy()
+            .group_name("client-globex")
+            .policy_name("provision-s3")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let (code, _) = env.verify_json();
+    assert_eq!(code, 1, "the widened policy reaches other clients");
+    let out = env.cmd().arg("plan").arg(env.clients()).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.starts_with(
+            "warning: DRIFT widens access: group `client-globex`, policy `provision-s3`: statement `#1` allows `s3:*` on every resource (`*`)"
+        ),
+        "{text}"
+    );
+    env.apply(&env.clients()).success();
+    let (code, matrix) = env.verify_json();
+    assert_eq!(code, 0, "{matrix:#}");
+}
+
+/// A client whose policy does not fit the group's inline quota (about
+/// 6,000 characters) still works: its policy becomes a managed policy
+/// attached to its group, the next plan is empty, its key reaches its
+/// buckets, and verify reads the managed policy.
+#[test]
+fn a_client_over_the_inline_quota_works_through_a_managed_policy() {
+    let env = Env::new();
+    let buckets: Vec<String> = (0..72)
+        .map(|i| format!("big-bucket-number-{i:03}"))
+        .collect();
+    let file = env.dir.path().join("clients/big.toml");
+    fs::write(
+        &file,
+        format!(
+            "[[clients]]\nname = \"big\"\naccess = \"read-write\"\nbuckets = [{}]\n",
+            buckets
+                .iter()
+                .map(|b| format!("\"{b}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .unwrap();
+    let url = env.moto.url();
+    block_on(async {
+        let admin = s3_client(
+            &url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        for b in ["big-bucket-number-000", "acme-assets"] {
+            admin.create_bucket().bucket(b).send().await.unwrap();
+        }
+    });
+    let out = env.apply(&env.clients()).success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("+ group-policy client-big/provision-s3-big"),
+        "{text}"
+    );
+    // Converged: the next plan is empty.
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .arg("--detailed-exitcode")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    block_on(async {
+        let iam = iam_client(&url);
+        let attached = iam
+            .list_attached_group_policies()
+            .group_name("client-big")
+            .send()
+            .await
+            .unwrap();
+        let names: Vec<&str> = attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_name())
+            .collect();
+        assert_eq!(names, ["provision-s3-big"]);
+        let inline = iam
+            .list_group_policies()
+            .group_name("client-big")
+            .send()
+            .await
+            .unwrap();
+        assert!(inline.policy_names().is_empty());
+    });
+    let (code, matrix) = env.verify_json();
+    assert_eq!(code, 0, "{matrix:#}");
+    assert!(verify_allows(
+        &matrix,
+        "big-app",
+        "big-bucket-number-071",
+        "s3:PutObject"
+    ));
+    assert!(!verify_allows(
+        &matrix,
+        "big-app",
+        "acme-assets",
+        "s3:GetObject"
+    ));
+    // moto's enforcement agrees.
+    env.moto.set_auth(true);
+    let (id, secret) = read_key(&env.creds(), "big-app");
+    let (own, other) = block_on(async {
+        let s3 = s3_client(&url, &id, &secret);
+        (
+            moto_allows(&s3, "big-bucket-number-000", "s3:PutObject").await,
+            moto_allows(&s3, "acme-assets", "s3:GetObject").await,
+        )
+    });
+    env.moto.set_auth(false);
+    assert!(own && !other, "own {own}, other {other}");
+}
