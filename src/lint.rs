@@ -138,15 +138,15 @@ pub fn lint(doc: &Value, access: Option<Access>) -> Vec<Finding> {
             continue;
         }
         let actions = strings(statement.get("Action"));
-        let iam: Vec<&str> = actions
+        let iam_actions: Vec<&str> = actions
             .iter()
             .copied()
             .filter(|a| IAM_PROBES.iter().any(|p| wildcard_match(a, p, true)))
             .collect();
-        if !iam.is_empty() {
+        if !iam_actions.is_empty() {
             push(
                 Rule::IamAction,
-                format!("allows IAM actions ({})", quote_all(&iam)),
+                format!("allows IAM actions ({})", quote_all(&iam_actions)),
             );
         }
         let wide: Vec<&str> = strings(statement.get("Resource"))

@@ -52,6 +52,14 @@ pub fn groups_arn(account: &str, path: &str) -> String {
     format!("arn:aws:iam::{account}:group{path}{GROUP_PREFIX}*")
 }
 
+/// ARN pattern of provision's own managed policies under the managed path.
+pub fn policies_arn(account: &str, path: &str) -> String {
+    format!(
+        "arn:aws:iam::{account}:policy{path}{}",
+        crate::policy::managed_policy_name("*")
+    )
+}
+
 /// ARN pattern of every virtual MFA device.
 pub fn mfa_arn(account: &str) -> String {
     format!("arn:aws:iam::{account}:mfa/*")
@@ -104,6 +112,19 @@ pub fn operator_policy(desired: &Desired) -> Value {
         "Effect": "Allow",
         "Action": writes(Target::Group, Grant::Allow),
         "Resource": groups_arn(&account, path),
+    }));
+    statements.push(json!({
+        "Sid": "ManageClientPolicies",
+        "Effect": "Allow",
+        "Action": writes(Target::Policy, Grant::Allow),
+        "Resource": policies_arn(&account, path),
+    }));
+    statements.push(json!({
+        "Sid": "AttachOnlyProvisionPolicies",
+        "Effect": "Allow",
+        "Action": writes(Target::Group, Grant::OwnPolicyOnly),
+        "Resource": groups_arn(&account, path),
+        "Condition": {"ArnLike": {"iam:PolicyARN": policies_arn(&account, path)}},
     }));
     let mfa = writes(Target::MfaDevice, Grant::Allow);
     if !mfa.is_empty() {
@@ -180,6 +201,7 @@ mod tests {
                 Target::User => user,
                 Target::Group => group,
                 Target::MfaDevice => "arn:aws:iam::123456789012:mfa/alice",
+                Target::Policy => "arn:aws:iam::123456789012:policy/provision/provision-s3-acme",
             };
             // Conditional grants are not "surely allowed": see below.
             let expected = o.grant == Grant::Allow;
@@ -215,7 +237,7 @@ mod tests {
         let statements = doc["Statement"].as_array().unwrap();
         let conditional: Vec<&Value> = statements
             .iter()
-            .filter(|s| s.get("Condition").is_some())
+            .filter(|s| s["Sid"] == "CreateUsersOnlyWithTheBoundary")
             .collect();
         assert_eq!(conditional.len(), 1);
         assert_eq!(
@@ -251,7 +273,9 @@ mod tests {
     fn without_a_boundary_users_are_created_unconditionally_and_arns_name_any_account() {
         let doc = operator_policy(&desired(None, None));
         let text = doc.to_string();
-        assert!(!text.contains("Condition"), "{text}");
+        // The only condition left limits which policies may be attached.
+        assert_eq!(text.matches("Condition").count(), 1, "{text}");
+        assert!(!text.contains("iam:PermissionsBoundary"), "{text}");
         assert!(!text.contains("PutUserPermissionsBoundary"), "{text}");
         assert!(text.contains("arn:aws:iam::*:user/provision/*"), "{text}");
         assert!(boundary_allows(

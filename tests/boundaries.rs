@@ -198,6 +198,7 @@ fn every_created_user_gets_the_boundary_and_drift_is_corrected() {
         calls,
         [
             "GetAccountAuthorizationDetails",
+            "GetAccountSummary",
             "GetCallerIdentity",
             "GetPolicy",
             "GetPolicyVersion"
@@ -356,7 +357,11 @@ fn without_a_boundary_no_policy_is_read() {
     calls.sort();
     assert_eq!(
         calls,
-        ["GetAccountAuthorizationDetails", "GetCallerIdentity"]
+        [
+            "GetAccountAuthorizationDetails",
+            "GetAccountSummary",
+            "GetCallerIdentity"
+        ]
     );
 }
 
