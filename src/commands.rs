@@ -14,7 +14,7 @@ use crate::config;
 use crate::exit::ExitStatus;
 use crate::lifecycle;
 use crate::model::{Desired, Observed};
-use crate::observe::{self, BoundaryDocument, Observe};
+use crate::observe::{self, Observe, PolicyDocument};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::render;
 use crate::saved::{self, SavedPlan};
@@ -138,15 +138,15 @@ async fn observe_and_plan(
         boundary_document: None,
     };
     if let Some(arn) = &desired.settings.permissions_boundary {
-        match observe::boundary_document(&aws.iam, arn).await {
-            BoundaryDocument::Found(doc) => options.boundary_document = Some(doc),
-            BoundaryDocument::Missing => {
+        match observe::managed_policy_document(&aws.iam, arn).await {
+            PolicyDocument::Found(doc) => options.boundary_document = Some(doc),
+            PolicyDocument::Missing => {
                 eprintln!(
                     "error: the permissions boundary `{arn}` (`settings.permissions_boundary`) does not exist in account `{account}`, so no user could be created under it; create it first from `provision policy boundary` (see README, \"For security-conscious teams\"), or fix the setting"
                 );
                 return Ok(None);
             }
-            BoundaryDocument::Unreadable(why) => eprintln!(
+            PolicyDocument::Unreadable(why) => eprintln!(
                 "warning: could not read the permissions boundary `{arn}` to check that it allows what the client groups grant: {why}"
             ),
         }

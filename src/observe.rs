@@ -202,9 +202,10 @@ pub async fn list_access_keys(
         .collect())
 }
 
-/// What reading the configured permissions boundary's document found.
+/// What reading a managed policy's document (the configured permissions
+/// boundary, or a policy attached to a user) found.
 #[derive(Debug, Clone, PartialEq)]
-pub enum BoundaryDocument {
+pub enum PolicyDocument {
     /// The default version's document, normalized.
     Found(serde_json::Value),
     /// IAM says the policy does not exist.
@@ -216,14 +217,14 @@ pub enum BoundaryDocument {
 /// Read the default version of managed policy `arn`: `GetPolicy` for the
 /// version id, then `GetPolicyVersion`; two calls, made only when a boundary
 /// is configured.
-pub async fn boundary_document(iam: &aws_sdk_iam::Client, arn: &str) -> BoundaryDocument {
+pub async fn managed_policy_document(iam: &aws_sdk_iam::Client, arn: &str) -> PolicyDocument {
     let policy = match iam.get_policy().policy_arn(arn).send().await {
         Ok(out) => out,
-        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => return BoundaryDocument::Missing,
-        Err(e) => return BoundaryDocument::Unreadable(aws::describe(&e)),
+        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => return PolicyDocument::Missing,
+        Err(e) => return PolicyDocument::Unreadable(aws::describe(&e)),
     };
     let Some(version) = policy.policy().and_then(|p| p.default_version_id()) else {
-        return BoundaryDocument::Unreadable("IAM returned no default version".into());
+        return PolicyDocument::Unreadable("IAM returned no default version".into());
     };
     let out = match iam
         .get_policy_version()
@@ -233,16 +234,16 @@ pub async fn boundary_document(iam: &aws_sdk_iam::Client, arn: &str) -> Boundary
         .await
     {
         Ok(out) => out,
-        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => return BoundaryDocument::Missing,
-        Err(e) => return BoundaryDocument::Unreadable(aws::describe(&e)),
+        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => return PolicyDocument::Missing,
+        Err(e) => return PolicyDocument::Unreadable(aws::describe(&e)),
     };
     let raw = out
         .policy_version()
         .and_then(|v| v.document())
         .unwrap_or_default();
     match policy::decode_document(raw) {
-        Ok(doc) => BoundaryDocument::Found(doc),
-        Err(e) => BoundaryDocument::Unreadable(e.to_string()),
+        Ok(doc) => PolicyDocument::Found(doc),
+        Err(e) => PolicyDocument::Unreadable(e.to_string()),
     }
 }
 
@@ -337,39 +338,18 @@ pub async fn policy_documents(
         }
     }
     for arn in arns.iter().filter(|a| is_aws_managed(a)) {
-        let got = match iam.get_policy().policy_arn(arn).send().await {
-            Ok(got) => got,
-            Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => continue,
-            Err(e) => {
+        match managed_policy_document(iam, arn).await {
+            PolicyDocument::Found(doc) => {
+                docs.insert(arn.clone(), doc);
+            }
+            PolicyDocument::Missing => {}
+            PolicyDocument::Unreadable(message) => {
                 return Err(ObserveError::Call {
-                    operation: "read a managed policy (iam:GetPolicy)",
-                    message: aws::describe(&e),
+                    operation: "read a managed policy (iam:GetPolicy, iam:GetPolicyVersion)",
+                    message,
                 });
             }
-        };
-        let Some(version) = got.policy().and_then(|p| p.default_version_id()) else {
-            continue;
-        };
-        let out = iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(version)
-            .send()
-            .await
-            .map_err(|e| ObserveError::Call {
-                operation: "read a managed policy version (iam:GetPolicyVersion)",
-                message: aws::describe(&e),
-            })?;
-        let raw = out
-            .policy_version()
-            .and_then(|v| v.document())
-            .unwrap_or_default();
-        let doc = policy::decode_document(raw).map_err(|source| ObserveError::Policy {
-            entity: format!("managed policy `{arn}`"),
-            policy: arn.clone(),
-            source,
-        })?;
-        docs.insert(arn.clone(), doc);
+        }
     }
     Ok(docs)
 }
