@@ -98,6 +98,12 @@ impl KeySink {
         Ok(())
     }
 
+    /// True when secrets are held to be printed at the end rather than
+    /// written at once: they are then delivered only after the apply.
+    pub fn holds_secrets(&self) -> bool {
+        self.dir.is_none()
+    }
+
     /// Keys held for printing (none when a directory was given).
     pub fn take_held(&self) -> Vec<AccessKey> {
         std::mem::take(&mut *lock(&self.held))
@@ -561,23 +567,35 @@ impl Backend for Aws {
                     Some(id) => id,
                     None => create_and_deliver_key(self, user, keys).await?,
                 };
-                // Recorded last: a key on record has had its secret delivered.
-                let tag = Tag::builder()
-                    .key(ACCESS_KEY_TAG_KEY)
-                    .value(&id)
-                    .build()
-                    .map_err(|e| ApplyError {
-                        operation: "TagUser".into(),
-                        message: e.to_string(),
-                    })?;
-                check!(
-                    "TagUser",
-                    iam.tag_user().user_name(user).tags(tag).send().await
-                );
+                // Recorded last: a key on record has had its secret
+                // delivered. A secret held for printing is not delivered
+                // yet; `record_key` runs once it has been printed.
+                if !keys.holds_secrets() {
+                    record_key(self, user, &id).await?;
+                }
             }
         }
         Ok(())
     }
+}
+
+/// Records `id` as `user`'s delivered key (the `provision:access-key` tag).
+/// Call it only once the secret has reached its owner: a recorded key is
+/// never replaced.
+pub async fn record_key(aws: &Aws, user: &str, id: &str) -> Result<(), ApplyError> {
+    let tag = Tag::builder()
+        .key(ACCESS_KEY_TAG_KEY)
+        .value(id)
+        .build()
+        .map_err(|e| ApplyError {
+            operation: "TagUser".into(),
+            message: e.to_string(),
+        })?;
+    check!(
+        "TagUser",
+        aws.iam.tag_user().user_name(user).tags(tag).send().await
+    );
+    Ok(())
 }
 
 /// Creates `user`'s access key and delivers its secret; returns the key id.

@@ -242,8 +242,25 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
         writeln!(out, "Wrote credentials to {}", path.display())?;
     }
     out.flush()?;
+    drop(out);
 
-    if report.succeeded() {
+    // Printed secrets are delivered: only now record their keys, so that a
+    // kill before the printing leaves them unrecorded and the next apply
+    // replaces them, instead of keeping keys whose secret nobody saw.
+    let mut unrecorded = Vec::new();
+    for key in &held {
+        if let Err(err) = apply::record_key(aws, &key.user, &key.access_key_id).await {
+            unrecorded.push((key, err));
+        }
+    }
+    for (key, err) in &unrecorded {
+        eprintln!(
+            "error: could not record the key of `{}` ({err}); the next apply will replace it with a new one",
+            key.user
+        );
+    }
+
+    if report.succeeded() && unrecorded.is_empty() {
         eprintln!("Apply complete: {} change(s) made.", report.done.len());
         Ok(ExitStatus::Success)
     } else {

@@ -189,11 +189,13 @@ impl Env {
         });
     }
 
-    /// How many CreateAccessKey requests were sent for each user.
+    /// How many CreateAccessKey requests reached moto for each user (those
+    /// answered with an injected throttle or 503 created nothing).
     fn key_creations(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
         for call in self.proxy.requests() {
-            if call.action == "CreateAccessKey" {
+            let reached = !matches!(call.fault, Some(Fault::Throttle | Fault::Unavailable));
+            if call.action == "CreateAccessKey" && reached {
                 *counts
                     .entry(call.param("UserName").unwrap_or_default())
                     .or_default() += 1;
