@@ -807,6 +807,29 @@ mod tests {
     }
 
     #[test]
+    fn the_delivered_key_id_is_read_back_from_the_credentials_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = KeySink::new(Some(dir.path().to_owned()));
+        assert_eq!(sink.delivered_key_id("acme-app"), None);
+        sink.deliver(AccessKey {
+            user: "acme-app".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: Secret::new("s3cr3t"),
+            create_date: None,
+        })
+        .unwrap();
+        assert_eq!(
+            sink.delivered_key_id("acme-app").as_deref(),
+            Some("AKIAEXAMPLE")
+        );
+        assert_eq!(sink.delivered_key_id("globex-app"), None);
+        // Without a directory nothing is delivered before the end.
+        let held = KeySink::new(None);
+        assert!(held.holds_secrets());
+        assert_eq!(held.delivered_key_id("acme-app"), None);
+    }
+
+    #[test]
     fn key_file_is_private_and_has_the_cli_shape() {
         let dir = tempfile::tempdir().unwrap();
         let sink = KeySink::new(Some(dir.path().join("creds")));
