@@ -98,6 +98,12 @@ impl KeySink {
         Ok(())
     }
 
+    /// True when secrets are held to be printed at the end rather than
+    /// written at once: they are then delivered only after the apply.
+    pub fn holds_secrets(&self) -> bool {
+        self.dir.is_none()
+    }
+
     /// Keys held for printing (none when a directory was given).
     pub fn take_held(&self) -> Vec<AccessKey> {
         std::mem::take(&mut *lock(&self.held))
@@ -646,19 +652,12 @@ impl Backend for Aws {
                     Some(id) => id,
                     None => create_and_deliver_key(self, user, keys).await?,
                 };
-                // Recorded last: a key on record has had its secret delivered.
-                let tag = Tag::builder()
-                    .key(ACCESS_KEY_TAG_KEY)
-                    .value(&id)
-                    .build()
-                    .map_err(|e| ApplyError {
-                        operation: "TagUser".into(),
-                        message: e.to_string(),
-                    })?;
-                check!(
-                    "TagUser",
-                    iam.tag_user().user_name(user).tags(tag).send().await
-                );
+                // Recorded last: a key on record has had its secret
+                // delivered. A secret held for printing is not delivered
+                // yet; `record_key` runs once it has been printed.
+                if !keys.holds_secrets() {
+                    record_key(self, user, &id).await?;
+                }
             }
             Change::SetUserBoundary { user, after, .. } => {
                 check!(
@@ -683,6 +682,25 @@ impl Backend for Aws {
         }
         Ok(())
     }
+}
+
+/// Records `id` as `user`'s delivered key (the `provision:access-key` tag).
+/// Call it only once the secret has reached its owner: a recorded key is
+/// never replaced.
+pub async fn record_key(aws: &Aws, user: &str, id: &str) -> Result<(), ApplyError> {
+    let tag = Tag::builder()
+        .key(ACCESS_KEY_TAG_KEY)
+        .value(id)
+        .build()
+        .map_err(|e| ApplyError {
+            operation: "TagUser".into(),
+            message: e.to_string(),
+        })?;
+    check!(
+        "TagUser",
+        aws.iam.tag_user().user_name(user).tags(tag).send().await
+    );
+    Ok(())
 }
 
 /// Creates `user`'s access key and delivers its secret; returns the key id.
@@ -891,6 +909,29 @@ mod tests {
         let shown = format!("{key:?}");
         assert!(!shown.contains("wJalr"), "{shown}");
         assert!(shown.contains("AKIAEXAMPLE"));
+    }
+
+    #[test]
+    fn the_delivered_key_id_is_read_back_from_the_credentials_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = KeySink::new(Some(dir.path().to_owned()));
+        assert_eq!(sink.delivered_key_id("acme-app"), None);
+        sink.deliver(AccessKey {
+            user: "acme-app".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: Secret::new("s3cr3t"),
+            create_date: None,
+        })
+        .unwrap();
+        assert_eq!(
+            sink.delivered_key_id("acme-app").as_deref(),
+            Some("AKIAEXAMPLE")
+        );
+        assert_eq!(sink.delivered_key_id("globex-app"), None);
+        // Without a directory nothing is delivered before the end.
+        let held = KeySink::new(None);
+        assert!(held.holds_secrets());
+        assert_eq!(held.delivered_key_id("acme-app"), None);
     }
 
     #[test]

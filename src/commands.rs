@@ -356,9 +356,25 @@ async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan) -> Result<ExitStatus>
 
     // Secrets are shown once, at the very end, whatever else happened: a
     // key created before a failure must still reach its owner.
-    print_delivered(&keys)?;
+    let held = print_delivered(&keys)?;
 
-    if report.succeeded() {
+    // Printed secrets are delivered: only now record their keys, so that a
+    // kill before the printing leaves them unrecorded and the next apply
+    // replaces them, instead of keeping keys whose secret nobody saw.
+    let mut unrecorded = Vec::new();
+    for key in &held {
+        if let Err(err) = apply::record_key(aws, &key.user, &key.access_key_id).await {
+            unrecorded.push((key, err));
+        }
+    }
+    for (key, err) in &unrecorded {
+        eprintln!(
+            "error: could not record the key of `{}` ({err}); the next apply will replace it with a new one",
+            key.user
+        );
+    }
+
+    if report.succeeded() && unrecorded.is_empty() {
         if !terminal::quiet() {
             eprintln!("Apply complete: {} change(s) made.", report.done.len());
         }
@@ -460,8 +476,9 @@ pub fn policy(command: &PolicyCommand) -> Result<ExitStatus> {
 }
 
 /// Print the keys `keys` holds (secrets shown this once) and the files it
-/// wrote. Used by `apply` and `rotate-key`.
-pub(crate) fn print_delivered(keys: &KeySink) -> Result<()> {
+/// wrote, and return the printed keys, which the caller records as
+/// delivered. Used by `apply` and `rotate-key`.
+pub(crate) fn print_delivered(keys: &KeySink) -> Result<Vec<apply::AccessKey>> {
     let held = keys.take_held();
     let mut out = io::stdout().lock();
     if !held.is_empty() {
@@ -484,7 +501,7 @@ pub(crate) fn print_delivered(keys: &KeySink) -> Result<()> {
         writeln!(out, "Wrote credentials to {}", path.display())?;
     }
     out.flush()?;
-    Ok(())
+    Ok(held)
 }
 
 /// `provision verify`.

@@ -385,7 +385,7 @@ fn against_moto() {
         proxy.set_faults(Faults::default());
         assert!(latency.ok, "apply failed:\n{}", tail(&latency.stderr));
         report(
-            &format!("{changed_percent}% change, 100 ms latency, --concurrency {concurrency}"),
+            &format!("100 ms latency, --concurrency {concurrency}"),
             &latency,
             &proxy,
         );

@@ -528,11 +528,12 @@ async fn moto_returns_user_tags_in_account_authorization_details() {
 // lacks PutUserPermissionsBoundary; the test server adds both
 // (tests/moto_ext/patches/boundaries.py), checked in tests/moto_ext.rs.
 
-/// moto ignores MaxItems on GetAccountAuthorizationDetails and ListUsers:
-/// everything comes in one page, never truncated. The project's pagination
-/// must therefore be tested without moto.
+/// moto ignores MaxItems on ListUsers (everything comes in one page, never
+/// truncated), and on GetAccountAuthorizationDetails too, which the
+/// project's patch (`tests/moto_ext/patches/gaad_pagination.py`) fixes so
+/// that observation's pagination is tested against moto.
 #[tokio::test]
-async fn moto_ignores_max_items_and_never_paginates() {
+async fn moto_paginates_account_details_only_with_the_project_patch() {
     let moto = MotoServer::start();
     let iam = iam_client(&moto.url());
     for n in 0..5 {
@@ -543,16 +544,35 @@ async fn moto_ignores_max_items_and_never_paginates() {
             .expect("CreateUser");
     }
 
-    let details = iam
-        .get_account_authorization_details()
-        .filter(EntityType::User)
-        .max_items(2)
-        .send()
-        .await
-        .expect("GetAccountAuthorizationDetails");
-    assert_eq!(details.user_detail_list().len(), 5);
-    assert!(!details.is_truncated());
-    assert_eq!(details.marker(), None);
+    let mut names = Vec::new();
+    let mut marker = None;
+    let mut pages = 0;
+    loop {
+        let details = iam
+            .get_account_authorization_details()
+            .filter(EntityType::User)
+            .max_items(2)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .expect("GetAccountAuthorizationDetails");
+        pages += 1;
+        assert!(details.user_detail_list().len() <= 2);
+        names.extend(
+            details
+                .user_detail_list()
+                .iter()
+                .filter_map(|u| u.user_name().map(str::to_owned)),
+        );
+        if !details.is_truncated() {
+            assert_eq!(details.marker(), None);
+            break;
+        }
+        marker = details.marker().map(str::to_owned);
+        assert!(marker.is_some(), "a truncated page must carry a marker");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names, ["user0", "user1", "user2", "user3", "user4"]);
 
     let users = iam
         .list_users()
