@@ -50,7 +50,7 @@ fn offline_checks(desired: &Desired, account_id: &str) -> Vec<plan::PlanError> {
 
 fn print_plan_errors(errors: &[plan::PlanError]) {
     for e in errors {
-        eprintln!("error: {e}");
+        terminal::error(e);
     }
 }
 
@@ -147,7 +147,10 @@ pub async fn plan(args: &PlanArgs, connect: &ConnectOptions, stats: bool) -> Res
     };
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(&plan, &desired, &args.paths, &observed, &account);
-        std::fs::write(out, saved.to_json())
+        let text = saved
+            .to_json()
+            .context("the plan could not be saved: a PATH is not valid UTF-8")?;
+        std::fs::write(out, text)
             .with_context(|| format!("could not write the saved plan to `{}`", out.display()))?;
     }
     // anstream drops the colours when stdout is not a terminal or
