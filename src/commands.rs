@@ -31,6 +31,12 @@ fn color_stderr() -> bool {
 fn load(paths: &[PathBuf]) -> Option<Desired> {
     match config::load_with_warnings(paths) {
         Ok((desired, warnings)) => {
+            tracing::info!(
+                clients = desired.clients.len(),
+                developers = desired.developers.len(),
+                authoritative = desired.authoritative,
+                "configuration loaded"
+            );
             if !warnings.is_empty() && !terminal::quiet() {
                 eprint!("{}", warnings.render(color_stderr()));
             }
@@ -108,6 +114,12 @@ async fn observe_and_plan(aws: &Aws, desired: &Desired) -> Result<Option<Planned
         return Ok(None);
     }
     let observed = aws.observe(&desired.settings.path).await?;
+    tracing::info!(
+        account = %account,
+        users = observed.users.len(),
+        groups = observed.groups.len(),
+        "account read"
+    );
     match plan::plan(desired, &observed, &account) {
         Ok(plan) => Ok(Some(Planned {
             plan,

@@ -360,6 +360,23 @@ fn quiet_and_verbose_change_what_apply_says() {
         err.contains("INFO") && err.contains("+ user bob"),
         "-v logs each change:\n{err}"
     );
+    assert!(err.contains("configuration loaded"), "{err}");
+    assert!(
+        !err.contains("AWS call"),
+        "AWS calls are logged from -vv on"
+    );
+
+    let very = env
+        .cmd()
+        .args(["plan", "-vv"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    assert!(
+        stderr(&very).contains("operation=GetAccountAuthorizationDetails"),
+        "{}",
+        stderr(&very)
+    );
 }
 
 /// Commands that describe the binary itself; no AWS endpoint needed.
