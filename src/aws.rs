@@ -134,6 +134,9 @@ impl Intercept for CallCounter {
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
             .unwrap_or_else(|| "unknown".to_owned());
+        // The operation's name only: parameters and bodies may hold names
+        // worth keeping out of logs, and responses may hold secrets.
+        tracing::debug!(operation = %name, "AWS call");
         if let Ok(mut counts) = self.counts.lock() {
             *counts.entry(name).or_default() += 1;
         }

@@ -33,6 +33,12 @@ fn color_stderr() -> bool {
 pub(crate) fn load(paths: &[PathBuf]) -> Option<Desired> {
     match config::load_with_warnings(paths) {
         Ok((desired, warnings)) => {
+            tracing::info!(
+                clients = desired.clients.len(),
+                developers = desired.developers.len(),
+                authoritative = desired.authoritative,
+                "configuration loaded"
+            );
             if !warnings.is_empty() && !terminal::quiet() {
                 eprint!("{}", warnings.render(color_stderr()));
             }
@@ -52,7 +58,7 @@ fn offline_checks(desired: &Desired, account_id: &str) -> Vec<plan::PlanError> {
 
 fn print_plan_errors(errors: &[plan::PlanError]) {
     for e in errors {
-        eprintln!("error: {e}");
+        terminal::error(e);
     }
 }
 
@@ -128,6 +134,12 @@ async fn observe_and_plan(
         return Ok(None);
     }
     let observed = aws.observe(&desired.settings.path).await?;
+    tracing::info!(
+        account = %account,
+        users = observed.users.len(),
+        groups = observed.groups.len(),
+        "account read"
+    );
     if !observed.quotas.from_account {
         eprintln!(
             "warning: could not read the account's IAM quotas (iam:GetAccountSummary was denied); checking against AWS's defaults"
@@ -198,7 +210,10 @@ pub async fn plan(args: &PlanArgs, connect: &ConnectOptions, stats: bool) -> Res
     };
     if let Some(out) = &args.out {
         let saved = SavedPlan::new(&plan, &desired, &args.paths, &observed, &account);
-        std::fs::write(out, saved.to_json())
+        let text = saved
+            .to_json()
+            .context("the plan could not be saved: a PATH is not valid UTF-8")?;
+        std::fs::write(out, text)
             .with_context(|| format!("could not write the saved plan to `{}`", out.display()))?;
     }
     // anstream drops the colours when stdout is not a terminal or

@@ -313,12 +313,12 @@ impl SavedPlan {
         }
     }
 
-    /// The file's text: pretty JSON, so a reviewer can read it too.
-    pub fn to_json(&self) -> String {
-        let mut text =
-            serde_json::to_string_pretty(self).expect("a saved plan is plain data and serializes");
+    /// The file's text: pretty JSON, so a reviewer can read it too. Fails
+    /// only for a PATH that is not valid UTF-8, which JSON cannot hold.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        text
+        Ok(text)
     }
 
     /// Read a saved plan from `bytes`, the contents of `path`.

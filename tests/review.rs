@@ -360,6 +360,23 @@ fn quiet_and_verbose_change_what_apply_says() {
         err.contains("INFO") && err.contains("+ user bob"),
         "-v logs each change:\n{err}"
     );
+    assert!(err.contains("configuration loaded"), "{err}");
+    assert!(
+        !err.contains("AWS call"),
+        "AWS calls are logged from -vv on"
+    );
+
+    let very = env
+        .cmd()
+        .args(["plan", "-vv"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    assert!(
+        stderr(&very).contains("operation=GetAccountAuthorizationDetails"),
+        "{}",
+        stderr(&very)
+    );
 }
 
 /// Commands that describe the binary itself; no AWS endpoint needed.
@@ -450,4 +467,34 @@ fn example_workflows_use_real_flags() {
         }
     }
     assert!(checked >= 3, "only {checked} provision commands found");
+}
+
+#[test]
+fn colours_follow_the_terminal_conventions_and_no_color() {
+    let env = Env::new();
+    let plan = |no_color: bool| {
+        let mut cmd = env.cmd();
+        cmd.env_remove("NO_COLOR")
+            // Stands in for a terminal, which a test does not have.
+            .env("CLICOLOR_FORCE", "1");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.arg("plan").arg(env.clients()).assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let green = "\u{1b}[1m\u{1b}[32m+ user alice";
+    assert!(plan(false).contains(green), "{}", plan(false));
+    let plain = plan(true);
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    assert!(plain.contains("  + user alice\n"), "{plain}");
+    // Without a terminal (the default here), no colour either.
+    let out = env
+        .cmd()
+        .env_remove("NO_COLOR")
+        .arg("plan")
+        .arg(env.clients())
+        .assert()
+        .success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains('\u{1b}'));
 }

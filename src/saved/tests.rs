@@ -80,7 +80,7 @@ fn saved() -> (Plan, SavedPlan) {
 fn a_saved_plan_reads_back_as_exactly_the_same_changes() {
     let (plan, saved) = saved();
     assert!(!plan.is_empty());
-    let text = saved.to_json();
+    let text = saved.to_json().unwrap();
     let back = SavedPlan::from_slice(Path::new("plan.json"), text.as_bytes()).unwrap();
     assert_eq!(back, saved);
     assert_eq!(back.plan().changes, plan.changes);
@@ -182,7 +182,7 @@ fn other_json_files_are_not_taken_for_plans() {
     assert!(matches!(err, SavedPlanError::Parse { .. }), "{err}");
 
     let (_, saved) = saved();
-    let mut value: Value = serde_json::from_str(&saved.to_json()).unwrap();
+    let mut value: Value = serde_json::from_str(&saved.to_json().unwrap()).unwrap();
     value["format_version"] = 99.into();
     let err = SavedPlan::from_slice(path, value.to_string().as_bytes()).unwrap_err();
     assert!(matches!(
@@ -219,7 +219,7 @@ fn a_saved_plan_holds_no_secret() {
             .iter()
             .any(|c| matches!(c, Change::CreateAccessKey { .. }))
     );
-    let text = saved.to_json().to_lowercase();
+    let text = saved.to_json().unwrap().to_lowercase();
     for word in ["secret", "password", "accesskeyid", "access_key_id"] {
         assert!(!text.contains(word), "`{word}` in a saved plan:\n{text}");
     }
