@@ -14,7 +14,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::aws::{self, Aws, ConnectOptions};
-use crate::cli::{AuditArgs, Format};
+use crate::cli::{AuditArgs, VerifyFormat};
 use crate::commands;
 use crate::exit::ExitStatus;
 use crate::model::{Observed, Settings};
@@ -344,11 +344,9 @@ pub async fn audit(args: &AuditArgs, connect: &ConnectOptions, stats: bool) -> R
     commands::print_stats(&aws, stats);
     let found = result?;
     let mut out = io::stdout().lock();
-    // JSON for programs; every other format (text, or a review format
-    // meant for plans) gets the text listing.
     match args.format {
-        Format::Json => json(&found, &mut out)?,
-        _ => text(&found, &mut out)?,
+        VerifyFormat::Json => json(&found, &mut out)?,
+        VerifyFormat::Text => text(&found, &mut out)?,
     }
     out.flush()?;
     Ok(if found.is_empty() {

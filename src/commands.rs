@@ -140,6 +140,25 @@ async fn observe_and_plan(
         groups = observed.groups.len(),
         "account read"
     );
+    Ok(plan_observed(aws, desired, observed, account, remove_boundaries)
+        .await?
+        .map(|(plan, observed, account)| Planned {
+            plan,
+            observed,
+            account,
+        }))
+}
+
+/// Plan against an account already read: the boundary check, the expiry
+/// pre-pass and the planner. Shared by `plan`/`apply` and by `apply
+/// PLANFILE`, which re-plans to check that the reviewed changes still hold.
+async fn plan_observed(
+    aws: &Aws,
+    desired: &Desired,
+    observed: Observed,
+    account: String,
+    remove_boundaries: bool,
+) -> Result<Option<(Plan, Observed, String)>> {
     if !observed.quotas.from_account {
         eprintln!(
             "warning: could not read the account's IAM quotas (iam:GetAccountSummary was denied); checking against AWS's defaults"
@@ -171,11 +190,7 @@ async fn observe_and_plan(
         Ok(mut plan) => {
             warnings.append(&mut plan.warnings);
             plan.warnings = warnings;
-            Ok(Some(Planned {
-                plan,
-                observed,
-                account,
-            }))
+            Ok(Some((plan, observed, account)))
         }
         Err(errors) => {
             print_plan_errors(&errors);
@@ -332,10 +347,38 @@ async fn apply_saved_inner(
     desired: &Desired,
     saved: &SavedPlan,
 ) -> Result<ExitStatus> {
-    saved.check_account(&aws.account_id().await?)?;
+    let account = aws.account_id().await?;
+    saved.check_account(&account)?;
     let observed = aws.observe(&desired.settings.path).await?;
     saved.check_observed(&observed)?;
     let plan = saved.plan();
+    // The fingerprints cover the entities each change touches. Planning
+    // again from the same configuration and account also covers what they
+    // cannot: other clients' live policies (isolation), quotas, expiry dates
+    // that have passed since, the permissions boundary. The reviewed changes
+    // are applied only if they are still exactly what provision would do.
+    let removes_boundaries = plan
+        .changes
+        .iter()
+        .any(|c| matches!(c, plan::Change::RemoveUserBoundary { .. }));
+    let Some((fresh, _, _)) = plan_observed(
+        aws,
+        desired,
+        observed,
+        account,
+        args.remove_boundaries || removes_boundaries,
+    )
+    .await?
+    else {
+        bail!(
+            "the saved plan cannot be applied: the configuration no longer plans cleanly against the account (see above); nothing was applied"
+        );
+    };
+    if fresh.changes != plan.changes {
+        bail!(
+            "the saved plan is stale: planning now gives different changes (another client's buckets, a quota, an expiry date or the boundary changed since it was made); nothing was applied; run `provision plan` again and review the new plan"
+        );
+    }
     {
         let mut out = anstream::stdout().lock();
         render::text_styled(&plan, &mut out, true)?;

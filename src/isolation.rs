@@ -152,7 +152,9 @@ pub fn policy_scopes(doc: &Value) -> Vec<OwnedScope> {
 /// client that lives only in the account.
 ///
 /// What the other client owns is read from every inline policy of its
-/// group (normally just `provision-s3`).
+/// group (normally just `provision-s3`) and from the managed policies
+/// attached to it whose documents were read (provision's own
+/// `provision-s3-<client>`, used when a client's grants do not fit inline).
 pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError> {
     let path = desired.settings.path.as_str();
     let mut errors = Vec::new();
@@ -169,6 +171,12 @@ pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError>
         let mut live: Vec<OwnedScope> = group
             .inline_policies
             .values()
+            .chain(
+                group
+                    .attached_policies
+                    .iter()
+                    .filter_map(|arn| observed.managed_policies.get(arn)),
+            )
             .flat_map(policy_scopes)
             .collect();
         live.sort();
@@ -280,6 +288,24 @@ mod tests {
         let errors = crate::plan::plan(&acme, &live, "123456789012").unwrap_err();
         assert!(
             matches!(&errors[0], PlanError::LiveCollision { other_client, .. } if other_client == "acmecorp")
+        );
+    }
+
+    /// A live client whose grants did not fit inline keeps them in its
+    /// managed policy `provision-s3-<client>`: they must count too.
+    #[test]
+    fn a_live_clients_managed_policy_counts_for_collisions() {
+        let acme = load("[[clients]]\nname = \"acme\"\nbucket_prefixes = [\"acme\"]\n");
+        let mut live = live_client("acmecorp", &["acmecorp-data"], &[]);
+        let group = live.groups.get_mut("client-acmecorp").unwrap();
+        let doc = group.inline_policies.remove(crate::model::GROUP_POLICY_NAME).unwrap();
+        let arn = "arn:aws:iam::123456789012:policy/provision/provision-s3-acmecorp".to_owned();
+        group.attached_policies.push(arn.clone());
+        live.managed_policies.insert(arn, doc);
+        let errors = live_collisions(&acme, &live);
+        assert!(
+            matches!(&errors[..], [PlanError::LiveCollision { other_client, .. }] if other_client == "acmecorp"),
+            "{errors:?}"
         );
     }
 

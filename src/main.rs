@@ -39,11 +39,22 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(status) => status.into(),
+        // The reader went away (`provision plan ... | head`): nothing is
+        // wrong with the command, so end quietly, as other CLIs do.
+        Err(err) if is_broken_pipe(&err) => ExitStatus::Success.into(),
         Err(err) => {
             terminal::error(&format_args!("{err:#}"));
             ExitStatus::Failure.into()
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -498,3 +498,35 @@ fn colours_follow_the_terminal_conventions_and_no_color() {
         .success();
     assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains('\u{1b}'));
 }
+
+/// The fingerprints cover what each change touches; a client that appeared
+/// since in another file is caught by planning again: the saved plan would
+/// now give acme a prefix that reaches that client's bucket.
+#[test]
+fn a_saved_plan_is_refused_when_another_client_now_collides_with_it() {
+    let env = Env::new();
+    fs::write(
+        env.clients().join("acme.toml"),
+        ACME.replace(
+            r#"buckets = ["acme-assets"]"#,
+            r#"buckets = ["acme-assets"]
+bucket_prefixes = ["shared-"]"#,
+        ),
+    )
+    .unwrap();
+    env.save_plan();
+    // Meanwhile another file, applied on its own, gives beta `shared-data`.
+    let beta = env.dir.path().join("beta.toml");
+    fs::write(
+        &beta,
+        "[[clients]]\nname = \"beta\"\nbuckets = [\"shared-data\"]\n",
+    )
+    .unwrap();
+    env.cmd().arg("apply").arg(&beta).arg("--yes").assert().success();
+    env.proxy.clear();
+    let refused = env.apply_plan_file().failure().code(1);
+    let err = stderr(&refused);
+    assert!(err.contains("`shared-data`"), "{err}");
+    assert!(err.contains("nothing was applied"), "{err}");
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+}
