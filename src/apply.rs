@@ -238,6 +238,7 @@ pub async fn execute<B: Backend>(
     let on_event = std::cell::RefCell::new(on_event);
     let mut report = Report::default();
     let mut phases: Vec<u8> = plan.changes.iter().map(Change::phase).collect();
+    phases.sort_unstable();
     phases.dedup();
     let mut failed = false;
     for phase in phases {

@@ -140,13 +140,15 @@ async fn observe_and_plan(
         groups = observed.groups.len(),
         "account read"
     );
-    Ok(plan_observed(aws, desired, observed, account, remove_boundaries)
-        .await?
-        .map(|(plan, observed, account)| Planned {
-            plan,
-            observed,
-            account,
-        }))
+    Ok(
+        plan_observed(aws, desired, observed, account, remove_boundaries)
+            .await?
+            .map(|(plan, observed, account)| Planned {
+                plan,
+                observed,
+                account,
+            }),
+    )
 }
 
 /// Plan against an account already read: the boundary check, the expiry

@@ -298,7 +298,10 @@ mod tests {
         let acme = load("[[clients]]\nname = \"acme\"\nbucket_prefixes = [\"acme\"]\n");
         let mut live = live_client("acmecorp", &["acmecorp-data"], &[]);
         let group = live.groups.get_mut("client-acmecorp").unwrap();
-        let doc = group.inline_policies.remove(crate::model::GROUP_POLICY_NAME).unwrap();
+        let doc = group
+            .inline_policies
+            .remove(crate::model::GROUP_POLICY_NAME)
+            .unwrap();
         let arn = "arn:aws:iam::123456789012:policy/provision/provision-s3-acmecorp".to_owned();
         group.attached_policies.push(arn.clone());
         live.managed_policies.insert(arn, doc);

@@ -899,8 +899,14 @@ pub fn plan_with(
                 deleted_clients.contains(&client) || desired.clients.contains_key(&client)
             }
             // A developer's user is deleted only when no file given declares
-            // it and no managed group keeps it after this plan.
-            Role::Developer { .. } => !members_after.values().any(|m| m.contains(&user.name)),
+            // it and no managed group keeps it after this plan. A disabled
+            // user (`offboard --keep-user`) is in no group on purpose: it is
+            // kept unless the whole configuration was given.
+            Role::Developer { .. } => {
+                !members_after.values().any(|m| m.contains(&user.name))
+                    && (desired.authoritative
+                        || !user.tags.contains_key(crate::model::DISABLED_TAG_KEY))
+            }
         };
         if delete {
             deleted_users.insert(user.name.clone());
@@ -1018,11 +1024,19 @@ fn check_account_quotas(
             *managed_count.entry(dev.as_str()).or_default() += 1;
         }
     }
+    // Every group the user stays in besides the loaded clients' groups
+    // counts: unmanaged groups and other files' client groups alike. Only
+    // managed groups this plan deletes (a directory was given) do not.
+    let loaded: BTreeSet<String> = desired.clients.values().map(|c| c.group_name()).collect();
     for (user, managed) in managed_count {
         let unmanaged = observed.users.get(user).map_or(0, |u| {
             u.groups
                 .iter()
-                .filter(|g| observed.groups.get(*g).is_none_or(|g| !g.is_managed(path)))
+                .filter(|g| !loaded.contains(*g))
+                .filter(|g| {
+                    !(desired.authoritative
+                        && observed.groups.get(*g).is_some_and(|g| g.is_managed(path)))
+                })
                 .count()
         });
         if managed + unmanaged > limits.groups_per_user {

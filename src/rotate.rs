@@ -16,7 +16,10 @@ use crate::aws::{self, Aws, ConnectOptions};
 use crate::cli::RotateKeyArgs;
 use crate::commands;
 use crate::exit::ExitStatus;
-use crate::model::{ACCESS_KEY_TAG_KEY, DEFAULT_PATH, MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
+use crate::model::{
+    ACCESS_KEY_TAG_KEY, DEFAULT_PATH, DISABLED_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
+};
+use crate::observe::Observe;
 
 /// `provision rotate-key`.
 pub async fn rotate_key(
@@ -24,14 +27,24 @@ pub async fn rotate_key(
     connect: &ConnectOptions,
     stats: bool,
 ) -> Result<ExitStatus> {
-    let managed_path = match &args.paths {
-        paths if paths.is_empty() => DEFAULT_PATH.to_owned(),
+    let (managed_path, account_id) = match &args.paths {
+        paths if paths.is_empty() => (DEFAULT_PATH.to_owned(), None),
         paths => match commands::load(paths) {
-            Some(desired) => desired.settings.path,
+            Some(desired) => (desired.settings.path, desired.settings.account_id),
             None => return Ok(ExitStatus::Failure),
         },
     };
     let aws = aws::connect(connect).await;
+    // The account guard, as for plan and apply: never create a key in the
+    // same-named user of another account.
+    if let Some(expected) = &account_id {
+        let account = aws.account_id().await?;
+        if *expected != account {
+            bail!(
+                "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
+            );
+        }
+    }
     let result = if args.finish {
         finish(&aws, &args.user, &managed_path).await
     } else {
@@ -63,6 +76,11 @@ async fn managed_user(aws: &Aws, user: &str, managed_path: &str) -> Result<Vec<T
         bail!("could not read user `{user}`: the answer held no user");
     };
     let tags = found.tags().to_vec();
+    if tags.iter().any(|t| t.key() == DISABLED_TAG_KEY) {
+        bail!(
+            "user `{user}` is disabled (`disabled = true`, written by `provision offboard --keep-user`); a disabled user gets no new key: enable it in the file and apply first"
+        );
+    }
     let tagged = tags
         .iter()
         .any(|t| t.key() == MANAGED_TAG_KEY && t.value() == MANAGED_TAG_VALUE);
@@ -146,19 +164,21 @@ async fn start(
             .await;
         bail!("could not write the credentials file ({err}); the new key was deleted again");
     }
+    // A printed secret is delivered only once it is printed: print before
+    // recording, so that a kill in between leaves the old key on record
+    // (and `--finish` keeps it) rather than a recorded key nobody holds.
+    commands::print_delivered(&sink)?;
     // An application user's record names the key apply delivered; it now
     // names the new one, so `--finish` and later plans know which to keep.
     if tags.iter().any(|t| t.key() == ACCESS_KEY_TAG_KEY) {
         let tag = Tag::builder().key(ACCESS_KEY_TAG_KEY).value(&id).build()?;
         if let Err(e) = aws.iam.tag_user().user_name(user).tags(tag).send().await {
-            commands::print_delivered(&sink)?;
             bail!(
                 "the new key `{id}` was created and delivered, but recording it failed (iam:TagUser): {}; run `aws iam tag-user --user-name {user} --tags Key={ACCESS_KEY_TAG_KEY},Value={id}`",
                 aws::describe(&e)
             );
         }
     }
-    commands::print_delivered(&sink)?;
     eprintln!(
         "Created access key `{id}` for `{user}`; {} stays active for the overlap. Once every consumer uses the new key, run `provision rotate-key {user} --finish`.",
         keys.first().map_or("no older key".to_owned(), |k| format!(

@@ -228,7 +228,12 @@ fn sha256(bytes: &[u8]) -> String {
 /// keep file order); it may differ between versions of provision, which is
 /// why a plan is applied only by the version that made it.
 pub fn configuration_fingerprint(desired: &Desired) -> String {
-    sha256(format!("{desired:?}").as_bytes())
+    // Where things are written (line and column, for error messages) is
+    // not what they say: a comment added above a client must not make a
+    // reviewed plan stale.
+    let mut what = desired.clone();
+    what.locations.clear();
+    sha256(format!("{what:?}").as_bytes())
 }
 
 /// The users and groups a change reads or changes.

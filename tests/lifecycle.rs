@@ -308,6 +308,53 @@ fn offboard_keep_user_leaves_a_disabled_user() {
         );
     });
     assert_eq!(env.plan_exit(&env.clients()).0, 0);
+
+    // Applying another file on its own keeps the disabled user: it is in no
+    // group on purpose, and that file does not own it.
+    let other = env.dir.path().join("other.toml");
+    fs::write(
+        &other,
+        "[[clients]]\nname = \"other\"\nbuckets = [\"other-assets\"]\n",
+    )
+    .unwrap();
+    let out = env.apply(&other).success();
+    assert!(!stdout(&out).contains("- user bob"), "{}", stdout(&out));
+    // A disabled user gets no new key either.
+    let refused = env
+        .cmd()
+        .args(["rotate-key", "bob"])
+        .assert()
+        .failure()
+        .code(1);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(err.contains("user `bob` is disabled"), "{err}");
+    block_on(async {
+        env.iam().get_user().user_name("bob").send().await.unwrap();
+    });
+}
+
+/// rotate-key checks the account like plan and apply do: no key is made in
+/// a same-named user of another account.
+#[test]
+fn rotate_key_refuses_another_account() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    let guarded = env.dir.path().join("guarded.toml");
+    fs::write(&guarded, "[settings]\naccount_id = \"999999999999\"\n[[clients]]\nname = \"guard\"\nbuckets = [\"guard-assets\"]\n").unwrap();
+    env.proxy.clear();
+    let refused = env
+        .cmd()
+        .args(["rotate-key", "acme-app"])
+        .arg(&guarded)
+        .assert()
+        .failure()
+        .code(1);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        err.contains("`123456789012`") && err.contains("`999999999999`"),
+        "{err}"
+    );
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
 }
 
 #[test]

@@ -522,7 +522,12 @@ bucket_prefixes = ["shared-"]"#,
         "[[clients]]\nname = \"beta\"\nbuckets = [\"shared-data\"]\n",
     )
     .unwrap();
-    env.cmd().arg("apply").arg(&beta).arg("--yes").assert().success();
+    env.cmd()
+        .arg("apply")
+        .arg(&beta)
+        .arg("--yes")
+        .assert()
+        .success();
     env.proxy.clear();
     let refused = env.apply_plan_file().failure().code(1);
     let err = stderr(&refused);

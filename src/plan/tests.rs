@@ -896,3 +896,40 @@ fn a_policy_over_the_inline_quota_becomes_a_managed_policy() {
         ]
     );
 }
+
+/// Groups of other files' clients count against the 10-group quota too:
+/// applying one file must not discover the limit halfway through.
+#[test]
+fn other_files_client_groups_count_towards_the_group_quota() {
+    let mut o = Observed::default();
+    let mut alice = ObservedUser {
+        name: "alice".into(),
+        path: "/provision/".into(),
+        tags: BTreeMap::from([(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())]),
+        ..ObservedUser::default()
+    };
+    for i in 0..9 {
+        let name = format!("client-other{i}");
+        alice.groups.insert(name.clone());
+        o.groups.insert(
+            name.clone(),
+            ObservedGroup {
+                name,
+                path: "/provision/".into(),
+                ..ObservedGroup::default()
+            },
+        );
+    }
+    o.users.insert("alice".into(), alice);
+    // One file with acme and globex, both listing alice: 9 + 2 = 11.
+    let mut d = desired();
+    d.authoritative = false;
+    let errors = plan(&d, &o, ACCOUNT).unwrap_err();
+    assert!(
+        matches!(&errors[..], [PlanError::TooManyGroupsForUser { user, count: 11, .. }] if user == "alice"),
+        "{errors:?}"
+    );
+    // Given as the whole directory, those groups are deleted: no error.
+    d.authoritative = true;
+    assert!(plan(&d, &o, ACCOUNT).is_ok());
+}

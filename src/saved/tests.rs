@@ -232,3 +232,25 @@ fn plan_files_are_told_from_clients_files_by_extension() {
     assert!(!is_plan_file(Path::new("clients/acme.toml")));
     assert!(!is_plan_file(Path::new("clients")));
 }
+
+/// Comments and layout are not configuration: the same clients written
+/// elsewhere in the file give the same fingerprint.
+#[test]
+fn comments_and_layout_do_not_change_the_fingerprint() {
+    let text = "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\n";
+    let load = |t: &str| {
+        crate::config::load_sources(vec![("clients/acme.toml".into(), t.into())], false).unwrap()
+    };
+    let plain = load(text);
+    let commented = load(&format!("# Acme, since 2024.\n\n{text}"));
+    assert_ne!(plain.locations, commented.locations);
+    assert_eq!(
+        configuration_fingerprint(&plain),
+        configuration_fingerprint(&commented)
+    );
+    let changed = load(&text.replace("acme-assets", "acme-media"));
+    assert_ne!(
+        configuration_fingerprint(&plain),
+        configuration_fingerprint(&changed)
+    );
+}
