@@ -899,6 +899,45 @@ mod tests {
         assert!(!lock(&backend.seen).iter().any(|s| s.ends_with("client-b")));
     }
 
+    /// Revoking access depends on nothing, so it runs in the first phase: a
+    /// create that fails never leaves a departed developer's access behind.
+    #[tokio::test]
+    async fn a_failed_create_does_not_block_revocations() {
+        let backend = Recorder {
+            seen: Mutex::new(vec![]),
+            fail: vec!["carol".into()],
+        };
+        let plan = Plan {
+            changes: vec![
+                Change::CreateUser {
+                    user: "carol".into(),
+                    path: "/p/".into(),
+                    tags: Default::default(),
+                    boundary: None,
+                },
+                Change::DeleteUser {
+                    user: "mallory".into(),
+                    groups: vec!["client-a".into()],
+                    inline_policies: vec![],
+                    attached_policies: vec![],
+                },
+                Change::RemoveMember {
+                    group: "client-a".into(),
+                    user: "bob".into(),
+                },
+                Change::DisableUser {
+                    user: "dave".into(),
+                },
+            ],
+            ..Plan::default()
+        };
+        let report = execute(&backend, &plan, 8, &KeySink::new(None), |_| {}).await;
+        let done: Vec<String> = report.done.iter().map(Change::name).collect();
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(done.len(), 3, "{done:?}");
+        assert!(report.skipped.is_empty());
+    }
+
     #[test]
     fn secret_debug_is_redacted() {
         let key = AccessKey {

@@ -255,27 +255,29 @@ impl Change {
     /// changes of phases below `n` succeeded. Within a phase changes are
     /// independent and run concurrently.
     ///
-    /// 0 creates users and groups; 1 writes their attributes and policies;
-    /// 2 changes memberships and creates keys (both need the user and group
-    /// to exist); 3 deletes users (which leave their groups themselves); 4
-    /// deletes groups, whose remaining members are then known.
+    /// 0 revokes (deletes and disables users, removes memberships and
+    /// policies added by hand) and creates users and groups: revocations
+    /// depend on nothing, so a failure elsewhere never leaves a departed
+    /// developer's access in place; 1 writes attributes and policies; 2 adds
+    /// memberships and creates keys (both need the user and group to exist);
+    /// 3 deletes groups, whose remaining members are then known.
     pub fn phase(&self) -> u8 {
         match self {
-            Change::CreateUser { .. } | Change::CreateGroup { .. } => 0,
+            Change::CreateUser { .. }
+            | Change::CreateGroup { .. }
+            | Change::DeleteUser { .. }
+            | Change::DisableUser { .. }
+            | Change::RemoveMember { .. }
+            | Change::DeleteGroupPolicy { .. }
+            | Change::DetachGroupPolicy { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
-            | Change::DeleteGroupPolicy { .. }
             | Change::PutManagedPolicy { .. }
             | Change::DeleteManagedPolicy { .. }
-            | Change::DetachGroupPolicy { .. }
             | Change::SetUserBoundary { .. }
             | Change::RemoveUserBoundary { .. } => 1,
-            Change::AddMember { .. }
-            | Change::RemoveMember { .. }
-            | Change::CreateAccessKey { .. }
-            | Change::DisableUser { .. } => 2,
-            Change::DeleteUser { .. } => 3,
-            Change::DeleteGroup { .. } => 4,
+            Change::AddMember { .. } | Change::CreateAccessKey { .. } => 2,
+            Change::DeleteGroup { .. } => 3,
         }
     }
 
