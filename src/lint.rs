@@ -263,7 +263,9 @@ pub fn group_drift(
 ) -> Vec<Drift> {
     let (own_arn, own_doc, as_managed) = own;
     let mut drift = Vec::new();
-    if let Some(doc) = own_doc {
+    // A document equal to what provision writes cannot widen anything;
+    // skipping it keeps a no-op plan of many clients cheap.
+    if let Some(doc) = own_doc.filter(|doc| !(as_managed && *doc == wanted)) {
         let widens = widening(doc, as_managed.then_some(wanted), Some(access));
         if !widens.is_empty() {
             drift.push(Drift {
@@ -275,6 +277,9 @@ pub fn group_drift(
     }
     for (name, doc) in &group.inline_policies {
         let want = (name == GROUP_POLICY_NAME && !as_managed).then_some(wanted);
+        if want == Some(doc) {
+            continue;
+        }
         let widens = widening(doc, want, Some(access));
         if !widens.is_empty() {
             drift.push(Drift {
