@@ -256,13 +256,27 @@ impl Change {
     /// independent and run concurrently.
     ///
     /// 0 revokes (deletes and disables users, removes memberships and
-    /// policies added by hand) and creates users and groups: revocations
+    /// policies added by hand, writes policies that only narrow) and creates
+    /// users and groups: revocations
     /// depend on nothing, so a failure elsewhere never leaves a departed
     /// developer's access in place; 1 writes attributes and policies; 2 adds
     /// memberships and creates keys (both need the user and group to exist);
     /// 3 deletes groups, whose remaining members are then known.
     pub fn phase(&self) -> u8 {
         match self {
+            // A policy update that only takes access away is a revocation
+            // too: when a bucket moves from one client to another, the giver
+            // loses it before the receiver gains it.
+            Change::PutGroupPolicy {
+                before: Some(before),
+                after,
+                ..
+            }
+            | Change::PutManagedPolicy {
+                before: Some(before),
+                after,
+                ..
+            } if policy::only_narrows(before, after) => 0,
             Change::CreateUser { .. }
             | Change::CreateGroup { .. }
             | Change::DeleteUser { .. }

@@ -229,6 +229,82 @@ const LIST_KEYS: &[&str] = &["Action", "NotAction", "Resource", "NotResource"];
 /// a string or an array.
 const PRINCIPAL_KEYS: &[&str] = &["Principal", "NotPrincipal"];
 
+/// The (effect, action, resource) triples a document names, as written
+/// (no wildcard expansion). A document whose triples are a subset of
+/// another's, with the same conditions, grants no more than it: the planner
+/// uses this to run pure narrowings before widenings.
+pub fn grants(doc: &Value) -> std::collections::BTreeSet<(String, String, String, String)> {
+    let normalized = normalize(doc);
+    let mut out = std::collections::BTreeSet::new();
+    let statements = normalized
+        .get("Statement")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for statement in statements {
+        let effect = statement
+            .get("Effect")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let condition = statement
+            .get("Condition")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        let list = |key: &str| -> Vec<String> {
+            match statement.get(key) {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect(),
+                Some(other) => vec![other.to_string()],
+                None => Vec::new(),
+            }
+        };
+        // NotAction/NotResource invert the meaning; keep them distinct so a
+        // document using them is never taken for a subset of one that does
+        // not.
+        let actions: Vec<String> = list("Action")
+            .into_iter()
+            .chain(list("NotAction").into_iter().map(|a| format!("not:{a}")))
+            .collect();
+        let resources: Vec<String> = list("Resource")
+            .into_iter()
+            .chain(list("NotResource").into_iter().map(|r| format!("not:{r}")))
+            .collect();
+        for action in &actions {
+            for resource in &resources {
+                out.insert((
+                    effect.clone(),
+                    action.clone(),
+                    resource.clone(),
+                    condition.clone(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// True when `after` only takes away from `before`: every Allow it names,
+/// `before` names too, and it keeps every Deny `before` had.
+pub fn only_narrows(before: &Value, after: &Value) -> bool {
+    let (b, a) = (grants(before), grants(after));
+    let allows = |g: &std::collections::BTreeSet<(String, String, String, String)>| {
+        g.iter()
+            .filter(|t| t.0 == "Allow")
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let denies = |g: &std::collections::BTreeSet<(String, String, String, String)>| {
+        g.iter()
+            .filter(|t| t.0 != "Allow")
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    allows(&a).is_subset(&allows(&b)) && denies(&b).is_subset(&denies(&a))
+}
+
 /// The canonical form of a policy document, so that two documents IAM treats
 /// the same compare equal with `==` whatever their formatting.
 ///
@@ -824,5 +900,32 @@ mod tests {
             ACCOUNT,
         );
         assert_snapshot!(diff(&before, &after));
+    }
+
+    #[test]
+    fn only_narrows_tells_revocations_from_grants() {
+        let doc = |actions: &[&str], resources: &[&str]| {
+            serde_json::json!({"Version": POLICY_VERSION, "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": resources}
+            ]})
+        };
+        let base = doc(&["s3:GetObject"], &["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"]);
+        assert!(only_narrows(&base, &base));
+        assert!(only_narrows(
+            &base,
+            &doc(&["s3:GetObject"], &["arn:aws:s3:::a/*"])
+        ));
+        assert!(!only_narrows(
+            &base,
+            &doc(&["s3:GetObject"], &["arn:aws:s3:::c/*"])
+        ));
+        assert!(!only_narrows(&base, &doc(&["s3:*"], &["arn:aws:s3:::a/*"])));
+        let mut with_deny = base.clone();
+        with_deny["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*"}));
+        assert!(only_narrows(&base, &with_deny));
+        assert!(!only_narrows(&with_deny, &base));
     }
 }

@@ -933,3 +933,46 @@ fn other_files_client_groups_count_towards_the_group_quota() {
     d.authoritative = true;
     assert!(plan(&d, &o, ACCOUNT).is_ok());
 }
+
+/// A bucket moving from one client to another: the giver's policy shrinks
+/// in the first phase, the receiver's grows in a later one, so no moment
+/// exists where both reach it.
+#[test]
+fn a_moved_bucket_is_taken_away_before_it_is_given() {
+    let d = desired();
+    let o = converged(&d);
+    let mut moved = d.clone();
+    moved
+        .clients
+        .get_mut("acme")
+        .unwrap()
+        .buckets
+        .push("acme-media".into());
+    let o = simulate(&o, &plan(&moved, &o, ACCOUNT).unwrap());
+    let mut after = moved.clone();
+    after
+        .clients
+        .get_mut("acme")
+        .unwrap()
+        .buckets
+        .retain(|b| b != "acme-media");
+    after
+        .clients
+        .get_mut("globex")
+        .unwrap()
+        .buckets
+        .push("acme-media".into());
+    let p = plan(&after, &o, ACCOUNT).unwrap();
+    let phase_of = |name: &str| {
+        p.changes
+            .iter()
+            .find(|c| c.name() == name)
+            .map(Change::phase)
+            .unwrap()
+    };
+    assert!(
+        phase_of("client-acme/provision-s3") < phase_of("client-globex/provision-s3"),
+        "{:#?}",
+        names(&p)
+    );
+}
