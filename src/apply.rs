@@ -478,27 +478,7 @@ impl Backend for Aws {
                 match created {
                     Ok(_) => {}
                     Err(e) if e.code() == Some("EntityAlreadyExists") => {
-                        let versions = check!(
-                            "ListPolicyVersions",
-                            iam.list_policy_versions().policy_arn(arn).send().await
-                        );
-                        for v in versions.versions() {
-                            if v.is_default_version() {
-                                continue;
-                            }
-                            if let Some(id) = v.version_id() {
-                                check!(
-                                    "DeletePolicyVersion",
-                                    gone_ok(
-                                        iam.delete_policy_version()
-                                            .policy_arn(arn)
-                                            .version_id(id)
-                                            .send()
-                                            .await
-                                    )
-                                );
-                            }
-                        }
+                        delete_old_versions(iam, arn).await?;
                         check!(
                             "CreatePolicyVersion",
                             iam.create_policy_version()
@@ -532,25 +512,7 @@ impl Backend for Aws {
                             .await
                     )
                 );
-                let versions = match iam.list_policy_versions().policy_arn(arn).send().await {
-                    Ok(v) => v,
-                    Err(e) if is_no_such_entity(&e) => return Ok(()),
-                    Err(e) => return Err(ApplyError::call("ListPolicyVersions", &e)),
-                };
-                for v in versions.versions() {
-                    if let (false, Some(id)) = (v.is_default_version(), v.version_id()) {
-                        check!(
-                            "DeletePolicyVersion",
-                            gone_ok(
-                                iam.delete_policy_version()
-                                    .policy_arn(arn)
-                                    .version_id(id)
-                                    .send()
-                                    .await
-                            )
-                        );
-                    }
-                }
+                delete_old_versions(iam, arn).await?;
                 check!(
                     "DeletePolicy",
                     gone_ok(iam.delete_policy().policy_arn(arn).send().await)
@@ -778,6 +740,32 @@ async fn delete_keys_except(
         })?;
     for stray in all.iter().filter(|k| Some(k.as_str()) != keep) {
         delete_access_key(iam, user, stray).await?;
+    }
+    Ok(())
+}
+
+/// Delete every version of managed policy `arn` but the default one: IAM
+/// keeps at most five versions, and refuses to delete a policy that has
+/// others. A policy already gone counts as done.
+async fn delete_old_versions(iam: &aws_sdk_iam::Client, arn: &str) -> Result<(), ApplyError> {
+    let versions = match iam.list_policy_versions().policy_arn(arn).send().await {
+        Ok(v) => v,
+        Err(e) if is_no_such_entity(&e) => return Ok(()),
+        Err(e) => return Err(ApplyError::call("ListPolicyVersions", &e)),
+    };
+    for v in versions.versions() {
+        if let (false, Some(id)) = (v.is_default_version(), v.version_id()) {
+            check!(
+                "DeletePolicyVersion",
+                gone_ok(
+                    iam.delete_policy_version()
+                        .policy_arn(arn)
+                        .version_id(id)
+                        .send()
+                        .await
+                )
+            );
+        }
     }
     Ok(())
 }
