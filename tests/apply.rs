@@ -4,11 +4,8 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
-use common::{
-    CountingProxy, MotoServer, block_on, iam_client, iam_client_as, provision, s3_client,
-};
+use common::{TestEnv, block_on, iam_client_as, read_key, s3_client, stderr, stdout};
 use serde_json::Value;
 
 const ACME: &str = r#"
@@ -42,80 +39,13 @@ access = "read-only"
 developers = ["alice"]
 "#;
 
-/// A moto server with a counting proxy in front, and a directory of files.
-struct Env {
-    moto: MotoServer,
-    proxy: CountingProxy,
-    dir: tempfile::TempDir,
-}
+/// The shared environment, with acme's and globex's files in `clients/`.
+type Env = TestEnv;
 
-impl Env {
-    fn new() -> Env {
-        let moto = MotoServer::start();
-        let proxy = CountingProxy::start(&moto.url());
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("clients")).unwrap();
-        let env = Env { moto, proxy, dir };
-        env.write("acme.toml", ACME);
-        env.write("globex.toml", GLOBEX);
-        env
+impl TestEnv {
+    fn new() -> TestEnv {
+        TestEnv::with_files(&[("acme.toml", ACME), ("globex.toml", GLOBEX)])
     }
-
-    fn clients(&self) -> PathBuf {
-        self.dir.path().join("clients")
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.clients().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        fs::write(self.file(name), text).unwrap();
-    }
-
-    fn creds(&self) -> PathBuf {
-        self.dir.path().join("creds")
-    }
-
-    fn cmd(&self) -> assert_cmd::Command {
-        provision(&self.proxy.url())
-    }
-
-    fn apply(&self, path: &Path) -> assert_cmd::assert::Assert {
-        self.cmd()
-            .arg("apply")
-            .arg(path)
-            .arg("--yes")
-            .arg("--credentials-dir")
-            .arg(self.creds())
-            .assert()
-    }
-
-    fn plan_exit(&self, path: &Path) -> (i32, String) {
-        let out = self
-            .cmd()
-            .arg("plan")
-            .arg(path)
-            .arg("--detailed-exitcode")
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    }
-
-    fn iam(&self) -> aws_sdk_iam::Client {
-        iam_client(&self.moto.url())
-    }
-}
-
-fn stdout(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
-}
-
-fn stderr(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
 }
 
 async fn group_members(iam: &aws_sdk_iam::Client, group: &str) -> Vec<String> {
@@ -402,16 +332,6 @@ fn apply_without_a_terminal_or_yes_refuses_and_changes_nothing() {
         .code(1);
     assert!(stderr(&out).contains("pass `--yes`"), "{}", stderr(&out));
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
-}
-
-fn read_key(dir: &Path, user: &str) -> (String, String) {
-    let body: Value =
-        serde_json::from_str(&fs::read_to_string(dir.join(format!("{user}.json"))).unwrap())
-            .unwrap();
-    (
-        body["AccessKeyId"].as_str().unwrap().to_owned(),
-        body["SecretAccessKey"].as_str().unwrap().to_owned(),
-    )
 }
 
 #[test]

@@ -6,9 +6,9 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{CountingProxy, MotoServer, block_on, iam_client, provision};
+use common::{TestEnv, block_on, provision};
 use serde_json::Value;
 
 /// moto's account id.
@@ -46,41 +46,28 @@ bucket_prefixes = ["globex-"]
 developers = ["alice"]
 "#;
 
+/// The shared environment, with the settings and clients files in
+/// `clients/`, counting the operations `--api-stats` reports.
 struct Env {
-    moto: MotoServer,
-    proxy: CountingProxy,
-    dir: tempfile::TempDir,
+    base: TestEnv,
     /// Every operation `--api-stats` counted in this test's runs.
     counted: std::cell::RefCell<BTreeSet<String>>,
 }
 
+impl std::ops::Deref for Env {
+    type Target = TestEnv;
+
+    fn deref(&self) -> &TestEnv {
+        &self.base
+    }
+}
+
 impl Env {
     fn new(settings: &str) -> Env {
-        let moto = MotoServer::start();
-        let proxy = CountingProxy::start(&moto.url());
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("clients")).unwrap();
-        let env = Env {
-            moto,
-            proxy,
-            dir,
+        Env {
+            base: TestEnv::with_files(&[("settings.toml", settings), ("clients.toml", CLIENTS)]),
             counted: Default::default(),
-        };
-        env.write("settings.toml", settings);
-        env.write("clients.toml", CLIENTS);
-        env
-    }
-
-    fn clients(&self) -> PathBuf {
-        self.dir.path().join("clients")
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        fs::write(self.clients().join(name), text).unwrap();
-    }
-
-    fn iam(&self) -> aws_sdk_iam::Client {
-        iam_client(&self.moto.url())
+        }
     }
 
     /// Creates managed policy `name` (a boundary) allowing `actions` on

@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{
-    CountingProxy, Fault, Faults, MotoServer, block_on, iam_client, provision, provision_process,
-};
+use common::{Fault, Faults, TestEnv, block_on, provision, provision_process};
 
 /// A configuration of `clients` clients and `developers` developers, each
 /// developer in two clients, every client with an app user.
@@ -56,27 +54,24 @@ fn expected(clients: usize, developers: usize) -> Expected {
     }
 }
 
-struct Env {
-    moto: MotoServer,
-    proxy: CountingProxy,
-    dir: tempfile::TempDir,
+/// The shared environment, with the configuration in `clients/`.
+struct Env(TestEnv);
+
+impl std::ops::Deref for Env {
+    type Target = TestEnv;
+
+    fn deref(&self) -> &TestEnv {
+        &self.0
+    }
 }
 
 impl Env {
     fn new(text: &str) -> Env {
-        let moto = MotoServer::start();
-        let proxy = CountingProxy::start(&moto.url());
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("clients.toml"), text).unwrap();
-        Env { moto, proxy, dir }
+        Env(TestEnv::with_files(&[("clients.toml", text)]))
     }
 
     fn config(&self) -> PathBuf {
-        self.dir.path().join("clients.toml")
-    }
-
-    fn creds(&self) -> PathBuf {
-        self.dir.path().join("creds")
+        self.file("clients.toml")
     }
 
     fn apply_args(&self) -> Vec<std::ffi::OsString> {
@@ -135,7 +130,7 @@ impl Env {
     /// in its record tag.
     fn assert_account_matches(&self, want: &Expected) {
         block_on(async {
-            let iam = iam_client(&self.moto.url());
+            let iam = self.iam();
             let users: BTreeSet<String> = iam
                 .list_users()
                 .send()

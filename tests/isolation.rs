@@ -5,10 +5,9 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use common::{CountingProxy, MotoServer, block_on, iam_client, provision, s3_client};
+use common::{TestEnv, block_on, iam_client, read_key, s3_client};
 use serde_json::Value;
 
 /// Three clients, one per access level; globex by prefix.
@@ -46,42 +45,12 @@ const BUCKETS: &[&str] = &[
 
 const APPS: &[&str] = &["acme-app", "globex-app", "initech-app"];
 
-struct Env {
-    moto: MotoServer,
-    proxy: CountingProxy,
-    dir: tempfile::TempDir,
-}
+/// The shared environment, with the three clients' file in `clients/`.
+type Env = TestEnv;
 
-impl Env {
-    fn new() -> Env {
-        let moto = MotoServer::start();
-        let proxy = CountingProxy::start(&moto.url());
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("clients")).unwrap();
-        fs::write(dir.path().join("clients/all.toml"), CLIENTS).unwrap();
-        Env { moto, proxy, dir }
-    }
-
-    fn clients(&self) -> PathBuf {
-        self.dir.path().join("clients")
-    }
-
-    fn creds(&self) -> PathBuf {
-        self.dir.path().join("creds")
-    }
-
-    fn cmd(&self) -> assert_cmd::Command {
-        provision(&self.proxy.url())
-    }
-
-    fn apply(&self, path: &Path) -> assert_cmd::assert::Assert {
-        self.cmd()
-            .arg("apply")
-            .arg(path)
-            .arg("--yes")
-            .arg("--credentials-dir")
-            .arg(self.creds())
-            .assert()
+impl TestEnv {
+    fn new() -> TestEnv {
+        TestEnv::with_files(&[("all.toml", CLIENTS)])
     }
 
     fn verify_json(&self) -> (i32, Value) {
@@ -101,16 +70,6 @@ impl Env {
         });
         (out.status.code().unwrap(), json)
     }
-}
-
-fn read_key(dir: &Path, user: &str) -> (String, String) {
-    let body: Value =
-        serde_json::from_str(&fs::read_to_string(dir.join(format!("{user}.json"))).unwrap())
-            .unwrap();
-    (
-        body["AccessKeyId"].as_str().unwrap().to_owned(),
-        body["SecretAccessKey"].as_str().unwrap().to_owned(),
-    )
 }
 
 /// Whether verify's JSON says `principal` may do `action` on `bucket`.
@@ -269,7 +228,7 @@ fn a_hand_made_grant_across_clients_makes_verify_fail() {
     env.apply(&env.clients()).success();
     block_on(async {
         env.proxy.clear();
-        iam_client(&env.moto.url())
+        env.iam()
             .put_user_policy()
             .user_name("globex-app")
             .policy_name("sneaky")
@@ -303,7 +262,7 @@ fn verify_reads_attached_managed_policies() {
     let env = Env::new();
     env.apply(&env.clients()).success();
     block_on(async {
-        let iam = iam_client(&env.moto.url());
+        let iam = env.iam();
         let policy = iam
             .create_policy()
             .policy_name("wide")
@@ -385,7 +344,7 @@ fn widening_drift_is_prominent_and_reverted() {
     let env = Env::new();
     env.apply(&env.clients()).success();
     block_on(async {
-        iam_client(&env.moto.url())
+        env.iam()
             .put_group_policy()
             .group_name("client-globex")
             .policy_name("provision-s3")

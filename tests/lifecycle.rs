@@ -4,9 +4,8 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
-use common::{CountingProxy, MotoServer, block_on, iam_client, provision};
+use common::{TestEnv, block_on, stdout};
 
 const ACME: &str = r#"# Clients of the agency; reviewed in pull requests.
 [settings]
@@ -27,71 +26,13 @@ access = "read-write"
 developers = ["alice", "bob"]   # keep sorted
 "#;
 
-/// A moto server behind a counting proxy, and a directory of files.
-struct Env {
-    moto: MotoServer,
-    proxy: CountingProxy,
-    dir: tempfile::TempDir,
-}
+/// The shared environment, with acme's file in `clients/`.
+type Env = TestEnv;
 
-impl Env {
-    fn new() -> Env {
-        let moto = MotoServer::start();
-        let proxy = CountingProxy::start(&moto.url());
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("clients")).unwrap();
-        let env = Env { moto, proxy, dir };
-        env.write("acme.toml", ACME);
-        env
+impl TestEnv {
+    fn new() -> TestEnv {
+        TestEnv::with_files(&[("acme.toml", ACME)])
     }
-
-    fn clients(&self) -> PathBuf {
-        self.dir.path().join("clients")
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.clients().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        fs::write(self.file(name), text).unwrap();
-    }
-
-    fn cmd(&self) -> assert_cmd::Command {
-        provision(&self.proxy.url())
-    }
-
-    fn apply(&self, path: &Path) -> assert_cmd::assert::Assert {
-        self.cmd()
-            .arg("apply")
-            .arg(path)
-            .arg("--yes")
-            .arg("--credentials-dir")
-            .arg(self.dir.path().join("creds"))
-            .assert()
-    }
-
-    fn plan_exit(&self, path: &Path) -> (i32, String) {
-        let out = self
-            .cmd()
-            .arg("plan")
-            .arg(path)
-            .arg("--detailed-exitcode")
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    }
-
-    fn iam(&self) -> aws_sdk_iam::Client {
-        iam_client(&self.moto.url())
-    }
-}
-
-fn stdout(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
 
 /// Give `user` every kind of credential a person collects over time.

@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 
-use common::{CountingProxy, MotoServer, block_on, iam_client, provision};
+use common::{TestEnv, block_on, provision, stderr};
 use serde_json::Value;
 
 const ACME: &str = r#"
@@ -25,37 +25,16 @@ access = "read-write"
 developers = ["alice"]
 "#;
 
-/// A moto server behind a counting proxy, and a directory of files.
-struct Env {
-    moto: MotoServer,
-    proxy: CountingProxy,
-    dir: tempfile::TempDir,
-}
+/// The shared environment, with acme's file in `clients/`.
+type Env = TestEnv;
 
-impl Env {
-    fn new() -> Env {
-        let moto = MotoServer::start();
-        let proxy = CountingProxy::start(&moto.url());
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("clients")).unwrap();
-        fs::write(dir.path().join("clients/acme.toml"), ACME).unwrap();
-        Env { moto, proxy, dir }
-    }
-
-    fn clients(&self) -> PathBuf {
-        self.dir.path().join("clients")
+impl TestEnv {
+    fn new() -> TestEnv {
+        TestEnv::with_files(&[("acme.toml", ACME)])
     }
 
     fn plan_file(&self) -> PathBuf {
         self.dir.path().join("plan.json")
-    }
-
-    fn creds(&self) -> PathBuf {
-        self.dir.path().join("creds")
-    }
-
-    fn cmd(&self) -> assert_cmd::Command {
-        provision(&self.proxy.url())
     }
 
     /// `plan clients/ --out plan.json`, which must succeed.
@@ -79,10 +58,6 @@ impl Env {
             .arg(self.creds())
             .assert()
     }
-}
-
-fn stderr(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
 }
 
 #[test]
@@ -143,7 +118,7 @@ fn a_saved_plan_is_refused_when_the_account_changed_and_nothing_is_written() {
     env.save_plan();
     // Someone creates `alice` by hand between review and merge.
     block_on(async {
-        env.moto_iam()
+        env.iam()
             .create_user()
             .user_name("alice")
             .send()
@@ -194,7 +169,7 @@ fn a_saved_plan_is_refused_when_a_managed_user_was_edited() {
 
     // Then alice's user is tagged by hand.
     block_on(async {
-        env.moto_iam()
+        env.iam()
             .tag_user()
             .user_name("alice")
             .tags(
@@ -288,14 +263,6 @@ fn markdown_plan_is_a_pull_request_comment() {
     assert!(text.contains("<details>"), "{text}");
     assert!(text.contains("```diff"), "{text}");
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
-}
-
-impl Env {
-    /// An IAM client that goes around the proxy, so what it does is not
-    /// counted as provision's.
-    fn moto_iam(&self) -> aws_sdk_iam::Client {
-        iam_client(&self.moto.url())
-    }
 }
 
 #[test]

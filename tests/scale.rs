@@ -8,7 +8,7 @@ mod common;
 
 use futures_util::StreamExt;
 
-use common::{CountingProxy, MotoServer, block_on, iam_client, provision};
+use common::{TestEnv, block_on};
 
 const CONFIG: &str = r#"
 [settings]
@@ -26,17 +26,15 @@ developers = ["alice"]
 
 #[test]
 fn a_no_op_plan_reads_every_page_and_no_more() {
-    let moto = MotoServer::start();
-    let proxy = CountingProxy::start(&moto.url());
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("clients.toml");
-    std::fs::write(&config, CONFIG).unwrap();
+    let env = TestEnv::with_files(&[("clients.toml", CONFIG)]);
+    let config = env.file("clients.toml");
+    let proxy = &env.proxy;
 
     // Users made by hand first, so that the managed ones come after them,
     // on the second page.
     let unmanaged = 1_100;
     block_on(async {
-        let iam = iam_client(&moto.url());
+        let iam = env.iam();
         let created: Vec<_> = futures_util::stream::iter(0..unmanaged)
             .map(|i| {
                 let iam = iam.clone();
@@ -56,16 +54,11 @@ fn a_no_op_plan_reads_every_page_and_no_more() {
         );
     });
 
-    provision(&proxy.url())
-        .args(["apply", "--yes"])
-        .arg(&config)
-        .arg("--credentials-dir")
-        .arg(dir.path().join("creds"))
-        .assert()
-        .success();
+    env.apply(&config).success();
 
     proxy.clear();
-    let out = provision(&proxy.url())
+    let out = env
+        .cmd()
         .args(["plan", "--detailed-exitcode"])
         .arg(&config)
         .output()

@@ -14,6 +14,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod aws;
+mod env;
 mod moto;
 mod proxy;
 
@@ -21,5 +22,6 @@ pub use aws::{
     TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, block_on, iam_client, iam_client_as,
     provision, provision_process, s3_client,
 };
+pub use env::{TestEnv, read_key, stderr, stdout};
 pub use moto::{MotoServer, free_loopback_port, http_request, moto_venv};
 pub use proxy::{Call, CountingProxy, Fault, Faults, is_read_action};
