@@ -842,11 +842,11 @@ mod tests {
                     group: "client-a".into(),
                     user: "alice".into(),
                 },
-                Change::DeleteGroup {
-                    group: "client-b".into(),
-                    members: vec![],
-                    inline_policies: vec![],
-                    attached_policies: vec![],
+                Change::PutGroupPolicy {
+                    group: "client-a".into(),
+                    policy_name: "provision-s3".into(),
+                    before: None,
+                    after: serde_json::json!({"Version": "2012-10-17", "Statement": []}),
                 },
             ],
             ..Plan::default()
@@ -883,8 +883,12 @@ mod tests {
         assert_eq!(report.failed.len(), 1);
         assert_eq!(report.failed[0].0.name(), "alice");
         let skipped: Vec<String> = report.skipped.iter().map(Change::name).collect();
-        assert_eq!(skipped, vec!["client-a/alice", "client-b"]);
-        assert!(!lock(&backend.seen).iter().any(|s| s.ends_with("client-b")));
+        assert_eq!(skipped, vec!["client-a/provision-s3", "client-a/alice"]);
+        assert!(
+            !lock(&backend.seen)
+                .iter()
+                .any(|s| s.ends_with("provision-s3"))
+        );
     }
 
     /// Revoking access depends on nothing, so it runs in the first phase: a

@@ -156,6 +156,14 @@ pub fn policy_scopes(doc: &Value) -> Vec<OwnedScope> {
 /// attached to it whose documents were read (provision's own
 /// `provision-s3-<client>`, used when a client's grants do not fit inline).
 pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError> {
+    // Given a whole directory, every managed client group the files do not
+    // declare is deleted by the same plan, in its first phase, before any
+    // group is granted more: nothing live is left to collide with. This is
+    // what lets a client be renamed, or a removed client's bucket be given
+    // to another, in one apply.
+    if desired.authoritative {
+        return Vec::new();
+    }
     let path = desired.settings.path.as_str();
     let mut errors = Vec::new();
     for group in observed.groups.values() {

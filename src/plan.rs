@@ -255,13 +255,13 @@ impl Change {
     /// changes of phases below `n` succeeded. Within a phase changes are
     /// independent and run concurrently.
     ///
-    /// 0 revokes (deletes and disables users, removes memberships and
-    /// policies added by hand, writes policies that only narrow) and creates
-    /// users and groups: revocations
+    /// 0 revokes (deletes and disables users, deletes removed clients'
+    /// groups, removes memberships and policies added by hand, writes
+    /// policies that only narrow) and creates users and groups: revocations
     /// depend on nothing, so a failure elsewhere never leaves a departed
-    /// developer's access in place; 1 writes attributes and policies; 2 adds
-    /// memberships and creates keys (both need the user and group to exist);
-    /// 3 deletes groups, whose remaining members are then known.
+    /// developer's access in place, and access taken from one client is gone
+    /// before another is given it; 1 writes attributes and policies; 2 adds
+    /// memberships and creates keys (both need the user and group to exist).
     pub fn phase(&self) -> u8 {
         match self {
             // A policy update that only takes access away is a revocation
@@ -283,7 +283,8 @@ impl Change {
             | Change::DisableUser { .. }
             | Change::RemoveMember { .. }
             | Change::DeleteGroupPolicy { .. }
-            | Change::DetachGroupPolicy { .. } => 0,
+            | Change::DetachGroupPolicy { .. }
+            | Change::DeleteGroup { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::PutManagedPolicy { .. }
@@ -291,7 +292,6 @@ impl Change {
             | Change::SetUserBoundary { .. }
             | Change::RemoveUserBoundary { .. } => 1,
             Change::AddMember { .. } | Change::CreateAccessKey { .. } => 2,
-            Change::DeleteGroup { .. } => 3,
         }
     }
 
@@ -967,12 +967,12 @@ pub fn plan_with(
                 before: observed.managed_policies.get(&own_arn).cloned(),
             });
         }
+        // Every member, users deleted in this plan too: the group goes in the
+        // first phase, beside those deletions, and removing a member that
+        // is already gone counts as done.
         changes.push(Change::DeleteGroup {
             group: group.clone(),
-            members: members_of(&group)
-                .into_iter()
-                .filter(|u| !deleted_users.contains(u))
-                .collect(),
+            members: members_of(&group).into_iter().collect(),
             inline_policies: g.inline_policies.keys().cloned().collect(),
             attached_policies: g.attached_policies.clone(),
         });

@@ -481,7 +481,14 @@ bucket_prefixes = ["shared-"]"#,
         ),
     )
     .unwrap();
-    env.save_plan();
+    // Planned from the file alone: other clients are out of its scope.
+    env.cmd()
+        .arg("plan")
+        .arg(env.clients().join("acme.toml"))
+        .arg("--out")
+        .arg(env.plan_file())
+        .assert()
+        .success();
     // Meanwhile another file, applied on its own, gives beta `shared-data`.
     let beta = env.dir.path().join("beta.toml");
     fs::write(

@@ -316,8 +316,8 @@ fn a_removed_client_is_deleted_when_the_directory_is_given() {
             inline_policies,
             ..
         } => {
-            // The app user leaves as part of its own deletion.
-            assert_eq!(members, &vec!["alice".to_owned()]);
+            // Every member leaves, the app user deleted beside it included.
+            assert_eq!(members, &vec!["alice".to_owned(), "globex-app".to_owned()]);
             assert_eq!(inline_policies, &vec![GROUP_POLICY_NAME.to_owned()]);
         }
         other => panic!("unexpected {other:?}"),
@@ -974,5 +974,41 @@ fn a_moved_bucket_is_taken_away_before_it_is_given() {
         phase_of("client-acme/provision-s3") < phase_of("client-globex/provision-s3"),
         "{:#?}",
         names(&p)
+    );
+}
+
+/// Renaming a client in one directory apply: the old group goes in the
+/// first phase, so its buckets are free before the new group gets them.
+#[test]
+fn a_client_renamed_in_one_directory_apply_hands_over_its_buckets() {
+    let d = desired();
+    let o = converged(&d);
+    let mut renamed = d.clone();
+    let mut globex = renamed.clients.remove("globex").unwrap();
+    globex.name = "initech".into();
+    globex.app_user = Some("initech-app".into());
+    renamed.clients.insert("initech".into(), globex);
+    let p = plan(&renamed, &o, ACCOUNT).unwrap_or_else(|e| panic!("{e:?}"));
+    let phase_of = |name: &str| {
+        p.changes
+            .iter()
+            .find(|c| c.name() == name)
+            .map(Change::phase)
+            .unwrap_or_else(|| panic!("no change for {name}: {:#?}", names(&p)))
+    };
+    assert!(phase_of("client-globex") < phase_of("client-initech/provision-s3"));
+    assert!(
+        plan(&renamed, &simulate(&o, &p), ACCOUNT)
+            .unwrap()
+            .is_empty()
+    );
+    // Given as a single file, the old client is out of scope and still
+    // holds the bucket: refused.
+    let mut one_file = renamed.clone();
+    one_file.authoritative = false;
+    let errors = plan(&one_file, &o, ACCOUNT).unwrap_err();
+    assert!(
+        matches!(&errors[0], PlanError::LiveCollision { .. }),
+        "{errors:?}"
     );
 }
