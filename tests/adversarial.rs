@@ -127,11 +127,11 @@ fn adversarial_configurations_are_refused_with_their_exact_message() {
     insta::assert_snapshot!(rendered);
 }
 
-/// Dotted bucket names are valid S3 names (many websites' buckets are named
-/// after their domain), so they are a warning, not a refusal.
+/// Dotted bucket names are valid S3 names, but break virtual-hosted-style
+/// HTTPS for every SDK that uses them: refused, with the fix.
 #[test]
-fn dotted_bucket_names_are_warned_about_not_refused() {
+fn dotted_bucket_names_are_refused() {
     let rendered = run(&[("dotted bucket name", one("buckets = [\"assets.acme.com\"]"))]);
-    assert!(rendered.contains("exit: 0\n"), "{rendered}");
+    assert!(rendered.contains("exit: 1\n"), "{rendered}");
     insta::assert_snapshot!(rendered);
 }

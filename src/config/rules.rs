@@ -495,7 +495,8 @@ fn list(items: &[&str]) -> String {
 /// the name and the IP address form do not apply: they concern the full
 /// bucket name, which the prefix only starts.
 ///
-/// Periods are allowed (AWS allows them); see [`has_dots`] for the warning.
+/// Periods are allowed by AWS; provision refuses them separately (see
+/// [`has_dots`]) with its own message.
 pub(super) fn check_s3_name(name: &str, kind: S3Kind) -> Result<(), S3NameError> {
     let owned = || name.to_owned();
     if name.is_empty() {

@@ -515,9 +515,9 @@ fn bucket_rules() {
 }
 
 #[test]
-fn dotted_bucket_names_are_a_warning() {
-    insta::assert_snapshot!(warnings(&[(
-        "clients.toml",
+fn dotted_bucket_names_are_refused() {
+    insta::assert_snapshot!(cases(&[(
+        "dotted bucket name",
         &client("buckets = [\"assets.acme.com\"]")
     )]));
 }
@@ -839,13 +839,16 @@ fn errors_in_several_files_are_reported_together() {
 #[test]
 fn warnings_do_not_fail_loading() {
     let loaded = load_sources_with_warnings(
-        sources(&[("a.toml", &client("buckets = [\"a.b.c\"]"))]),
+        sources(&[(
+            "a.toml",
+            &client("buckets = [\"acme-assets\"]\nbucket_prefixes = [\"acme-\"]"),
+        )]),
         false,
     );
     let Ok((desired, warnings)) = loaded else {
         panic!("a warning failed the load");
     };
-    assert_eq!(desired.clients["acme"].buckets, ["a.b.c"]);
+    assert_eq!(desired.clients["acme"].buckets, ["acme-assets"]);
     assert!(!warnings.has_errors());
     assert_eq!(
         warnings.iter().map(|d| d.severity()).collect::<Vec<_>>(),

@@ -812,22 +812,28 @@ impl<'a> Validator<'a> {
                     continue;
                 }
             }
+            // S3 allows dots, but a dotted bucket breaks virtual-hosted-style
+            // HTTPS (and transfer acceleration) for every client that uses
+            // it, so provision refuses them rather than hand out keys that
+            // fail in the SDKs.
             if kind == S3Kind::Bucket && rules::has_dots(name) {
                 self.push(
-                    Diagnostic::warning(format!(
+                    Diagnostic::error(format!(
                         "bucket name `{name}` contains `.`, which breaks virtual-hosted-style \
-                         HTTPS"
+                         HTTPS; provision refuses dotted bucket names"
                     ))
                     .with_primary(file, item.span(), "contains `.`")
                     .with_note(format!(
                         "`https://{name}.s3.amazonaws.com` does not match S3's wildcard \
                          certificate, so SDKs and browsers reject it"
                     ))
-                    .with_help(
-                        "prefer `-` in new bucket names; an existing bucket keeps working with \
-                         path-style requests or behind CloudFront",
-                    ),
+                    .with_help(format!(
+                        "use `-` instead, e.g. `{}`; a website's bucket need not be named \
+                         after its domain when CloudFront serves it",
+                        name.replace('.', "-")
+                    )),
                 );
+                continue;
             }
         }
         let what = match kind {
