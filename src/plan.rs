@@ -326,6 +326,17 @@ pub enum PlanError {
         path: String,
         managed_path: String,
     },
+    /// A desired user's name is taken by a user that carries provision's
+    /// tag at another path: another configuration's (a nested path included),
+    /// or one moved by hand. It is not this configuration's to change.
+    #[error(
+        "user `{name}` already exists at path `{path}`, not at the managed path `{managed_path}`: it carries the `managed-by=provision` tag, so another configuration of provision (whose `settings.path` is `{path}`) manages it, or it was moved by hand; provision manages only users at exactly its own path. Rename the user in this file, or, if it belongs here, move it with `aws iam update-user --user-name {name} --new-path {managed_path}`"
+    )]
+    ManagedElsewhere {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
     /// A desired group's name is taken by a group outside the managed path.
     #[error(
         "group `{name}` already exists outside the managed path `{managed_path}` (its path is `{path}`); provision never takes over a group it did not create: rename the client, or move the group with `aws iam update-group --group-name {name} --new-path {managed_path}` to adopt it"
@@ -606,7 +617,13 @@ pub fn plan_with(
     // Ownership: never touch a name held by something provision did not make.
     for (name, role) in &users {
         if let Some(user) = observed.users.get(name) {
-            if !user.is_managed(path) {
+            if user.has_managed_tag() && user.path != path {
+                errors.push(PlanError::ManagedElsewhere {
+                    name: name.clone(),
+                    path: user.path.clone(),
+                    managed_path: path.to_owned(),
+                });
+            } else if !user.is_managed(path) {
                 errors.push(PlanError::UnmanagedUser {
                     name: name.clone(),
                     path: user.path.clone(),

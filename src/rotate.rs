@@ -84,15 +84,17 @@ async fn managed_user(aws: &Aws, user: &str, managed_path: &str) -> Result<Vec<T
     let tagged = tags
         .iter()
         .any(|t| t.key() == MANAGED_TAG_KEY && t.value() == MANAGED_TAG_VALUE);
-    if !found.path().starts_with(managed_path) || !tagged {
+    let path = found.path();
+    if !tagged {
         bail!(
-            "user `{user}` is not managed by provision (path `{}`, {}); rotate its keys with the AWS CLI (`aws iam create-access-key --user-name {user}`)",
-            found.path(),
-            if tagged {
-                "under another path"
-            } else {
-                "no `managed-by=provision` tag"
-            }
+            "user `{user}` is not managed by provision (path `{path}`, no `managed-by=provision` tag); rotate its keys with the AWS CLI (`aws iam create-access-key --user-name {user}`)"
+        );
+    }
+    // Exactly the managed path: a nested path belongs to another
+    // configuration, which rotates its own users' keys.
+    if path != managed_path {
+        bail!(
+            "user `{user}` is at path `{path}`, not at the managed path `{managed_path}`: it carries the `managed-by=provision` tag, so another configuration of provision (whose `settings.path` is `{path}`) manages it; run `provision rotate-key {user}` with that configuration's files"
         );
     }
     Ok(tags)

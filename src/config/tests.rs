@@ -294,6 +294,7 @@ fn settings_rules() {
         ("account id as a boolean", "[settings]\naccount_id = true\n"),
         ("path without slashes", "[settings]\npath = \"provision\"\n"),
         ("path with a space", "[settings]\npath = \"/my path/\"\n"),
+        ("path at the root", "[settings]\npath = \"/\"\n"),
         (
             "path too long",
             &format!("[settings]\npath = \"/{}/\"\n", "a".repeat(511))

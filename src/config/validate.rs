@@ -260,7 +260,7 @@ impl<'a> Validator<'a> {
             if let Some(value) = &raw.path
                 && self.first_setting(&mut first, "path", Loc::of(file, value))
             {
-                match rules::check_iam_path(value.get_ref()) {
+                match rules::check_managed_path(value.get_ref()) {
                     Ok(()) => settings.path = value.get_ref().clone(),
                     Err(e) => self.rule(Loc::of(file, value), &e),
                 }
