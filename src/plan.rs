@@ -400,6 +400,19 @@ pub enum PlanError {
         other_client: String,
         other_scope: String,
     },
+    /// A loaded client's CloudFront distribution is one the managed group of
+    /// a client outside the loaded files may invalidate in the account: a
+    /// distribution belongs to one client, as a bucket does.
+    #[error(
+        "CloudFront distribution `{distribution}` of client `{client}` ({location}) is also granted to client `{other_client}`, whose group `client-{other_client}` in the account (not in the files given) may invalidate {other_scope}; a distribution belongs to one client, as a bucket does: list it in one client only, or, if `{other_client}` is gone, give the whole clients directory so its group is deleted"
+    )]
+    LiveDistributionCollision {
+        client: String,
+        distribution: String,
+        location: String,
+        other_client: String,
+        other_scope: String,
+    },
     /// A desired user name is already a managed user of another role.
     #[error(
         "user `{name}` is managed by provision as {existing}, but the configuration wants it as {wanted}; use another name"

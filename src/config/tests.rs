@@ -781,11 +781,25 @@ fn cloudfront_rules() {
     ]));
     insta::assert_snapshot!(
         "cloudfront_shared_between_clients",
-        warnings(&[(
+        errors(&[(
             "clients.toml",
             "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n\n\
              [[clients]]\nname = \"globex\"\nbuckets = [\"globex-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n",
         )])
+    );
+    // Across files too, with both places named.
+    insta::assert_snapshot!(
+        "cloudfront_shared_between_files",
+        errors(&[
+            (
+                "clients/acme.toml",
+                "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n",
+            ),
+            (
+                "clients/globex.toml",
+                "[[clients]]\nname = \"globex\"\nbuckets = [\"globex-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n",
+            ),
+        ])
     );
     // A 13-character id is valid too.
     assert!(load_sources(sources(&[("a.toml", &cf("\"E2QWRUHAPOMQZ\""))]), false).is_ok());

@@ -94,7 +94,12 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         let Some(parsed) = files.get(draft.file_index) else {
             continue;
         };
-        for item in draft.buckets.iter().chain(&draft.prefixes) {
+        let items = draft
+            .buckets
+            .iter()
+            .chain(&draft.prefixes)
+            .chain(&draft.distributions);
+        for item in items {
             if let Some((line, column)) = v.diags.line_column(draft.file, item.span().start) {
                 locations.insert(
                     (draft.name.get_ref().clone(), item.get_ref().clone()),
@@ -1144,8 +1149,9 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Two clients sharing a distribution could invalidate each other's
-    /// cache. Not an S3 isolation breach, so a warning.
+    /// A CloudFront distribution belongs to one client, as a bucket does:
+    /// `verify` counts a client reaching another's distribution as a leak,
+    /// so validation refuses what would be one (SPEC, Guarantee 10).
     fn distributions_across_clients(&mut self, clients: &[ClientDraft<'a>]) {
         let mut first: BTreeMap<&str, (&str, Loc)> = BTreeMap::new();
         for client in clients {
@@ -1155,17 +1161,26 @@ impl<'a> Validator<'a> {
                     first.insert(id.get_ref(), (client.name.get_ref(), loc));
                     continue;
                 };
+                let (this, id) = (client.name.get_ref(), id.get_ref());
                 let message = format!(
-                    "CloudFront distribution `{}` is listed by two clients, `{other}` and `{}`",
-                    id.get_ref(),
-                    client.name.get_ref()
+                    "CloudFront distribution `{id}` is listed by two clients, `{other}` and `{this}`"
                 );
                 let other_loc = other_loc.clone();
+                let other_label = format!("distribution of client `{other}`");
                 self.push(
-                    Diagnostic::warning(message)
-                        .with_primary(loc.file, loc.span, "listed again here")
-                        .with_secondary(other_loc.file, other_loc.span, "first listed here")
-                        .with_help("each client can then invalidate the other's cache; list it in one client only"),
+                    Diagnostic::error(message)
+                        .with_primary(
+                            loc.file,
+                            loc.span,
+                            format!("distribution of client `{this}`"),
+                        )
+                        .with_secondary(other_loc.file, other_loc.span, other_label)
+                        .with_note(
+                            "a distribution belongs to exactly one client, as a bucket does: each \
+                             client could invalidate the other's cache, and `provision verify` \
+                             reports it as a leak",
+                        )
+                        .with_help(format!("remove `{id}` from one of the two clients")),
                 );
             }
         }
