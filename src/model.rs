@@ -160,10 +160,20 @@ pub struct Desired {
     /// groups it does not declare are deleted. When only files are given,
     /// other clients are out of scope and left alone.
     pub authoritative: bool,
-    /// Where each client's buckets and prefixes are written, by
-    /// `(client, bucket or prefix)`. Empty for a configuration built in
-    /// code; messages then name the client's file only.
+    /// Where each client's buckets, prefixes and CloudFront distributions
+    /// are written, by `(client, bucket, prefix or distribution)`. Empty for
+    /// a configuration built in code; messages then name the client's file
+    /// only.
     pub locations: BTreeMap<(String, String), SourceLocation>,
+    /// Files read as context: the other `*.toml` files of the directory of a
+    /// file given alone. Their settings apply and every check across
+    /// clients counted their clients, but those clients are out of scope,
+    /// like clients that live only in the account.
+    pub context: Vec<PathBuf>,
+    /// Developers declared only in context files and listed by no client in
+    /// scope: part of the configuration, so never deleted as undeclared,
+    /// but neither created nor changed by a plan of other files.
+    pub context_developers: BTreeSet<String>,
 }
 
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form

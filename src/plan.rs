@@ -935,7 +935,13 @@ pub fn plan_with(
     // Managed users the configuration does not ask for.
     let mut deleted_users = BTreeSet::new();
     for user in observed.users.values() {
-        if users.contains_key(&user.name) || !user.is_managed(path) {
+        // A developer declared in a context file (the rest of the
+        // directory of a file given alone) is part of the configuration:
+        // not in scope here, and not undeclared either.
+        if users.contains_key(&user.name)
+            || !user.is_managed(path)
+            || desired.context_developers.contains(&user.name)
+        {
             continue;
         }
         let delete = match observed_role(user) {

@@ -6,7 +6,7 @@
 //! here stops at the first problem: each check pushes a diagnostic and moves
 //! on, so one run shows everything that needs fixing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -30,6 +30,10 @@ pub(super) struct Parsed {
     pub path: PathBuf,
     /// Its contents.
     pub raw: RawFile,
+    /// True for a file read as context (another file of the directory of a
+    /// file given alone): checked like the others, its settings and
+    /// developers count, but its clients are not in scope.
+    pub context: bool,
 }
 
 /// A place in a file. Ordered by file (in load order), then position, so
@@ -74,6 +78,7 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         files,
         diags,
         developers: BTreeMap::new(),
+        declared_in_scope: BTreeSet::new(),
         references: Vec::new(),
     };
     let settings = v.settings();
@@ -84,10 +89,32 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
     v.isolation(&clients);
     v.distributions_across_clients(&clients);
 
-    let developers = v
+    // Every check above saw the context files too; the scope is the files
+    // given: their clients, the developers they declare, and the developers
+    // those clients list wherever they are declared. Developers declared
+    // only in context files stay known, so that no plan deletes them.
+    let clients: Vec<ClientDraft<'_>> = clients
+        .into_iter()
+        .filter(|draft| files.get(draft.file_index).is_some_and(|f| !f.context))
+        .collect();
+    let listed: BTreeSet<&str> = clients
+        .iter()
+        .flat_map(|c| c.developers.iter().map(|d| d.get_ref().as_str()))
+        .collect();
+    let (developers, context_developers): (
+        BTreeMap<String, Developer>,
+        BTreeMap<String, Developer>,
+    ) = v
         .developers
         .values()
         .map(|d| (d.value.name.clone(), d.value.clone()))
+        .partition(|(name, _)| {
+            v.declared_in_scope.contains(name) || listed.contains(name.as_str())
+        });
+    let context = files
+        .iter()
+        .filter(|f| f.context)
+        .map(|f| f.path.clone())
         .collect();
     let mut locations = BTreeMap::new();
     for draft in &clients {
@@ -125,6 +152,8 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         clients,
         authoritative,
         locations,
+        context,
+        context_developers: context_developers.into_keys().collect(),
     }
 }
 
@@ -209,6 +238,8 @@ struct Validator<'a> {
     /// Declared developers by lowercased name (IAM names are
     /// case-insensitive).
     developers: BTreeMap<String, DeveloperDecl<'a>>,
+    /// Names of the developers declared in a file given (not context).
+    declared_in_scope: BTreeSet<String>,
     /// Every developer name listed by any client, even a client that is
     /// otherwise broken (no name, invalid name, duplicate), so that an
     /// undeclared developer is reported in the same run.
@@ -400,6 +431,9 @@ impl<'a> Validator<'a> {
                     .expires
                     .as_ref()
                     .and_then(|value| self.expires(file, value));
+                if !parsed.context {
+                    self.declared_in_scope.insert(name.get_ref().clone());
+                }
                 let decl = DeveloperDecl {
                     file,
                     name,
