@@ -31,6 +31,10 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Diagnostic, Diagnostics, FileId};
 use crate::model::Desired;
 
+/// What loading gives: the configuration and its warnings, or every
+/// problem found.
+pub type Loaded = Result<(Desired, Diagnostics), Diagnostics>;
+
 /// Largest file accepted. A clients file is a few kilobytes; this bound keeps
 /// a wrong PATH (a disk image, `/dev/zero`) from being read whole.
 pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
@@ -57,10 +61,7 @@ pub fn load_with_warnings(paths: &[PathBuf]) -> Result<(Desired, Diagnostics), D
 /// (see [`Desired::context`]), whether loading succeeded or not: when a
 /// sibling the user did not name is broken, they need to know why it was
 /// read.
-#[allow(clippy::type_complexity)]
-pub fn load_with_context(
-    paths: &[PathBuf],
-) -> (Vec<PathBuf>, Result<(Desired, Diagnostics), Diagnostics>) {
+pub fn load_with_context(paths: &[PathBuf]) -> (Vec<PathBuf>, Loaded) {
     let found = source::read_paths(paths);
     let mut diags = Diagnostics::new();
     for error in &found.errors {
@@ -101,15 +102,6 @@ pub fn load_sources_with_warnings(
     authoritative: bool,
 ) -> Result<(Desired, Diagnostics), Diagnostics> {
     load_into(sources, Vec::new(), authoritative, Diagnostics::new())
-}
-
-/// Loads the given `(path, text)` pairs with `context`, the other files of
-/// their configuration, as [`load`] does for a file given alone.
-pub fn load_sources_in_context(
-    given: Vec<(PathBuf, Vec<u8>)>,
-    context: Vec<(PathBuf, Vec<u8>)>,
-) -> Result<(Desired, Diagnostics), Diagnostics> {
-    load_into(given, context, false, Diagnostics::new())
 }
 
 fn load_into(

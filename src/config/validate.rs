@@ -90,55 +90,13 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
     v.distributions_across_clients(&clients);
 
     // Every check above saw the context files too; the scope is the files
-    // given: their clients, the developers they declare, and the developers
-    // those clients list wherever they are declared. Developers declared
-    // only in context files stay known, so that no plan deletes them.
+    // given.
     let clients: Vec<ClientDraft<'_>> = clients
         .into_iter()
         .filter(|draft| files.get(draft.file_index).is_some_and(|f| !f.context))
         .collect();
-    let listed: BTreeSet<&str> = clients
-        .iter()
-        .flat_map(|c| c.developers.iter().map(|d| d.get_ref().as_str()))
-        .collect();
-    let (developers, context_developers): (
-        BTreeMap<String, Developer>,
-        BTreeMap<String, Developer>,
-    ) = v
-        .developers
-        .values()
-        .map(|d| (d.value.name.clone(), d.value.clone()))
-        .partition(|(name, _)| {
-            v.declared_in_scope.contains(name) || listed.contains(name.as_str())
-        });
-    let context = files
-        .iter()
-        .filter(|f| f.context)
-        .map(|f| f.path.clone())
-        .collect();
-    let mut locations = BTreeMap::new();
-    for draft in &clients {
-        let Some(parsed) = files.get(draft.file_index) else {
-            continue;
-        };
-        let items = draft
-            .buckets
-            .iter()
-            .chain(&draft.prefixes)
-            .chain(&draft.distributions);
-        for item in items {
-            if let Some((line, column)) = v.diags.line_column(draft.file, item.span().start) {
-                locations.insert(
-                    (draft.name.get_ref().clone(), item.get_ref().clone()),
-                    SourceLocation {
-                        path: parsed.path.clone(),
-                        line,
-                        column,
-                    },
-                );
-            }
-        }
-    }
+    let (developers, context_developers) = v.developers_in_scope(&clients);
+    let locations = v.locations(&clients);
     let clients = clients
         .into_iter()
         .filter_map(|draft| {
@@ -152,8 +110,12 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         clients,
         authoritative,
         locations,
-        context,
-        context_developers: context_developers.into_keys().collect(),
+        context: files
+            .iter()
+            .filter(|f| f.context)
+            .map(|f| f.path.clone())
+            .collect(),
+        context_developers,
     }
 }
 
@@ -274,6 +236,63 @@ impl<'a> Validator<'a> {
                 .with_secondary(first.file, first.span.clone(), format!("first {verb} here"))
                 .with_help(help),
         );
+    }
+
+    // ---- scope ----------------------------------------------------------
+
+    /// The developers in scope: those the files given declare, and those
+    /// their clients (`clients`, already in scope) list wherever declared;
+    /// then the names of the others, declared only in context files, which
+    /// stay known so that no plan deletes them as undeclared.
+    fn developers_in_scope(
+        &self,
+        clients: &[ClientDraft<'_>],
+    ) -> (BTreeMap<String, Developer>, BTreeSet<String>) {
+        let listed: BTreeSet<&str> = clients
+            .iter()
+            .flat_map(|c| c.developers.iter().map(|d| d.get_ref().as_str()))
+            .collect();
+        let mut in_scope = BTreeMap::new();
+        let mut known = BTreeSet::new();
+        for decl in self.developers.values() {
+            let name = decl.value.name.clone();
+            if self.declared_in_scope.contains(&name) || listed.contains(name.as_str()) {
+                in_scope.insert(name, decl.value.clone());
+            } else {
+                known.insert(name);
+            }
+        }
+        (in_scope, known)
+    }
+
+    /// Where each bucket, prefix and distribution of `clients` is written,
+    /// for messages found after loading.
+    fn locations(&self, clients: &[ClientDraft<'_>]) -> BTreeMap<(String, String), SourceLocation> {
+        let mut locations = BTreeMap::new();
+        for draft in clients {
+            let Some(parsed) = self.files.get(draft.file_index) else {
+                continue;
+            };
+            let items = draft
+                .buckets
+                .iter()
+                .chain(&draft.prefixes)
+                .chain(&draft.distributions);
+            for item in items {
+                if let Some((line, column)) = self.diags.line_column(draft.file, item.span().start)
+                {
+                    locations.insert(
+                        (draft.name.get_ref().clone(), item.get_ref().clone()),
+                        SourceLocation {
+                            path: parsed.path.clone(),
+                            line,
+                            column,
+                        },
+                    );
+                }
+            }
+        }
+        locations
     }
 
     // ---- [settings] -------------------------------------------------------
