@@ -336,6 +336,8 @@ pub async fn audit(args: &AuditArgs, connect: &ConnectOptions, stats: bool) -> R
     };
     let aws = aws::connect(connect).await;
     let result = async {
+        // The account guard, as for plan: read no other account.
+        commands::guarded_account(&aws, &desired).await?;
         let observed = aws.observe(&desired.settings.path).await?;
         let report = parse_report(&credential_report(&aws).await?)?;
         anyhow::Ok(findings(&report, &observed, &desired.settings, Utc::now()))

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+/// The configuration every command reads when given no PATH: the directory
+/// `clients/` (as onboard, which has no PATH, always did).
+pub const DEFAULT_CONFIG: &str = "clients";
+
 /// Give every client of an agency its own isolated corner of one AWS account.
 #[derive(Debug, Parser)]
 #[command(name = "provision", version, about, long_about = None)]
@@ -44,8 +48,8 @@ pub struct Global {
 pub enum Command {
     /// Check clients files offline; makes no AWS call.
     Validate {
-        /// `.toml` files or directories of them.
-        #[arg(required = true, value_name = "PATH")]
+        /// `.toml` files or directories of them (default `clients/`).
+        #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
     /// Show what apply would change.
@@ -86,6 +90,40 @@ pub enum Command {
     Audit(AuditArgs),
 }
 
+impl Command {
+    /// Gives a command that reads the configuration and was given no PATH
+    /// the one default, [`DEFAULT_CONFIG`], and returns it so that the
+    /// caller can say what was read. `None` when PATHs were given or the
+    /// command reads no configuration.
+    pub fn default_paths(&mut self) -> Option<PathBuf> {
+        let paths = match self {
+            Command::Validate { paths }
+            | Command::Plan(PlanArgs { paths, .. })
+            | Command::Apply(ApplyArgs { paths, .. })
+            | Command::Verify(VerifyArgs { paths, .. })
+            | Command::Policy {
+                policy: PolicyCommand::Operator { paths } | PolicyCommand::Boundary { paths },
+            }
+            | Command::Offboard(OffboardArgs { paths, .. })
+            | Command::RotateKey(RotateKeyArgs { paths, .. })
+            | Command::Audit(AuditArgs { paths, .. }) => paths,
+            // onboard has no PATH: without `--file` it reads the default
+            // directory to find the client's file.
+            Command::Onboard(args) if args.file.is_none() => {
+                return Some(PathBuf::from(DEFAULT_CONFIG));
+            }
+            Command::Onboard(_) | Command::Completions { .. } | Command::Man | Command::Schema => {
+                return None;
+            }
+        };
+        if !paths.is_empty() {
+            return None;
+        }
+        paths.push(PathBuf::from(DEFAULT_CONFIG));
+        Some(PathBuf::from(DEFAULT_CONFIG))
+    }
+}
+
 /// The policies `provision policy` prints.
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
@@ -94,7 +132,7 @@ pub enum PolicyCommand {
     /// created only with the configured permissions boundary.
     Operator {
         /// `.toml` files or directories of them, for the settings (managed
-        /// path, boundary, account); without any, the defaults.
+        /// path, boundary, account) (default `clients/`).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -102,7 +140,7 @@ pub enum PolicyCommand {
     /// clients in the files: S3 on their buckets and prefixes, CloudFront
     /// invalidations on their distributions.
     Boundary {
-        /// `.toml` files or directories of them.
+        /// `.toml` files or directories of them (default `clients/`).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -113,8 +151,8 @@ pub struct RotateKeyArgs {
     /// The IAM user (a developer or an application user).
     #[arg(value_name = "USER")]
     pub user: String,
-    /// Clients files whose `settings.path` is the managed path (default
-    /// `/provision/`).
+    /// `.toml` files or directories of them, for the settings (managed
+    /// path, account) (default `clients/`).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Deactivate, then delete, the older key.
@@ -128,8 +166,8 @@ pub struct RotateKeyArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// `.toml` files or directories of them.
-    #[arg(required = true, value_name = "PATH")]
+    /// `.toml` files or directories of them (default `clients/`).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
@@ -174,8 +212,9 @@ pub struct OffboardArgs {
     /// The developer's IAM user name.
     #[arg(value_name = "DEV")]
     pub developer: String,
-    /// `.toml` files or directories of them to remove the developer from.
-    #[arg(value_name = "PATH", default_value = "clients")]
+    /// `.toml` files or directories of them to remove the developer from
+    /// (default `clients/`).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Keep a disabled user (no groups, keys inactive, no console password)
     /// instead of deleting it.
@@ -196,8 +235,8 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// `.toml` files or directories of them.
-    #[arg(required = true, value_name = "PATH")]
+    /// `.toml` files or directories of them (default `clients/`).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -218,9 +257,10 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// `.toml` files or directories of them, or one saved plan (`.json`,
-    /// from `plan --out`), which is applied without asking again.
-    #[arg(required = true, value_name = "PATH|PLANFILE")]
+    /// `.toml` files or directories of them (default `clients/`), or one
+    /// saved plan (`.json`, from `plan --out`), which is applied without
+    /// asking again.
+    #[arg(value_name = "PATH|PLANFILE")]
     pub paths: Vec<PathBuf>,
     /// Apply without asking for confirmation.
     #[arg(long, short = 'y')]
@@ -249,8 +289,8 @@ pub enum VerifyFormat {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// `.toml` files or directories of them.
-    #[arg(required = true, value_name = "PATH")]
+    /// `.toml` files or directories of them (default `clients/`).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]

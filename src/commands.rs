@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -28,10 +28,52 @@ fn color_stderr() -> bool {
     io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// Says, on stderr, which files a command given no PATH reads: those of
+/// `dir`, the default configuration.
+pub fn note_default_configuration(dir: &Path) {
+    if terminal::quiet() {
+        return;
+    }
+    let files = config::files(&[dir.to_path_buf()]);
+    if files.is_empty() {
+        // Loading reports the missing or empty directory.
+        eprintln!(
+            "note: no PATH given; reading the default `{}/`",
+            dir.display()
+        );
+    } else {
+        eprintln!(
+            "note: no PATH given; reading the default `{}/`: {}",
+            dir.display(),
+            backticked(&files)
+        );
+    }
+}
+
+/// `a`, `b`, `c`: paths in backticks, for notes.
+fn backticked(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("`{}`", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Load and validate the files, printing every problem; `None` when the
 /// files are invalid (the caller exits 1 without any AWS call).
+///
+/// A file given alone is read with the other `*.toml` files of its
+/// directory (its configuration's settings may live there); a note names
+/// them.
 pub(crate) fn load(paths: &[PathBuf]) -> Option<Desired> {
-    match config::load_with_warnings(paths) {
+    let (context, result) = config::load_with_context(paths);
+    if !context.is_empty() && !terminal::quiet() {
+        eprintln!(
+            "note: also read the rest of the configuration of the files given, in their directory: {}; its settings and developers apply, and its clients are checked against those given but left alone",
+            backticked(&context)
+        );
+    }
+    match result {
         Ok((desired, warnings)) => {
             tracing::info!(
                 clients = desired.clients.len(),
@@ -97,6 +139,21 @@ async fn make_plan(aws: &Aws, desired: &Desired, remove_boundaries: bool) -> Res
         .map(|planned| planned.plan))
 }
 
+/// The account the credentials belong to (`sts:GetCallerIdentity`), after
+/// checking it is the one `settings.account_id` names: the account guard,
+/// which every command that calls AWS runs before any other call.
+pub(crate) async fn guarded_account(aws: &Aws, desired: &Desired) -> Result<String> {
+    let account = aws.account_id().await?;
+    if let Some(expected) = &desired.settings.account_id
+        && *expected != account
+    {
+        bail!(
+            "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
+        );
+    }
+    Ok(account)
+}
+
 /// A plan with the account state it was made from, which a saved plan
 /// records fingerprints of.
 struct Planned {
@@ -120,14 +177,7 @@ async fn observe_and_plan(
         print_plan_errors(&errors);
         return Ok(None);
     }
-    let account = aws.account_id().await?;
-    if let Some(expected) = &desired.settings.account_id
-        && *expected != account
-    {
-        bail!(
-            "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
-        );
-    }
+    let account = guarded_account(aws, desired).await?;
     let errors = offline_checks(desired, &account);
     if !errors.is_empty() {
         print_plan_errors(&errors);
@@ -501,13 +551,8 @@ pub fn policy(command: &PolicyCommand) -> Result<ExitStatus> {
     let paths = match command {
         PolicyCommand::Operator { paths } | PolicyCommand::Boundary { paths } => paths,
     };
-    let desired = if paths.is_empty() {
-        Desired::default()
-    } else {
-        let Some(desired) = load(paths) else {
-            return Ok(ExitStatus::Failure);
-        };
-        desired
+    let Some(desired) = load(paths) else {
+        return Ok(ExitStatus::Failure);
     };
     let doc = match command {
         PolicyCommand::Operator { .. } => {
@@ -585,14 +630,7 @@ async fn verify_inner(
     desired: &Desired,
 ) -> Result<ExitStatus> {
     use crate::verify;
-    let account = aws.account_id().await?;
-    if let Some(expected) = &desired.settings.account_id
-        && *expected != account
-    {
-        bail!(
-            "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
-        );
-    }
+    let account = guarded_account(aws, desired).await?;
     let observed = aws.observe(&desired.settings.path).await?;
     let arns = verify::needed_policy_arns(desired, &observed);
     let docs = crate::observe::policy_documents(&aws.iam, &arns).await?;

@@ -1,9 +1,12 @@
-//! Which S3 names a client reaches, and whether two clients' reaches meet.
+//! Which S3 names and CloudFront distributions a client reaches, and
+//! whether two clients' reaches meet.
 //!
 //! One place for the collision rule (SPEC, Guarantee 1), used by config
 //! validation (clients in the loaded files) and by the planner (loaded
 //! clients against the live policies of managed groups the files do not
-//! declare). Pure: no IO, no spans.
+//! declare). A distribution belongs to one client, as a bucket does: that is
+//! what `verify` checks, so plan refuses what verify would call a leak
+//! (SPEC, Guarantee 10). Pure: no IO, no spans.
 
 use serde_json::Value;
 
@@ -145,6 +148,88 @@ pub fn policy_scopes(doc: &Value) -> Vec<OwnedScope> {
     scopes
 }
 
+/// The CloudFront distributions an ARN reaches: one id
+/// ([`OwnedScope::Bucket`], the exact form), every id that starts with the
+/// text before a wildcard ([`OwnedScope::Prefix`]), or `None` for an ARN
+/// that names no distribution. As for S3, a bare `*` reaches every
+/// distribution, and so does a wildcard before or inside `distribution/`.
+pub fn distribution_scope_of_arn(arn: &str) -> Option<OwnedScope> {
+    const KIND: &str = "distribution/";
+    let resource = if arn == "*" {
+        "*"
+    } else {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(_partition), Some(service), Some(_), Some(_), Some(rest)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        if !(service == "cloudfront" || service.contains(['*', '?'])) {
+            return None;
+        }
+        rest
+    };
+    if let Some(id) = resource.strip_prefix(KIND) {
+        return Some(match id.find(['*', '?']) {
+            Some(at) => OwnedScope::Prefix(id[..at].to_owned()),
+            None => OwnedScope::Bucket(id.to_owned()),
+        });
+    }
+    // `*`, `dist*`, `?istribution/E1`: the literal text before the first
+    // wildcard could still begin `distribution/`, so it may reach any id.
+    let at = resource.find(['*', '?'])?;
+    KIND.starts_with(&resource[..at])
+        .then(|| OwnedScope::Prefix(String::new()))
+}
+
+/// Every CloudFront distribution an `Allow` statement of `doc` lets its
+/// principals invalidate: statements whose actions could grant one of the
+/// actions provision grants on distributions, read from their `Resource`
+/// (a `NotResource` or `NotAction` counts as reaching every distribution).
+pub fn policy_distribution_scopes(doc: &Value) -> Vec<OwnedScope> {
+    let mut scopes = Vec::new();
+    for statement in statements(doc) {
+        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let grants_invalidations = statement.contains_key("NotAction")
+            || strings(statement.get("Action")).iter().any(|pattern| {
+                crate::policy::CLOUDFRONT_ACTIONS
+                    .iter()
+                    .any(|action| crate::evaluate::wildcard_match(pattern, action, true))
+            });
+        if !grants_invalidations {
+            continue;
+        }
+        if statement.contains_key("NotResource") {
+            scopes.push(OwnedScope::Prefix(String::new()));
+            continue;
+        }
+        scopes.extend(
+            strings(statement.get("Resource"))
+                .into_iter()
+                .filter_map(distribution_scope_of_arn),
+        );
+    }
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// How messages name what a live policy grants on CloudFront.
+fn describe_distributions(scope: &OwnedScope) -> String {
+    match scope {
+        OwnedScope::Bucket(id) => format!("distribution `{id}`"),
+        OwnedScope::Prefix(p) if p.is_empty() => "every distribution (`*`)".to_owned(),
+        OwnedScope::Prefix(p) => format!("every distribution whose id starts with `{p}`"),
+    }
+}
+
 /// Loaded clients whose buckets or prefixes reach what the managed group of
 /// another client grants in the account, when that client is not in the
 /// loaded files (SPEC, Guarantee 1, across files): applying only
@@ -155,6 +240,8 @@ pub fn policy_scopes(doc: &Value) -> Vec<OwnedScope> {
 /// group (normally just `provision-s3`) and from the managed policies
 /// attached to it whose documents were read (provision's own
 /// `provision-s3-<client>`, used when a client's grants do not fit inline).
+/// CloudFront distributions are compared the same way: a distribution the
+/// other client's group may invalidate is that client's.
 pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError> {
     // Given a whole directory, every managed client group the files do not
     // declare is deleted by the same plan, in its first phase, before any
@@ -176,7 +263,7 @@ pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError>
             continue;
         }
         let other = group.name.strip_prefix(GROUP_PREFIX).unwrap_or(&group.name);
-        let mut live: Vec<OwnedScope> = group
+        let documents: Vec<&Value> = group
             .inline_policies
             .values()
             .chain(
@@ -185,26 +272,48 @@ pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError>
                     .iter()
                     .filter_map(|arn| observed.managed_policies.get(arn)),
             )
-            .flat_map(policy_scopes)
             .collect();
+        let mut live: Vec<OwnedScope> = documents.iter().flat_map(|d| policy_scopes(d)).collect();
         live.sort();
         live.dedup();
+        let mut live_distributions: Vec<OwnedScope> = documents
+            .iter()
+            .flat_map(|d| policy_distribution_scopes(d))
+            .collect();
+        live_distributions.sort();
+        live_distributions.dedup();
         for client in desired.clients.values() {
+            let location = |name: &str| {
+                desired
+                    .locations
+                    .get(&(client.name.clone(), name.to_owned()))
+                    .map_or_else(|| client.source.display().to_string(), ToString::to_string)
+            };
             for scope in client_scopes(client) {
                 for theirs in &live {
                     if !scope.reaches(theirs.as_scope()) {
                         continue;
                     }
-                    let location = desired
-                        .locations
-                        .get(&(client.name.clone(), scope.name().to_owned()))
-                        .map_or_else(|| client.source.display().to_string(), ToString::to_string);
                     errors.push(PlanError::LiveCollision {
                         client: client.name.clone(),
                         scope: scope.describe(),
-                        location,
+                        location: location(scope.name()),
                         other_client: other.to_owned(),
                         other_scope: theirs.as_scope().describe(),
+                    });
+                }
+            }
+            for id in &client.distributions {
+                for theirs in &live_distributions {
+                    if !Scope::Bucket(id).reaches(theirs.as_scope()) {
+                        continue;
+                    }
+                    errors.push(PlanError::LiveDistributionCollision {
+                        client: client.name.clone(),
+                        distribution: id.clone(),
+                        location: location(id),
+                        other_client: other.to_owned(),
+                        other_scope: describe_distributions(theirs),
                     });
                 }
             }
@@ -346,6 +455,101 @@ mod tests {
             .values_mut()
             .for_each(|g| g.path = "/".into());
         assert_eq!(messages(&acme, &outside), "");
+    }
+
+    /// A distribution another client's group may invalidate in the account
+    /// is that client's: listing it in a loaded client is refused, as
+    /// `verify` would report the pair as a leak once applied.
+    #[test]
+    fn a_live_clients_distribution_is_refused_at_plan_time() {
+        let acme = load(
+            "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n",
+        );
+        let mut live = live_client("globex", &["globex-x"], &[]);
+        let group = live.groups.get_mut("client-globex").unwrap();
+        let mut globex = Client {
+            name: "globex".into(),
+            buckets: vec!["globex-x".into()],
+            bucket_prefixes: vec![],
+            access: Access::ReadOnly,
+            developers: vec![],
+            membership_expires: Default::default(),
+            app_user: None,
+            distributions: vec!["E2QWRUHAPOMQZL".into()],
+            source: PathBuf::from("elsewhere.toml"),
+        };
+        group.inline_policies.insert(
+            crate::model::GROUP_POLICY_NAME.to_owned(),
+            crate::policy::group_policy(&globex, "123456789012"),
+        );
+        insta::assert_snapshot!(messages(&acme, &live));
+        let errors = crate::plan::plan(&acme, &live, "123456789012").unwrap_err();
+        assert!(
+            matches!(&errors[..], [PlanError::LiveDistributionCollision { other_client, .. }] if other_client == "globex"),
+            "{errors:?}"
+        );
+        // Another distribution is fine.
+        globex.distributions = vec!["E1OTHERDISTRIB".into()];
+        let group = live.groups.get_mut("client-globex").unwrap();
+        group.inline_policies.insert(
+            crate::model::GROUP_POLICY_NAME.to_owned(),
+            crate::policy::group_policy(&globex, "123456789012"),
+        );
+        assert_eq!(messages(&acme, &live), "");
+    }
+
+    #[test]
+    fn distributions_are_read_back_from_generated_and_hand_written_arns() {
+        let exact = |s: &str| Some(OwnedScope::Bucket(s.into()));
+        let p = |s: &str| Some(OwnedScope::Prefix(s.into()));
+        let arn = |r: &str| format!("arn:aws:cloudfront::123456789012:{r}");
+        assert_eq!(
+            distribution_scope_of_arn(&arn("distribution/E1")),
+            exact("E1")
+        );
+        assert_eq!(distribution_scope_of_arn(&arn("distribution/E1*")), p("E1"));
+        assert_eq!(distribution_scope_of_arn(&arn("distribution/*")), p(""));
+        assert_eq!(distribution_scope_of_arn(&arn("*")), p(""));
+        assert_eq!(distribution_scope_of_arn(&arn("dist*")), p(""));
+        assert_eq!(distribution_scope_of_arn("*"), p(""));
+        assert_eq!(
+            distribution_scope_of_arn("arn:aws:*::1:distribution/E9"),
+            exact("E9")
+        );
+        assert_eq!(
+            distribution_scope_of_arn(&arn("streaming-distribution/E1")),
+            None
+        );
+        assert_eq!(distribution_scope_of_arn(&arn("function/*")), None);
+        assert_eq!(distribution_scope_of_arn("arn:aws:s3:::acme-x"), None);
+    }
+
+    #[test]
+    fn distribution_scopes_come_from_allows_that_grant_invalidations() {
+        let doc = json!({"Statement": [
+            {"Effect": "Allow", "Action": "cloudfront:CreateInvalidation", "Resource": "arn:aws:cloudfront::1:distribution/E1"},
+            {"Effect": "Allow", "Action": "CloudFront:*", "Resource": "arn:aws:cloudfront::1:distribution/E2*"},
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "cloudfront:GetDistribution", "Resource": "arn:aws:cloudfront::1:distribution/E3"},
+            {"Effect": "Deny", "Action": "cloudfront:*", "Resource": "arn:aws:cloudfront::1:distribution/E4"},
+        ]});
+        assert_eq!(
+            policy_distribution_scopes(&doc),
+            vec![
+                OwnedScope::Bucket("E1".into()),
+                OwnedScope::Prefix("E2".into())
+            ]
+        );
+        let not = json!({"Statement": {"Effect": "Allow", "NotAction": "s3:*", "Resource": "arn:aws:cloudfront::1:distribution/E5"}});
+        assert_eq!(
+            policy_distribution_scopes(&not),
+            vec![OwnedScope::Bucket("E5".into())]
+        );
+        let not = json!({"Statement": {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::x"}});
+        assert_eq!(
+            policy_distribution_scopes(&not),
+            vec![OwnedScope::Prefix(String::new())]
+        );
     }
 
     #[test]

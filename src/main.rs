@@ -12,8 +12,13 @@ use provision::terminal::{self, Verbosity};
 use provision::{audit, commands, people, rotate};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     terminal::init(Verbosity::from_flags(cli.global.verbose, cli.global.quiet));
+    // Every command that reads the configuration has one default, and says
+    // what it read.
+    if let Some(dir) = cli.command.default_paths() {
+        commands::note_default_configuration(&dir);
+    }
     let connect = ConnectOptions {
         profile: cli.global.profile.clone(),
         region: cli.global.region.clone(),

@@ -160,10 +160,20 @@ pub struct Desired {
     /// groups it does not declare are deleted. When only files are given,
     /// other clients are out of scope and left alone.
     pub authoritative: bool,
-    /// Where each client's buckets and prefixes are written, by
-    /// `(client, bucket or prefix)`. Empty for a configuration built in
-    /// code; messages then name the client's file only.
+    /// Where each client's buckets, prefixes and CloudFront distributions
+    /// are written, by `(client, bucket, prefix or distribution)`. Empty for
+    /// a configuration built in code; messages then name the client's file
+    /// only.
     pub locations: BTreeMap<(String, String), SourceLocation>,
+    /// Files read as context: the other `*.toml` files of the directory of a
+    /// file given alone. Their settings apply and every check across
+    /// clients counted their clients, but those clients are out of scope,
+    /// like clients that live only in the account.
+    pub context: Vec<PathBuf>,
+    /// Developers declared only in context files and listed by no client in
+    /// scope: part of the configuration, so never deleted as undeclared,
+    /// but neither created nor changed by a plan of other files.
+    pub context_developers: BTreeSet<String>,
 }
 
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form
@@ -261,17 +271,74 @@ impl Observed {
 }
 
 impl ObservedUser {
-    /// True when the user carries provision's tag and lives under `path`.
+    /// True when the user carries provision's tag and lives at exactly the
+    /// managed path. A nested path is not the managed path: users under
+    /// `/provision/team-b/` belong to another configuration whose path is
+    /// `/provision/team-b/`, not to the one at `/provision/` (SPEC,
+    /// Guarantee 2).
     pub fn is_managed(&self, path: &str) -> bool {
-        self.path.starts_with(path)
-            && self.tags.get(MANAGED_TAG_KEY).map(String::as_str) == Some(MANAGED_TAG_VALUE)
+        self.path == path && self.has_managed_tag()
+    }
+
+    /// True when the user carries the `managed-by=provision` tag, whatever
+    /// its path: with [`ObservedUser::is_managed`] false, it was made by
+    /// another configuration of provision (or moved by hand).
+    pub fn has_managed_tag(&self) -> bool {
+        self.tags.get(MANAGED_TAG_KEY).map(String::as_str) == Some(MANAGED_TAG_VALUE)
     }
 }
 
 impl ObservedGroup {
-    /// Groups cannot carry tags, so a group is managed when it lives under the
-    /// managed path and has a client group's name.
+    /// Groups cannot carry tags, so a group is managed when it lives at
+    /// exactly the managed path and has a client group's name. Exact, as for
+    /// users: a `client-*` group at a nested path is another configuration's.
     pub fn is_managed(&self, path: &str) -> bool {
-        self.path.starts_with(path) && self.name.starts_with(GROUP_PREFIX)
+        self.path == path && self.name.starts_with(GROUP_PREFIX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(path: &str, tagged: bool) -> ObservedUser {
+        let mut user = ObservedUser {
+            name: "alice".into(),
+            path: path.into(),
+            ..ObservedUser::default()
+        };
+        if tagged {
+            user.tags
+                .insert(MANAGED_TAG_KEY.into(), MANAGED_TAG_VALUE.into());
+        }
+        user
+    }
+
+    fn group(name: &str, path: &str) -> ObservedGroup {
+        ObservedGroup {
+            name: name.into(),
+            path: path.into(),
+            ..ObservedGroup::default()
+        }
+    }
+
+    #[test]
+    fn a_user_is_managed_only_at_exactly_the_managed_path_and_with_the_tag() {
+        assert!(user("/provision/", true).is_managed("/provision/"));
+        assert!(!user("/provision/", false).is_managed("/provision/"));
+        // Another installation nested under this one's path.
+        assert!(!user("/provision/team-b/", true).is_managed("/provision/"));
+        assert!(user("/provision/team-b/", true).has_managed_tag());
+        // Nor does a path that merely starts like it.
+        assert!(!user("/provisional/", true).is_managed("/provision/"));
+        assert!(!user("/", true).is_managed("/provision/"));
+    }
+
+    #[test]
+    fn a_group_is_managed_only_at_exactly_the_managed_path_and_with_a_client_name() {
+        assert!(group("client-acme", "/provision/").is_managed("/provision/"));
+        assert!(!group("client-acme", "/provision/team-b/").is_managed("/provision/"));
+        assert!(!group("client-acme", "/").is_managed("/provision/"));
+        assert!(!group("admins", "/provision/").is_managed("/provision/"));
     }
 }

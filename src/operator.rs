@@ -60,6 +60,19 @@ pub fn policies_arn(account: &str, path: &str) -> String {
     )
 }
 
+/// ARN patterns of the users, groups and policies at paths nested under the
+/// managed path (`user/provision/*/*` under `/provision/`). IAM names never
+/// hold a `/`, so an ARN with one more `/` after the managed path names an
+/// entity at a nested path: another configuration's, which the operator
+/// must not touch although `user/provision/*` matches it too (`*` in an ARN
+/// matches `/`; IAM has no wildcard for "one path segment").
+pub fn nested_arns(account: &str, path: &str) -> Vec<String> {
+    ["user", "group", "policy"]
+        .iter()
+        .map(|kind| format!("arn:aws:iam::{account}:{kind}{path}*/*"))
+        .collect()
+}
+
 /// ARN pattern of every virtual MFA device.
 pub fn mfa_arn(account: &str) -> String {
     format!("arn:aws:iam::{account}:mfa/*")
@@ -158,6 +171,40 @@ pub fn operator_policy(desired: &Desired) -> Value {
             "Resource": arn,
         }));
     }
+    // The allows above name `<path>*`, which IAM also matches against
+    // nested paths; this deny takes them back out for every action they
+    // allow, so the policy reaches exactly the managed path, as provision
+    // itself does.
+    let path_scoped = [
+        users_arn(&account, path),
+        groups_arn(&account, path),
+        policies_arn(&account, path),
+    ];
+    let nested_actions: BTreeSet<String> = statements
+        .iter()
+        .filter(|s| {
+            s["Effect"] == "Allow"
+                && s["Resource"]
+                    .as_str()
+                    .is_some_and(|r| path_scoped.iter().any(|p| p == r))
+        })
+        .filter_map(|s| s["Action"].as_array())
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    statements.push(json!({
+        "Sid": "NeverTouchNestedPaths",
+        "Effect": "Deny",
+        "Action": nested_actions,
+        "Resource": nested_arns(&account, path),
+    }));
+    statements.push(json!({
+        "Sid": "NeverAttachNestedPolicies",
+        "Effect": "Deny",
+        "Action": sorted(ops.iter().filter(|o| o.grant == Grant::OwnPolicyOnly).map(|o| o.action)),
+        "Resource": "*",
+        "Condition": {"ArnLike": {"iam:PolicyARN": format!("arn:aws:iam::{account}:policy{path}*/*")}},
+    }));
     json!({"Version": POLICY_VERSION, "Statement": statements})
 }
 
@@ -231,6 +278,59 @@ mod tests {
         }
     }
 
+    /// `user/provision/*` matches `user/provision/team-b/alice` too: the
+    /// denies take nested paths (another configuration's) back out.
+    #[test]
+    fn the_operator_policy_never_reaches_entities_at_nested_paths() {
+        for doc in [
+            operator_policy(&desired(Some(BOUNDARY), Some("123456789012"))),
+            operator_policy(&desired(None, None)),
+        ] {
+            let nested = [
+                (
+                    Target::User,
+                    "arn:aws:iam::123456789012:user/provision/team-b/alice",
+                ),
+                (
+                    Target::Group,
+                    "arn:aws:iam::123456789012:group/provision/client-x/client-acme",
+                ),
+                (
+                    Target::Policy,
+                    "arn:aws:iam::123456789012:policy/provision/provision-s3-x/provision-s3-acme",
+                ),
+            ];
+            for o in actions::OPERATIONS
+                .iter()
+                .filter(|o| o.level == Level::Write)
+            {
+                for (target, arn) in nested {
+                    if o.target == target {
+                        assert!(
+                            !boundary_allows(&doc, o.action, arn),
+                            "{} on {arn}",
+                            o.action
+                        );
+                    }
+                }
+            }
+            // The exact path is still reached.
+            assert!(boundary_allows(
+                &doc,
+                "iam:DeleteUser",
+                "arn:aws:iam::123456789012:user/provision/alice"
+            ));
+            let attach_nested = doc["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"] == "NeverAttachNestedPolicies")
+                .unwrap();
+            assert_eq!(attach_nested["Effect"], "Deny");
+            assert_eq!(attach_nested["Action"], json!(["iam:AttachGroupPolicy"]));
+        }
+    }
+
     #[test]
     fn creating_users_requires_the_configured_boundary() {
         let doc = operator_policy(&desired(Some(BOUNDARY), Some("123456789012")));
@@ -273,15 +373,15 @@ mod tests {
     fn without_a_boundary_users_are_created_unconditionally_and_arns_name_any_account() {
         let doc = operator_policy(&desired(None, None));
         let text = doc.to_string();
-        // The only condition left limits which policies may be attached.
-        assert_eq!(text.matches("Condition").count(), 1, "{text}");
+        // The only conditions left limit which policies may be attached.
+        assert_eq!(text.matches("Condition").count(), 2, "{text}");
         assert!(!text.contains("iam:PermissionsBoundary"), "{text}");
         assert!(!text.contains("PutUserPermissionsBoundary"), "{text}");
         assert!(text.contains("arn:aws:iam::*:user/provision/*"), "{text}");
         assert!(boundary_allows(
             &doc,
             "iam:CreateUser",
-            "arn:aws:iam::*:user/provision/alice"
+            "arn:aws:iam::123456789012:user/provision/alice"
         ));
         assert!(!boundary_allows(
             &doc,

@@ -15,8 +15,9 @@ use crate::config;
 use crate::edit::{self, Declaration};
 use crate::exit::ExitStatus;
 
-/// Where `onboard` looks for the client's file without `--file`.
-const DEFAULT_DIR: &str = "clients";
+/// Where `onboard` looks for the client's file without `--file`: the one
+/// default configuration of every command.
+const DEFAULT_DIR: &str = crate::cli::DEFAULT_CONFIG;
 
 /// `provision onboard`.
 pub async fn onboard(

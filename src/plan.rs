@@ -326,6 +326,17 @@ pub enum PlanError {
         path: String,
         managed_path: String,
     },
+    /// A desired user's name is taken by a user that carries provision's
+    /// tag at another path: another configuration's (a nested path included),
+    /// or one moved by hand. It is not this configuration's to change.
+    #[error(
+        "user `{name}` already exists at path `{path}`, not at the managed path `{managed_path}`: it carries the `managed-by=provision` tag, so another configuration of provision (whose `settings.path` is `{path}`) manages it, or it was moved by hand; provision manages only users at exactly its own path. Rename the user in this file, or, if it belongs here, move it with `aws iam update-user --user-name {name} --new-path {managed_path}`"
+    )]
+    ManagedElsewhere {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
     /// A desired group's name is taken by a group outside the managed path.
     #[error(
         "group `{name}` already exists outside the managed path `{managed_path}` (its path is `{path}`); provision never takes over a group it did not create: rename the client, or move the group with `aws iam update-group --group-name {name} --new-path {managed_path}` to adopt it"
@@ -385,6 +396,19 @@ pub enum PlanError {
     LiveCollision {
         client: String,
         scope: String,
+        location: String,
+        other_client: String,
+        other_scope: String,
+    },
+    /// A loaded client's CloudFront distribution is one the managed group of
+    /// a client outside the loaded files may invalidate in the account: a
+    /// distribution belongs to one client, as a bucket does.
+    #[error(
+        "CloudFront distribution `{distribution}` of client `{client}` ({location}) is also granted to client `{other_client}`, whose group `client-{other_client}` in the account (not in the files given) may invalidate {other_scope}; a distribution belongs to one client, as a bucket does: list it in one client only, or, if `{other_client}` is gone, give the whole clients directory so its group is deleted"
+    )]
+    LiveDistributionCollision {
+        client: String,
+        distribution: String,
         location: String,
         other_client: String,
         other_scope: String,
@@ -606,7 +630,13 @@ pub fn plan_with(
     // Ownership: never touch a name held by something provision did not make.
     for (name, role) in &users {
         if let Some(user) = observed.users.get(name) {
-            if !user.is_managed(path) {
+            if user.has_managed_tag() && user.path != path {
+                errors.push(PlanError::ManagedElsewhere {
+                    name: name.clone(),
+                    path: user.path.clone(),
+                    managed_path: path.to_owned(),
+                });
+            } else if !user.is_managed(path) {
                 errors.push(PlanError::UnmanagedUser {
                     name: name.clone(),
                     path: user.path.clone(),
@@ -905,7 +935,13 @@ pub fn plan_with(
     // Managed users the configuration does not ask for.
     let mut deleted_users = BTreeSet::new();
     for user in observed.users.values() {
-        if users.contains_key(&user.name) || !user.is_managed(path) {
+        // A developer declared in a context file (the rest of the
+        // directory of a file given alone) is part of the configuration:
+        // not in scope here, and not undeclared either.
+        if users.contains_key(&user.name)
+            || !user.is_managed(path)
+            || desired.context_developers.contains(&user.name)
+        {
             continue;
         }
         let delete = match observed_role(user) {

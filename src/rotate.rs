@@ -16,10 +16,7 @@ use crate::aws::{self, Aws, ConnectOptions};
 use crate::cli::RotateKeyArgs;
 use crate::commands;
 use crate::exit::ExitStatus;
-use crate::model::{
-    ACCESS_KEY_TAG_KEY, DEFAULT_PATH, DISABLED_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
-};
-use crate::observe::Observe;
+use crate::model::{ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 
 /// `provision rotate-key`.
 pub async fn rotate_key(
@@ -27,24 +24,14 @@ pub async fn rotate_key(
     connect: &ConnectOptions,
     stats: bool,
 ) -> Result<ExitStatus> {
-    let (managed_path, account_id) = match &args.paths {
-        paths if paths.is_empty() => (DEFAULT_PATH.to_owned(), None),
-        paths => match commands::load(paths) {
-            Some(desired) => (desired.settings.path, desired.settings.account_id),
-            None => return Ok(ExitStatus::Failure),
-        },
+    let Some(desired) = commands::load(&args.paths) else {
+        return Ok(ExitStatus::Failure);
     };
+    let managed_path = desired.settings.path.clone();
     let aws = aws::connect(connect).await;
     // The account guard, as for plan and apply: never create a key in the
     // same-named user of another account.
-    if let Some(expected) = &account_id {
-        let account = aws.account_id().await?;
-        if *expected != account {
-            bail!(
-                "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
-            );
-        }
-    }
+    commands::guarded_account(&aws, &desired).await?;
     let result = if args.finish {
         finish(&aws, &args.user, &managed_path).await
     } else {
@@ -84,15 +71,17 @@ async fn managed_user(aws: &Aws, user: &str, managed_path: &str) -> Result<Vec<T
     let tagged = tags
         .iter()
         .any(|t| t.key() == MANAGED_TAG_KEY && t.value() == MANAGED_TAG_VALUE);
-    if !found.path().starts_with(managed_path) || !tagged {
+    let path = found.path();
+    if !tagged {
         bail!(
-            "user `{user}` is not managed by provision (path `{}`, {}); rotate its keys with the AWS CLI (`aws iam create-access-key --user-name {user}`)",
-            found.path(),
-            if tagged {
-                "under another path"
-            } else {
-                "no `managed-by=provision` tag"
-            }
+            "user `{user}` is not managed by provision (path `{path}`, no `managed-by=provision` tag); rotate its keys with the AWS CLI (`aws iam create-access-key --user-name {user}`)"
+        );
+    }
+    // Exactly the managed path: a nested path belongs to another
+    // configuration, which rotates its own users' keys.
+    if path != managed_path {
+        bail!(
+            "user `{user}` is at path `{path}`, not at the managed path `{managed_path}`: it carries the `managed-by=provision` tag, so another configuration of provision (whose `settings.path` is `{path}`) manages it; run `provision rotate-key {user}` with that configuration's files"
         );
     }
     Ok(tags)

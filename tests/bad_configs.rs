@@ -119,18 +119,28 @@ fn every_bad_config_is_refused_with_its_message_and_no_aws_call() {
         files.len() + generated.len()
     );
 
-    let parent = corpus_dir().parent().unwrap().to_owned();
+    // Each case is checked alone in a directory of its own: a file given
+    // alone is read with the rest of its directory, and the corpus is not
+    // one configuration but many.
     for file in &files {
         let name = file.trim_end_matches(".toml");
-        check_case(&proxy, &parent, &format!("bad-configs/{file}"), name);
+        let bytes = std::fs::read(corpus_dir().join(file)).unwrap();
+        let dir = alone(file, &bytes);
+        check_case(&proxy, dir.path(), &format!("bad-configs/{file}"), name);
     }
 
+    for (name, bytes) in generated {
+        let file = format!("{name}.toml");
+        let dir = alone(&file, &bytes);
+        check_case(&proxy, dir.path(), &format!("bad-configs/{file}"), name);
+    }
+}
+
+/// A temporary directory holding `bad-configs/<file>` and nothing else.
+fn alone(file: &str, bytes: &[u8]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let cases = dir.path().join("bad-configs");
     std::fs::create_dir(&cases).unwrap();
-    for (name, bytes) in generated {
-        let file = format!("{name}.toml");
-        std::fs::write(cases.join(&file), bytes).unwrap();
-        check_case(&proxy, dir.path(), &format!("bad-configs/{file}"), name);
-    }
+    std::fs::write(cases.join(file), bytes).unwrap();
+    dir
 }

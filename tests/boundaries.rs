@@ -473,7 +473,17 @@ fn the_example_policies_are_up_to_date() {
 #[test]
 fn policy_commands_make_no_aws_call_and_explain_what_is_missing() {
     let env = Env::new(&settings(None, None));
+    // Given no PATH, `clients/` of the working directory: here, settings
+    // alone.
+    let bare = tempfile::tempdir().unwrap();
+    fs::create_dir(bare.path().join("clients")).unwrap();
+    fs::write(
+        bare.path().join("clients/settings.toml"),
+        settings(None, None),
+    )
+    .unwrap();
     let out = provision(&env.proxy.url())
+        .current_dir(bare.path())
         .args(["policy", "boundary"])
         .assert()
         .failure()

@@ -9,6 +9,14 @@
 //! What `toml` itself rejects (syntax, a wrong type, an unknown key) stops
 //! that one file at its first error; every other problem, in every file, is
 //! reported together.
+//!
+//! A configuration is a directory of `*.toml` files. A file given alone
+//! still belongs to the configuration of its directory: the other `*.toml`
+//! files there are read as context, so their `[settings]` apply (SPEC,
+//! Guarantee 9: a command never runs on an account or path the
+//! configuration did not name), their developers may be referenced, and
+//! their clients take part in the checks across clients; but only the given
+//! files' clients are in [`Desired::clients`], the scope of a plan.
 
 mod raw;
 mod rules;
@@ -23,13 +31,18 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Diagnostic, Diagnostics, FileId};
 use crate::model::Desired;
 
+/// What loading gives: the configuration and its warnings, or every
+/// problem found.
+pub type Loaded = Result<(Desired, Diagnostics), Diagnostics>;
+
 /// Largest file accepted. A clients file is a few kilobytes; this bound keeps
 /// a wrong PATH (a disk image, `/dev/zero`) from being read whole.
 pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Loads PATHs: each a file (read whatever its extension) or a directory,
 /// whose `*.toml` files (not recursive) are read in name order. A file
-/// reached twice is read once.
+/// reached twice is read once. A file given alone brings the other `*.toml`
+/// files of its directory as context ([`Desired::context`]).
 /// [`Desired::authoritative`] is true when any PATH is a directory.
 ///
 /// Returns every error at once. Warnings are dropped; use
@@ -41,17 +54,29 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
 /// Like [`load`], but on success also returns the warnings (an empty
 /// collection when there are none), which the caller should print.
 pub fn load_with_warnings(paths: &[PathBuf]) -> Result<(Desired, Diagnostics), Diagnostics> {
+    load_with_context(paths).1
+}
+
+/// Like [`load_with_warnings`], and also returns the files read as context
+/// (see [`Desired::context`]), whether loading succeeded or not: when a
+/// sibling the user did not name is broken, they need to know why it was
+/// read.
+pub fn load_with_context(paths: &[PathBuf]) -> (Vec<PathBuf>, Loaded) {
     let found = source::read_paths(paths);
     let mut diags = Diagnostics::new();
     for error in &found.errors {
         diags.push(error.to_diagnostic());
     }
-    load_into(found.files, found.authoritative, diags)
+    let context = found.context.iter().map(|(path, _)| path.clone()).collect();
+    (
+        context,
+        load_into(found.files, found.context, found.authoritative, diags),
+    )
 }
 
 /// The files PATHs stand for, in load order: directories expanded to their
-/// `*.toml` files. Paths that cannot be read are left out; [`load`] reports
-/// them.
+/// `*.toml` files (the context of a file given alone is not included).
+/// Paths that cannot be read are left out; [`load`] reports them.
 pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
     source::read_paths(paths)
         .files
@@ -76,19 +101,28 @@ pub fn load_sources_with_warnings(
     sources: Vec<(PathBuf, Vec<u8>)>,
     authoritative: bool,
 ) -> Result<(Desired, Diagnostics), Diagnostics> {
-    load_into(sources, authoritative, Diagnostics::new())
+    load_into(sources, Vec::new(), authoritative, Diagnostics::new())
 }
 
 fn load_into(
-    sources: Vec<(PathBuf, Vec<u8>)>,
+    given: Vec<(PathBuf, Vec<u8>)>,
+    context: Vec<(PathBuf, Vec<u8>)>,
     authoritative: bool,
     mut diags: Diagnostics,
 ) -> Result<(Desired, Diagnostics), Diagnostics> {
-    let parsed: Vec<validate::Parsed> = sources
+    let sources = given
         .into_iter()
-        .filter_map(|(path, bytes)| {
+        .map(|source| (source, false))
+        .chain(context.into_iter().map(|source| (source, true)));
+    let parsed: Vec<validate::Parsed> = sources
+        .filter_map(|((path, bytes), context)| {
             let (file, raw) = parse(&path, &bytes, &mut diags)?;
-            Some(validate::Parsed { file, path, raw })
+            Some(validate::Parsed {
+                file,
+                path,
+                raw,
+                context,
+            })
         })
         .collect();
     let desired = validate::validate(&parsed, authoritative, &mut diags);

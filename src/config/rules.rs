@@ -747,11 +747,16 @@ pub(super) enum IamPathError {
         /// The first bad character.
         ch: char,
     },
+    /// `/`, valid for IAM but refused as the managed path: see
+    /// [`check_managed_path`].
+    #[error("the managed path cannot be `/`")]
+    Root,
 }
 
 impl Rule for IamPathError {
     fn label(&self) -> String {
         match self {
+            IamPathError::Root => "the root path".to_owned(),
             IamPathError::Slashes(_) => "must start and end with `/`".to_owned(),
             IamPathError::TooLong(_) => "too long".to_owned(),
             IamPathError::Character { ch, .. } => format!("{} not allowed", describe(*ch)),
@@ -763,11 +768,18 @@ impl Rule for IamPathError {
             IamPathError::Slashes(path) => {
                 let inner = path.trim_matches('/');
                 if inner.is_empty() {
-                    Some("use `/` or a path such as `/provision/`".to_owned())
+                    Some("use a path such as `/provision/`".to_owned())
                 } else {
                     Some(format!("use `/{inner}/`"))
                 }
             }
+            IamPathError::Root => Some(
+                "IAM groups carry no tags, so provision knows its client groups by their path \
+                 alone; at `/`, where IAM puts every user and group created without a path, a \
+                 hand-made `client-*` group would be taken for one of provision's and deleted. \
+                 Give provision a path of its own, e.g. `path = \"/provision/\"`"
+                    .to_owned(),
+            ),
             _ => Some(
                 "IAM paths are `/` or `/segment/.../`, up to 512 printable ASCII characters \
                  without spaces"
@@ -775,6 +787,20 @@ impl Rule for IamPathError {
             ),
         }
     }
+}
+
+/// Checks the managed path (`settings.path`): an IAM path other than `/`.
+///
+/// provision owns exactly the entities at its path (users by tag and path,
+/// client groups by name and path, since IAM groups cannot be tagged). At
+/// `/`, IAM's default, that would take in every hand-made `client-*` group of
+/// the account, so `/` is refused rather than made to mean something else.
+pub(super) fn check_managed_path(path: &str) -> Result<(), IamPathError> {
+    check_iam_path(path)?;
+    if path == "/" {
+        return Err(IamPathError::Root);
+    }
+    Ok(())
 }
 
 /// Checks an IAM path: `/`, or `/` + printable ASCII (`!`..`~`) + `/`, at
@@ -1028,6 +1054,17 @@ mod tests {
         }
         assert!(check_iam_path(&format!("/{}/", "a".repeat(510))).is_ok());
         assert!(check_iam_path(&format!("/{}/", "a".repeat(511))).is_err());
+    }
+
+    #[test]
+    fn the_managed_path_is_never_the_root() {
+        assert_eq!(check_managed_path("/"), Err(IamPathError::Root));
+        assert_eq!(check_managed_path("/provision/"), Ok(()));
+        assert_eq!(check_managed_path("/provision/team-b/"), Ok(()));
+        assert!(matches!(
+            check_managed_path("provision"),
+            Err(IamPathError::Slashes(_))
+        ));
     }
 
     #[test]

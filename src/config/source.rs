@@ -36,6 +36,23 @@ pub(super) enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    /// The directory of a file given alone could not be listed, or one of
+    /// its other `*.toml` files read: they belong to the same configuration
+    /// and may hold its settings, so the file cannot be used without them.
+    #[error(
+        "cannot read `{}`, which belongs to the configuration of `{}`: {source}",
+        path.display(),
+        given.display()
+    )]
+    Context {
+        /// The directory, or the file in it, that could not be read.
+        path: PathBuf,
+        /// The file given.
+        given: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl SourceError {
@@ -56,6 +73,10 @@ impl SourceError {
             SourceError::Unreadable { .. } => {
                 "check that the file exists and that you may read it".to_owned()
             }
+            SourceError::Context { .. } => "a file given alone is read with the other `*.toml` \
+                 files of its directory, which may hold its `[settings]`; make them readable, \
+                 or move the file to a directory of its own"
+                .to_owned(),
         };
         Diagnostic::error(self.to_string()).with_help(help)
     }
@@ -67,20 +88,30 @@ pub(super) struct Sources {
     /// Files read, each once, in the order given (directory entries sorted
     /// by name).
     pub files: Vec<(PathBuf, Vec<u8>)>,
+    /// The other `*.toml` files of the directory of each file given alone
+    /// (not through its directory), each once, sorted by name within a
+    /// directory: the rest of that file's configuration, read for its
+    /// settings, developers and clients (see [`super::load`]).
+    pub context: Vec<(PathBuf, Vec<u8>)>,
     /// True when any PATH was a directory.
     pub authoritative: bool,
     /// Paths that could not be used.
     pub errors: Vec<SourceError>,
 }
 
-/// Expands directories and reads every file once.
+/// Expands directories, reads every file once, then reads the rest of the
+/// configuration of each file given alone: the other `*.toml` files of its
+/// directory.
 pub(super) fn read_paths(paths: &[PathBuf]) -> Sources {
     let mut out = Sources::default();
     if paths.is_empty() {
         out.errors.push(SourceError::NoPaths);
         return out;
     }
+    // Canonical paths of every file read, so that none is read twice.
     let mut seen = HashSet::new();
+    // Files given alone, whose directories are read as context.
+    let mut alone = Vec::new();
     for path in paths {
         let metadata = match std::fs::metadata(path) {
             Ok(m) => m,
@@ -113,6 +144,7 @@ pub(super) fn read_paths(paths: &[PathBuf]) -> Sources {
                 }
             }
         } else if metadata.is_file() {
+            alone.push(path.clone());
             vec![path.clone()]
         } else {
             out.errors.push(SourceError::NotAFile(path.clone()));
@@ -122,8 +154,7 @@ pub(super) fn read_paths(paths: &[PathBuf]) -> Sources {
             // `clients/ clients/acme.toml` or `a.toml ./a.toml` name the same
             // file twice; reading it twice would report every client in it
             // as a duplicate of itself.
-            let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
-            if !seen.insert(key) {
+            if !seen.insert(canonical(&file)) {
                 continue;
             }
             match read_limited(&file) {
@@ -134,7 +165,55 @@ pub(super) fn read_paths(paths: &[PathBuf]) -> Sources {
             }
         }
     }
+    // Only after every PATH: a sibling given later is given, not context.
+    for given in alone {
+        read_context(&given, &mut seen, &mut out);
+    }
     out
+}
+
+/// Reads the other `*.toml` files of the directory of `given` into
+/// `out.context`, skipping those already read.
+fn read_context(given: &Path, seen: &mut HashSet<PathBuf>, out: &mut Sources) {
+    let dir = match given.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let files = match toml_files_in(dir) {
+        Ok(files) => files,
+        Err(source) => {
+            out.errors.push(SourceError::Context {
+                path: dir.to_owned(),
+                given: given.to_owned(),
+                source,
+            });
+            return;
+        }
+    };
+    for file in files {
+        // `./globex.toml` reads better as `globex.toml`, like the file given.
+        let file = match file.strip_prefix(".") {
+            Ok(relative) if dir == Path::new(".") => relative.to_owned(),
+            _ => file,
+        };
+        if !seen.insert(canonical(&file)) {
+            continue;
+        }
+        match read_limited(&file) {
+            Ok(bytes) => out.context.push((file, bytes)),
+            Err(source) => out.errors.push(SourceError::Context {
+                path: file,
+                given: given.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+/// The path that names `file` whatever way it was written, or `file` itself
+/// when it cannot be resolved.
+fn canonical(file: &Path) -> PathBuf {
+    std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned())
 }
 
 /// The `*.toml` regular files directly inside `dir`, sorted by name.

@@ -294,6 +294,7 @@ fn settings_rules() {
         ("account id as a boolean", "[settings]\naccount_id = true\n"),
         ("path without slashes", "[settings]\npath = \"provision\"\n"),
         ("path with a space", "[settings]\npath = \"/my path/\"\n"),
+        ("path at the root", "[settings]\npath = \"/\"\n"),
         (
             "path too long",
             &format!("[settings]\npath = \"/{}/\"\n", "a".repeat(511))
@@ -780,11 +781,25 @@ fn cloudfront_rules() {
     ]));
     insta::assert_snapshot!(
         "cloudfront_shared_between_clients",
-        warnings(&[(
+        errors(&[(
             "clients.toml",
             "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n\n\
              [[clients]]\nname = \"globex\"\nbuckets = [\"globex-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n",
         )])
+    );
+    // Across files too, with both places named.
+    insta::assert_snapshot!(
+        "cloudfront_shared_between_files",
+        errors(&[
+            (
+                "clients/acme.toml",
+                "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n",
+            ),
+            (
+                "clients/globex.toml",
+                "[[clients]]\nname = \"globex\"\nbuckets = [\"globex-x\"]\n[clients.cloudfront]\ndistributions = [\"E2QWRUHAPOMQZL\"]\n",
+            ),
+        ])
     );
     // A 13-character id is valid too.
     assert!(load_sources(sources(&[("a.toml", &cf("\"E2QWRUHAPOMQZ\""))]), false).is_ok());
@@ -883,6 +898,140 @@ fn loading_a_directory_is_authoritative_and_a_file_is_not() {
     // client is not a duplicate of itself.
     let both = load(&[dir.path().to_owned(), dir.path().join("b.toml")]);
     assert!(both.is_ok_and(|d| d.authoritative && d.clients.len() == 1));
+}
+
+/// A directory holding `files`, for the tests of files given alone.
+fn directory(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    dir
+}
+
+const SETTINGS: &str = "[settings]\naccount_id = \"123456789012\"\npath = \"/agency/\"\n";
+
+/// SPEC, Guarantee 9: `[settings]` in one file of a directory hold when
+/// another file of it is given alone, as they do for the directory.
+#[test]
+fn a_file_given_alone_takes_the_settings_of_its_directory() {
+    let dir = directory(&[
+        (
+            "acme.toml",
+            &format!("{SETTINGS}\n{}", client("buckets = [\"acme-x\"]")),
+        ),
+        (
+            "globex.toml",
+            "[[clients]]\nname = \"globex\"\nbuckets = [\"globex-x\"]\n",
+        ),
+    ]);
+    let desired = load(&[dir.path().join("globex.toml")]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(desired.settings.account_id.as_deref(), Some("123456789012"));
+    assert_eq!(desired.settings.path, "/agency/");
+    // Only the file given is in scope; the sibling was context.
+    assert_eq!(desired.clients.keys().collect::<Vec<_>>(), ["globex"]);
+    assert_eq!(desired.context, [dir.path().join("acme.toml")]);
+    assert!(!desired.authoritative);
+    // The same settings as the directory's.
+    let whole = load(&[dir.path().to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(whole.settings, desired.settings);
+    assert!(whole.context.is_empty());
+}
+
+/// One file of settings and developers, one file per client: each client
+/// file given alone loads, with only the developers it needs in scope and
+/// the others known, so that no plan of it deletes them.
+#[test]
+fn a_shared_developers_file_serves_one_file_per_client() {
+    let dir = directory(&[
+        (
+            "team.toml",
+            &format!(
+                "{SETTINGS}\n[[developers]]\nname = \"alice\"\n\n[[developers]]\nname = \"bob\"\n\n\
+                 [[developers]]\nname = \"carol\"\n"
+            ),
+        ),
+        (
+            "acme.toml",
+            &client("buckets = [\"acme-x\"]\ndevelopers = [\"alice\"]"),
+        ),
+        (
+            "globex.toml",
+            "[[clients]]\nname = \"globex\"\nbuckets = [\"globex-x\"]\ndevelopers = [\"bob\"]\n",
+        ),
+    ]);
+    let desired = load(&[dir.path().join("acme.toml")]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(desired.settings.path, "/agency/");
+    assert_eq!(desired.clients.keys().collect::<Vec<_>>(), ["acme"]);
+    assert_eq!(desired.developers.keys().collect::<Vec<_>>(), ["alice"]);
+    assert_eq!(
+        desired.context_developers.iter().collect::<Vec<_>>(),
+        ["bob", "carol"]
+    );
+    // Given itself, the developers file declares everyone, in scope.
+    let team = load(&[dir.path().join("team.toml")]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(team.developers.len(), 3);
+    assert!(team.clients.is_empty());
+}
+
+/// The context is checked like the files given: a broken sibling could hold
+/// the settings, and clients of siblings count in every check across
+/// clients.
+#[test]
+fn the_rest_of_the_directory_is_checked_with_a_file_given_alone() {
+    let broken = directory(&[
+        ("acme.toml", &client("buckets = [\"acme-x\"]")),
+        ("settings.toml", "[settings]\naccount_id = 1234\n"),
+    ]);
+    let Err(diags) = load(&[broken.path().join("acme.toml")]) else {
+        panic!("a broken sibling was ignored");
+    };
+    let text = diags.render(false);
+    assert!(
+        text.contains("`account_id` must be a string, not a number"),
+        "{text}"
+    );
+    assert!(text.contains("settings.toml:2:14"), "{text}");
+
+    let overlapping = directory(&[
+        ("acme.toml", &client("bucket_prefixes = [\"acme\"]")),
+        (
+            "acmecorp.toml",
+            "[[clients]]\nname = \"acmecorp\"\nbuckets = [\"acmecorp-data\"]\n",
+        ),
+    ]);
+    let Err(diags) = load(&[overlapping.path().join("acme.toml")]) else {
+        panic!("a prefix reaching a sibling's bucket was accepted");
+    };
+    let text = diags.render(false);
+    assert!(
+        text.contains(
+            "bucket prefix `acme` of client `acme` matches bucket `acmecorp-data` of client `acmecorp`"
+        ),
+        "{text}"
+    );
+}
+
+/// Files given together are all in scope; what they leave of their
+/// directory is context, read once.
+#[test]
+fn siblings_given_together_are_in_scope_and_read_once() {
+    let dir = directory(&[
+        ("a.toml", &client("buckets = [\"acme-x\"]")),
+        (
+            "b.toml",
+            "[[clients]]\nname = \"globex\"\nbuckets = [\"globex-x\"]\n",
+        ),
+        ("c.toml", SETTINGS),
+    ]);
+    let desired = load(&[dir.path().join("b.toml"), dir.path().join("a.toml")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        desired.clients.keys().collect::<Vec<_>>(),
+        ["acme", "globex"]
+    );
+    assert_eq!(desired.context, [dir.path().join("c.toml")]);
+    assert_eq!(desired.settings.path, "/agency/");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! here stops at the first problem: each check pushes a diagnostic and moves
 //! on, so one run shows everything that needs fixing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -30,6 +30,10 @@ pub(super) struct Parsed {
     pub path: PathBuf,
     /// Its contents.
     pub raw: RawFile,
+    /// True for a file read as context (another file of the directory of a
+    /// file given alone): checked like the others, its settings and
+    /// developers count, but its clients are not in scope.
+    pub context: bool,
 }
 
 /// A place in a file. Ordered by file (in load order), then position, so
@@ -74,6 +78,7 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         files,
         diags,
         developers: BTreeMap::new(),
+        declared_in_scope: BTreeSet::new(),
         references: Vec::new(),
     };
     let settings = v.settings();
@@ -84,29 +89,14 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
     v.isolation(&clients);
     v.distributions_across_clients(&clients);
 
-    let developers = v
-        .developers
-        .values()
-        .map(|d| (d.value.name.clone(), d.value.clone()))
+    // Every check above saw the context files too; the scope is the files
+    // given.
+    let clients: Vec<ClientDraft<'_>> = clients
+        .into_iter()
+        .filter(|draft| files.get(draft.file_index).is_some_and(|f| !f.context))
         .collect();
-    let mut locations = BTreeMap::new();
-    for draft in &clients {
-        let Some(parsed) = files.get(draft.file_index) else {
-            continue;
-        };
-        for item in draft.buckets.iter().chain(&draft.prefixes) {
-            if let Some((line, column)) = v.diags.line_column(draft.file, item.span().start) {
-                locations.insert(
-                    (draft.name.get_ref().clone(), item.get_ref().clone()),
-                    SourceLocation {
-                        path: parsed.path.clone(),
-                        line,
-                        column,
-                    },
-                );
-            }
-        }
-    }
+    let (developers, context_developers) = v.developers_in_scope(&clients);
+    let locations = v.locations(&clients);
     let clients = clients
         .into_iter()
         .filter_map(|draft| {
@@ -120,6 +110,12 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         clients,
         authoritative,
         locations,
+        context: files
+            .iter()
+            .filter(|f| f.context)
+            .map(|f| f.path.clone())
+            .collect(),
+        context_developers,
     }
 }
 
@@ -204,6 +200,8 @@ struct Validator<'a> {
     /// Declared developers by lowercased name (IAM names are
     /// case-insensitive).
     developers: BTreeMap<String, DeveloperDecl<'a>>,
+    /// Names of the developers declared in a file given (not context).
+    declared_in_scope: BTreeSet<String>,
     /// Every developer name listed by any client, even a client that is
     /// otherwise broken (no name, invalid name, duplicate), so that an
     /// undeclared developer is reported in the same run.
@@ -240,6 +238,63 @@ impl<'a> Validator<'a> {
         );
     }
 
+    // ---- scope ----------------------------------------------------------
+
+    /// The developers in scope: those the files given declare, and those
+    /// their clients (`clients`, already in scope) list wherever declared;
+    /// then the names of the others, declared only in context files, which
+    /// stay known so that no plan deletes them as undeclared.
+    fn developers_in_scope(
+        &self,
+        clients: &[ClientDraft<'_>],
+    ) -> (BTreeMap<String, Developer>, BTreeSet<String>) {
+        let listed: BTreeSet<&str> = clients
+            .iter()
+            .flat_map(|c| c.developers.iter().map(|d| d.get_ref().as_str()))
+            .collect();
+        let mut in_scope = BTreeMap::new();
+        let mut known = BTreeSet::new();
+        for decl in self.developers.values() {
+            let name = decl.value.name.clone();
+            if self.declared_in_scope.contains(&name) || listed.contains(name.as_str()) {
+                in_scope.insert(name, decl.value.clone());
+            } else {
+                known.insert(name);
+            }
+        }
+        (in_scope, known)
+    }
+
+    /// Where each bucket, prefix and distribution of `clients` is written,
+    /// for messages found after loading.
+    fn locations(&self, clients: &[ClientDraft<'_>]) -> BTreeMap<(String, String), SourceLocation> {
+        let mut locations = BTreeMap::new();
+        for draft in clients {
+            let Some(parsed) = self.files.get(draft.file_index) else {
+                continue;
+            };
+            let items = draft
+                .buckets
+                .iter()
+                .chain(&draft.prefixes)
+                .chain(&draft.distributions);
+            for item in items {
+                if let Some((line, column)) = self.diags.line_column(draft.file, item.span().start)
+                {
+                    locations.insert(
+                        (draft.name.get_ref().clone(), item.get_ref().clone()),
+                        SourceLocation {
+                            path: parsed.path.clone(),
+                            line,
+                            column,
+                        },
+                    );
+                }
+            }
+        }
+        locations
+    }
+
     // ---- [settings] -------------------------------------------------------
 
     fn settings(&mut self) -> Settings {
@@ -260,7 +315,7 @@ impl<'a> Validator<'a> {
             if let Some(value) = &raw.path
                 && self.first_setting(&mut first, "path", Loc::of(file, value))
             {
-                match rules::check_iam_path(value.get_ref()) {
+                match rules::check_managed_path(value.get_ref()) {
                     Ok(()) => settings.path = value.get_ref().clone(),
                     Err(e) => self.rule(Loc::of(file, value), &e),
                 }
@@ -395,6 +450,9 @@ impl<'a> Validator<'a> {
                     .expires
                     .as_ref()
                     .and_then(|value| self.expires(file, value));
+                if !parsed.context {
+                    self.declared_in_scope.insert(name.get_ref().clone());
+                }
                 let decl = DeveloperDecl {
                     file,
                     name,
@@ -1144,8 +1202,9 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Two clients sharing a distribution could invalidate each other's
-    /// cache. Not an S3 isolation breach, so a warning.
+    /// A CloudFront distribution belongs to one client, as a bucket does:
+    /// `verify` counts a client reaching another's distribution as a leak,
+    /// so validation refuses what would be one (SPEC, Guarantee 10).
     fn distributions_across_clients(&mut self, clients: &[ClientDraft<'a>]) {
         let mut first: BTreeMap<&str, (&str, Loc)> = BTreeMap::new();
         for client in clients {
@@ -1155,17 +1214,26 @@ impl<'a> Validator<'a> {
                     first.insert(id.get_ref(), (client.name.get_ref(), loc));
                     continue;
                 };
+                let (this, id) = (client.name.get_ref(), id.get_ref());
                 let message = format!(
-                    "CloudFront distribution `{}` is listed by two clients, `{other}` and `{}`",
-                    id.get_ref(),
-                    client.name.get_ref()
+                    "CloudFront distribution `{id}` is listed by two clients, `{other}` and `{this}`"
                 );
                 let other_loc = other_loc.clone();
+                let other_label = format!("distribution of client `{other}`");
                 self.push(
-                    Diagnostic::warning(message)
-                        .with_primary(loc.file, loc.span, "listed again here")
-                        .with_secondary(other_loc.file, other_loc.span, "first listed here")
-                        .with_help("each client can then invalidate the other's cache; list it in one client only"),
+                    Diagnostic::error(message)
+                        .with_primary(
+                            loc.file,
+                            loc.span,
+                            format!("distribution of client `{this}`"),
+                        )
+                        .with_secondary(other_loc.file, other_loc.span, other_label)
+                        .with_note(
+                            "a distribution belongs to exactly one client, as a bucket does: each \
+                             client could invalidate the other's cache, and `provision verify` \
+                             reports it as a leak",
+                        )
+                        .with_help(format!("remove `{id}` from one of the two clients")),
                 );
             }
         }

@@ -162,6 +162,23 @@ fn unknown_keys_fail_the_schema_as_they_fail_the_loader() {
     }
 }
 
+/// `/` is a valid IAM path but never the managed path: the schema refuses
+/// it as the loader does.
+#[test]
+fn the_root_path_fails_the_schema_as_it_fails_the_loader() {
+    let text = "[settings]\npath = \"/\"\n";
+    assert!(loads(text).is_err());
+    let errors = schema_errors(text);
+    assert!(
+        errors.iter().any(|e| e.starts_with("/settings/path")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        schema_errors("[settings]\npath = \"/provision/team-b/\"\n"),
+        Vec::<String>::new()
+    );
+}
+
 #[test]
 fn wrong_values_fail_the_schema() {
     let errors = schema_errors(

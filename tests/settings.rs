@@ -1,0 +1,228 @@
+//! Settings hold for every file (SPEC, Guarantee 9): one file of a
+//! directory is read with the rest of its configuration, and every command
+//! that reads the configuration has the same default, `clients/`.
+
+mod common;
+
+use common::{TestEnv, stderr, stdout};
+use serde_json::Value;
+
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+/// Any other account.
+const OTHER: &str = "111122223333";
+
+fn settings(account: &str) -> String {
+    format!("[settings]\naccount_id = \"{account}\"\npath = \"/agency/\"\n")
+}
+
+fn client(name: &str, developers: &[&str]) -> String {
+    let developers: Vec<String> = developers.iter().map(|d| format!("\"{d}\"")).collect();
+    format!(
+        "[[clients]]\nname = \"{name}\"\nbuckets = [\"{name}-assets\"]\ndevelopers = [{}]\n",
+        developers.join(", ")
+    )
+}
+
+const DEVELOPERS: &str = "[[developers]]\nname = \"alice\"\n\n[[developers]]\nname = \"bob\"\n\n[[developers]]\nname = \"carol\"\n";
+
+/// The account guard holds when a command is given one file of a directory
+/// whose `account_id` lives in another file (the command `onboard`
+/// suggests is `provision apply clients/globex.toml`): every command stops
+/// after `sts:GetCallerIdentity`, and `policy operator` names the
+/// configured account and path.
+#[test]
+fn the_account_guard_holds_for_one_file_whose_settings_live_in_another() {
+    let env = TestEnv::with_files(&[
+        (
+            "acme.toml",
+            &format!("{}\n{}", settings(OTHER), client("acme", &[])),
+        ),
+        ("globex.toml", &client("globex", &[])),
+    ]);
+    let commands: [&[&str]; 5] = [
+        &["plan", "clients/globex.toml"],
+        &[
+            "apply",
+            "clients/globex.toml",
+            "--yes",
+            "--credentials-dir",
+            "creds",
+        ],
+        &["verify", "clients/globex.toml"],
+        &["audit", "clients/globex.toml"],
+        &[
+            "rotate-key",
+            "globex-app",
+            "clients/globex.toml",
+            "--credentials-dir",
+            "creds",
+        ],
+    ];
+    for command in commands {
+        env.proxy.clear();
+        let out = env
+            .cmd()
+            .current_dir(env.dir.path())
+            .args(command)
+            .assert()
+            .failure()
+            .code(1);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "the credentials belong to account `{ACCOUNT}`, but the configuration is for account `{OTHER}` (settings.account_id)"
+            )),
+            "{command:?}:\n{err}"
+        );
+        assert!(
+            err.starts_with(
+                "note: also read the rest of the configuration of the files given, in their directory: `clients/acme.toml`;"
+            ),
+            "{command:?}:\n{err}"
+        );
+        assert_eq!(env.proxy.calls(), ["GetCallerIdentity"], "{command:?}");
+        assert!(stdout(&out).is_empty(), "{command:?}: {}", stdout(&out));
+    }
+    env.proxy.clear();
+    let out = env
+        .cmd()
+        .current_dir(env.dir.path())
+        .args(["policy", "operator", "clients/globex.toml"])
+        .assert()
+        .success();
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        doc["Statement"][1]["Resource"],
+        format!("arn:aws:iam::{OTHER}:user/agency/*")
+    );
+    assert_eq!(env.proxy.calls(), Vec::<String>::new());
+}
+
+/// One file of settings and developers, one file per client: each client
+/// file works alone, plans nothing for the other clients, and never deletes
+/// a developer the shared file declares.
+#[test]
+fn a_shared_developers_file_works_for_one_file_commands() {
+    let env = TestEnv::with_files(&[
+        ("team.toml", &format!("{}\n{DEVELOPERS}", settings(ACCOUNT))),
+        ("acme.toml", &client("acme", &["alice"])),
+        ("globex.toml", &client("globex", &["bob"])),
+    ]);
+    env.apply(&env.clients()).success();
+
+    let acme = env.file("acme.toml");
+    let out = env.cmd().arg("validate").arg(&acme).assert().success();
+    assert!(
+        stderr(&out).contains("/clients/globex.toml`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("team.toml`"), "{}", stderr(&out));
+    // `-q` keeps the note quiet.
+    let out = env
+        .cmd()
+        .arg("-q")
+        .arg("validate")
+        .arg(&acme)
+        .assert()
+        .success();
+    assert_eq!(stderr(&out), "");
+
+    let (code, plan) = env.plan_exit(&acme);
+    assert_eq!(code, 0, "{plan}");
+
+    // Add carol to acme, applying acme's file alone: one membership, and
+    // nobody else's user or group is touched.
+    env.write("acme.toml", &client("acme", &["alice", "carol"]));
+    env.proxy.clear();
+    let out = env.apply(&acme).success();
+    assert_eq!(env.proxy.writes(), ["AddUserToGroup"], "{}", stdout(&out));
+    let (code, plan) = env.plan_exit(&env.clients());
+    assert_eq!(code, 0, "{plan}");
+
+    // Take carol off acme again: applying acme's file keeps her user, since
+    // team.toml declares her, although no group keeps her.
+    env.write("acme.toml", &client("acme", &["alice"]));
+    env.proxy.clear();
+    env.apply(&acme).success();
+    assert_eq!(env.proxy.writes(), ["RemoveUserFromGroup"]);
+
+    env.cmd().arg("verify").arg(&acme).assert().success();
+    env.cmd().arg("audit").arg(&acme).assert().success();
+}
+
+/// Every command that reads the configuration, given no PATH, reads
+/// `clients/` and says which files it read; with `account_id` set there,
+/// none runs on another account (rotate-key used to, with no settings at
+/// all), and `policy operator` names the configured account and path.
+#[test]
+fn every_command_given_no_path_reads_clients_and_says_so() {
+    let env = TestEnv::with_files(&[(
+        "acme.toml",
+        &format!("{}\n{}", settings(OTHER), client("acme", &[])),
+    )]);
+    let note = "note: no PATH given; reading the default `clients/`: `clients/acme.toml`\n";
+    let run = |args: &[&str]| {
+        env.proxy.clear();
+        env.cmd()
+            .current_dir(env.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["validate"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), note);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Configuration is valid: 1 client(s), 0 developer(s).\n"
+    );
+
+    let guarded: [&[&str]; 5] = [
+        &["plan"],
+        &["apply", "--yes", "--credentials-dir", "creds"],
+        &["verify"],
+        &["audit"],
+        &["rotate-key", "acme-app", "--credentials-dir", "creds"],
+    ];
+    for args in guarded {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{err}");
+        assert!(err.starts_with(note), "{args:?}:\n{err}");
+        assert!(
+            err.contains(&format!("but the configuration is for account `{OTHER}`")),
+            "{args:?}:\n{err}"
+        );
+        assert_eq!(env.proxy.calls(), ["GetCallerIdentity"], "{args:?}");
+    }
+
+    for kind in ["operator", "boundary"] {
+        let out = run(&["policy", kind]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{kind}:\n{err}");
+        assert!(err.starts_with(note), "{kind}:\n{err}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let expected = match kind {
+            "operator" => format!("arn:aws:iam::{OTHER}:user/agency/*"),
+            _ => "arn:aws:s3:::acme-assets".to_owned(),
+        };
+        assert!(text.contains(&expected), "{kind}:\n{text}");
+        assert_eq!(env.proxy.calls(), Vec::<String>::new());
+    }
+
+    // Quiet: the note goes, the error stays.
+    let out = run(&["-q", "plan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("note:"), "{err}");
+    assert!(err.contains("settings.account_id"), "{err}");
+
+    // Without `clients/`, the default says what is missing.
+    std::fs::remove_dir_all(env.clients()).unwrap();
+    let out = run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("path `clients` does not exist"), "{err}");
+}
