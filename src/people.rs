@@ -190,6 +190,7 @@ async fn after_edit(
             paths,
             yes: after.yes,
             credentials_dir: after.credentials_dir.clone(),
+            print_secrets: after.print_secrets,
             concurrency: 8,
             remove_boundaries: false,
         };
