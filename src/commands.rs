@@ -553,10 +553,12 @@ async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan, keys: KeySink) -> Res
 /// delivered. When they cannot be printed (a closed pipe, a full disk),
 /// nobody holds them: their keys are deleted instead, and never recorded.
 /// Returns false when a secret was not delivered or a key not recorded.
-async fn deliver_held(aws: &Aws, held: Vec<apply::AccessKey>) -> bool {
+async fn deliver_held(aws: &Aws, mut held: Vec<apply::AccessKey>) -> bool {
     if held.is_empty() {
         return true;
     }
+    // By user, not in the order the concurrent calls happened to finish.
+    held.sort_by(|a, b| a.user.cmp(&b.user));
     if let Err(err) = print_secrets(&held) {
         discard_undelivered(aws, &held, &err).await;
         return false;

@@ -14,6 +14,7 @@ use crate::config;
 use crate::edit::{self, Declaration};
 use crate::exit::ExitStatus;
 use crate::safe_write;
+use crate::terminal;
 
 /// Where `onboard` looks for the client's file without `--file`.
 const DEFAULT_DIR: &str = "clients";
@@ -246,14 +247,21 @@ async fn after_edit(
             concurrency: 8,
             remove_boundaries: false,
         };
-        let result = commands::apply(&args, connect, stats).await;
-        if !matches!(result, Ok(ExitStatus::Success)) {
+        let status = match commands::apply(&args, connect, stats).await {
+            Ok(status) => status,
+            Err(err) => {
+                // Said here, so that the note below comes after it.
+                terminal::error(&format_args!("{err:#}"));
+                ExitStatus::Failure
+            }
+        };
+        if status != ExitStatus::Success {
             eprintln!(
                 "The files stay edited; once the problem is solved, apply them with `provision apply {}`.",
                 shown_paths(&args.paths)
             );
         }
-        result
+        Ok(status)
     } else {
         let args = PlanArgs {
             paths,
