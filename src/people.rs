@@ -37,6 +37,39 @@ pub async fn onboard(
         return Ok(ExitStatus::Failure);
     };
     let dev = args.developer.as_str();
+    let file = client_file(args, &desired, &scope)?;
+    let text = read(&file)?;
+    let declare = declaration(args, &desired, &file, &text)?;
+    let edited = edit::onboard(&text, dev, &args.client, declare.as_ref())
+        .with_context(|| format!("cannot edit {}", show(&file)))?;
+    let edits = vec![FileEdit {
+        path: file.clone(),
+        after: Some(edited),
+    }];
+    if !write_checked(&edits, &scope)? {
+        return Ok(ExitStatus::Failure);
+    }
+    eprintln!(
+        "Edited {}: added `{dev}` to client `{}`{}.",
+        show(&file),
+        args.client,
+        if declare.is_some() {
+            " and declared the developer"
+        } else {
+            ""
+        }
+    );
+    // Only the edited file: its client is all this onboarding changes.
+    after_edit(vec![file], &args.after, connect, stats).await
+}
+
+/// The file that declares the client to onboard to: found in `scope`,
+/// and with `--file`, that very file.
+fn client_file(
+    args: &OnboardArgs,
+    desired: &crate::model::Desired,
+    scope: &[PathBuf],
+) -> Result<PathBuf> {
     let Some(client) = desired.clients.get(&args.client) else {
         let known: Vec<String> = desired.clients.keys().map(|c| format!("`{c}`")).collect();
         bail!(
@@ -65,20 +98,32 @@ pub async fn onboard(
             file.display()
         );
     }
-    let text = read(&file)?;
+    Ok(file)
+}
+
+/// The declaration to add to `file` (whose text is `text`), if it does not
+/// declare the developer yet: copied from another file's when there is
+/// one, so the two agree, else made from `--email`.
+fn declaration(
+    args: &OnboardArgs,
+    desired: &crate::model::Desired,
+    file: &Path,
+    text: &str,
+) -> Result<Option<Declaration>> {
+    let dev = args.developer.as_str();
     let known = desired.developers.get(dev);
     if known.is_some_and(|d| d.disabled) {
         bail!(
             "developer `{dev}` is disabled (`disabled = true`); remove that line from its declaration first, then onboard again"
         );
     }
-    let declare = if edit::declares(&text, dev) {
+    let declare = if edit::declares(text, dev) {
         if let (Some(wanted), Some(existing)) = (&args.email, known)
             && existing.email.as_deref() != Some(wanted.as_str())
         {
             bail!(
                 "developer `{dev}` is already declared in {} with another e-mail ({}); edit the declaration instead of passing `--email`",
-                show(&file),
+                show(file),
                 existing
                     .email
                     .as_deref()
@@ -113,27 +158,7 @@ pub async fn onboard(
             }),
         }
     };
-    let edited = edit::onboard(&text, dev, &args.client, declare.as_ref())
-        .with_context(|| format!("cannot edit {}", show(&file)))?;
-    let edits = vec![FileEdit {
-        path: file.clone(),
-        after: Some(edited),
-    }];
-    if !write_checked(&edits, &scope)? {
-        return Ok(ExitStatus::Failure);
-    }
-    eprintln!(
-        "Edited {}: added `{dev}` to client `{}`{}.",
-        show(&file),
-        args.client,
-        if declare.is_some() {
-            " and declared the developer"
-        } else {
-            ""
-        }
-    );
-    // Only the edited file: its client is all this onboarding changes.
-    after_edit(vec![file], &args.after, connect, stats).await
+    Ok(declare)
 }
 
 /// `provision offboard`.
@@ -158,18 +183,7 @@ pub async fn offboard(
         eprintln!("error: fix the files above before offboarding; nothing was changed");
         return Ok(ExitStatus::Failure);
     }
-    let mut edits = Vec::new();
-    for file in files {
-        let text = read(&file)?;
-        if let Some(edited) = edit::offboard(&text, dev, args.keep_user)
-            .with_context(|| format!("cannot edit {}", show(&file)))?
-        {
-            // A file that declared only this developer would declare
-            // nothing, which the configuration refuses: it goes.
-            let after = (!edit::declares_nothing(&edited)).then_some(edited);
-            edits.push(FileEdit { path: file, after });
-        }
-    }
+    let edits = offboard_edits(files, dev, args.keep_user)?;
     if edits.is_empty() {
         if args.keep_user {
             eprintln!("`{dev}` is already disabled and in no client; the files are unchanged.");
@@ -187,34 +201,12 @@ pub async fn offboard(
     if !write_checked(&edits, &scope)? {
         return Ok(ExitStatus::Failure);
     }
-    let (edited, deleted): (Vec<&FileEdit>, Vec<&FileEdit>) =
-        edits.iter().partition(|e| e.after.is_some());
-    if !edited.is_empty() {
-        eprintln!(
-            "Edited {}: {} `{dev}`.",
-            edited
-                .iter()
-                .map(|e| show(&e.path))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if args.keep_user {
-                "disabled"
-            } else {
-                "removed"
-            }
-        );
-    }
-    for e in &deleted {
-        eprintln!(
-            "Deleted {}: it declared only `{dev}`, and a file that declares nothing is refused.",
-            show(&e.path)
-        );
-    }
+    let deleted = report_offboard(&edits, dev, args.keep_user);
     // A deleted file given by name can no longer be planned.
     let remaining: Vec<PathBuf> = args
         .paths
         .iter()
-        .filter(|p| !deleted.iter().any(|e| e.path == **p))
+        .filter(|p| !deleted.contains(p))
         .cloned()
         .collect();
     if remaining.is_empty() {
@@ -222,13 +214,58 @@ pub async fn offboard(
             "Every file given is deleted, so there is nothing left to plan; see the effect with `provision plan {}`.",
             deleted
                 .iter()
-                .map(|e| dir_of(&e.path).display().to_string())
+                .map(|p| dir_of(p).display().to_string())
                 .collect::<Vec<_>>()
                 .join(" ")
         );
         return Ok(ExitStatus::Success);
     }
     after_edit(remaining, &args.after, connect, stats).await
+}
+
+/// The edit of each file in `files` that mentions `developer`.
+fn offboard_edits(files: Vec<PathBuf>, developer: &str, keep_user: bool) -> Result<Vec<FileEdit>> {
+    let mut edits = Vec::new();
+    for file in files {
+        let text = read(&file)?;
+        if let Some(edited) = edit::offboard(&text, developer, keep_user)
+            .with_context(|| format!("cannot edit {}", show(&file)))?
+        {
+            // A file that declared only this developer would declare
+            // nothing, which the configuration refuses: it goes.
+            let after = (!edit::declares_nothing(&edited)).then_some(edited);
+            edits.push(FileEdit { path: file, after });
+        }
+    }
+    Ok(edits)
+}
+
+/// Says which files were edited and which deleted; returns the deleted.
+fn report_offboard<'a>(
+    edits: &'a [FileEdit],
+    developer: &str,
+    keep_user: bool,
+) -> Vec<&'a PathBuf> {
+    let (edited, deleted): (Vec<&FileEdit>, Vec<&FileEdit>) =
+        edits.iter().partition(|e| e.after.is_some());
+    if !edited.is_empty() {
+        eprintln!(
+            "Edited {}: {} `{developer}`.",
+            edited
+                .iter()
+                .map(|e| show(&e.path))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if keep_user { "disabled" } else { "removed" }
+        );
+    }
+    for e in &deleted {
+        eprintln!(
+            "Deleted {}: it declared only `{developer}`, and a file that declares nothing is refused.",
+            show(&e.path)
+        );
+    }
+    deleted.into_iter().map(|e| &e.path).collect()
 }
 
 /// Show (or apply) the plan of `paths`, reusing the commands themselves.
@@ -366,8 +403,8 @@ fn write_checked(edits: &[FileEdit], scope: &[PathBuf]) -> Result<bool> {
             .context("the clients files cannot be edited there; nothing was changed")?;
         dirs.push((dir, file_name(&edit.path)?));
     }
-    let mut done = 0;
-    for ((edit, original), (dir, name)) in edits.iter().zip(&originals).zip(&dirs) {
+    let steps = edits.iter().zip(&originals).zip(&dirs);
+    for (done, ((edit, original), (dir, name))) in steps.enumerate() {
         let result = match &edit.after {
             Some(text) => dir.write(name, text.as_bytes(), original.mode, original.owner),
             None => dir.remove(name),
@@ -377,7 +414,6 @@ fn write_checked(edits: &[FileEdit], scope: &[PathBuf]) -> Result<bool> {
             return Err(anyhow::Error::new(err)
                 .context("the edit could not be written; every file was put back as it was"));
         }
-        done += 1;
     }
     if config::load(scope).is_ok() {
         return Ok(true);

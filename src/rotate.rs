@@ -9,7 +9,7 @@
 use anyhow::{Result, bail};
 use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag};
 
-use crate::apply::{AccessKey, Secret};
+use crate::apply::{AccessKey, KeySink, Secret};
 use crate::aws::{self, Aws, ConnectOptions};
 use crate::cli::RotateKeyArgs;
 use crate::commands;
@@ -132,6 +132,31 @@ async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<Ex
         args.print_secrets,
         &[user.to_owned()],
     )?;
+    let id = create_and_deliver(aws, user, &sink).await?;
+    // An application user's record names the key apply delivered; it now
+    // names the new one, so `--finish` and later plans know which to keep.
+    if tags.iter().any(|t| t.key() == ACCESS_KEY_TAG_KEY) {
+        let tag = Tag::builder().key(ACCESS_KEY_TAG_KEY).value(&id).build()?;
+        if let Err(e) = aws.iam.tag_user().user_name(user).tags(tag).send().await {
+            bail!(
+                "the new key `{id}` was created and delivered, but recording it failed (iam:TagUser): {}; run `aws iam tag-user --user-name {user} --tags Key={ACCESS_KEY_TAG_KEY},Value={id}`",
+                aws::describe(&e)
+            );
+        }
+    }
+    eprintln!(
+        "Created access key `{id}` for `{user}`; {} stays active for the overlap. Once every consumer uses the new key, run `provision rotate-key {user} --finish`.",
+        keys.first().map_or("no older key".to_owned(), |k| format!(
+            "the older key {}",
+            describe_key(k)
+        ))
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Creates `user`'s new key and delivers its secret through `sink`; returns
+/// the key id. A key whose secret could not be delivered is deleted again.
+async fn create_and_deliver(aws: &Aws, user: &str, sink: &KeySink) -> Result<String> {
     let out = match aws.iam.create_access_key().user_name(user).send().await {
         Ok(out) => out,
         Err(e) => bail!(
@@ -171,26 +196,8 @@ async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<Ex
             discard(aws, user, &id).await
         );
     }
-    commands::print_written(&sink);
-    // An application user's record names the key apply delivered; it now
-    // names the new one, so `--finish` and later plans know which to keep.
-    if tags.iter().any(|t| t.key() == ACCESS_KEY_TAG_KEY) {
-        let tag = Tag::builder().key(ACCESS_KEY_TAG_KEY).value(&id).build()?;
-        if let Err(e) = aws.iam.tag_user().user_name(user).tags(tag).send().await {
-            bail!(
-                "the new key `{id}` was created and delivered, but recording it failed (iam:TagUser): {}; run `aws iam tag-user --user-name {user} --tags Key={ACCESS_KEY_TAG_KEY},Value={id}`",
-                aws::describe(&e)
-            );
-        }
-    }
-    eprintln!(
-        "Created access key `{id}` for `{user}`; {} stays active for the overlap. Once every consumer uses the new key, run `provision rotate-key {user} --finish`.",
-        keys.first().map_or("no older key".to_owned(), |k| format!(
-            "the older key {}",
-            describe_key(k)
-        ))
-    );
-    Ok(ExitStatus::Success)
+    commands::print_written(sink);
+    Ok(id)
 }
 
 /// Deletes the new key `id` whose secret was not delivered; says what

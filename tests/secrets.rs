@@ -236,8 +236,8 @@ fn the_credentials_dir_gets_each_secret_once_and_the_output_none() {
     assert_eq!(names, ["acme-app.json", "globex-app.json"]);
     for user in ["acme-app", "globex-app"] {
         let (id, secret) = read_key(&env.creds(), user);
-        assert_eq!(env.keys_of(user), [id.clone()]);
-        assert_eq!(env.recorded_key(user), Some(id));
+        assert_eq!(env.recorded_key(user).as_deref(), Some(id.as_str()));
+        assert_eq!(env.keys_of(user), [id]);
         assert!(!stdout(&out).contains(&secret));
         assert!(!stderr(&out).contains(&secret));
     }
