@@ -448,7 +448,8 @@ fn new_key_users(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-/// Where the secrets of the keys `users` get go, settled before any write:
+/// Where the secrets of the new keys (of `users`) go, settled before any
+/// write:
 /// the credentials directory is opened and checked here, and without a
 /// delivery (see [`choose_delivery`]) the command is refused when any key
 /// would be created. `action` names the command in the refusal.
