@@ -449,10 +449,9 @@ fn new_key_users(plan: &Plan) -> Vec<String> {
 }
 
 /// Where the secrets of the new keys (of `users`) go, settled before any
-/// write:
-/// the credentials directory is opened and checked here, and without a
-/// delivery (see [`choose_delivery`]) the command is refused when any key
-/// would be created. `action` names the command in the refusal.
+/// write: the credentials directory is opened and checked here, and
+/// without a delivery (see [`choose_delivery`]) the command is refused when
+/// any key would be created. `action` names the command in the refusal.
 pub(crate) fn key_sink(
     action: &str,
     credentials_dir: Option<&Path>,
