@@ -6,10 +6,8 @@
 //! user's key is recorded on the user only after its secret was delivered.
 
 use std::fmt;
-use std::fs;
 use std::future::Future;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -23,6 +21,7 @@ use crate::aws::{self, Aws};
 use crate::model::{ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY};
 use crate::observe;
 use crate::plan::{Change, Plan};
+use crate::safe_write;
 
 /// A secret access key. Its `Debug` is redacted and it has no `Display` or
 /// `Serialize`, so it cannot reach a log, a plan or JSON output by accident.
@@ -68,28 +67,42 @@ struct AccessKeyFile<'a> {
     create_date: Option<&'a str>,
 }
 
-/// Where new secrets go: each is written at once to `DIR/<user>.json` (mode
-/// 0600) when a directory is given, else kept to be printed once at the end.
+/// Where a new secret is delivered the moment it exists, before its key is
+/// recorded. Without a target, secrets are held and printed once at the end
+/// of the command.
+#[derive(Debug)]
+pub enum Target {
+    /// `--credentials-dir`: `DIR/<user>.json`, mode 0600, in a directory
+    /// checked to be the user's own (see [`safe_write::DirPolicy::Private`]).
+    Dir(safe_write::Dir),
+    // A secret store (SSM Parameter Store, Secrets Manager) belongs here: like
+    // a directory, it stores each secret at once, and a key is recorded
+    // only once its secret is stored.
+}
+
+/// Where new secrets go: each is delivered at once to the [`Target`] when
+/// there is one, else held to be printed once at the end.
 #[derive(Debug, Default)]
 pub struct KeySink {
-    dir: Option<PathBuf>,
+    target: Option<Target>,
     held: Mutex<Vec<AccessKey>>,
     written: Mutex<Vec<PathBuf>>,
 }
 
 impl KeySink {
-    pub fn new(dir: Option<PathBuf>) -> Self {
+    pub fn new(target: Option<Target>) -> Self {
         KeySink {
-            dir,
+            target,
             ..KeySink::default()
         }
     }
 
-    /// Deliver one key. With a directory, the file is complete on disk (and
-    /// synced) before this returns, so the key can be recorded as delivered.
-    pub fn deliver(&self, key: AccessKey) -> std::io::Result<()> {
-        match &self.dir {
-            Some(dir) => {
+    /// Deliver one key. With a target, the secret is stored (a file is
+    /// complete on disk and synced) before this returns, so the key can be
+    /// recorded as delivered.
+    pub fn deliver(&self, key: AccessKey) -> Result<(), safe_write::WriteError> {
+        match &self.target {
+            Some(Target::Dir(dir)) => {
                 let path = write_key_file(dir, &key)?;
                 lock(&self.written).push(path);
             }
@@ -99,22 +112,24 @@ impl KeySink {
     }
 
     /// True when secrets are held to be printed at the end rather than
-    /// written at once: they are then delivered only after the apply.
+    /// delivered at once: they are then delivered only after the apply.
     pub fn holds_secrets(&self) -> bool {
-        self.dir.is_none()
+        self.target.is_none()
     }
 
-    /// Keys held for printing (none when a directory was given).
+    /// Keys held for printing (none when there is a target).
     pub fn take_held(&self) -> Vec<AccessKey> {
         std::mem::take(&mut *lock(&self.held))
     }
 
     /// The id of the key whose secret is in `DIR/<user>.json`, if a
-    /// directory was given and that file holds one.
+    /// directory was given and that file (not a link) holds one.
     pub fn delivered_key_id(&self, user: &str) -> Option<String> {
-        let path = self.dir.as_ref()?.join(format!("{user}.json"));
-        let text = fs::read_to_string(path).ok()?;
-        let file: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let Some(Target::Dir(dir)) = &self.target else {
+            return None;
+        };
+        let bytes = dir.read(&key_file_name(user)).ok()?;
+        let file: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         file.get("AccessKeyId")?.as_str().map(str::to_owned)
     }
 
@@ -130,39 +145,33 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write_key_file(dir: &Path, key: &AccessKey) -> std::io::Result<PathBuf> {
-    #[cfg(unix)]
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+fn key_file_name(user: &str) -> String {
+    format!("{user}.json")
+}
 
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    builder.mode(0o700);
-    builder.create(dir)?;
-
-    let body = serde_json::to_string_pretty(&AccessKeyFile {
+/// Writes `key` to `DIR/<user>.json` with mode 0600, atomically and
+/// durably, through a temporary file nobody else can have planted (see
+/// [`safe_write`]).
+fn write_key_file(
+    dir: &safe_write::Dir,
+    key: &AccessKey,
+) -> Result<PathBuf, safe_write::WriteError> {
+    let name = key_file_name(&key.user);
+    let mut body = serde_json::to_string_pretty(&AccessKeyFile {
         user_name: &key.user,
         access_key_id: &key.access_key_id,
         status: "Active",
         secret_access_key: key.secret_access_key.expose(),
         create_date: key.create_date.as_deref(),
     })
-    .map_err(std::io::Error::other)?;
-
-    // Write to a temporary file and rename, so a crash never leaves a
-    // half-written credentials file behind.
-    let path = dir.join(format!("{}.json", key.user));
-    let tmp = dir.join(format!(".{}.json.tmp", key.user));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(body.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()?;
-    fs::rename(&tmp, &path)?;
-    Ok(path)
+    .map_err(|e| safe_write::WriteError::Io {
+        action: "write",
+        path: dir.path().join(&name),
+        source: std::io::Error::other(e),
+    })?;
+    body.push('\n');
+    dir.write(&name, body.as_bytes(), safe_write::PRIVATE_FILE_MODE, None)?;
+    Ok(dir.path().join(name))
 }
 
 /// Why one change failed.
@@ -666,6 +675,12 @@ pub async fn record_key(aws: &Aws, user: &str, id: &str) -> Result<(), ApplyErro
     Ok(())
 }
 
+/// Deactivates, then deletes, key `id` of `user`: for a key whose secret
+/// could not be delivered, which nobody must be able to use.
+pub async fn discard_key(aws: &Aws, user: &str, id: &str) -> Result<(), ApplyError> {
+    delete_access_key(&aws.iam, user, id).await
+}
+
 /// Creates `user`'s access key and delivers its secret; returns the key id.
 async fn create_and_deliver_key(
     aws: &Aws,
@@ -711,11 +726,18 @@ async fn create_and_deliver_key(
     let id = key.access_key_id.clone();
     if let Err(err) = keys.deliver(key) {
         // The secret could not be stored: remove the key rather than leave
-        // one nobody holds, and say why.
-        let _ = delete_access_key(iam, user, &id).await;
+        // one nobody holds, and say why. Should the removal fail too, the
+        // key is not recorded, so the next apply deletes it before it
+        // creates another.
+        let removed = match delete_access_key(iam, user, &id).await {
+            Ok(()) => "the key was deleted again".to_owned(),
+            Err(e) => format!(
+                "the key `{id}` could not be deleted ({e}); it is not recorded, so the next apply deletes it"
+            ),
+        };
         return Err(ApplyError {
-            operation: "write credentials file".into(),
-            message: err.to_string(),
+            operation: "deliver the secret".into(),
+            message: format!("{err}; {removed}"),
         });
     }
     if attempts.total() > 1 {
@@ -804,6 +826,7 @@ async fn delete_access_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::sync::Mutex;
 
     /// Records the order of changes and fails the ones named.
@@ -930,6 +953,21 @@ mod tests {
         assert!(report.skipped.is_empty());
     }
 
+    fn dir_sink(dir: &std::path::Path) -> KeySink {
+        KeySink::new(Some(Target::Dir(
+            safe_write::Dir::open_private(dir).unwrap(),
+        )))
+    }
+
+    fn sample_key() -> AccessKey {
+        AccessKey {
+            user: "acme-app".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: Secret::new("s3cr3t-planted-test"),
+            create_date: None,
+        }
+    }
+
     #[test]
     fn secret_debug_is_redacted() {
         let key = AccessKey {
@@ -946,7 +984,7 @@ mod tests {
     #[test]
     fn the_delivered_key_id_is_read_back_from_the_credentials_file() {
         let dir = tempfile::tempdir().unwrap();
-        let sink = KeySink::new(Some(dir.path().to_owned()));
+        let sink = dir_sink(dir.path());
         assert_eq!(sink.delivered_key_id("acme-app"), None);
         sink.deliver(AccessKey {
             user: "acme-app".into(),
@@ -969,7 +1007,7 @@ mod tests {
     #[test]
     fn key_file_is_private_and_has_the_cli_shape() {
         let dir = tempfile::tempdir().unwrap();
-        let sink = KeySink::new(Some(dir.path().join("creds")));
+        let sink = dir_sink(&dir.path().join("creds"));
         sink.deliver(AccessKey {
             user: "acme-app".into(),
             access_key_id: "AKIAEXAMPLE".into(),
@@ -991,5 +1029,115 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         assert!(sink.take_held().is_empty());
+    }
+
+    /// The name earlier versions used for the temporary file, which an
+    /// attacker could prepare in advance.
+    #[cfg(unix)]
+    const OLD_TEMP_NAME: &str = ".acme-app.json.tmp";
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_a_temporary_name_never_receives_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let loot = outside.path().join("loot");
+        std::fs::write(&loot, "").unwrap();
+        std::os::unix::fs::symlink(&loot, dir.path().join(OLD_TEMP_NAME)).unwrap();
+        dir_sink(dir.path()).deliver(sample_key()).unwrap();
+        assert_eq!(std::fs::read_to_string(&loot).unwrap(), "");
+        let written = std::fs::read_to_string(dir.path().join("acme-app.json")).unwrap();
+        assert!(written.contains("s3cr3t-planted-test"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_leftover_readable_temporary_file_never_makes_the_credentials_readable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let leftover = dir.path().join(OLD_TEMP_NAME);
+        std::fs::write(&leftover, "old").unwrap();
+        std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
+        dir_sink(dir.path()).deliver(sample_key()).unwrap();
+        let mode = std::fs::metadata(dir.path().join("acme-app.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // No temporary file of this write is left behind.
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".provision-tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_credentials_file_is_replaced_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let loot = outside.path().join("loot");
+        std::fs::write(&loot, "").unwrap();
+        let link = dir.path().join("acme-app.json");
+        std::os::unix::fs::symlink(&loot, &link).unwrap();
+        let sink = dir_sink(dir.path());
+        // A planted file is not taken for a delivered key either.
+        assert_eq!(sink.delivered_key_id("acme-app"), None);
+        sink.deliver(sample_key()).unwrap();
+        assert_eq!(std::fs::read_to_string(&loot).unwrap(), "");
+        assert!(
+            !std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_credentials_dir_others_can_write_to_or_reach_through_a_link_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tempfile::tempdir().unwrap();
+        let shared = base.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        for mode in [0o770, 0o777, 0o1777] {
+            std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = safe_write::Dir::open_private(&shared).unwrap_err();
+            assert!(
+                matches!(err, safe_write::WriteError::Writable { .. }),
+                "{err}"
+            );
+        }
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let link = base.path().join("link");
+        std::os::unix::fs::symlink(&shared, &link).unwrap();
+        let err = safe_write::Dir::open_private(&link).unwrap_err();
+        assert!(
+            matches!(err, safe_write::WriteError::SymlinkDir { .. }),
+            "{err}"
+        );
+        // A missing directory is created, closed to others.
+        let fresh = base.path().join("a/b/creds");
+        safe_write::Dir::open_private(&fresh).unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0);
+    }
+
+    /// Needs root to give the directory away; elsewhere the pure check is
+    /// covered in `safe_write`.
+    #[cfg(unix)]
+    #[test]
+    fn a_credentials_dir_owned_by_another_user_is_refused() {
+        if rustix::process::geteuid().as_raw() != 0 {
+            return;
+        }
+        let base = tempfile::tempdir().unwrap();
+        let theirs = base.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let err = safe_write::Dir::open_private(&theirs).unwrap_err();
+        assert!(matches!(err, safe_write::WriteError::Owner { .. }), "{err}");
     }
 }

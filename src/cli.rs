@@ -162,6 +162,11 @@ pub struct RotateKeyArgs {
     /// instead of printing it once.
     #[arg(long, value_name = "DIR", conflicts_with = "finish")]
     pub credentials_dir: Option<PathBuf>,
+    /// Print the new secret access key even when standard output is not a
+    /// terminal (without a delivery, a new key is then refused, so that
+    /// the secret never lands in a CI log by default).
+    #[arg(long, conflicts_with_all = ["finish", "credentials_dir"])]
+    pub print_secrets: bool,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +191,10 @@ pub struct AfterEdit {
     /// With `--apply`: write each new secret access key to `DIR/<user>.json`.
     #[arg(long, value_name = "DIR", requires = "apply")]
     pub credentials_dir: Option<PathBuf>,
+    /// With `--apply`: print new secret access keys even when standard
+    /// output is not a terminal.
+    #[arg(long, requires = "apply", conflicts_with = "credentials_dir")]
+    pub print_secrets: bool,
 }
 
 #[derive(Debug, Args)]
@@ -265,10 +274,17 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Write each new secret access key to `DIR/<user>.json` (mode 0600)
-    /// instead of printing it once at the end.
+    /// Write each new secret access key to `DIR/<user>.json` (mode 0600,
+    /// in a directory only you can write to) instead of printing it once at
+    /// the end.
     #[arg(long, value_name = "DIR")]
     pub credentials_dir: Option<PathBuf>,
+    /// Print new secret access keys once at the end even when standard
+    /// output is not a terminal. Without a terminal and without this flag
+    /// or `--credentials-dir`, an apply that would create a key is refused,
+    /// so that secrets never land in a CI log by default.
+    #[arg(long, conflicts_with = "credentials_dir")]
+    pub print_secrets: bool,
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,

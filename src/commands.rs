@@ -17,6 +17,7 @@ use crate::model::{Desired, Observed};
 use crate::observe::{self, Observe, PolicyDocument};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::render;
+use crate::safe_write;
 use crate::saved::{self, SavedPlan};
 use crate::terminal::{self, Progress};
 
@@ -359,11 +360,17 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
     if plan.is_empty() {
         return Ok(ExitStatus::Success);
     }
+    let keys = key_sink(
+        "apply",
+        args.credentials_dir.as_deref(),
+        args.print_secrets,
+        &new_key_users(&plan),
+    )?;
     if !args.yes && !confirm()? {
         eprintln!("Apply cancelled; nothing was changed.");
         return Ok(ExitStatus::Failure);
     }
-    execute(args, aws, &plan).await
+    execute(args, aws, &plan, keys).await
 }
 
 /// `provision apply PLANFILE`: apply exactly the reviewed changes, after
@@ -439,15 +446,99 @@ async fn apply_saved_inner(
     if plan.is_empty() {
         return Ok(ExitStatus::Success);
     }
+    let keys = key_sink(
+        "apply",
+        args.credentials_dir.as_deref(),
+        args.print_secrets,
+        &new_key_users(&plan),
+    )?;
     // No confirmation: the plan was reviewed when it was saved, and it is
     // applied only if nothing it depends on changed (as `terraform apply
     // PLANFILE` does).
-    execute(args, aws, &plan).await
+    execute(args, aws, &plan, keys).await
+}
+
+/// How new secrets are delivered, decided from the flags and from where
+/// standard output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// `--credentials-dir`: written to files as each key is created.
+    Dir,
+    /// Printed once at the end: asked for with `--print-secrets`, or
+    /// standard output is a terminal, where a person reads it.
+    Print,
+    /// Neither: standard output is a pipe or a file (a CI job's log), and
+    /// nobody asked for secrets there.
+    Refuse,
+}
+
+/// The delivery rule, pure so that every case is tested without a
+/// terminal. A secret-store delivery, once it exists, is chosen by name
+/// like `--credentials-dir`.
+pub(crate) fn choose_delivery(
+    credentials_dir: bool,
+    print_secrets: bool,
+    stdout_is_terminal: bool,
+) -> Delivery {
+    match (credentials_dir, print_secrets, stdout_is_terminal) {
+        (true, _, _) => Delivery::Dir,
+        (false, true, _) | (false, false, true) => Delivery::Print,
+        (false, false, false) => Delivery::Refuse,
+    }
+}
+
+/// The application users a plan creates a key for.
+fn new_key_users(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter_map(|change| match change {
+            plan::Change::CreateAccessKey { user, .. } => Some(user.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where the secrets of the new keys (of `users`) go, settled before any
+/// write: the credentials directory is opened and checked here, and
+/// without a delivery (see [`choose_delivery`]) the command is refused when
+/// any key would be created. `action` names the command in the refusal.
+pub(crate) fn key_sink(
+    action: &str,
+    credentials_dir: Option<&Path>,
+    print_secrets: bool,
+    users: &[String],
+) -> Result<KeySink> {
+    let delivery = choose_delivery(
+        credentials_dir.is_some(),
+        print_secrets,
+        io::stdout().is_terminal(),
+    );
+    match (delivery, credentials_dir) {
+        (Delivery::Dir, Some(dir)) => {
+            let dir = safe_write::Dir::open_private(dir)
+                .context("the credentials directory (`--credentials-dir`) cannot be used; nothing was changed")?;
+            Ok(KeySink::new(Some(apply::Target::Dir(dir))))
+        }
+        (Delivery::Refuse, _) if !users.is_empty() => bail!(
+            "refusing to {action}: it would create new access keys for {}, and standard output is not a terminal, so their secrets would be printed where logs keep them; nothing was changed. Choose where they go: `--credentials-dir DIR` writes each to `DIR/<user>.json` (mode 0600), `--print-secrets` prints them here anyway",
+            names(users)
+        ),
+        _ => Ok(KeySink::new(None)),
+    }
+}
+
+/// `a`, `a` and `b`, `a`, `b` and `c`, each in backticks.
+fn names(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Carry out `plan`, report progress and the outcome, and deliver secrets.
-async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan) -> Result<ExitStatus> {
-    let keys = KeySink::new(args.credentials_dir.clone());
+async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan, keys: KeySink) -> Result<ExitStatus> {
     let total = plan.changes.len();
     let mut progress = Progress::new(total);
     let report = apply::execute(
@@ -466,25 +557,10 @@ async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan) -> Result<ExitStatus>
 
     // Secrets are shown once, at the very end, whatever else happened: a
     // key created before a failure must still reach its owner.
-    let held = print_delivered(&keys)?;
+    let delivered = deliver_held(aws, keys.take_held()).await;
+    print_written(&keys);
 
-    // Printed secrets are delivered: only now record their keys, so that a
-    // kill before the printing leaves them unrecorded and the next apply
-    // replaces them, instead of keeping keys whose secret nobody saw.
-    let mut unrecorded = Vec::new();
-    for key in &held {
-        if let Err(err) = apply::record_key(aws, &key.user, &key.access_key_id).await {
-            unrecorded.push((key, err));
-        }
-    }
-    for (key, err) in &unrecorded {
-        eprintln!(
-            "error: could not record the key of `{}` ({err}); the next apply will replace it with a new one",
-            key.user
-        );
-    }
-
-    if report.succeeded() && unrecorded.is_empty() {
+    if report.succeeded() && delivered {
         if !terminal::quiet() {
             eprintln!("Apply complete: {} change(s) made.", report.done.len());
         }
@@ -492,10 +568,15 @@ async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan) -> Result<ExitStatus>
     } else {
         eprintln!();
         eprintln!(
-            "Apply failed: {} of {total} change(s) made, {} failed, {} not attempted.",
+            "Apply failed: {} of {total} change(s) made, {} failed, {} not attempted{}.",
             report.done.len(),
             report.failed.len(),
-            report.skipped.len()
+            report.skipped.len(),
+            if delivered {
+                ""
+            } else {
+                "; not every new secret was delivered (see above)"
+            }
         );
         for (change, err) in &report.failed {
             eprintln!(
@@ -516,6 +597,92 @@ async fn execute(args: &ApplyArgs, aws: &Aws, plan: &Plan) -> Result<ExitStatus>
         eprintln!("Run `provision apply` again to finish: it plans from the account as it is now.");
         Ok(ExitStatus::Failure)
     }
+}
+
+/// Prints the secrets held for the end, then records their keys as
+/// delivered. When they cannot be printed (a closed pipe, a full disk),
+/// nobody holds them: their keys are deleted instead, and never recorded.
+/// Returns false when a secret was not delivered or a key not recorded.
+async fn deliver_held(aws: &Aws, mut held: Vec<apply::AccessKey>) -> bool {
+    if held.is_empty() {
+        return true;
+    }
+    // By user, not in the order the concurrent calls happened to finish.
+    held.sort_by(|a, b| a.user.cmp(&b.user));
+    if let Err(err) = print_secrets(&held) {
+        discard_undelivered(aws, &held, &err).await;
+        return false;
+    }
+    // Printed secrets are delivered: only now record their keys, so that a
+    // kill before the printing leaves them unrecorded and the next apply
+    // replaces them, instead of keeping keys whose secret nobody saw.
+    let mut recorded = true;
+    for key in &held {
+        if let Err(err) = apply::record_key(aws, &key.user, &key.access_key_id).await {
+            eprintln!(
+                "error: could not record the key of `{}` ({err}); the next apply will replace it with a new one",
+                key.user
+            );
+            recorded = false;
+        }
+    }
+    recorded
+}
+
+/// Prints `held`'s secrets on stdout (shown this once), in one write, so
+/// that a failure means none of them can be counted on.
+pub(crate) fn print_secrets(held: &[apply::AccessKey]) -> io::Result<()> {
+    let mut text =
+        String::from("\nNew access keys. The secrets are shown this once; store them now:\n");
+    for key in held {
+        text.push_str(&format!(
+            "  {}  AccessKeyId={}  SecretAccessKey={}\n",
+            key.user,
+            key.access_key_id,
+            key.secret_access_key.expose()
+        ));
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Deletes the keys whose secrets could not be printed, and says which.
+pub(crate) async fn discard_undelivered(aws: &Aws, held: &[apply::AccessKey], err: &io::Error) {
+    let users: Vec<String> = held.iter().map(|k| k.user.clone()).collect();
+    let mut kept = Vec::new();
+    for key in held {
+        if let Err(e) = apply::discard_key(aws, &key.user, &key.access_key_id).await {
+            kept.push((key, e));
+        }
+    }
+    eprintln!(
+        "error: the secrets of the new access keys of {} could not be printed ({err}), so nobody holds them: {}. Give `--credentials-dir DIR` to have secrets written to files instead",
+        names(&users),
+        if kept.is_empty() {
+            "the keys were deleted again, and the next apply creates new ones"
+        } else {
+            "the keys were deleted again where possible (see below), and the next apply creates new ones"
+        }
+    );
+    for (key, e) in kept {
+        eprintln!(
+            "error: key `{}` of `{}` could not be deleted ({e}); it is not recorded, so the next apply deletes it and creates a new one",
+            key.access_key_id, key.user
+        );
+    }
+}
+
+/// Says which credentials files were written. Best effort: the files are
+/// the delivery, and a closed stdout does not undo them.
+pub(crate) fn print_written(keys: &KeySink) {
+    let mut out = io::stdout().lock();
+    for path in keys.written() {
+        if writeln!(out, "Wrote credentials to {}", path.display()).is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
 }
 
 /// `provision completions SHELL`.
@@ -578,35 +745,6 @@ pub fn policy(command: &PolicyCommand) -> Result<ExitStatus> {
     writeln!(out, "{}", crate::policy::to_pretty(&doc))?;
     out.flush()?;
     Ok(ExitStatus::Success)
-}
-
-/// Print the keys `keys` holds (secrets shown this once) and the files it
-/// wrote, and return the printed keys, which the caller records as
-/// delivered. Used by `apply` and `rotate-key`.
-pub(crate) fn print_delivered(keys: &KeySink) -> Result<Vec<apply::AccessKey>> {
-    let held = keys.take_held();
-    let mut out = io::stdout().lock();
-    if !held.is_empty() {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "New access keys. The secrets are shown this once; store them now:"
-        )?;
-        for key in &held {
-            writeln!(
-                out,
-                "  {}  AccessKeyId={}  SecretAccessKey={}",
-                key.user,
-                key.access_key_id,
-                key.secret_access_key.expose()
-            )?;
-        }
-    }
-    for path in keys.written() {
-        writeln!(out, "Wrote credentials to {}", path.display())?;
-    }
-    out.flush()?;
-    Ok(held)
 }
 
 /// `provision verify`.
@@ -737,4 +875,40 @@ async fn simulate(
         }
     }
     Ok(mismatches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Secrets never go to a pipe or a file (a CI log) unless asked for by
+    /// name; on a terminal printing stays the default.
+    #[test]
+    fn secrets_are_printed_without_a_terminal_only_when_asked_for_by_name() {
+        use Delivery::*;
+        let cases = [
+            // (credentials dir, --print-secrets, stdout is a terminal)
+            ((false, false, false), Refuse),
+            ((false, false, true), Print),
+            ((false, true, false), Print),
+            ((false, true, true), Print),
+            ((true, false, false), Dir),
+            ((true, false, true), Dir),
+        ];
+        for ((dir, print, terminal), want) in cases {
+            assert_eq!(
+                choose_delivery(dir, print, terminal),
+                want,
+                "dir={dir} print={print} terminal={terminal}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_listed_in_backticks() {
+        let list = |items: &[&str]| names(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(list(&["a"]), "`a`");
+        assert_eq!(list(&["a", "b"]), "`a` and `b`");
+        assert_eq!(list(&["a", "b", "c"]), "`a`, `b` and `c`");
+    }
 }

@@ -27,6 +27,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod rotate;
+pub mod safe_write;
 pub mod saved;
 pub mod schema;
 pub mod terminal;

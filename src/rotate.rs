@@ -6,8 +6,6 @@
 //! user, so a user who already has two is refused: the previous rotation is
 //! unfinished, or one key is unused.
 
-use std::path::PathBuf;
-
 use anyhow::{Result, bail};
 use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag};
 
@@ -35,13 +33,7 @@ pub async fn rotate_key(
     let result = if args.finish {
         finish(&aws, &args.user, &managed_path).await
     } else {
-        start(
-            &aws,
-            &args.user,
-            &managed_path,
-            args.credentials_dir.clone(),
-        )
-        .await
+        start(&aws, args, &managed_path).await
     };
     commands::print_stats(&aws, stats);
     result
@@ -107,12 +99,8 @@ fn describe_key(key: &AccessKeyMetadata) -> String {
     )
 }
 
-async fn start(
-    aws: &Aws,
-    user: &str,
-    managed_path: &str,
-    dir: Option<PathBuf>,
-) -> Result<ExitStatus> {
+async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<ExitStatus> {
+    let user = args.user.as_str();
     let tags = managed_user(aws, user, managed_path).await?;
     let keys = list_keys(aws, user).await?;
     if keys.len() >= 2 {
@@ -124,39 +112,16 @@ async fn start(
                 .join(" and ")
         );
     }
-    let out = match aws.iam.create_access_key().user_name(user).send().await {
-        Ok(out) => out,
-        Err(e) => bail!(
-            "could not create a key (iam:CreateAccessKey): {}",
-            aws::describe(&e)
-        ),
-    };
-    let Some(created) = out.access_key() else {
-        bail!("could not create a key: the answer held no access key");
-    };
-    let id = created.access_key_id().to_owned();
-    let sink = KeySink::new(dir);
-    let delivered = sink.deliver(AccessKey {
-        user: user.to_owned(),
-        access_key_id: id.clone(),
-        secret_access_key: Secret::new(created.secret_access_key()),
-        create_date: created.create_date().map(|d| d.to_string()),
-    });
-    if let Err(err) = delivered {
-        // Nobody holds the secret: remove the key rather than leave it.
-        let _ = aws
-            .iam
-            .delete_access_key()
-            .user_name(user)
-            .access_key_id(&id)
-            .send()
-            .await;
-        bail!("could not write the credentials file ({err}); the new key was deleted again");
-    }
-    // A printed secret is delivered only once it is printed: print before
-    // recording, so that a kill in between leaves the old key on record
-    // (and `--finish` keeps it) rather than a recorded key nobody holds.
-    commands::print_delivered(&sink)?;
+    // Where the secret goes is settled before the key exists: a directory
+    // others could write to, or no delivery without a terminal, is refused
+    // here, with nothing created.
+    let sink = commands::key_sink(
+        "rotate the key",
+        args.credentials_dir.as_deref(),
+        args.print_secrets,
+        &[user.to_owned()],
+    )?;
+    let id = create_and_deliver(aws, user, &sink).await?;
     // An application user's record names the key apply delivered; it now
     // names the new one, so `--finish` and later plans know which to keep.
     if tags.iter().any(|t| t.key() == ACCESS_KEY_TAG_KEY) {
@@ -176,6 +141,63 @@ async fn start(
         ))
     );
     Ok(ExitStatus::Success)
+}
+
+/// Creates `user`'s new key and delivers its secret through `sink`; returns
+/// the key id. A key whose secret could not be delivered is deleted again.
+async fn create_and_deliver(aws: &Aws, user: &str, sink: &KeySink) -> Result<String> {
+    let out = match aws.iam.create_access_key().user_name(user).send().await {
+        Ok(out) => out,
+        Err(e) => bail!(
+            "could not create a key (iam:CreateAccessKey): {}",
+            aws::describe(&e)
+        ),
+    };
+    let Some(created) = out.access_key() else {
+        bail!("could not create a key: the answer held no access key");
+    };
+    let id = created.access_key_id().to_owned();
+    let delivered = sink.deliver(AccessKey {
+        user: user.to_owned(),
+        access_key_id: id.clone(),
+        secret_access_key: Secret::new(created.secret_access_key()),
+        create_date: created.create_date().map(|d| d.to_string()),
+    });
+    if let Err(err) = delivered {
+        // Nobody holds the secret: remove the key rather than leave it.
+        bail!(
+            "could not write the credentials file ({err}); {}",
+            discard(aws, user, &id).await
+        );
+    }
+    // A printed secret is delivered only once it is printed: print before
+    // recording, so that a kill in between leaves the old key on record
+    // (and `--finish` keeps it) rather than a recorded key nobody holds.
+    let held = sink.take_held();
+    if !held.is_empty()
+        && let Err(err) = commands::print_secrets(&held)
+    {
+        // A closed pipe or a full disk: nobody saw the secret, and a
+        // developer's key would otherwise be the newest, the one
+        // `--finish` keeps.
+        bail!(
+            "the secret of the new key could not be printed ({err}), so nobody holds it; {}. Give `--credentials-dir DIR` to have it written to a file instead",
+            discard(aws, user, &id).await
+        );
+    }
+    commands::print_written(sink);
+    Ok(id)
+}
+
+/// Deletes the new key `id` whose secret was not delivered; says what
+/// became of it.
+async fn discard(aws: &Aws, user: &str, id: &str) -> String {
+    match crate::apply::discard_key(aws, user, id).await {
+        Ok(()) => format!("the new key `{id}` was deleted again and the older key stays as it was"),
+        Err(e) => format!(
+            "the new key `{id}` could not be deleted ({e}): delete it with `aws iam delete-access-key --user-name {user} --access-key-id {id}`"
+        ),
+    }
 }
 
 async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus> {

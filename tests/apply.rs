@@ -327,6 +327,8 @@ fn apply_without_a_terminal_or_yes_refuses_and_changes_nothing() {
         .cmd()
         .arg("apply")
         .arg(env.clients())
+        .arg("--credentials-dir")
+        .arg(env.creds())
         .assert()
         .failure()
         .code(1);
@@ -351,13 +353,14 @@ fn secrets_go_to_the_credentials_dir_and_nowhere_else() {
 }
 
 #[test]
-fn without_a_credentials_dir_each_secret_is_printed_once() {
+fn with_print_secrets_each_secret_is_printed_once() {
     let env = Env::new();
     let out = env
         .cmd()
         .arg("apply")
         .arg(env.clients())
         .arg("--yes")
+        .arg("--print-secrets")
         .assert()
         .success();
     let text = stdout(&out);

@@ -106,7 +106,13 @@ impl Env {
     }
 
     fn apply(&self, extra: &[&str]) -> (String, String) {
-        let mut args = vec!["apply", "--yes"];
+        let creds = self.creds();
+        let mut args = vec![
+            "apply",
+            "--yes",
+            "--credentials-dir",
+            creds.to_str().unwrap(),
+        ];
         args.extend(extra);
         let (code, stdout, stderr) = self.run(&args);
         assert_eq!(code, 0, "apply failed:\n{stdout}\n{stderr}");

@@ -500,6 +500,8 @@ bucket_prefixes = ["shared-"]"#,
         .arg("apply")
         .arg(&beta)
         .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
         .assert()
         .success();
     env.proxy.clear();
