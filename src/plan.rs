@@ -842,7 +842,8 @@ pub fn plan_with(
                     g,
                     &want_policy,
                     client.access,
-                    (&own_arn, own_doc, as_managed),
+                    (&own_arn, own_doc),
+                    account_id,
                 ));
                 // An own managed policy attached but not read (it vanished
                 // between the two reads) is taken to grant anything.
@@ -933,11 +934,18 @@ pub fn plan_with(
         if users.contains_key(&user.name) || !user.is_managed(path) {
             continue;
         }
-        let delete = match observed_role(user) {
+        let role = observed_role(user);
+        let delete = match role.clone() {
             // An application user goes with its client, or when its client
-            // now names another application user (or none).
+            // now names another application user (or none). Given the whole
+            // configuration, every managed user must be accounted for, so an
+            // application user of an undeclared client goes even when its
+            // group is already gone (deleted by an apply cut off halfway, or
+            // by hand): otherwise its key would outlive its client.
             Role::App { client } => {
-                deleted_clients.contains(&client) || desired.clients.contains_key(&client)
+                desired.authoritative
+                    || deleted_clients.contains(&client)
+                    || desired.clients.contains_key(&client)
             }
             // A developer's user is deleted only when no file given declares
             // it and no managed group keeps it after this plan. A disabled
@@ -949,6 +957,14 @@ pub fn plan_with(
                         || !user.tags.contains_key(crate::model::DISABLED_TAG_KEY))
             }
         };
+        if let (false, Role::App { client }) = (delete, &role)
+            && !observed.groups.contains_key(&group_name(client))
+        {
+            plan.warnings.push(format!(
+                "user `{}` is the application user of client `{client}`, which has no group in the account and is not in the files given; its access keys stay usable: give the whole clients directory to delete it",
+                user.name
+            ));
+        }
         if delete {
             deleted_users.insert(user.name.clone());
             changes.push(Change::DeleteUser {
@@ -980,6 +996,14 @@ pub fn plan_with(
         Change::RemoveMember { user, .. } => !deleted_users.contains(user),
         _ => true,
     });
+    user_policy_changes(
+        desired,
+        observed,
+        &users,
+        &deleted_users,
+        &mut changes,
+        &mut plan,
+    );
 
     for client in &deleted_clients {
         let group = group_name(client);
@@ -1008,6 +1032,64 @@ pub fn plan_with(
     changes.sort_by_cached_key(|a| (a.phase(), a.kind(), a.name()));
     plan.changes = changes;
     Ok(plan)
+}
+
+/// Managed users hold no policies of their own: their access comes from
+/// client groups alone, so any policy on one was added by hand and may
+/// reach another client's buckets. Users in scope (declared in the files
+/// given, or any when the whole directory is given) lose them, shown as
+/// drift first; users of other files' clients are left alone with a
+/// warning. Users deleted by this plan lose them as part of that.
+fn user_policy_changes(
+    desired: &Desired,
+    observed: &Observed,
+    users: &BTreeMap<String, Role>,
+    deleted_users: &BTreeSet<String>,
+    changes: &mut Vec<Change>,
+    plan: &mut Plan,
+) {
+    let path = desired.settings.path.as_str();
+    for user in observed.users.values() {
+        if !user.is_managed(path)
+            || deleted_users.contains(&user.name)
+            || (user.inline_policies.is_empty() && user.attached_policies.is_empty())
+        {
+            continue;
+        }
+        let names: Vec<String> = user
+            .inline_policies
+            .keys()
+            .chain(&user.attached_policies)
+            .map(|p| format!("`{p}`"))
+            .collect();
+        if !desired.authoritative && !users.contains_key(&user.name) {
+            plan.warnings.push(format!(
+                "managed user `{}` (not in the files given) has policies provision did not write: {}; give the whole clients directory to remove them",
+                user.name,
+                names.join(", ")
+            ));
+            continue;
+        }
+        plan.warnings.push(format!(
+            "managed user `{}` has policies provision did not write: {}; they will be removed, as its access comes from client groups only",
+            user.name,
+            names.join(", ")
+        ));
+        plan.drift.extend(crate::lint::user_drift(user));
+        for (name, doc) in &user.inline_policies {
+            changes.push(Change::DeleteUserPolicy {
+                user: user.name.clone(),
+                policy_name: name.clone(),
+                before: doc.clone(),
+            });
+        }
+        for arn in &user.attached_policies {
+            changes.push(Change::DetachUserPolicy {
+                user: user.name.clone(),
+                policy_arn: arn.clone(),
+            });
+        }
+    }
 }
 
 /// Where a client group's grant lives now, and where it is to live.

@@ -33,9 +33,9 @@ pub fn text_styled(plan: &Plan, out: &mut dyn Write, color: bool) -> io::Result<
         for reason in &drift.widens {
             writeln!(
                 out,
-                "{}: DRIFT widens access: group `{}`, policy `{}`: {reason} (apply reverts it)",
+                "{}: DRIFT widens access: {}, policy `{}`: {reason} (apply reverts it)",
                 paint.warning("warning"),
-                drift.group,
+                drift.holder(),
                 drift.policy
             )?;
         }

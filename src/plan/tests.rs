@@ -1240,3 +1240,126 @@ fn a_grant_change_is_narrowed_first_only_when_it_takes_something_away() {
         [(0, Action::Delete, true), (1, Action::Create, false)]
     );
 }
+
+/// A removed client whose group is already gone (deleted by an apply cut
+/// off halfway, or by hand): given the directory, its application user
+/// and keys are still deleted; given one file, the plan says so.
+#[test]
+fn a_removed_clients_app_user_is_deleted_even_when_its_group_is_gone() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.groups.remove("client-globex");
+    for u in o.users.values_mut() {
+        u.groups.remove("client-globex");
+    }
+    let mut without = d.clone();
+    without.clients.remove("globex");
+    let p = plan(&without, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["- user globex-app"], "{:#?}", p.changes);
+    assert!(
+        plan(&without, &simulate(&o, &p), ACCOUNT)
+            .unwrap()
+            .is_empty()
+    );
+    // One file: out of scope, left alone, but not silently.
+    without.authoritative = false;
+    let p = plan(&without, &o, ACCOUNT).unwrap();
+    assert!(p.is_empty(), "{:#?}", p.changes);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("`globex-app`") && w.contains("no group")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+/// A policy put on a managed user by hand (inline, or attached) is drift,
+/// shown first, and removed in the first phase; a user of a client not in
+/// the files given is only warned about.
+#[test]
+fn policies_on_managed_users_are_drift_and_removed() {
+    let d = desired();
+    let mut o = converged(&d);
+    let grab = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::globex-assets/*"]}]});
+    let app = o.users.get_mut("acme-app").unwrap();
+    app.inline_policies.insert("grab".into(), grab);
+    app.attached_policies
+        .push("arn:aws:iam::aws:policy/AmazonS3FullAccess".into());
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(
+        names(&p),
+        vec![
+            "- user-policy acme-app/arn:aws:iam::aws:policy/AmazonS3FullAccess",
+            "- user-policy acme-app/grab",
+        ]
+    );
+    assert!(p.changes.iter().all(|c| c.phase() == 0));
+    let shown = text(&p);
+    assert!(
+        shown.starts_with(
+            "warning: DRIFT widens access: user `acme-app`, policy `grab`: statement `#1` allows `s3:GetObject` on `arn:aws:s3:::globex-assets/*` (apply reverts it)\n"
+        ),
+        "{shown}"
+    );
+    let j: serde_json::Value = serde_json::from_str(&json(&p)).unwrap();
+    assert_eq!(j["drift"][0]["user"], "acme-app", "{j:#}");
+    assert_eq!(j["drift"][0].get("group"), None, "{j:#}");
+    assert!(plan(&d, &simulate(&o, &p), ACCOUNT).unwrap().is_empty());
+
+    // Only globex's file: acme's application user is out of scope.
+    let mut only_globex = d.clone();
+    only_globex.authoritative = false;
+    only_globex.clients.remove("acme");
+    only_globex.developers.remove("bob");
+    let p = plan(&only_globex, &o, ACCOUNT).unwrap();
+    assert!(p.is_empty() && p.drift.is_empty(), "{:#?}", p.changes);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("`acme-app` (not in the files given)")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+/// Moving a bucket away from a client, or lowering its access, is a change
+/// of the configuration: the live policy is what provision wrote for the
+/// old one, so it is no drift. A hand edit still is, shown first.
+#[test]
+fn a_configuration_change_is_not_drift_but_a_hand_edit_is() {
+    let before = zed_and_bee(&["zed-one", "shared-x"], &["bee-one"]);
+    let o = converged(&before);
+    let after = zed_and_bee(&["zed-one"], &["bee-one", "shared-x"]);
+    let p = plan(&after, &o, ACCOUNT).unwrap();
+    assert!(p.drift.is_empty(), "{:#?}", p.drift);
+    assert!(!text(&p).contains("DRIFT"), "{}", text(&p));
+    let mut lower = before.clone();
+    lower.clients.get_mut("zed").unwrap().access = Access::ReadOnly;
+    lower.clients.get_mut("bee").unwrap().access = Access::Full;
+    assert!(plan(&lower, &o, ACCOUNT).unwrap().drift.is_empty());
+
+    // The same bucket added by hand, outside provision's form: drift.
+    let mut edited = converged(&before);
+    let hand = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::zed-one/*", "arn:aws:s3:::bee-one/*"]}
+    ]});
+    edited
+        .groups
+        .get_mut("client-zed")
+        .unwrap()
+        .inline_policies
+        .insert(GROUP_POLICY_NAME.into(), hand);
+    let p = plan(&before, &edited, ACCOUNT).unwrap();
+    assert_eq!(p.drift.len(), 1, "{:#?}", p.drift);
+    assert!(
+        text(&p).starts_with("warning: DRIFT widens access: group `client-zed`, policy `provision-s3`: statement `#1` allows `s3:GetObject` on `arn:aws:s3:::bee-one/*`"),
+        "{}",
+        text(&p)
+    );
+    assert!(
+        plan(&before, &simulate(&edited, &p), ACCOUNT)
+            .unwrap()
+            .is_empty()
+    );
+}

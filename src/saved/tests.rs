@@ -254,3 +254,25 @@ fn comments_and_layout_do_not_change_the_fingerprint() {
         configuration_fingerprint(&changed)
     );
 }
+
+/// Removing a policy from a managed user depends on that user: a saved
+/// plan is refused when the user changed since.
+#[test]
+fn user_policy_changes_depend_on_their_user() {
+    for change in [
+        Change::DeleteUserPolicy {
+            user: "acme-app".into(),
+            policy_name: "grab".into(),
+            before: serde_json::json!({}),
+        },
+        Change::DetachUserPolicy {
+            user: "acme-app".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AmazonS3FullAccess".into(),
+        },
+    ] {
+        assert_eq!(
+            dependencies(&change),
+            BTreeSet::from([Entity::User("acme-app".into())])
+        );
+    }
+}
