@@ -164,6 +164,9 @@ pub struct Desired {
     /// `(client, bucket or prefix)`. Empty for a configuration built in
     /// code; messages then name the client's file only.
     pub locations: BTreeMap<(String, String), SourceLocation>,
+    /// Where each developer is (first) declared, by name. Empty for a
+    /// configuration built in code.
+    pub developer_locations: BTreeMap<String, SourceLocation>,
 }
 
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form

@@ -734,6 +734,9 @@ pub fn plan_with(
                 }
                 let before = managed_tags(user);
                 if before != tags {
+                    plan.warnings.extend(shared_developer_warning(
+                        desired, observed, user, &before, &tags,
+                    ));
                     changes.push(Change::UpdateUserTags {
                         user: name.clone(),
                         before,
@@ -1032,6 +1035,55 @@ pub fn plan_with(
     changes.sort_by_cached_key(|a| (a.phase(), a.kind(), a.name()));
     plan.changes = changes;
     Ok(plan)
+}
+
+/// A warning when the declaration of developer `user` differs from the
+/// live user (`before` against the declaration's `after` tags) while the
+/// user is also in managed groups of clients not in the files given: those
+/// clients' files may declare it as the account has it, and applying this
+/// file rewrites the developer for every client. Names both sources.
+fn shared_developer_warning(
+    desired: &Desired,
+    observed: &Observed,
+    user: &ObservedUser,
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Option<String> {
+    let path = desired.settings.path.as_str();
+    let loaded: BTreeSet<String> = desired.clients.values().map(|c| c.group_name()).collect();
+    let others: Vec<String> = user
+        .groups
+        .iter()
+        .filter(|g| !loaded.contains(*g))
+        .filter(|g| observed.groups.get(*g).is_some_and(|g| g.is_managed(path)))
+        .map(|g| format!("`{g}`"))
+        .collect();
+    if others.is_empty() || !desired.developers.contains_key(&user.name) {
+        return None;
+    }
+    let differing = |tags: &BTreeMap<String, String>, other: &BTreeMap<String, String>| {
+        let keys: BTreeSet<&String> = tags.keys().chain(other.keys()).collect();
+        keys.into_iter()
+            .filter(|k| tags.get(*k) != other.get(*k))
+            .map(|k| match tags.get(k) {
+                Some(v) => format!("`{k}={v}`"),
+                None => format!("no `{k}`"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let place = desired
+        .developer_locations
+        .get(&user.name)
+        .map_or_else(|| "in the files given".to_owned(), |l| format!("at {l}"));
+    Some(format!(
+        "developer `{}` is declared {place} with {}, but the user in the account has {} and is also in {} (clients not in the files given, whose files may declare it otherwise); applying this changes `{}` for every client: make the declarations agree, or give the whole clients directory",
+        user.name,
+        differing(after, before),
+        differing(before, after),
+        others.join(", "),
+        user.name
+    ))
 }
 
 /// Managed users hold no policies of their own: their access comes from

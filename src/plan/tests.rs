@@ -1363,3 +1363,37 @@ fn a_configuration_change_is_not_drift_but_a_hand_edit_is() {
             .is_empty()
     );
 }
+
+/// Applying one file whose declaration of a shared developer differs from
+/// the live user (another e-mail) rewrites it for every client: the plan
+/// warns, naming the declaration and the other clients' groups.
+#[test]
+fn a_shared_developer_declared_differently_is_warned_about() {
+    let d = desired();
+    let o = converged(&d);
+    let mut only_globex = d.clone();
+    only_globex.authoritative = false;
+    only_globex.clients.remove("acme");
+    only_globex.developers.remove("bob");
+    only_globex.developers.get_mut("alice").unwrap().email = Some("alice@other.example".into());
+    only_globex.developer_locations.insert(
+        "alice".into(),
+        crate::model::SourceLocation {
+            path: PathBuf::from("clients/globex.toml"),
+            line: 2,
+            column: 8,
+        },
+    );
+    let p = plan(&only_globex, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["~ user alice"]);
+    assert_eq!(
+        p.warnings,
+        [
+            "developer `alice` is declared at clients/globex.toml:2:8 with `email=alice@other.example`, but the user in the account has `email=alice@example.com` and is also in `client-acme` (clients not in the files given, whose files may declare it otherwise); applying this changes `alice` for every client: make the declarations agree, or give the whole clients directory"
+        ]
+    );
+    // The same change given with every client: an ordinary edit.
+    let mut everything = d.clone();
+    everything.developers.get_mut("alice").unwrap().email = Some("alice@other.example".into());
+    assert!(plan(&everything, &o, ACCOUNT).unwrap().warnings.is_empty());
+}
