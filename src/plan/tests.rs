@@ -1397,3 +1397,74 @@ fn a_shared_developer_declared_differently_is_warned_about() {
     everything.developers.get_mut("alice").unwrap().email = Some("alice@other.example".into());
     assert!(plan(&everything, &o, ACCOUNT).unwrap().warnings.is_empty());
 }
+
+/// A grant that grows past the inline quota moves to the managed policy:
+/// nothing is taken away, so nothing narrows, and the inline policy is
+/// deleted beside the managed policy's creation, in the second phase.
+/// Shrinking back, the managed policy is narrowed to what stays first.
+#[test]
+fn a_grant_moving_between_inline_and_managed_narrows_only_what_is_lost() {
+    let small = zed_and_bee(&["zed-one"], &["bee-one"]);
+    let o = converged(&small);
+    let many: Vec<String> = (0..70)
+        .map(|i| format!("zed-bucket-number-{i:03}"))
+        .collect();
+    let mut big_list: Vec<&str> = many.iter().map(String::as_str).collect();
+    big_list.push("zed-one");
+    let big = zed_and_bee(&big_list, &["bee-one"]);
+    let p = plan(&big, &o, ACCOUNT).unwrap();
+    let listed: Vec<(u8, String)> = p
+        .changes
+        .iter()
+        .map(|c| (c.phase(), format!("{} {}", c.action().symbol(), c.name())))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (1, "- client-zed/provision-s3".to_owned()),
+            (1, "+ client-zed/provision-s3-zed".to_owned()),
+        ]
+    );
+    assert!(
+        text(&p).contains("the grant moves to the managed policy"),
+        "{}",
+        text(&p)
+    );
+    let o_big = simulate(&o, &p);
+    assert!(plan(&big, &o_big, ACCOUNT).unwrap().is_empty());
+
+    // Back inline with `zed-one` only: the managed policy first keeps just
+    // that, then goes once the inline policy is written.
+    let p = plan(&small, &o_big, ACCOUNT).unwrap();
+    let listed: Vec<(u8, Action, bool)> = p
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.phase(),
+                c.action(),
+                matches!(c, Change::NarrowGrant { .. }),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (0, Action::Update, true),
+            (1, Action::Create, false),
+            (1, Action::Delete, false),
+        ]
+    );
+    // What is lost is gone after the first phase; what stays is never
+    // interrupted.
+    let states = states_after_each_phase(&o_big, &p);
+    assert!(groups_reaching(&states[1], "zed-bucket-number-000").is_empty());
+    for state in &states {
+        assert_eq!(groups_reaching(state, "zed-one"), ["client-zed"]);
+    }
+    assert!(
+        plan(&small, &simulate(&o_big, &p), ACCOUNT)
+            .unwrap()
+            .is_empty()
+    );
+}
