@@ -293,6 +293,22 @@ impl Change {
         }
     }
 
+    /// The change as one line: `+ user alice`, and for a first-phase
+    /// narrowing `~ group-policy client-zed/provision-s3 (narrows first)`,
+    /// which tells it from the later write of the same policy.
+    pub fn label(&self) -> String {
+        let suffix = match self {
+            Change::NarrowGrant { .. } => " (narrows first)",
+            _ => "",
+        };
+        format!(
+            "{} {} {}{suffix}",
+            self.action().symbol(),
+            self.kind().as_str(),
+            self.name()
+        )
+    }
+
     /// Execution phase: every change of phase `n` may start only after all
     /// changes of phases below `n` succeeded. Within a phase changes are
     /// independent and run concurrently.

@@ -65,12 +65,7 @@ pub fn text_styled(plan: &Plan, out: &mut dyn Write, color: bool) -> io::Result<
     writeln!(out, "provision will make these changes:")?;
     writeln!(out)?;
     for change in &plan.changes {
-        let head = format!(
-            "{} {} {}",
-            change.action().symbol(),
-            change.kind().as_str(),
-            change.name()
-        );
+        let head = change.label();
         writeln!(out, "  {}", paint.action(change.action(), &head))?;
         for line in details(change) {
             writeln!(out, "      {}", paint.detail(&line))?;
@@ -215,7 +210,7 @@ fn details(change: &Change) -> Vec<String> {
             arn, before, after, ..
         } => {
             lines.push(
-                "narrows first: keeps only what both the live and the new grant allow, before any group is granted more"
+                "keeps only what both the live and the new grant allow; runs before any group is granted more"
                     .into(),
             );
             match (arn, after) {
