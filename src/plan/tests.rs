@@ -1159,7 +1159,17 @@ fn a_bucket_moving_while_the_giver_gains_another_is_never_granted_to_both() {
     // Shown and counted: one more update than without the narrowing.
     assert_eq!(p.summary().update, 3);
     let shown = text(&p);
-    assert!(shown.contains("narrows first"), "{shown}");
+    assert!(
+        shown.contains("  ~ group-policy client-zed/provision-s3 (narrows first)\n"),
+        "{shown}"
+    );
+    let mut md = Vec::new();
+    render::markdown(&p, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(
+        md.contains("\n! group-policy client-zed/provision-s3 (narrows first)\n"),
+        "{md}"
+    );
     let j: serde_json::Value = serde_json::from_str(&json(&p)).unwrap();
     assert_eq!(j["changes"][0]["narrows_first"], true, "{j:#}");
     assert_eq!(j["changes"][1].get("narrows_first"), None, "{j:#}");
