@@ -1328,6 +1328,14 @@ mod tests {
         assert!(!covers(&everything, &doc(json!([not.clone()]))));
         assert!(covers(&doc(json!([named])), &doc(json!([not.clone()]))));
         assert!(covers(&everything, &plain));
+        // Beside `Action` and `Resource`, a `NotResource` or `NotAction`
+        // still makes the statement opaque.
+        for both in [
+            json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*", "NotResource": "arn:aws:s3:::b"}),
+            json!({"Effect": "Allow", "Action": "s3:*", "NotAction": "s3:Get*", "Resource": "*"}),
+        ] {
+            assert!(!covers(&everything, &doc(json!([both]))));
+        }
         // A non-string action, or no `Resource`, is not a grant either.
         for odd in [
             json!({"Effect": "Allow", "Action": [1], "Resource": "*"}),
