@@ -487,16 +487,7 @@ impl Backend for Aws {
                 match created {
                     Ok(_) => {}
                     Err(e) if e.code() == Some("EntityAlreadyExists") => {
-                        delete_old_versions(iam, arn).await?;
-                        check!(
-                            "CreatePolicyVersion",
-                            iam.create_policy_version()
-                                .policy_arn(arn)
-                                .policy_document(&document)
-                                .set_as_default(true)
-                                .send()
-                                .await
-                        );
+                        set_policy_document(iam, arn, &document).await?;
                     }
                     Err(e) => return Err(ApplyError::call("CreatePolicy", &e)),
                 }
@@ -511,20 +502,68 @@ impl Backend for Aws {
                 );
             }
             Change::DeleteManagedPolicy { group, arn, .. } => {
-                check!(
-                    "DetachGroupPolicy",
-                    gone_ok(
-                        iam.detach_group_policy()
+                delete_own_policy(iam, group, arn).await?;
+            }
+            Change::NarrowGrant {
+                group,
+                policy_name,
+                arn,
+                after,
+                ..
+            } => match (arn, after) {
+                (None, Some(after)) => {
+                    let document = after.to_string();
+                    check!(
+                        "PutGroupPolicy",
+                        iam.put_group_policy()
                             .group_name(group)
-                            .policy_arn(arn)
+                            .policy_name(policy_name)
+                            .policy_document(&document)
+                            .send()
+                            .await
+                    );
+                }
+                (None, None) => {
+                    check!(
+                        "DeleteGroupPolicy",
+                        gone_ok(
+                            iam.delete_group_policy()
+                                .group_name(group)
+                                .policy_name(policy_name)
+                                .send()
+                                .await
+                        )
+                    );
+                }
+                (Some(arn), Some(after)) => {
+                    set_policy_document(iam, arn, &after.to_string()).await?
+                }
+                (Some(arn), None) => delete_own_policy(iam, group, arn).await?,
+            },
+            Change::DeleteUserPolicy {
+                user, policy_name, ..
+            } => {
+                check!(
+                    "DeleteUserPolicy",
+                    gone_ok(
+                        iam.delete_user_policy()
+                            .user_name(user)
+                            .policy_name(policy_name)
                             .send()
                             .await
                     )
                 );
-                delete_old_versions(iam, arn).await?;
+            }
+            Change::DetachUserPolicy { user, policy_arn } => {
                 check!(
-                    "DeletePolicy",
-                    gone_ok(iam.delete_policy().policy_arn(arn).send().await)
+                    "DetachUserPolicy",
+                    gone_ok(
+                        iam.detach_user_policy()
+                            .user_name(user)
+                            .policy_arn(policy_arn)
+                            .send()
+                            .await
+                    )
                 );
             }
             Change::DetachGroupPolicy { group, policy_arn } => {
@@ -763,6 +802,51 @@ async fn delete_keys_except(
     for stray in all.iter().filter(|k| Some(k.as_str()) != keep) {
         delete_access_key(iam, user, stray).await?;
     }
+    Ok(())
+}
+
+/// Make `document` the default version of provision's managed policy
+/// `arn`, dropping old versions first (IAM keeps five).
+async fn set_policy_document(
+    iam: &aws_sdk_iam::Client,
+    arn: &str,
+    document: &str,
+) -> Result<(), ApplyError> {
+    delete_old_versions(iam, arn).await?;
+    check!(
+        "CreatePolicyVersion",
+        iam.create_policy_version()
+            .policy_arn(arn)
+            .policy_document(document)
+            .set_as_default(true)
+            .send()
+            .await
+    );
+    Ok(())
+}
+
+/// Detach provision's managed policy `arn` from `group` and delete it; a
+/// policy already gone counts as done.
+async fn delete_own_policy(
+    iam: &aws_sdk_iam::Client,
+    group: &str,
+    arn: &str,
+) -> Result<(), ApplyError> {
+    check!(
+        "DetachGroupPolicy",
+        gone_ok(
+            iam.detach_group_policy()
+                .group_name(group)
+                .policy_arn(arn)
+                .send()
+                .await
+        )
+    );
+    delete_old_versions(iam, arn).await?;
+    check!(
+        "DeletePolicy",
+        gone_ok(iam.delete_policy().policy_arn(arn).send().await)
+    );
     Ok(())
 }
 

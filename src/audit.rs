@@ -132,6 +132,9 @@ pub enum Check {
     MissingBoundary,
     /// A user provision does not manage is in a managed group.
     UnmanagedMember,
+    /// A managed user holds a policy of its own (inline or attached):
+    /// provision grants access through client groups only.
+    UserPolicy,
 }
 
 /// One thing that needs action.
@@ -214,6 +217,27 @@ pub fn findings(
     }
     for user in observed.users.values() {
         if user.is_managed(path) {
+            let policies: Vec<String> = user
+                .inline_policies
+                .keys()
+                .map(|p| format!("the inline policy `{p}`"))
+                .chain(
+                    user.attached_policies
+                        .iter()
+                        .map(|p| format!("the attached policy `{p}`")),
+                )
+                .collect();
+            if !policies.is_empty() {
+                push(
+                    &user.name,
+                    Check::UserPolicy,
+                    format!(
+                        "`{}` holds {}; provision grants access through client groups only, so it may reach another client's buckets; the next apply removes it",
+                        user.name,
+                        policies.join(" and ")
+                    ),
+                );
+            }
             if let Some(boundary) = &settings.permissions_boundary
                 && user.permissions_boundary.as_ref() != Some(boundary)
             {
@@ -290,6 +314,7 @@ impl Finding {
             Check::ConsolePassword => "console-password",
             Check::MissingBoundary => "missing-boundary",
             Check::UnmanagedMember => "unmanaged-member",
+            Check::UserPolicy => "user-policy",
         }
     }
 }
@@ -387,7 +412,11 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
         let mut o = Observed::default();
         for u in [
             user("alice", "/provision/", true, &["client-acme"]),
-            user("acme-app", "/provision/", true, &["client-acme"]),
+            ObservedUser {
+                inline_policies: [("grab".to_owned(), serde_json::json!({"Statement": []}))].into(),
+                attached_policies: vec!["arn:aws:iam::aws:policy/AmazonS3FullAccess".into()],
+                ..user("acme-app", "/provision/", true, &["client-acme"])
+            },
             user("mallory", "/", false, &["client-acme", "admins"]),
         ] {
             o.users.insert(u.name.clone(), u);
@@ -448,6 +477,9 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
         let rows = parse_report(fresh).unwrap();
         let mut o = observed();
         o.users.remove("mallory");
+        let app = o.users.get_mut("acme-app").unwrap();
+        app.inline_policies.clear();
+        app.attached_policies.clear();
         assert_eq!(findings(&rows, &o, &Settings::default(), now()), []);
     }
 

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::evaluate::{is_allowed, wildcard_match};
 use crate::isolation::{statements, strings};
-use crate::model::{Access, GROUP_POLICY_NAME, ObservedGroup};
+use crate::model::{Access, GROUP_POLICY_NAME, ObservedGroup, ObservedUser};
 
 /// Actions that only work with `"Resource": "*"`, so granting them on `*`
 /// is not a scoping mistake.
@@ -235,16 +235,32 @@ pub fn widening(observed: &Value, wanted: Option<&Value>, access: Option<Access>
     reasons
 }
 
-/// A managed group's policy that grants more than provision wrote; the
-/// plan shows it at the top and apply reverts it.
+/// A policy on a managed group or user that grants more than provision
+/// wrote; the plan shows it at the top and apply reverts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drift {
-    /// The group, e.g. `client-acme`.
-    pub group: String,
+    /// The group, e.g. `client-acme`, for a policy on a group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The managed user, for a policy on a user (which should hold none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// The inline policy's name, or the attached policy's ARN.
     pub policy: String,
     /// How it widens access, one reason a line.
     pub widens: Vec<String>,
+}
+
+impl Drift {
+    /// What holds the policy, for people: ``group `client-acme` `` or
+    /// ``user `acme-app` ``.
+    pub fn holder(&self) -> String {
+        match (&self.group, &self.user) {
+            (Some(group), _) => format!("group `{group}`"),
+            (None, Some(user)) => format!("user `{user}`"),
+            (None, None) => "an unnamed holder".to_owned(),
+        }
+    }
 }
 
 /// The widening drift on the managed group of a loaded client: its
@@ -252,52 +268,91 @@ pub struct Drift {
 /// should not exist), and any attached policy (whose document the plan does
 /// not read, so it is assumed to widen).
 ///
-/// `own` is provision's managed policy for the client: its ARN, its document
-/// when attached, and whether the policy is to live there (instead of
-/// inline, because it does not fit the inline quota).
+/// `own` is provision's managed policy for the client: its ARN, and its
+/// document when attached. Both of provision's own policies are compared
+/// with the client's whole grant, wherever it is to live.
+///
+/// Drift is a hand edit, not a change of the configuration: provision's own
+/// policies (inline `provision-s3`, the managed one) holding exactly what
+/// provision writes for some configuration
+/// ([`crate::policy::written_by_provision`]) were written by provision, from
+/// this configuration or an earlier one; the plan's update is then an
+/// ordinary change (a bucket moved to another client, a lower access
+/// level), not drift. Anything else is a hand edit, and drift is what it
+/// grants beyond `wanted`. A hand edit that exactly mimics provision's
+/// form for another configuration is not told apart (groups carry no tags
+/// to record what was written); the plan still shows and reverts it.
 pub fn group_drift(
     group: &ObservedGroup,
     wanted: &Value,
     access: Access,
-    own: (&str, Option<&Value>, bool),
+    own: (&str, Option<&Value>),
+    account_id: &str,
 ) -> Vec<Drift> {
-    let (own_arn, own_doc, as_managed) = own;
+    let (own_arn, own_doc) = own;
+    let by_provision = |doc: &Value| crate::policy::written_by_provision(doc, account_id);
+    let drift_of = |policy: &str, widens: Vec<String>| Drift {
+        group: Some(group.name.clone()),
+        user: None,
+        policy: policy.to_owned(),
+        widens,
+    };
     let mut drift = Vec::new();
     // A document equal to what provision writes cannot widen anything;
     // skipping it keeps a no-op plan of many clients cheap.
-    if let Some(doc) = own_doc.filter(|doc| !(as_managed && *doc == wanted)) {
-        let widens = widening(doc, as_managed.then_some(wanted), Some(access));
+    if let Some(doc) = own_doc.filter(|doc| *doc != wanted && !by_provision(doc)) {
+        let widens = widening(doc, Some(wanted), Some(access));
         if !widens.is_empty() {
-            drift.push(Drift {
-                group: group.name.clone(),
-                policy: own_arn.to_owned(),
-                widens,
-            });
+            drift.push(drift_of(own_arn, widens));
         }
     }
     for (name, doc) in &group.inline_policies {
-        let want = (name == GROUP_POLICY_NAME && !as_managed).then_some(wanted);
-        if want == Some(doc) {
+        let own = name == GROUP_POLICY_NAME;
+        if own && (doc == wanted || by_provision(doc)) {
             continue;
         }
-        let widens = widening(doc, want, Some(access));
+        let widens = widening(doc, own.then_some(wanted), Some(access));
         if !widens.is_empty() {
-            drift.push(Drift {
-                group: group.name.clone(),
-                policy: name.clone(),
-                widens,
-            });
+            drift.push(drift_of(name, widens));
         }
     }
     for arn in group.attached_policies.iter().filter(|a| *a != own_arn) {
         drift.push(Drift {
-            group: group.name.clone(),
+            group: Some(group.name.clone()),
+            user: None,
             policy: arn.clone(),
             widens: vec![
                 "a managed policy attached by hand; provision grants only through `provision-s3`, so anything it allows is extra".to_owned(),
             ],
         });
     }
+    drift
+}
+
+/// The policies on a managed user, all drift: provision grants access only
+/// through client groups, so whatever a user's own policy allows is extra
+/// (an attached policy's document is not read, so it is assumed to widen).
+pub fn user_drift(user: &ObservedUser) -> Vec<Drift> {
+    let drift_of = |policy: &str, widens: Vec<String>| Drift {
+        group: None,
+        user: Some(user.name.clone()),
+        policy: policy.to_owned(),
+        widens,
+    };
+    let mut drift: Vec<Drift> = user
+        .inline_policies
+        .iter()
+        .map(|(name, doc)| drift_of(name, widening(doc, None, None)))
+        .filter(|d| !d.widens.is_empty())
+        .collect();
+    drift.extend(user.attached_policies.iter().map(|arn| {
+        drift_of(
+            arn,
+            vec![
+                "a managed policy attached by hand; provision grants only through client groups, so anything it allows is extra".to_owned(),
+            ],
+        )
+    }));
     drift
 }
 

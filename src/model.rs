@@ -174,6 +174,9 @@ pub struct Desired {
     /// scope: part of the configuration, so never deleted as undeclared,
     /// but neither created nor changed by a plan of other files.
     pub context_developers: BTreeSet<String>,
+    /// Where each developer is (first) declared, by name. Empty for a
+    /// configuration built in code.
+    pub developer_locations: BTreeMap<String, SourceLocation>,
 }
 
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form

@@ -44,6 +44,7 @@ pub enum Kind {
     Membership,
     AccessKey,
     PermissionsBoundary,
+    UserPolicy,
 }
 
 impl Kind {
@@ -56,6 +57,7 @@ impl Kind {
             Kind::Membership => "membership",
             Kind::AccessKey => "access-key",
             Kind::PermissionsBoundary => "permissions-boundary",
+            Kind::UserPolicy => "user-policy",
         }
     }
 }
@@ -125,6 +127,33 @@ pub enum Change {
         arn: String,
         before: Option<Value>,
     },
+    /// Take away, in the first phase, what a client's group loses, before
+    /// any group is granted more: write `after`, what both the live grant
+    /// (`before`) and the new one allow ([`policy::intersection`]), where
+    /// the grant lives now: inline (`arn` is `None`) or in provision's
+    /// managed policy `arn`. `after` is `None` when nothing stays: the
+    /// inline policy is deleted, or the managed policy detached and
+    /// deleted. The new grant is written in a later phase, which the
+    /// executor never starts once this failed.
+    NarrowGrant {
+        group: String,
+        policy_name: String,
+        arn: Option<String>,
+        before: Value,
+        after: Option<Value>,
+    },
+    /// Delete an inline policy someone put on a managed user: provision
+    /// grants access only through client groups.
+    DeleteUserPolicy {
+        user: String,
+        policy_name: String,
+        before: Value,
+    },
+    /// Detach a managed policy someone attached to a managed user.
+    DetachUserPolicy {
+        user: String,
+        policy_arn: String,
+    },
     /// Detach a managed policy attached by hand to a managed group.
     DetachGroupPolicy {
         group: String,
@@ -185,7 +214,9 @@ impl Change {
             | Change::CreateAccessKey { .. } => Action::Create,
             Change::PutGroupPolicy { before: None, .. }
             | Change::PutManagedPolicy { before: None, .. } => Action::Create,
-            Change::PutGroupPolicy { .. }
+            Change::NarrowGrant { after: None, .. } => Action::Delete,
+            Change::NarrowGrant { .. }
+            | Change::PutGroupPolicy { .. }
             | Change::PutManagedPolicy { .. }
             | Change::UpdateUserTags { .. }
             | Change::SetUserBoundary { .. }
@@ -196,7 +227,9 @@ impl Change {
             | Change::DetachGroupPolicy { .. }
             | Change::DeleteManagedPolicy { .. }
             | Change::RemoveMember { .. }
-            | Change::RemoveUserBoundary { .. } => Action::Delete,
+            | Change::RemoveUserBoundary { .. }
+            | Change::DeleteUserPolicy { .. }
+            | Change::DetachUserPolicy { .. } => Action::Delete,
         }
     }
 
@@ -208,6 +241,7 @@ impl Change {
             | Change::DisableUser { .. } => Kind::User,
             Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
             Change::PutGroupPolicy { .. }
+            | Change::NarrowGrant { .. }
             | Change::DeleteGroupPolicy { .. }
             | Change::PutManagedPolicy { .. }
             | Change::DeleteManagedPolicy { .. }
@@ -217,6 +251,7 @@ impl Change {
             Change::SetUserBoundary { .. } | Change::RemoveUserBoundary { .. } => {
                 Kind::PermissionsBoundary
             }
+            Change::DeleteUserPolicy { .. } | Change::DetachUserPolicy { .. } => Kind::UserPolicy,
         }
     }
 
@@ -240,7 +275,14 @@ impl Change {
             }
             | Change::PutManagedPolicy {
                 group, policy_name, ..
+            }
+            | Change::NarrowGrant {
+                group, policy_name, ..
             } => format!("{group}/{policy_name}"),
+            Change::DeleteUserPolicy {
+                user, policy_name, ..
+            } => format!("{user}/{policy_name}"),
+            Change::DetachUserPolicy { user, policy_arn } => format!("{user}/{policy_arn}"),
             Change::DeleteManagedPolicy { group, arn, .. } => {
                 format!("{group}/{}", arn.rsplit('/').next().unwrap_or(arn))
             }
@@ -251,39 +293,55 @@ impl Change {
         }
     }
 
+    /// The change as one line: `+ user alice`, and for a first-phase
+    /// narrowing `~ group-policy client-zed/provision-s3 (narrows first)`,
+    /// which tells it from the later write of the same policy.
+    pub fn label(&self) -> String {
+        let suffix = match self {
+            Change::NarrowGrant { .. } => " (narrows first)",
+            _ => "",
+        };
+        format!(
+            "{} {} {}{suffix}",
+            self.action().symbol(),
+            self.kind().as_str(),
+            self.name()
+        )
+    }
+
     /// Execution phase: every change of phase `n` may start only after all
     /// changes of phases below `n` succeeded. Within a phase changes are
     /// independent and run concurrently.
     ///
     /// 0 revokes (deletes and disables users, deletes removed clients'
-    /// groups, removes memberships and policies added by hand, writes
-    /// policies that only narrow) and creates users and groups: revocations
-    /// depend on nothing, so a failure elsewhere never leaves a departed
-    /// developer's access in place, and access taken from one client is gone
-    /// before another is given it; 1 writes attributes and policies; 2 adds
-    /// memberships and creates keys (both need the user and group to exist).
+    /// groups, removes memberships and policies added by hand, narrows
+    /// client grants to what they keep) and creates users and groups:
+    /// revocations depend on nothing, so a failure elsewhere never leaves a
+    /// departed developer's access in place, and access taken from one
+    /// client is gone before another is given it; 1 writes attributes and
+    /// policies, every grant of more access among them, and moves a grant
+    /// between inline and managed policy (its old place was narrowed
+    /// first); 2 adds memberships and creates keys (both need the user and
+    /// group to exist).
+    ///
+    /// The planner decides what narrows ([`Change::NarrowGrant`]), so the
+    /// phase of a change follows from its variant alone, the same for a
+    /// plan made now and one read back from a file.
     pub fn phase(&self) -> u8 {
         match self {
-            // A policy update that only takes access away is a revocation
-            // too: when a bucket moves from one client to another, the giver
-            // loses it before the receiver gains it.
-            Change::PutGroupPolicy {
-                before: Some(before),
-                after,
-                ..
-            }
-            | Change::PutManagedPolicy {
-                before: Some(before),
-                after,
-                ..
-            } if policy::only_narrows(before, after) => 0,
+            // provision's own inline policy is deleted only when the grant
+            // moves to the managed policy, written in the same phase.
+            Change::DeleteGroupPolicy { policy_name, .. } if policy_name == GROUP_POLICY_NAME => 1,
             Change::CreateUser { .. }
             | Change::CreateGroup { .. }
             | Change::DeleteUser { .. }
             | Change::DisableUser { .. }
             | Change::RemoveMember { .. }
+            | Change::NarrowGrant { .. }
             | Change::DeleteGroupPolicy { .. }
             | Change::DetachGroupPolicy { .. }
+            | Change::DeleteUserPolicy { .. }
+            | Change::DetachUserPolicy { .. }
             | Change::DeleteGroup { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
@@ -302,6 +360,7 @@ impl Change {
             Change::CreateGroup { group, .. }
             | Change::DeleteGroup { group, .. }
             | Change::PutGroupPolicy { group, .. }
+            | Change::NarrowGrant { group, .. }
             | Change::DeleteGroupPolicy { group, .. }
             | Change::DetachGroupPolicy { group, .. }
             | Change::PutManagedPolicy { group, .. }
@@ -721,6 +780,9 @@ pub fn plan_with(
                 }
                 let before = managed_tags(user);
                 if before != tags {
+                    plan.warnings.extend(shared_developer_warning(
+                        desired, observed, user, &before, &tags,
+                    ));
                     changes.push(Change::UpdateUserTags {
                         user: name.clone(),
                         before,
@@ -789,14 +851,6 @@ pub fn plan_with(
         // still works).
         let own_arn = policy::managed_policy_arn(account_id, path, &client.name);
         let as_managed = policy::size(&want_policy) > observed.quotas.group_policy_size;
-        let managed_change = |before: Option<Value>, after: Value| Change::PutManagedPolicy {
-            group: group.clone(),
-            policy_name: policy::managed_policy_name(&client.name),
-            path: path.to_owned(),
-            arn: own_arn.clone(),
-            before,
-            after,
-        };
         let mut want_members: BTreeSet<String> = client.developers.iter().cloned().collect();
         if let Some(app) = &client.app_user {
             want_members.insert(app.clone());
@@ -807,16 +861,19 @@ pub fn plan_with(
                     group: group.clone(),
                     path: path.to_owned(),
                 });
-                if as_managed {
-                    changes.push(managed_change(None, want_policy));
-                } else {
-                    changes.push(Change::PutGroupPolicy {
-                        group: group.clone(),
-                        policy_name: GROUP_POLICY_NAME.to_owned(),
-                        before: None,
-                        after: want_policy,
-                    });
-                }
+                changes.extend(grant_changes(
+                    &GrantSite {
+                        group: &group,
+                        client: &client.name,
+                        path,
+                        own_arn: &own_arn,
+                        inline: None,
+                        managed: None,
+                        as_managed,
+                        quotas: &observed.quotas,
+                    },
+                    &want_policy,
+                ));
                 for user in &want_members {
                     changes.push(Change::AddMember {
                         group: group.clone(),
@@ -834,33 +891,33 @@ pub fn plan_with(
                     g,
                     &want_policy,
                     client.access,
-                    (&own_arn, own_doc, as_managed),
+                    (&own_arn, own_doc),
+                    account_id,
                 ));
-                let current = g.inline_policies.get(GROUP_POLICY_NAME);
-                if as_managed {
-                    let attached = g.attached_policies.contains(&own_arn);
-                    if !attached || own_doc != Some(&want_policy) {
-                        changes.push(managed_change(own_doc.cloned(), want_policy.clone()));
-                    }
-                } else if current != Some(&want_policy) {
-                    changes.push(Change::PutGroupPolicy {
-                        group: group.clone(),
-                        policy_name: GROUP_POLICY_NAME.to_owned(),
-                        before: current.cloned(),
-                        after: want_policy,
-                    });
-                }
+                // An own managed policy attached but not read (it vanished
+                // between the two reads) is taken to grant anything.
+                let unread = Value::Null;
+                let managed = g
+                    .attached_policies
+                    .contains(&own_arn)
+                    .then(|| own_doc.unwrap_or(&unread));
+                changes.extend(grant_changes(
+                    &GrantSite {
+                        group: &group,
+                        client: &client.name,
+                        path,
+                        own_arn: &own_arn,
+                        inline: g.inline_policies.get(GROUP_POLICY_NAME),
+                        managed,
+                        as_managed,
+                        quotas: &observed.quotas,
+                    },
+                    &want_policy,
+                ));
                 // A managed group grants exactly what provision wrote: any
                 // other policy on it was added by hand and could widen access.
-                // With a managed policy, the inline `provision-s3` goes too.
                 for (name, doc) in &g.inline_policies {
-                    if as_managed && name == GROUP_POLICY_NAME {
-                        changes.push(Change::DeleteGroupPolicy {
-                            group: group.clone(),
-                            policy_name: name.clone(),
-                            before: doc.clone(),
-                        });
-                    } else if name != GROUP_POLICY_NAME {
+                    if name != GROUP_POLICY_NAME {
                         changes.push(Change::DeleteGroupPolicy {
                             group: group.clone(),
                             policy_name: name.clone(),
@@ -871,19 +928,7 @@ pub fn plan_with(
                         ));
                     }
                 }
-                for arn in &g.attached_policies {
-                    if *arn == own_arn {
-                        // provision's own: kept while the policy needs it,
-                        // deleted once it fits inline again.
-                        if !as_managed {
-                            changes.push(Change::DeleteManagedPolicy {
-                                group: group.clone(),
-                                arn: arn.clone(),
-                                before: own_doc.cloned(),
-                            });
-                        }
-                        continue;
-                    }
+                for arn in g.attached_policies.iter().filter(|a| **a != own_arn) {
                     changes.push(Change::DetachGroupPolicy {
                         group: group.clone(),
                         policy_arn: arn.clone(),
@@ -944,11 +989,18 @@ pub fn plan_with(
         {
             continue;
         }
-        let delete = match observed_role(user) {
+        let role = observed_role(user);
+        let delete = match role.clone() {
             // An application user goes with its client, or when its client
-            // now names another application user (or none).
+            // now names another application user (or none). Given the whole
+            // configuration, every managed user must be accounted for, so an
+            // application user of an undeclared client goes even when its
+            // group is already gone (deleted by an apply cut off halfway, or
+            // by hand): otherwise its key would outlive its client.
             Role::App { client } => {
-                deleted_clients.contains(&client) || desired.clients.contains_key(&client)
+                desired.authoritative
+                    || deleted_clients.contains(&client)
+                    || desired.clients.contains_key(&client)
             }
             // A developer's user is deleted only when no file given declares
             // it and no managed group keeps it after this plan. A disabled
@@ -960,6 +1012,14 @@ pub fn plan_with(
                         || !user.tags.contains_key(crate::model::DISABLED_TAG_KEY))
             }
         };
+        if let (false, Role::App { client }) = (delete, &role)
+            && !observed.groups.contains_key(&group_name(client))
+        {
+            plan.warnings.push(format!(
+                "user `{}` is the application user of client `{client}`, which has no group in the account and is not in the files given; its access keys stay usable: give the whole clients directory to delete it",
+                user.name
+            ));
+        }
         if delete {
             deleted_users.insert(user.name.clone());
             changes.push(Change::DeleteUser {
@@ -991,6 +1051,14 @@ pub fn plan_with(
         Change::RemoveMember { user, .. } => !deleted_users.contains(user),
         _ => true,
     });
+    user_policy_changes(
+        desired,
+        observed,
+        &users,
+        &deleted_users,
+        &mut changes,
+        &mut plan,
+    );
 
     for client in &deleted_clients {
         let group = group_name(client);
@@ -1019,6 +1087,265 @@ pub fn plan_with(
     changes.sort_by_cached_key(|a| (a.phase(), a.kind(), a.name()));
     plan.changes = changes;
     Ok(plan)
+}
+
+/// A warning when the declaration of developer `user` differs from the
+/// live user (`before` against the declaration's `after` tags) while the
+/// user is also in managed groups of clients not in the files given: those
+/// clients' files may declare it as the account has it, and applying this
+/// file rewrites the developer for every client. Names both sources.
+fn shared_developer_warning(
+    desired: &Desired,
+    observed: &Observed,
+    user: &ObservedUser,
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Option<String> {
+    let path = desired.settings.path.as_str();
+    let loaded: BTreeSet<String> = desired.clients.values().map(|c| c.group_name()).collect();
+    let others: Vec<String> = user
+        .groups
+        .iter()
+        .filter(|g| !loaded.contains(*g))
+        .filter(|g| observed.groups.get(*g).is_some_and(|g| g.is_managed(path)))
+        .map(|g| format!("`{g}`"))
+        .collect();
+    if others.is_empty() || !desired.developers.contains_key(&user.name) {
+        return None;
+    }
+    let differing = |tags: &BTreeMap<String, String>, other: &BTreeMap<String, String>| {
+        let keys: BTreeSet<&String> = tags.keys().chain(other.keys()).collect();
+        keys.into_iter()
+            .filter(|k| tags.get(*k) != other.get(*k))
+            .map(|k| match tags.get(k) {
+                Some(v) => format!("`{k}={v}`"),
+                None => format!("no `{k}`"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let place = desired
+        .developer_locations
+        .get(&user.name)
+        .map_or_else(|| "in the files given".to_owned(), |l| format!("at {l}"));
+    Some(format!(
+        "developer `{}` is declared {place} with {}, but the user in the account has {} and is also in {} (clients not in the files given, whose files may declare it otherwise); applying this changes `{}` for every client: make the declarations agree, or give the whole clients directory",
+        user.name,
+        differing(after, before),
+        differing(before, after),
+        others.join(", "),
+        user.name
+    ))
+}
+
+/// Managed users hold no policies of their own: their access comes from
+/// client groups alone, so any policy on one was added by hand and may
+/// reach another client's buckets. Users in scope (declared in the files
+/// given, or any when the whole directory is given) lose them, shown as
+/// drift first; users of other files' clients are left alone with a
+/// warning. Users deleted by this plan lose them as part of that.
+fn user_policy_changes(
+    desired: &Desired,
+    observed: &Observed,
+    users: &BTreeMap<String, Role>,
+    deleted_users: &BTreeSet<String>,
+    changes: &mut Vec<Change>,
+    plan: &mut Plan,
+) {
+    let path = desired.settings.path.as_str();
+    for user in observed.users.values() {
+        if !user.is_managed(path)
+            || deleted_users.contains(&user.name)
+            || (user.inline_policies.is_empty() && user.attached_policies.is_empty())
+        {
+            continue;
+        }
+        let names: Vec<String> = user
+            .inline_policies
+            .keys()
+            .chain(&user.attached_policies)
+            .map(|p| format!("`{p}`"))
+            .collect();
+        if !desired.authoritative && !users.contains_key(&user.name) {
+            plan.warnings.push(format!(
+                "managed user `{}` (not in the files given) has policies provision did not write: {}; give the whole clients directory to remove them",
+                user.name,
+                names.join(", ")
+            ));
+            continue;
+        }
+        plan.warnings.push(format!(
+            "managed user `{}` has policies provision did not write: {}; they will be removed, as its access comes from client groups only",
+            user.name,
+            names.join(", ")
+        ));
+        plan.drift.extend(crate::lint::user_drift(user));
+        for (name, doc) in &user.inline_policies {
+            changes.push(Change::DeleteUserPolicy {
+                user: user.name.clone(),
+                policy_name: name.clone(),
+                before: doc.clone(),
+            });
+        }
+        for arn in &user.attached_policies {
+            changes.push(Change::DetachUserPolicy {
+                user: user.name.clone(),
+                policy_arn: arn.clone(),
+            });
+        }
+    }
+}
+
+/// Where a client group's grant lives now, and where it is to live.
+struct GrantSite<'a> {
+    group: &'a str,
+    client: &'a str,
+    /// The managed path, where provision's managed policy lives.
+    path: &'a str,
+    /// The ARN of provision's managed policy for this client.
+    own_arn: &'a str,
+    /// The live inline `provision-s3`, if any.
+    inline: Option<&'a Value>,
+    /// The live document of provision's managed policy when it is attached
+    /// to the group (`Null` when it could not be read).
+    managed: Option<&'a Value>,
+    /// True when the new grant is to live in the managed policy (it does
+    /// not fit the group's inline quota).
+    as_managed: bool,
+    quotas: &'a crate::model::AccountQuotas,
+}
+
+/// Where a grant is written: provision's inline policy or its managed one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Inline,
+    Managed,
+}
+
+impl GrantSite<'_> {
+    fn live(&self, place: Place) -> Option<&Value> {
+        match place {
+            Place::Inline => self.inline,
+            Place::Managed => self.managed,
+        }
+    }
+
+    /// Write `after` at `place` in the second phase (`before` is the state
+    /// the first phase leaves there).
+    fn write(&self, place: Place, before: Option<Value>, after: &Value) -> Change {
+        match place {
+            Place::Inline => Change::PutGroupPolicy {
+                group: self.group.to_owned(),
+                policy_name: GROUP_POLICY_NAME.to_owned(),
+                before,
+                after: after.clone(),
+            },
+            Place::Managed => Change::PutManagedPolicy {
+                group: self.group.to_owned(),
+                policy_name: policy::managed_policy_name(self.client),
+                path: self.path.to_owned(),
+                arn: self.own_arn.to_owned(),
+                before,
+                after: after.clone(),
+            },
+        }
+    }
+
+    /// Remove the grant at `place` in the second phase, once it moved to
+    /// the other place (it was narrowed first when needed).
+    fn remove(&self, place: Place, before: &Value) -> Change {
+        match place {
+            Place::Inline => Change::DeleteGroupPolicy {
+                group: self.group.to_owned(),
+                policy_name: GROUP_POLICY_NAME.to_owned(),
+                before: before.clone(),
+            },
+            Place::Managed => Change::DeleteManagedPolicy {
+                group: self.group.to_owned(),
+                arn: self.own_arn.to_owned(),
+                before: (!before.is_null()).then(|| before.clone()),
+            },
+        }
+    }
+
+    /// The first-phase write that leaves `after` at `place`, where `old`
+    /// is now (`None`: nothing stays, the policy is removed).
+    fn narrowing(&self, place: Place, old: &Value, after: Option<Value>) -> Change {
+        let (policy_name, arn) = match place {
+            Place::Inline => (GROUP_POLICY_NAME.to_owned(), None),
+            Place::Managed => (
+                policy::managed_policy_name(self.client),
+                Some(self.own_arn.to_owned()),
+            ),
+        };
+        Change::NarrowGrant {
+            group: self.group.to_owned(),
+            policy_name,
+            arn,
+            before: old.clone(),
+            after,
+        }
+    }
+
+    /// The first-phase write that leaves at `place` only what `old` and
+    /// `want` both allow, and what it leaves. A narrowed document over the
+    /// place's size quota is removed instead, which takes away more, never
+    /// less.
+    fn narrow(&self, place: Place, old: &Value, want: &Value) -> (Change, Option<Value>) {
+        let quota = match place {
+            Place::Inline => self.quotas.group_policy_size,
+            Place::Managed => self.quotas.managed_policy_size,
+        };
+        let kept = policy::intersection(old, want).filter(|doc| policy::size(doc) <= quota);
+        (self.narrowing(place, old, kept.clone()), kept)
+    }
+}
+
+/// The changes that bring a client group's grant to `want`, safe by
+/// construction against a bucket moving between clients (SPEC, Guarantee
+/// 1): wherever a live policy allows something `want` does not, it is first
+/// narrowed in place to what both allow, in the first phase; the grant of
+/// anything new, and a move between inline and managed policy, come in the
+/// second, which the executor never starts once the first failed. So every
+/// resource a client loses is gone before any client is granted it, and a
+/// grant whose revocation failed is not attempted.
+///
+/// A new grant that takes away only is written in the first phase
+/// directly; one that only adds, in the second.
+fn grant_changes(site: &GrantSite<'_>, want: &Value) -> Vec<Change> {
+    let (target, other) = if site.as_managed {
+        (Place::Managed, Place::Inline)
+    } else {
+        (Place::Inline, Place::Managed)
+    };
+    // An unreadable document may grant anything: it narrows to nothing.
+    let only_adds = |old: &Value| !old.is_null() && policy::covers(want, old);
+    let mut changes = Vec::new();
+    match site.live(target) {
+        None => changes.push(site.write(target, None, want)),
+        Some(old) if old == want => {}
+        Some(old) if only_adds(old) => changes.push(site.write(target, Some(old.clone()), want)),
+        Some(old) if !old.is_null() && policy::covers(old, want) => {
+            changes.push(site.narrowing(target, old, Some(want.clone())));
+        }
+        Some(old) => {
+            let (narrowing, kept) = site.narrow(target, old, want);
+            changes.push(narrowing);
+            changes.push(site.write(target, kept, want));
+        }
+    }
+    if let Some(old) = site.live(other) {
+        if only_adds(old) {
+            changes.push(site.remove(other, old));
+        } else {
+            let (narrowing, kept) = site.narrow(other, old, want);
+            changes.push(narrowing);
+            if let Some(kept) = kept {
+                changes.push(site.remove(other, &kept));
+            }
+        }
+    }
+    changes
 }
 
 /// IAM names are unique regardless of case, so an existing `Alice` blocks

@@ -8,7 +8,7 @@
 //! shows an update in `provision plan`.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use percent_encoding::percent_decode_str;
@@ -229,80 +229,360 @@ const LIST_KEYS: &[&str] = &["Action", "NotAction", "Resource", "NotResource"];
 /// a string or an array.
 const PRINCIPAL_KEYS: &[&str] = &["Principal", "NotPrincipal"];
 
-/// The (effect, action, resource) triples a document names, as written
-/// (no wildcard expansion). A document whose triples are a subset of
-/// another's, with the same conditions, grants no more than it: the planner
-/// uses this to run pure narrowings before widenings.
-pub fn grants(doc: &Value) -> std::collections::BTreeSet<(String, String, String, String)> {
+// Comparing and intersecting grants.
+//
+// The planner must know whether a new group policy takes anything away
+// from the live one, and if so write what both allow first (SPEC,
+// Guarantee 1: a bucket moved between clients is never granted to both).
+// These functions reason about the documents as IAM evaluates them, with
+// its wildcards: `*` matches any run of characters (`/` and `:` included)
+// and `?` exactly one, case-insensitively in actions and case-sensitively
+// in resources, the rules `evaluate` applies too.
+
+/// One `Allow` of a document that names its actions and resources: an
+/// action pattern on a resource pattern, under a condition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Grant {
+    /// The action as written, shown in documents built from grants.
+    action: String,
+    /// The action lowercased, the form IAM compares actions in.
+    action_key: String,
+    resource: String,
+    /// The statement's normalized `Condition` as compact JSON; `None` when
+    /// it has none (or an empty one).
+    condition: Option<String>,
+}
+
+/// A document split into what the comparisons can reason about.
+#[derive(Debug, Default)]
+struct Split {
+    /// Every (action, resource, condition) of the `Allow` statements that
+    /// list `Action` and `Resource`.
+    grants: BTreeSet<Grant>,
+    /// `Allow` statements that cannot be split so (`NotAction`,
+    /// `NotResource`, a missing or non-string element), without `Sid`:
+    /// only ever compared whole.
+    opaque: Vec<Value>,
+    /// Every other statement (`Deny`), without `Sid`.
+    denies: Vec<Value>,
+}
+
+/// Splits `doc` (normalized first) into grants and whole statements.
+fn split(doc: &Value) -> Split {
+    let mut out = Split::default();
     let normalized = normalize(doc);
-    let mut out = std::collections::BTreeSet::new();
-    let statements = normalized
-        .get("Statement")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for statement in statements {
-        let effect = statement
-            .get("Effect")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
+    let statements = match normalized.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    for mut statement in statements {
+        if let Value::Object(map) = &mut statement {
+            map.remove("Sid");
+        }
+        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            push_unique(&mut out.denies, statement);
+            continue;
+        }
+        let names = |key: &str| -> Option<Vec<String>> {
+            statement
+                .get(key)?
+                .as_array()?
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        let negated =
+            statement.get("NotAction").is_some() || statement.get("NotResource").is_some();
+        let (Some(actions), Some(resources), false) = (names("Action"), names("Resource"), negated)
+        else {
+            push_unique(&mut out.opaque, statement);
+            continue;
+        };
         let condition = statement
             .get("Condition")
-            .map(Value::to_string)
-            .unwrap_or_default();
-        let list = |key: &str| -> Vec<String> {
-            match statement.get(key) {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-                    .collect(),
-                Some(other) => vec![other.to_string()],
-                None => Vec::new(),
-            }
-        };
-        // NotAction/NotResource invert the meaning; keep them distinct so a
-        // document using them is never taken for a subset of one that does
-        // not.
-        let actions: Vec<String> = list("Action")
-            .into_iter()
-            .chain(list("NotAction").into_iter().map(|a| format!("not:{a}")))
-            .collect();
-        let resources: Vec<String> = list("Resource")
-            .into_iter()
-            .chain(list("NotResource").into_iter().map(|r| format!("not:{r}")))
-            .collect();
+            .filter(|c| c.as_object().is_none_or(|m| !m.is_empty()))
+            .map(Value::to_string);
         for action in &actions {
             for resource in &resources {
-                out.insert((
-                    effect.clone(),
-                    action.clone(),
-                    resource.clone(),
-                    condition.clone(),
-                ));
+                out.grants.insert(Grant {
+                    action: action.clone(),
+                    action_key: action.to_lowercase(),
+                    resource: resource.clone(),
+                    condition: condition.clone(),
+                });
             }
         }
     }
     out
 }
 
-/// True when `after` only takes away from `before`: every Allow it names,
-/// `before` names too, and it keeps every Deny `before` had.
-pub fn only_narrows(before: &Value, after: &Value) -> bool {
-    let (b, a) = (grants(before), grants(after));
-    let allows = |g: &std::collections::BTreeSet<(String, String, String, String)>| {
-        g.iter()
-            .filter(|t| t.0 == "Allow")
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>()
+fn push_unique(list: &mut Vec<Value>, item: Value) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// True when every string `narrow` matches, `wide` matches too: IAM's
+/// wildcards in both, `*` any run of characters and `?` exactly one.
+/// Exact for any two patterns (not only the shapes provision writes), so
+/// a narrowing computed from it never grants what one side does not.
+fn pattern_covers(wide: &str, narrow: &str) -> bool {
+    // Every string `wide` matches starts with its literal head, so `narrow`
+    // must start with the same text: a wildcard of `narrow` there would
+    // match other characters too.
+    let head = wide.find(['*', '?']).unwrap_or(wide.len());
+    let Some(narrow) = narrow.strip_prefix(&wide[..head]) else {
+        return false;
     };
-    let denies = |g: &std::collections::BTreeSet<(String, String, String, String)>| {
-        g.iter()
-            .filter(|t| t.0 != "Allow")
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>()
+    let wide: Vec<char> = wide[head..].chars().collect();
+    let narrow: Vec<char> = narrow.chars().collect();
+    // The characters `wide` tells apart, plus `None` for every other one:
+    // no two characters of one class are treated differently by `wide`.
+    let mut alphabet: Vec<Option<char>> = wide
+        .iter()
+        .filter(|c| !matches!(c, '*' | '?'))
+        .map(|&c| Some(c))
+        .collect();
+    alphabet.sort_unstable();
+    alphabet.dedup();
+    alphabet.push(None);
+    // Run both patterns' automata side by side, as sets of states, on
+    // every class; a reachable pair where `narrow` accepts and `wide` does
+    // not is a string only `narrow` matches.
+    let start = (closure(&narrow, vec![0]), closure(&wide, vec![0]));
+    let mut seen = BTreeSet::from([start.clone()]);
+    let mut queue = vec![start];
+    while let Some((n, w)) = queue.pop() {
+        if n.contains(&narrow.len()) && !w.contains(&wide.len()) {
+            return false;
+        }
+        for class in &alphabet {
+            let next = (
+                step(&narrow, &n, *class, &alphabet),
+                step(&wide, &w, *class, &alphabet),
+            );
+            if !next.0.is_empty() && seen.insert(next.clone()) {
+                queue.push(next);
+            }
+        }
+    }
+    true
+}
+
+/// The states a glob automaton is in after `states`: state `i` has matched
+/// the first `i` symbols of `pattern`, and a `*` may match nothing.
+fn closure(pattern: &[char], mut states: Vec<usize>) -> Vec<usize> {
+    let mut i = 0;
+    while i < states.len() {
+        let s = states[i];
+        if pattern.get(s) == Some(&'*') && !states.contains(&(s + 1)) {
+            states.push(s + 1);
+        }
+        i += 1;
+    }
+    states.sort_unstable();
+    states
+}
+
+/// The states after reading one character of `class` (see
+/// [`pattern_covers`]; `None` is any character not in `alphabet`).
+fn step(
+    pattern: &[char],
+    states: &[usize],
+    class: Option<char>,
+    alphabet: &[Option<char>],
+) -> Vec<usize> {
+    let mut next = Vec::new();
+    for &s in states {
+        let to = match pattern.get(s) {
+            Some('*') => s,
+            Some('?') => s + 1,
+            Some(&c) if class.map_or(!alphabet.contains(&Some(c)), |k| k == c) => s + 1,
+            _ => continue,
+        };
+        if !next.contains(&to) {
+            next.push(to);
+        }
+    }
+    closure(pattern, next)
+}
+
+/// True when `wide` allows every request `narrow` does: same or wider
+/// action and resource, and no condition or the same one.
+fn grant_covers(wide: &Grant, narrow: &Grant) -> bool {
+    (wide.condition.is_none() || wide.condition == narrow.condition)
+        && pattern_covers(&wide.resource, &narrow.resource)
+        && pattern_covers(&wide.action_key, &narrow.action_key)
+}
+
+/// True when `narrow` allows nothing `wide` does not: each of its grants is
+/// covered by one of `wide`'s, each statement that cannot be split into
+/// grants is in `wide` as well, and it keeps every `Deny` of `wide`.
+/// Errs towards `false` (two grants that together cover a third are not
+/// seen to), which only ever makes the planner narrow first.
+pub fn covers(wide: &Value, narrow: &Value) -> bool {
+    let (w, n) = (split(wide), split(narrow));
+    n.grants
+        .iter()
+        .all(|g| w.grants.iter().any(|h| grant_covers(h, g)))
+        && n.opaque.iter().all(|s| w.opaque.contains(s))
+        && w.denies.iter().all(|s| n.denies.contains(s))
+}
+
+/// The narrower of two patterns when one covers the other; `None` when
+/// neither does (they may overlap, but dropping the pair never grants
+/// more than either side).
+fn narrower(a: &str, b: &str, a_key: &str, b_key: &str) -> Option<String> {
+    if pattern_covers(b_key, a_key) {
+        Some(a.to_owned())
+    } else if pattern_covers(a_key, b_key) {
+        Some(b.to_owned())
+    } else {
+        None
+    }
+}
+
+/// What two grants both allow, when it is a grant itself.
+fn grant_intersection(a: &Grant, b: &Grant) -> Option<Grant> {
+    let condition = match (&a.condition, &b.condition) {
+        (None, c) | (c, None) => c.clone(),
+        (Some(x), Some(y)) if x == y => Some(x.clone()),
+        _ => return None,
     };
-    allows(&a).is_subset(&allows(&b)) && denies(&b).is_subset(&denies(&a))
+    let action = narrower(&a.action, &b.action, &a.action_key, &b.action_key)?;
+    let resource = narrower(&a.resource, &b.resource, &a.resource, &b.resource)?;
+    Some(Grant {
+        action_key: action.to_lowercase(),
+        action,
+        resource,
+        condition,
+    })
+}
+
+/// What both `a` and `b` allow, as a document that allows no more than
+/// either: for each pair of their grants, the narrower one when one covers
+/// the other (per element: action, resource, condition); statements that
+/// cannot be split into grants only when both have them; and every `Deny`
+/// of both. `None` when nothing is left, not even a `Deny`: IAM refuses a
+/// policy without statements, so the caller removes the policy instead.
+pub fn intersection(a: &Value, b: &Value) -> Option<Value> {
+    let (a, b) = (split(a), split(b));
+    let mut grants = BTreeSet::new();
+    for g in &a.grants {
+        for h in &b.grants {
+            grants.extend(grant_intersection(g, h));
+        }
+    }
+    let mut statements = allow_statements(&grants);
+    statements.extend(a.opaque.iter().filter(|s| b.opaque.contains(s)).cloned());
+    for deny in a.denies.into_iter().chain(b.denies) {
+        push_unique(&mut statements, deny);
+    }
+    (!statements.is_empty()).then(|| {
+        normalize(&json!({
+            "Version": POLICY_VERSION,
+            "Statement": statements,
+        }))
+    })
+}
+
+/// `Allow` statements granting exactly `grants`: resources with the same
+/// actions and condition share a statement. Sorted by condition, then
+/// resources, so a bucket's statement comes before its objects', as in
+/// [`group_policy`].
+fn allow_statements(grants: &BTreeSet<Grant>) -> Vec<Value> {
+    let mut actions: BTreeMap<(&Option<String>, &str), BTreeSet<&str>> = BTreeMap::new();
+    for g in grants {
+        actions
+            .entry((&g.condition, g.resource.as_str()))
+            .or_default()
+            .insert(g.action.as_str());
+    }
+    let mut resources: BTreeMap<(&Option<String>, BTreeSet<&str>), BTreeSet<&str>> =
+        BTreeMap::new();
+    for ((condition, resource), actions) in actions {
+        resources
+            .entry((condition, actions))
+            .or_default()
+            .insert(resource);
+    }
+    let mut statements: Vec<_> = resources
+        .into_iter()
+        .map(|((condition, actions), resources)| (condition, resources, actions))
+        .collect();
+    statements.sort();
+    statements
+        .into_iter()
+        .map(|(condition, resources, actions)| {
+            let mut statement = json!({
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": resources,
+            });
+            if let Some(condition) = condition {
+                // Written by `split` from a parsed value, so it parses.
+                statement["Condition"] = serde_json::from_str(condition).unwrap_or(Value::Null);
+            }
+            statement
+        })
+        .collect()
+}
+
+/// True when `doc` is exactly what [`group_policy`] writes for some client
+/// (some buckets, prefixes, distributions and access level): a policy
+/// provision wrote, from this configuration or an earlier one, as opposed
+/// to a hand edit. Buckets and prefixes must be free of wildcards and not
+/// empty, as validation requires.
+pub fn written_by_provision(doc: &Value, account_id: &str) -> bool {
+    let Some(Value::Array(statements)) = doc.get("Statement") else {
+        return false;
+    };
+    let distribution_head = distribution_arn(account_id, "");
+    let mut client = Client {
+        name: String::new(),
+        buckets: Vec::new(),
+        bucket_prefixes: Vec::new(),
+        access: Access::ReadOnly,
+        developers: Vec::new(),
+        membership_expires: Default::default(),
+        app_user: None,
+        distributions: Vec::new(),
+        source: Default::default(),
+    };
+    for statement in statements {
+        let resources = statement
+            .get("Resource")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        let (list, head, tail) = match statement.get("Sid").and_then(Value::as_str) {
+            Some(SID_BUCKETS) => (&mut client.buckets, bucket_arn(""), ""),
+            Some(SID_PREFIXES) => (&mut client.bucket_prefixes, bucket_arn(""), "*"),
+            Some(SID_CLOUDFRONT) => (&mut client.distributions, distribution_head.clone(), ""),
+            // The objects statement follows from the buckets; the
+            // comparison below checks it.
+            Some(SID_OBJECTS) => continue,
+            _ => return false,
+        };
+        for resource in resources {
+            let name = resource
+                .strip_prefix(head.as_str())
+                .and_then(|r| r.strip_suffix(tail));
+            match name {
+                Some(name) if !name.is_empty() && !name.contains(['*', '?']) => {
+                    list.push(name.to_owned());
+                }
+                _ => return false,
+            }
+        }
+    }
+    [Access::ReadOnly, Access::ReadWrite, Access::Full]
+        .into_iter()
+        .any(|access| {
+            client.access = access;
+            group_policy(&client, account_id) == *doc
+        })
 }
 
 /// The canonical form of a policy document, so that two documents IAM treats
@@ -902,30 +1182,412 @@ mod tests {
         assert_snapshot!(diff(&before, &after));
     }
 
+    /// A plain glob matcher for the tests: the definition
+    /// `pattern_covers` must agree with.
+    fn glob(pattern: &[char], text: &[char]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some(('*', rest)) => (0..=text.len()).any(|i| glob(rest, &text[i..])),
+            Some((&p, rest)) => text
+                .split_first()
+                .is_some_and(|(&t, tail)| (p == '?' || p == t) && glob(rest, tail)),
+        }
+    }
+
+    /// Every string over `alphabet` up to `len` characters.
+    fn strings_up_to(alphabet: &[char], len: usize) -> Vec<Vec<char>> {
+        let mut all = vec![vec![]];
+        let mut last = vec![vec![]];
+        for _ in 0..len {
+            last = last
+                .iter()
+                .flat_map(|s: &Vec<char>| {
+                    alphabet.iter().map(move |&c| {
+                        let mut t = s.clone();
+                        t.push(c);
+                        t
+                    })
+                })
+                .collect();
+            all.extend(last.clone());
+        }
+        all
+    }
+
+    /// Against brute force: every pair of patterns of up to three symbols
+    /// over `a`, `b`, `*` and `?`, on every string of up to seven
+    /// characters over `a`, `b` and `c` (a character neither names).
     #[test]
-    fn only_narrows_tells_revocations_from_grants() {
-        let doc = |actions: &[&str], resources: &[&str]| {
-            serde_json::json!({"Version": POLICY_VERSION, "Statement": [
-                {"Effect": "Allow", "Action": actions, "Resource": resources}
-            ]})
+    fn pattern_covers_agrees_with_brute_force() {
+        let patterns = strings_up_to(&['a', 'b', '*', '?'], 3);
+        let texts = strings_up_to(&['a', 'b', 'c'], 7);
+        let matched: Vec<Vec<bool>> = patterns
+            .iter()
+            .map(|p| texts.iter().map(|t| glob(p, t)).collect())
+            .collect();
+        for (i, wide) in patterns.iter().enumerate() {
+            for (j, narrow) in patterns.iter().enumerate() {
+                let expected = (0..texts.len()).all(|k| !matched[j][k] || matched[i][k]);
+                let (w, n): (String, String) = (wide.iter().collect(), narrow.iter().collect());
+                assert_eq!(pattern_covers(&w, &n), expected, "`{w}` covers `{n}`");
+            }
+        }
+    }
+
+    #[test]
+    fn pattern_covers_reads_iam_patterns() {
+        let covers = |w, n| pattern_covers(w, n);
+        assert!(covers("s3:*", "s3:getobject"));
+        assert!(!covers("s3:getobject", "s3:*"));
+        assert!(covers("arn:aws:s3:::zed-*", "arn:aws:s3:::zed-a*"));
+        assert!(covers("arn:aws:s3:::zed-*", "arn:aws:s3:::zed-one/*"));
+        assert!(!covers("arn:aws:s3:::zed-a*", "arn:aws:s3:::zed-*"));
+        assert!(!covers("arn:aws:s3:::zed-one", "arn:aws:s3:::zed-one/*"));
+        assert!(!covers("arn:aws:s3:::zed-one/*", "arn:aws:s3:::zed-one"));
+        assert!(covers("arn:aws:s3:::zed-one", "arn:aws:s3:::zed-one"));
+        // A wildcard where the other has text matches more than that text.
+        assert!(!covers("arn:aws:s3:::zed-*", "arn:aws:s3:::ze?-one"));
+        assert!(covers("*?", "?*") && covers("?*", "*?"));
+        assert!(covers("", "") && !covers("", "*") && covers("*", ""));
+        // Characters the wide pattern never names are told apart from the
+        // ones it does.
+        assert!(!covers("a*é", "a*ü") && covers("a*", "aé?"));
+    }
+
+    fn doc(statements: Value) -> Value {
+        json!({"Version": POLICY_VERSION, "Statement": statements})
+    }
+
+    fn allow(actions: &[&str], resources: &[&str]) -> Value {
+        json!({"Effect": "Allow", "Action": actions, "Resource": resources})
+    }
+
+    fn s3(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| format!("arn:aws:s3:::{n}")).collect()
+    }
+
+    fn with_buckets(access: Access, buckets: &[&str]) -> Value {
+        group_policy(&client(access, buckets, &[], &[]), ACCOUNT)
+    }
+
+    #[test]
+    fn covers_compares_grants_semantically() {
+        let small = doc(json!([allow(&["s3:GetObject"], &["arn:aws:s3:::a/*"])]));
+        let big = doc(json!([
+            allow(&["s3:*"], &["arn:aws:s3:::a*"]),
+            allow(&["s3:ListBucket"], &["arn:aws:s3:::b"]),
+        ]));
+        assert!(covers(&big, &small) && !covers(&small, &big));
+        assert!(covers(&small, &small));
+        // Actions compare case-insensitively; resources do not.
+        let shouted = doc(json!([allow(&["S3:GETOBJECT"], &["arn:aws:s3:::a/*"])]));
+        assert!(covers(&small, &shouted) && covers(&shouted, &small));
+        let upper = doc(json!([allow(&["s3:GetObject"], &["arn:aws:s3:::A/*"])]));
+        assert!(!covers(&small, &upper));
+        // Nothing is covered by everything; the empty document by all.
+        let empty = doc(json!([]));
+        assert!(covers(&small, &empty) && !covers(&empty, &small));
+        // Generated policies: an access level, a bucket list.
+        let rw = with_buckets(Access::ReadWrite, &["zed-one", "shared-x"]);
+        let ro = with_buckets(Access::ReadOnly, &["zed-one"]);
+        let full = with_buckets(Access::Full, &["zed-one"]);
+        assert!(covers(&rw, &ro) && !covers(&ro, &rw));
+        assert!(covers(&full, &ro) && !covers(&rw, &full));
+    }
+
+    #[test]
+    fn covers_handles_conditions_denies_and_negations() {
+        let grant = allow(&["s3:GetObject"], &["arn:aws:s3:::a/*"]);
+        let mut conditional = grant.clone();
+        conditional["Condition"] = json!({"Bool": {"aws:SecureTransport": "true"}});
+        let mut other_condition = grant.clone();
+        other_condition["Condition"] = json!({"Bool": {"aws:SecureTransport": "false"}});
+        let mut empty_condition = grant.clone();
+        empty_condition["Condition"] = json!({});
+        let (plain, cond, other, empty_cond) = (
+            doc(json!([grant])),
+            doc(json!([conditional])),
+            doc(json!([other_condition])),
+            doc(json!([empty_condition])),
+        );
+        assert!(covers(&plain, &cond) && !covers(&cond, &plain));
+        assert!(covers(&cond, &cond) && !covers(&cond, &other));
+        assert!(covers(&empty_cond, &plain) && covers(&plain, &empty_cond));
+
+        // Removing a Deny widens; adding one narrows.
+        let deny = json!({"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::a/secret"});
+        let denied = doc(json!([grant, deny]));
+        assert!(!covers(&denied, &plain) && covers(&plain, &denied));
+        assert!(covers(&denied, &denied));
+        // `NotAction` cannot be split into grants: only the same statement
+        // (whatever its Sid) covers it.
+        let not = json!({"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::a"});
+        let mut named = not.clone();
+        named["Sid"] = json!("Named");
+        let everything = doc(json!([allow(&["*"], &["*"])]));
+        assert!(!covers(&everything, &doc(json!([not.clone()]))));
+        assert!(covers(&doc(json!([named])), &doc(json!([not.clone()]))));
+        assert!(covers(&everything, &plain));
+        // Beside `Action` and `Resource`, a `NotResource` or `NotAction`
+        // still makes the statement opaque.
+        for both in [
+            json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*", "NotResource": "arn:aws:s3:::b"}),
+            json!({"Effect": "Allow", "Action": "s3:*", "NotAction": "s3:Get*", "Resource": "*"}),
+        ] {
+            assert!(!covers(&everything, &doc(json!([both]))));
+        }
+        // A non-string action, or no `Resource`, is not a grant either.
+        for odd in [
+            json!({"Effect": "Allow", "Action": [1], "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "s3:*"}),
+            json!({"Effect": "Allow", "Resource": "*"}),
+        ] {
+            let odd = doc(json!([odd]));
+            assert!(!covers(&everything, &odd) && covers(&odd, &odd), "{odd}");
+        }
+        // A statement without `Effect` is kept like a Deny.
+        let effectless = doc(json!([{"Action": "s3:*", "Resource": "*"}]));
+        assert!(!covers(&effectless, &plain) && covers(&plain, &effectless));
+        // A document without statements allows nothing.
+        assert!(covers(&plain, &json!({"Version": POLICY_VERSION})));
+        assert!(!covers(&json!({"Statement": "x"}), &plain));
+    }
+
+    /// The moved bucket of the hardening issue: zed gives `shared-x` to bee
+    /// while gaining `zed-two`; what both of zed's policies allow is
+    /// `zed-one` alone, with the same actions.
+    #[test]
+    fn intersection_of_a_moved_bucket_keeps_only_what_stays() {
+        let old = with_buckets(Access::ReadWrite, &["zed-one", "shared-x"]);
+        let new = with_buckets(Access::ReadWrite, &["zed-one", "zed-two"]);
+        let both = intersection(&old, &new).unwrap();
+        let stays = with_buckets(Access::ReadWrite, &["zed-one"]);
+        assert!(covers(&both, &stays) && covers(&stays, &both), "{both:#}");
+        assert!(covers(&old, &both) && covers(&new, &both));
+        assert_eq!(
+            both,
+            doc(json!([
+                allow(
+                    READ_WRITE_BUCKET_ACTIONS,
+                    &s3(&["zed-one"])
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                ),
+                allow(READ_WRITE_OBJECT_ACTIONS, &["arn:aws:s3:::zed-one/*"]),
+            ]))
+        );
+        assert_eq!(
+            intersection(
+                &with_buckets(Access::Full, &["a"]),
+                &with_buckets(Access::Full, &["b"])
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn intersection_keeps_the_narrower_of_each_element() {
+        // A prefix and a bucket under it; `s3:*` and one action.
+        let a = doc(json!([allow(&["s3:*"], &["arn:aws:s3:::zed-*"])]));
+        let b = doc(json!([
+            allow(
+                &["s3:GetObject"],
+                &["arn:aws:s3:::zed-one/*", "arn:aws:s3:::bee/*"]
+            ),
+            allow(&["s3:ListBucket"], &["arn:aws:s3:::zed-a*"]),
+        ]));
+        let expected = doc(json!([
+            allow(&["s3:ListBucket"], &["arn:aws:s3:::zed-a*"]),
+            allow(&["s3:GetObject"], &["arn:aws:s3:::zed-one/*"]),
+        ]));
+        assert_eq!(intersection(&a, &b), Some(expected.clone()));
+        assert_eq!(intersection(&b, &a), Some(expected));
+        // Each element on its own: the action from one side, the resource
+        // from the other.
+        let c = doc(json!([allow(&["s3:GetObject"], &["arn:aws:s3:::zed-*"])]));
+        let d = doc(json!([allow(&["s3:*"], &["arn:aws:s3:::zed-one/*"])]));
+        assert_eq!(
+            intersection(&c, &d),
+            Some(doc(json!([allow(
+                &["s3:GetObject"],
+                &["arn:aws:s3:::zed-one/*"]
+            )])))
+        );
+        // Overlapping without either covering the other: dropped.
+        let e = doc(json!([allow(&["s3:Get*"], &["arn:aws:s3:::a"])]));
+        let f = doc(json!([allow(&["s3:*Object"], &["arn:aws:s3:::a"])]));
+        assert_eq!(intersection(&e, &f), None);
+        // Actions keep their spelling; resources sharing the same actions
+        // share a statement.
+        let g = doc(json!([allow(
+            &["S3:GetObject", "s3:PutObject"],
+            &["arn:aws:s3:::x/*", "arn:aws:s3:::y/*"]
+        )]));
+        let h = doc(json!([
+            allow(&["s3:getobject"], &["arn:aws:s3:::*"]),
+            allow(&["s3:PutObject"], &["arn:aws:s3:::y/*"])
+        ]));
+        assert_eq!(
+            intersection(&g, &h),
+            Some(doc(json!([
+                allow(&["S3:GetObject"], &["arn:aws:s3:::x/*"]),
+                allow(&["S3:GetObject", "s3:PutObject"], &["arn:aws:s3:::y/*"]),
+            ])))
+        );
+    }
+
+    #[test]
+    fn intersection_keeps_denies_conditions_and_shared_statements() {
+        let grant = allow(&["s3:GetObject"], &["arn:aws:s3:::a/*"]);
+        let mut conditional = allow(&["s3:*"], &["arn:aws:s3:::a*"]);
+        conditional["Condition"] = json!({"Bool": {"aws:SecureTransport": "true"}});
+        let mut expected = grant.clone();
+        expected["Condition"] = conditional["Condition"].clone();
+        assert_eq!(
+            intersection(
+                &doc(json!([grant.clone()])),
+                &doc(json!([conditional.clone()]))
+            ),
+            Some(normalize(&doc(json!([expected.clone()]))))
+        );
+        // The same condition on both sides stays; different ones drop.
+        assert_eq!(
+            intersection(
+                &doc(json!([expected.clone()])),
+                &doc(json!([conditional.clone()]))
+            ),
+            Some(normalize(&doc(json!([expected.clone()]))))
+        );
+        let mut other = conditional.clone();
+        other["Condition"] = json!({"Bool": {"aws:SecureTransport": "false"}});
+        assert_eq!(
+            intersection(&doc(json!([expected])), &doc(json!([other]))),
+            None
+        );
+        // Every Deny of either side, once; a NotAction statement only when
+        // both have it.
+        let deny_a = json!({"Effect": "Deny", "Action": ["s3:DeleteObject"], "Resource": ["*"]});
+        let deny_b = json!({"Effect": "Deny", "Action": ["s3:PutObject"], "Resource": ["*"]});
+        let not =
+            json!({"Effect": "Allow", "NotAction": ["iam:*"], "Resource": ["arn:aws:s3:::a"]});
+        let only_a =
+            json!({"Effect": "Allow", "NotResource": ["arn:aws:s3:::b"], "Action": ["s3:*"]});
+        let a = doc(json!([deny_a, not, only_a]));
+        let b = doc(json!([deny_b, deny_a, not]));
+        assert_eq!(
+            intersection(&a, &b),
+            Some(doc(json!([not, deny_a, deny_b])))
+        );
+        assert_eq!(
+            intersection(&doc(json!([deny_a])), &doc(json!([]))),
+            Some(doc(json!([deny_a])))
+        );
+    }
+
+    /// Never more than either side, and all of what both generated
+    /// policies share, across levels, buckets and prefixes.
+    #[test]
+    fn intersection_of_generated_policies_is_covered_by_both() {
+        let shapes: Vec<Value> = [Access::ReadOnly, Access::ReadWrite, Access::Full]
+            .into_iter()
+            .flat_map(|access| {
+                [
+                    group_policy(&client(access, &["a-1", "a-2"], &[], &[]), ACCOUNT),
+                    group_policy(&client(access, &["a-2"], &["b-"], &["E1"]), ACCOUNT),
+                    group_policy(&client(access, &[], &["a-"], &[]), ACCOUNT),
+                    group_policy(&client(access, &["b-1"], &[], &["E1", "E2"]), ACCOUNT),
+                ]
+            })
+            .collect();
+        for x in &shapes {
+            for y in &shapes {
+                match intersection(x, y) {
+                    Some(both) => {
+                        assert!(covers(x, &both) && covers(y, &both), "{x}\n{y}\n{both}");
+                        if covers(x, y) {
+                            assert!(covers(&both, y), "cut access: {x}\n{y}\n{both}");
+                        }
+                    }
+                    None => assert!(!covers(x, y) || split(y).grants.is_empty()),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn written_by_provision_recognizes_every_generated_shape() {
+        for access in [Access::ReadOnly, Access::ReadWrite, Access::Full] {
+            for c in [
+                client(access, &["a-1", "a-2"], &[], &[]),
+                client(access, &["a-2"], &["b-"], &["E1"]),
+                client(access, &[], &["a-"], &[]),
+                client(access, &[], &[], &["E1", "E2"]),
+            ] {
+                let doc = group_policy(&c, ACCOUNT);
+                assert!(written_by_provision(&doc, ACCOUNT), "{doc:#}");
+                // Another account's distributions are not this one's.
+                assert_eq!(
+                    written_by_provision(&doc, "999999999999"),
+                    c.distributions.is_empty()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn written_by_provision_refuses_hand_edits() {
+        let base = group_policy(
+            &client(Access::ReadWrite, &["a-1"], &["p-"], &["E1"]),
+            ACCOUNT,
+        );
+        let edit = |f: &dyn Fn(&mut Value)| {
+            let mut d = base.clone();
+            f(&mut d);
+            written_by_provision(&d, ACCOUNT)
         };
-        let base = doc(&["s3:GetObject"], &["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"]);
-        assert!(only_narrows(&base, &base));
-        assert!(only_narrows(
-            &base,
-            &doc(&["s3:GetObject"], &["arn:aws:s3:::a/*"])
-        ));
-        assert!(!only_narrows(
-            &base,
-            &doc(&["s3:GetObject"], &["arn:aws:s3:::c/*"])
-        ));
-        assert!(!only_narrows(&base, &doc(&["s3:*"], &["arn:aws:s3:::a/*"])));
-        let mut with_deny = base.clone();
-        with_deny["Statement"]
+        assert!(edit(&|_| {}));
+        // An action added, a statement renamed or added, an objects
+        // statement without its bucket, a bucket without its objects.
+        assert!(!edit(&|d| d["Statement"][0]["Action"]
             .as_array_mut()
             .unwrap()
-            .push(serde_json::json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*"}));
-        assert!(only_narrows(&base, &with_deny));
-        assert!(!only_narrows(&with_deny, &base));
+            .push(json!("s3:PutBucketPolicy"))));
+        assert!(!edit(&|d| d["Statement"][0]["Sid"] = json!("Extra")));
+        assert!(!edit(&|d| d["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(allow(&["s3:*"], &["*"]))));
+        assert!(!edit(&|d| d["Statement"][1]["Resource"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("arn:aws:s3:::b-1/*"))));
+        assert!(!edit(&|d| d["Statement"][0]["Resource"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("arn:aws:s3:::b-1"))));
+        // Names no configuration can hold: wildcards, an empty prefix, a
+        // resource of another shape.
+        assert!(!edit(
+            &|d| d["Statement"][2]["Resource"] = json!(["arn:aws:s3:::*"])
+        ));
+        assert!(!edit(
+            &|d| d["Statement"][2]["Resource"] = json!(["arn:aws:s3:::p-?*"])
+        ));
+        assert!(!edit(
+            &|d| d["Statement"][2]["Resource"] = json!(["arn:aws:s3:::p-"])
+        ));
+        assert!(!edit(&|d| d["Statement"][3]["Resource"] =
+            json!(["arn:aws:cloudfront::123456789012:distribution/*"])));
+        assert!(!edit(&|d| d["Statement"][3]["Resource"] =
+            json!(["arn:aws:cloudfront::123456789012:distribution/"])));
+        assert!(!edit(&|d| d["Statement"] = json!("S3Buckets")));
+        // A statement without resources is not written either.
+        assert!(!edit(&|d| {
+            d["Statement"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("Resource");
+        }));
     }
 }

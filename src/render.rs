@@ -33,9 +33,9 @@ pub fn text_styled(plan: &Plan, out: &mut dyn Write, color: bool) -> io::Result<
         for reason in &drift.widens {
             writeln!(
                 out,
-                "{}: DRIFT widens access: group `{}`, policy `{}`: {reason} (apply reverts it)",
+                "{}: DRIFT widens access: {}, policy `{}`: {reason} (apply reverts it)",
                 paint.warning("warning"),
-                drift.group,
+                drift.holder(),
                 drift.policy
             )?;
         }
@@ -65,12 +65,7 @@ pub fn text_styled(plan: &Plan, out: &mut dyn Write, color: bool) -> io::Result<
     writeln!(out, "provision will make these changes:")?;
     writeln!(out)?;
     for change in &plan.changes {
-        let head = format!(
-            "{} {} {}",
-            change.action().symbol(),
-            change.kind().as_str(),
-            change.name()
-        );
+        let head = change.label();
         writeln!(out, "  {}", paint.action(change.action(), &head))?;
         for line in details(change) {
             writeln!(out, "      {}", paint.detail(&line))?;
@@ -193,13 +188,55 @@ fn details(change: &Change) -> Vec<String> {
                 lines.extend(policy::diff(before, after).lines().map(str::to_owned));
             }
         },
-        Change::DeleteGroupPolicy { before, .. } => {
+        Change::DeleteGroupPolicy {
+            policy_name,
+            before,
+            ..
+        } => {
+            if policy_name == crate::model::GROUP_POLICY_NAME {
+                lines.push(
+                    "provision's inline policy: the grant moves to the managed policy, written in the same phase"
+                        .into(),
+                );
+            } else {
+                lines.push(
+                    "not written by provision; removed so the group grants only its client's access"
+                        .into(),
+                );
+            }
+            lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}")));
+        }
+        Change::NarrowGrant {
+            arn, before, after, ..
+        } => {
             lines.push(
-                "not written by provision; removed so the group grants only its client's access"
+                "keeps only what both the live and the new grant allow; runs before any group is granted more"
+                    .into(),
+            );
+            match (arn, after) {
+                (Some(arn), Some(_)) => lines.push(format!("managed policy {arn}")),
+                (Some(arn), None) => lines.push(format!(
+                    "nothing of it stays: detaches and deletes the managed policy {arn}"
+                )),
+                (None, None) => lines.push("nothing of it stays: deletes the policy".into()),
+                (None, Some(_)) => {}
+            }
+            match after {
+                Some(after) => lines.extend(policy::diff(before, after).lines().map(str::to_owned)),
+                None => lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}"))),
+            }
+        }
+        Change::DeleteUserPolicy { before, .. } => {
+            lines.push(
+                "not written by provision; managed users hold no policies of their own, their access comes from client groups"
                     .into(),
             );
             lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}")));
         }
+        Change::DetachUserPolicy { .. } => lines.push(
+            "attached by hand; detached: managed users hold no policies of their own, their access comes from client groups"
+                .into(),
+        ),
         Change::PutManagedPolicy {
             arn, before, after, ..
         } => {
@@ -275,6 +312,10 @@ struct JsonChange {
     before: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     after: Option<Value>,
+    /// True for a first-phase narrowing of a client's grant
+    /// ([`Change::NarrowGrant`]); the new grant follows as its own change.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    narrows_first: bool,
 }
 
 #[derive(Serialize)]
@@ -317,7 +358,13 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
         ),
         Change::CreateGroup { path, .. } => (None, Some(json!({"path": path}))),
         Change::PutGroupPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
-        Change::DeleteGroupPolicy { before, .. } => (Some(before.clone()), None),
+        Change::DeleteGroupPolicy { before, .. } | Change::DeleteUserPolicy { before, .. } => {
+            (Some(before.clone()), None)
+        }
+        Change::NarrowGrant { before, after, .. } => (Some(before.clone()), after.clone()),
+        Change::DetachUserPolicy { policy_arn, .. } => {
+            (Some(json!({"policy_arn": policy_arn})), None)
+        }
         Change::PutManagedPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
         Change::DeleteManagedPolicy { arn, before, .. } => {
             (Some(json!({"policy_arn": arn, "document": before})), None)
@@ -375,6 +422,7 @@ pub fn json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                     client: c.client().map(str::to_owned),
                     before,
                     after,
+                    narrows_first: matches!(c, Change::NarrowGrant { .. }),
                 }
             })
             .collect(),

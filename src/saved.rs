@@ -233,6 +233,7 @@ pub fn configuration_fingerprint(desired: &Desired) -> String {
     // reviewed plan stale.
     let mut what = desired.clone();
     what.locations.clear();
+    what.developer_locations.clear();
     sha256(format!("{what:?}").as_bytes())
 }
 

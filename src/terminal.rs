@@ -93,12 +93,7 @@ pub fn error(message: &dyn std::fmt::Display) {
 }
 
 fn describe(change: &Change) -> String {
-    format!(
-        "{} {} {}",
-        change.action().symbol(),
-        change.kind().as_str(),
-        change.name()
-    )
+    change.label()
 }
 
 /// Progress of an apply on stderr. On a terminal, a bar (done/total,

@@ -97,6 +97,21 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
         .collect();
     let (developers, context_developers) = v.developers_in_scope(&clients);
     let locations = v.locations(&clients);
+    let mut developer_locations = BTreeMap::new();
+    for decl in v.developers.values() {
+        let parsed = files.iter().find(|p| p.file == decl.file);
+        let position = v.diags.line_column(decl.file, decl.name.span().start);
+        if let (Some(parsed), Some((line, column))) = (parsed, position) {
+            developer_locations.insert(
+                decl.value.name.clone(),
+                SourceLocation {
+                    path: parsed.path.clone(),
+                    line,
+                    column,
+                },
+            );
+        }
+    }
     let clients = clients
         .into_iter()
         .filter_map(|draft| {
@@ -116,6 +131,7 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
             .map(|f| f.path.clone())
             .collect(),
         context_developers,
+        developer_locations,
     }
 }
 

@@ -132,6 +132,46 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                     g.attached_policies.retain(|a| a != arn);
                 }
             }
+            Change::NarrowGrant {
+                group,
+                policy_name,
+                arn,
+                after,
+                ..
+            } => {
+                let g = o.groups.get_mut(group).unwrap();
+                match (arn, after) {
+                    (None, Some(after)) => {
+                        g.inline_policies.insert(policy_name.clone(), after.clone());
+                    }
+                    (None, None) => {
+                        g.inline_policies.remove(policy_name);
+                    }
+                    (Some(arn), Some(after)) => {
+                        o.managed_policies.insert(arn.clone(), after.clone());
+                    }
+                    (Some(arn), None) => {
+                        g.attached_policies.retain(|a| a != arn);
+                        o.managed_policies.remove(arn);
+                    }
+                }
+            }
+            Change::DeleteUserPolicy {
+                user, policy_name, ..
+            } => {
+                o.users
+                    .get_mut(user)
+                    .unwrap()
+                    .inline_policies
+                    .remove(policy_name);
+            }
+            Change::DetachUserPolicy { user, policy_arn } => {
+                o.users
+                    .get_mut(user)
+                    .unwrap()
+                    .attached_policies
+                    .retain(|a| a != policy_arn);
+            }
             Change::DetachGroupPolicy { group, policy_arn } => {
                 o.groups
                     .get_mut(group)
@@ -873,15 +913,20 @@ fn a_policy_over_the_inline_quota_becomes_a_managed_policy() {
     assert!(again.is_empty(), "{:#?}", names(&again));
     assert!(again.drift.is_empty());
 
-    // Back under the quota: inline again, the managed policy deleted.
+    // Back under the quota: inline again, the managed policy deleted. It
+    // shares no bucket with the new policy, so it goes in the first phase.
     let small = desired();
     let p = plan(&small, &o, ACCOUNT).unwrap();
     assert_eq!(
         names(&p),
         vec![
-            "+ group-policy client-acme/provision-s3",
             "- group-policy client-acme/provision-s3-acme",
+            "+ group-policy client-acme/provision-s3",
         ]
+    );
+    assert_eq!(
+        p.changes.iter().map(Change::phase).collect::<Vec<_>>(),
+        [0, 1]
     );
     let o2 = simulate(&o, &p);
     assert!(plan(&small, &o2, ACCOUNT).unwrap().is_empty());
@@ -1010,5 +1055,426 @@ fn a_client_renamed_in_one_directory_apply_hands_over_its_buckets() {
     assert!(
         matches!(&errors[0], PlanError::LiveCollision { .. }),
         "{errors:?}"
+    );
+}
+
+/// zed and bee of the hardening issue: zed gives `shared-x` to bee while
+/// gaining `zed-two`, bee keeps `bee-one`.
+fn zed_and_bee(zed: &[&str], bee: &[&str]) -> Desired {
+    let mut d = Desired {
+        authoritative: true,
+        ..Desired::default()
+    };
+    for (name, buckets) in [("zed", zed), ("bee", bee)] {
+        let mut c = client(name, &[]);
+        c.buckets = buckets.iter().map(|b| b.to_string()).collect();
+        d.clients.insert(name.into(), c);
+    }
+    d
+}
+
+/// Every moment an apply of `p` can stop at: the account after each
+/// phase, when the changes of the next phase all failed.
+fn states_after_each_phase(o: &Observed, p: &Plan) -> Vec<Observed> {
+    let mut states = vec![o.clone()];
+    let mut phases: Vec<u8> = p.changes.iter().map(Change::phase).collect();
+    phases.dedup();
+    for phase in phases {
+        let upto = Plan {
+            changes: p
+                .changes
+                .iter()
+                .filter(|c| c.phase() <= phase)
+                .cloned()
+                .collect(),
+            ..Plan::default()
+        };
+        states.push(simulate(o, &upto));
+    }
+    states
+}
+
+/// The groups whose policies (inline and provision's managed) allow
+/// `s3:GetObject` on `bucket`'s objects.
+fn groups_reaching(o: &Observed, bucket: &str) -> Vec<String> {
+    let object = format!("arn:aws:s3:::{bucket}/key");
+    o.groups
+        .values()
+        .filter(|g| {
+            let docs: Vec<&serde_json::Value> = g
+                .inline_policies
+                .values()
+                .chain(
+                    g.attached_policies
+                        .iter()
+                        .filter_map(|a| o.managed_policies.get(a)),
+                )
+                .collect();
+            crate::evaluate::is_allowed(&docs, "s3:GetObject", &object)
+        })
+        .map(|g| g.name.clone())
+        .collect()
+}
+
+/// A bucket moving to another client while the giver also gains one: the
+/// giver is narrowed to what it keeps in the first phase, and nothing is
+/// granted until that is done; at no phase boundary do both groups reach
+/// the bucket, and the narrowing shows in the plan.
+#[test]
+fn a_bucket_moving_while_the_giver_gains_another_is_never_granted_to_both() {
+    let before = zed_and_bee(&["zed-one", "shared-x"], &["bee-one"]);
+    let o = converged(&before);
+    let after = zed_and_bee(&["zed-one", "zed-two"], &["bee-one", "shared-x"]);
+    let p = plan(&after, &o, ACCOUNT).unwrap();
+    let listed: Vec<(u8, String)> = p
+        .changes
+        .iter()
+        .map(|c| (c.phase(), format!("{} {}", c.action().symbol(), c.name())))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (0, "~ client-zed/provision-s3".to_owned()),
+            (1, "~ client-bee/provision-s3".to_owned()),
+            (1, "~ client-zed/provision-s3".to_owned()),
+        ]
+    );
+    let Change::NarrowGrant {
+        after: Some(kept), ..
+    } = &p.changes[0]
+    else {
+        panic!("{:#?}", p.changes[0]);
+    };
+    let keeps = policy::group_policy(&zed_and_bee(&["zed-one"], &[]).clients["zed"], ACCOUNT);
+    assert!(
+        policy::covers(&keeps, kept) && policy::covers(kept, &keeps),
+        "{kept:#}"
+    );
+    for state in states_after_each_phase(&o, &p) {
+        assert!(groups_reaching(&state, "shared-x").len() <= 1, "{state:#?}");
+    }
+    let end = simulate(&o, &p);
+    assert_eq!(groups_reaching(&end, "shared-x"), ["client-bee"]);
+    assert!(plan(&after, &end, ACCOUNT).unwrap().is_empty());
+    // Shown and counted: one more update than without the narrowing.
+    assert_eq!(p.summary().update, 3);
+    let shown = text(&p);
+    assert!(
+        shown.contains("  ~ group-policy client-zed/provision-s3 (narrows first)\n"),
+        "{shown}"
+    );
+    let mut md = Vec::new();
+    render::markdown(&p, &mut md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(
+        md.contains("\n! group-policy client-zed/provision-s3 (narrows first)\n"),
+        "{md}"
+    );
+    let j: serde_json::Value = serde_json::from_str(&json(&p)).unwrap();
+    assert_eq!(j["changes"][0]["narrows_first"], true, "{j:#}");
+    assert_eq!(j["changes"][1].get("narrows_first"), None, "{j:#}");
+}
+
+/// The same through the managed-policy fallback: zed's policy does not fit
+/// inline, so it is narrowed with a new version of its managed policy.
+#[test]
+fn a_moved_bucket_is_narrowed_first_in_a_managed_policy_too() {
+    let many: Vec<String> = (0..70)
+        .map(|i| format!("zed-bucket-number-{i:03}"))
+        .collect();
+    let mut zed_before: Vec<&str> = many.iter().map(String::as_str).collect();
+    zed_before.push("shared-x");
+    let mut zed_after: Vec<&str> = many.iter().map(String::as_str).collect();
+    zed_after.push("zed-two");
+    let before = zed_and_bee(&zed_before, &["bee-one"]);
+    let o = converged(&before);
+    assert_eq!(o.managed_policies.len(), 1, "zed's policy is managed");
+    let after = zed_and_bee(&zed_after, &["bee-one", "shared-x"]);
+    let p = plan(&after, &o, ACCOUNT).unwrap();
+    let narrow = p
+        .changes
+        .iter()
+        .find(|c| matches!(c, Change::NarrowGrant { .. }))
+        .unwrap();
+    assert!(
+        matches!(narrow, Change::NarrowGrant { arn: Some(arn), after: Some(_), .. } if arn.ends_with("provision-s3-zed")),
+        "{narrow:#?}"
+    );
+    assert_eq!(narrow.phase(), 0);
+    for state in states_after_each_phase(&o, &p) {
+        assert!(groups_reaching(&state, "shared-x").len() <= 1, "{state:#?}");
+    }
+    assert!(plan(&after, &simulate(&o, &p), ACCOUNT).unwrap().is_empty());
+}
+
+/// Only adding is one second-phase write; only taking away (a prefix
+/// made narrower, a lower access level) is one first-phase write; nothing
+/// in common narrows to nothing, deleting the policy first.
+#[test]
+fn a_grant_change_is_narrowed_first_only_when_it_takes_something_away() {
+    let base = zed_and_bee(&["zed-one"], &["bee-one"]);
+    let o = converged(&base);
+    let phases = |d: &Desired| -> Vec<(u8, Action, bool)> {
+        plan(d, &o, ACCOUNT)
+            .unwrap()
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.phase(),
+                    c.action(),
+                    matches!(c, Change::NarrowGrant { .. }),
+                )
+            })
+            .collect()
+    };
+    let wider = zed_and_bee(&["zed-one", "zed-two"], &["bee-one"]);
+    assert_eq!(phases(&wider), [(1, Action::Update, false)]);
+    let mut read_only = base.clone();
+    read_only.clients.get_mut("zed").unwrap().access = Access::ReadOnly;
+    assert_eq!(phases(&read_only), [(0, Action::Update, true)]);
+    let mut prefix = base.clone();
+    prefix.clients.get_mut("zed").unwrap().bucket_prefixes = vec!["zed-".into()];
+    let o_prefix = simulate(&o, &plan(&prefix, &o, ACCOUNT).unwrap());
+    let mut narrower = prefix.clone();
+    narrower.clients.get_mut("zed").unwrap().bucket_prefixes = vec!["zed-a".into()];
+    let p = plan(&narrower, &o_prefix, ACCOUNT).unwrap();
+    assert!(
+        matches!(&p.changes[..], [c @ Change::NarrowGrant { .. }] if c.phase() == 0),
+        "{:#?}",
+        p.changes
+    );
+    let elsewhere = zed_and_bee(&["zed-two"], &["bee-one"]);
+    assert_eq!(
+        phases(&elsewhere),
+        [(0, Action::Delete, true), (1, Action::Create, false)]
+    );
+}
+
+/// A removed client whose group is already gone (deleted by an apply cut
+/// off halfway, or by hand): given the directory, its application user
+/// and keys are still deleted; given one file, the plan says so.
+#[test]
+fn a_removed_clients_app_user_is_deleted_even_when_its_group_is_gone() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.groups.remove("client-globex");
+    for u in o.users.values_mut() {
+        u.groups.remove("client-globex");
+    }
+    let mut without = d.clone();
+    without.clients.remove("globex");
+    let p = plan(&without, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["- user globex-app"], "{:#?}", p.changes);
+    assert!(
+        plan(&without, &simulate(&o, &p), ACCOUNT)
+            .unwrap()
+            .is_empty()
+    );
+    // One file: out of scope, left alone, but not silently.
+    without.authoritative = false;
+    let p = plan(&without, &o, ACCOUNT).unwrap();
+    assert!(p.is_empty(), "{:#?}", p.changes);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("`globex-app`") && w.contains("no group")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+/// A policy put on a managed user by hand (inline, or attached) is drift,
+/// shown first, and removed in the first phase; a user of a client not in
+/// the files given is only warned about.
+#[test]
+fn policies_on_managed_users_are_drift_and_removed() {
+    let d = desired();
+    let mut o = converged(&d);
+    let grab = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::globex-assets/*"]}]});
+    let app = o.users.get_mut("acme-app").unwrap();
+    app.inline_policies.insert("grab".into(), grab);
+    app.attached_policies
+        .push("arn:aws:iam::aws:policy/AmazonS3FullAccess".into());
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(
+        names(&p),
+        vec![
+            "- user-policy acme-app/arn:aws:iam::aws:policy/AmazonS3FullAccess",
+            "- user-policy acme-app/grab",
+        ]
+    );
+    assert!(p.changes.iter().all(|c| c.phase() == 0));
+    let shown = text(&p);
+    assert!(
+        shown.starts_with(
+            "warning: DRIFT widens access: user `acme-app`, policy `grab`: statement `#1` allows `s3:GetObject` on `arn:aws:s3:::globex-assets/*` (apply reverts it)\n"
+        ),
+        "{shown}"
+    );
+    let j: serde_json::Value = serde_json::from_str(&json(&p)).unwrap();
+    assert_eq!(j["drift"][0]["user"], "acme-app", "{j:#}");
+    assert_eq!(j["drift"][0].get("group"), None, "{j:#}");
+    assert!(plan(&d, &simulate(&o, &p), ACCOUNT).unwrap().is_empty());
+
+    // Only globex's file: acme's application user is out of scope.
+    let mut only_globex = d.clone();
+    only_globex.authoritative = false;
+    only_globex.clients.remove("acme");
+    only_globex.developers.remove("bob");
+    let p = plan(&only_globex, &o, ACCOUNT).unwrap();
+    assert!(p.is_empty() && p.drift.is_empty(), "{:#?}", p.changes);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("`acme-app` (not in the files given)")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+/// Moving a bucket away from a client, or lowering its access, is a change
+/// of the configuration: the live policy is what provision wrote for the
+/// old one, so it is no drift. A hand edit still is, shown first.
+#[test]
+fn a_configuration_change_is_not_drift_but_a_hand_edit_is() {
+    let before = zed_and_bee(&["zed-one", "shared-x"], &["bee-one"]);
+    let o = converged(&before);
+    let after = zed_and_bee(&["zed-one"], &["bee-one", "shared-x"]);
+    let p = plan(&after, &o, ACCOUNT).unwrap();
+    assert!(p.drift.is_empty(), "{:#?}", p.drift);
+    assert!(!text(&p).contains("DRIFT"), "{}", text(&p));
+    let mut lower = before.clone();
+    lower.clients.get_mut("zed").unwrap().access = Access::ReadOnly;
+    lower.clients.get_mut("bee").unwrap().access = Access::Full;
+    assert!(plan(&lower, &o, ACCOUNT).unwrap().drift.is_empty());
+
+    // The same bucket added by hand, outside provision's form: drift.
+    let mut edited = converged(&before);
+    let hand = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::zed-one/*", "arn:aws:s3:::bee-one/*"]}
+    ]});
+    edited
+        .groups
+        .get_mut("client-zed")
+        .unwrap()
+        .inline_policies
+        .insert(GROUP_POLICY_NAME.into(), hand);
+    let p = plan(&before, &edited, ACCOUNT).unwrap();
+    assert_eq!(p.drift.len(), 1, "{:#?}", p.drift);
+    assert!(
+        text(&p).starts_with("warning: DRIFT widens access: group `client-zed`, policy `provision-s3`: statement `#1` allows `s3:GetObject` on `arn:aws:s3:::bee-one/*`"),
+        "{}",
+        text(&p)
+    );
+    assert!(
+        plan(&before, &simulate(&edited, &p), ACCOUNT)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Applying one file whose declaration of a shared developer differs from
+/// the live user (another e-mail) rewrites it for every client: the plan
+/// warns, naming the declaration and the other clients' groups.
+#[test]
+fn a_shared_developer_declared_differently_is_warned_about() {
+    let d = desired();
+    let o = converged(&d);
+    let mut only_globex = d.clone();
+    only_globex.authoritative = false;
+    only_globex.clients.remove("acme");
+    only_globex.developers.remove("bob");
+    only_globex.developers.get_mut("alice").unwrap().email = Some("alice@other.example".into());
+    only_globex.developer_locations.insert(
+        "alice".into(),
+        crate::model::SourceLocation {
+            path: PathBuf::from("clients/globex.toml"),
+            line: 2,
+            column: 8,
+        },
+    );
+    let p = plan(&only_globex, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["~ user alice"]);
+    assert_eq!(
+        p.warnings,
+        [
+            "developer `alice` is declared at clients/globex.toml:2:8 with `email=alice@other.example`, but the user in the account has `email=alice@example.com` and is also in `client-acme` (clients not in the files given, whose files may declare it otherwise); applying this changes `alice` for every client: make the declarations agree, or give the whole clients directory"
+        ]
+    );
+    // The same change given with every client: an ordinary edit.
+    let mut everything = d.clone();
+    everything.developers.get_mut("alice").unwrap().email = Some("alice@other.example".into());
+    assert!(plan(&everything, &o, ACCOUNT).unwrap().warnings.is_empty());
+}
+
+/// A grant that grows past the inline quota moves to the managed policy:
+/// nothing is taken away, so nothing narrows, and the inline policy is
+/// deleted beside the managed policy's creation, in the second phase.
+/// Shrinking back, the managed policy is narrowed to what stays first.
+#[test]
+fn a_grant_moving_between_inline_and_managed_narrows_only_what_is_lost() {
+    let small = zed_and_bee(&["zed-one"], &["bee-one"]);
+    let o = converged(&small);
+    let many: Vec<String> = (0..70)
+        .map(|i| format!("zed-bucket-number-{i:03}"))
+        .collect();
+    let mut big_list: Vec<&str> = many.iter().map(String::as_str).collect();
+    big_list.push("zed-one");
+    let big = zed_and_bee(&big_list, &["bee-one"]);
+    let p = plan(&big, &o, ACCOUNT).unwrap();
+    let listed: Vec<(u8, String)> = p
+        .changes
+        .iter()
+        .map(|c| (c.phase(), format!("{} {}", c.action().symbol(), c.name())))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (1, "- client-zed/provision-s3".to_owned()),
+            (1, "+ client-zed/provision-s3-zed".to_owned()),
+        ]
+    );
+    assert!(
+        text(&p).contains("the grant moves to the managed policy"),
+        "{}",
+        text(&p)
+    );
+    let o_big = simulate(&o, &p);
+    assert!(plan(&big, &o_big, ACCOUNT).unwrap().is_empty());
+
+    // Back inline with `zed-one` only: the managed policy first keeps just
+    // that, then goes once the inline policy is written.
+    let p = plan(&small, &o_big, ACCOUNT).unwrap();
+    let listed: Vec<(u8, Action, bool)> = p
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.phase(),
+                c.action(),
+                matches!(c, Change::NarrowGrant { .. }),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (0, Action::Update, true),
+            (1, Action::Create, false),
+            (1, Action::Delete, false),
+        ]
+    );
+    // What is lost is gone after the first phase; what stays is never
+    // interrupted.
+    let states = states_after_each_phase(&o_big, &p);
+    assert!(groups_reaching(&states[1], "zed-bucket-number-000").is_empty());
+    for state in &states {
+        assert_eq!(groups_reaching(state, "zed-one"), ["client-zed"]);
+    }
+    assert!(
+        plan(&small, &simulate(&o_big, &p), ACCOUNT)
+            .unwrap()
+            .is_empty()
     );
 }

@@ -91,7 +91,8 @@ pub fn markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 Action::Update => '!',
                 other => other.symbol(),
             };
-            writeln!(out, "{symbol} {} {}", change.kind().as_str(), change.name())?;
+            // The label without its own action symbol (one ASCII character).
+            writeln!(out, "{symbol}{}", &change.label()[1..])?;
             for line in super::details(change) {
                 writeln!(out, "{}", detail_line(&line))?;
             }

@@ -237,13 +237,14 @@ fn plan_files_are_told_from_clients_files_by_extension() {
 /// elsewhere in the file give the same fingerprint.
 #[test]
 fn comments_and_layout_do_not_change_the_fingerprint() {
-    let text = "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\n";
+    let text = "[[developers]]\nname = \"alice\"\n\n[[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\ndevelopers = [\"alice\"]\n";
     let load = |t: &str| {
         crate::config::load_sources(vec![("clients/acme.toml".into(), t.into())], false).unwrap()
     };
     let plain = load(text);
     let commented = load(&format!("# Acme, since 2024.\n\n{text}"));
     assert_ne!(plain.locations, commented.locations);
+    assert_ne!(plain.developer_locations, commented.developer_locations);
     assert_eq!(
         configuration_fingerprint(&plain),
         configuration_fingerprint(&commented)
@@ -253,4 +254,26 @@ fn comments_and_layout_do_not_change_the_fingerprint() {
         configuration_fingerprint(&plain),
         configuration_fingerprint(&changed)
     );
+}
+
+/// Removing a policy from a managed user depends on that user: a saved
+/// plan is refused when the user changed since.
+#[test]
+fn user_policy_changes_depend_on_their_user() {
+    for change in [
+        Change::DeleteUserPolicy {
+            user: "acme-app".into(),
+            policy_name: "grab".into(),
+            before: serde_json::json!({}),
+        },
+        Change::DetachUserPolicy {
+            user: "acme-app".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AmazonS3FullAccess".into(),
+        },
+    ] {
+        assert_eq!(
+            dependencies(&change),
+            BTreeSet::from([Entity::User("acme-app".into())])
+        );
+    }
 }

@@ -63,6 +63,8 @@ pub enum Fault {
     Unavailable,
     /// See [`Faults::drop_response`].
     DropResponse,
+    /// Answered `AccessDenied`, as chosen by [`CountingProxy::refuse`].
+    Refused,
 }
 
 /// One request the proxy received.
@@ -113,6 +115,9 @@ struct Shared {
     /// Requests after this many (counted in `calls`) are held: neither
     /// forwarded nor answered until [`CountingProxy::release`].
     hold_after: Mutex<Option<usize>>,
+    /// Calls answered `AccessDenied` without reaching moto: (action,
+    /// parameter, decoded value), see [`CountingProxy::refuse`].
+    refusals: Mutex<Vec<(String, String, String)>>,
     /// Requests being handled now, and the most there ever were at once.
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -233,6 +238,20 @@ impl CountingProxy {
         self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
+    /// Answers every `action` call whose query parameter `param` is
+    /// `value` (e.g. `PutGroupPolicy` with `GroupName` `client-zed`) with
+    /// `AccessDenied`, which the SDKs do not retry, without forwarding it:
+    /// one chosen call fails, as it would for an operator whose policy
+    /// denies it.
+    pub fn refuse(&self, action: &str, param: &str, value: &str) {
+        lock(&self.shared.refusals).push((action.into(), param.into(), value.into()));
+    }
+
+    /// Stops every refusal set with [`refuse`](Self::refuse).
+    pub fn stop_refusing(&self) {
+        lock(&self.shared.refusals).clear();
+    }
+
     /// Injects `faults` into the requests from now on, restarting the
     /// sequence that picks them; `Faults::default()` turns injection off.
     pub fn set_faults(&self, faults: Faults) {
@@ -322,7 +341,18 @@ async fn handle(
         String::new()
     };
     let _in_flight = InFlight::enter(&shared);
-    let (fault, latency) = choose_fault(&shared, &action);
+    let refused = lock(&shared.refusals).iter().any(|(a, param, value)| {
+        *a == action
+            && form_param(params.as_bytes(), param).is_some_and(|v| {
+                percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy()
+                    == *value
+            })
+    });
+    let (fault, latency) = if refused {
+        (Some(Fault::Refused), Duration::ZERO)
+    } else {
+        choose_fault(&shared, &action)
+    };
     let number = {
         let mut calls = lock(&shared.calls);
         calls.push(Call {
@@ -356,6 +386,11 @@ async fn handle(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
             "Service is unable to handle request.",
+        )),
+        Some(Fault::Refused) => Ok(aws_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "User is not authorized to perform this action (refused by the test proxy)",
         )),
         Some(Fault::DropResponse) => {
             forward(upstream, Request::from_parts(parts, Full::new(body))).await?;
