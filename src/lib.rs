@@ -25,6 +25,7 @@ pub mod operator;
 pub mod people;
 pub mod plan;
 pub mod policy;
+pub mod reach;
 pub mod render;
 pub mod rotate;
 pub mod saved;

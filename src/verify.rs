@@ -3,9 +3,15 @@
 //! policies with [`crate::evaluate`].
 //!
 //! Pure: the command reads the account and the managed policy documents,
-//! then [`matrix`] decides and [`text`]/[`json`] print. Isolation holds when
-//! no principal is allowed any probed action on a resource of a client it
-//! does not belong to.
+//! then [`matrix`] decides and [`text`]/[`json`] print.
+//!
+//! Two answers per principal and resource. The table shows what a few
+//! representative actions may do on the resource (a bucket prefix through a
+//! sample bucket `<prefix>example`), evaluated as IAM would. Whether
+//! isolation holds is decided on the patterns themselves ([`crate::reach`]):
+//! a principal leaks when any statement it holds allows an action on
+//! anything another client owns (any bucket a prefix covers, not only the
+//! sample), and the leak names that statement.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -17,6 +23,7 @@ use crate::evaluate::{Decision, evaluate};
 use crate::isolation::{OwnedScope, policy_scopes};
 use crate::model::{CLIENT_TAG_KEY, Desired, GROUP_PREFIX, Observed};
 use crate::policy::{bucket_arn, distribution_arn, objects_arn};
+use crate::reach::{self, Owned, Reach, Rule};
 
 /// Version of the JSON format; bumped on incompatible changes.
 pub const JSON_FORMAT_VERSION: &str = "1";
@@ -98,11 +105,34 @@ pub struct Resource {
     pub client: String,
     /// True for a representative bucket standing for a prefix.
     pub from_prefix: bool,
+    /// The prefix a representative bucket stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
     #[serde(skip)]
     account_id: String,
 }
 
 impl Resource {
+    /// What the client owns, as patterns: the bucket and its objects, every
+    /// bucket of the prefix, or the distribution.
+    fn owned(&self) -> Owned {
+        match (self.kind, &self.prefix) {
+            (ResourceKind::Distribution, _) => Owned::distribution(&self.account_id, &self.name),
+            (ResourceKind::Bucket, Some(prefix)) => Owned::prefix(prefix),
+            (ResourceKind::Bucket, None) => Owned::bucket(&self.name),
+        }
+    }
+
+    /// How messages name it: "bucket `x`", "bucket prefix `p`" or
+    /// "distribution `E...`".
+    pub fn describe(&self) -> String {
+        match (self.kind, &self.prefix) {
+            (ResourceKind::Distribution, _) => format!("distribution `{}`", self.name),
+            (ResourceKind::Bucket, Some(prefix)) => format!("bucket prefix `{prefix}`"),
+            (ResourceKind::Bucket, None) => format!("bucket `{}`", self.name),
+        }
+    }
+
     fn arn(&self, target: Target) -> String {
         match target {
             Target::Bucket => bucket_arn(&self.name),
@@ -144,13 +174,20 @@ pub struct Cell {
     /// A statement with a `Condition` took part (counted as applying for
     /// allows and not applying for denies).
     pub conditional: bool,
+    /// For a resource of another client: every statement whose patterns
+    /// reach any part of it (see [`crate::reach`]).
+    pub reached_by: Vec<Reach>,
+    /// How messages name the resource ("bucket prefix `p`", ...).
+    #[serde(skip)]
+    pub described: String,
 }
 
 impl Cell {
     /// True when the principal reaches a resource of a client it does not
-    /// belong to.
+    /// belong to: a statement's patterns reach it, or (belt and braces) a
+    /// probed action is allowed on it.
     pub fn is_leak(&self) -> bool {
-        !self.own && !self.allowed.is_empty()
+        !self.own && (!self.allowed.is_empty() || !self.reached_by.is_empty())
     }
 }
 
@@ -207,37 +244,26 @@ pub fn matrix(
 
     // Resources and their owners.
     let mut resources: BTreeSet<Resource> = BTreeSet::new();
-    let resource = |kind, name: String, client: &str, from_prefix| Resource {
+    let resource = |kind, name: &str, client: &str, prefix: Option<&str>| Resource {
         kind,
-        name,
+        name: match prefix {
+            Some(p) => format!("{p}{PREFIX_EXAMPLE}"),
+            None => name.to_owned(),
+        },
         client: client.to_owned(),
-        from_prefix,
+        from_prefix: prefix.is_some(),
+        prefix: prefix.map(str::to_owned),
         account_id: account_id.to_owned(),
     };
     for client in desired.clients.values() {
         for b in &client.buckets {
-            resources.insert(resource(
-                ResourceKind::Bucket,
-                b.clone(),
-                &client.name,
-                false,
-            ));
+            resources.insert(resource(ResourceKind::Bucket, b, &client.name, None));
         }
         for p in &client.bucket_prefixes {
-            resources.insert(resource(
-                ResourceKind::Bucket,
-                format!("{p}{PREFIX_EXAMPLE}"),
-                &client.name,
-                true,
-            ));
+            resources.insert(resource(ResourceKind::Bucket, p, &client.name, Some(p)));
         }
         for d in &client.distributions {
-            resources.insert(resource(
-                ResourceKind::Distribution,
-                d.clone(),
-                &client.name,
-                false,
-            ));
+            resources.insert(resource(ResourceKind::Distribution, d, &client.name, None));
         }
     }
     let loaded_groups: BTreeSet<String> =
@@ -252,17 +278,12 @@ pub fn matrix(
         for scope in group.inline_policies.values().flat_map(policy_scopes) {
             match scope {
                 OwnedScope::Bucket(b) => {
-                    resources.insert(resource(ResourceKind::Bucket, b, client, false));
+                    resources.insert(resource(ResourceKind::Bucket, &b, client, None));
                 }
                 // The empty prefix is every bucket: not a bucket of its own.
                 OwnedScope::Prefix(p) if p.is_empty() => {}
                 OwnedScope::Prefix(p) => {
-                    resources.insert(resource(
-                        ResourceKind::Bucket,
-                        format!("{p}{PREFIX_EXAMPLE}"),
-                        client,
-                        true,
-                    ));
+                    resources.insert(resource(ResourceKind::Bucket, &p, client, Some(&p)));
                 }
             }
         }
@@ -280,14 +301,14 @@ pub fn matrix(
     }
     if resources.iter().any(|r| r.from_prefix) {
         notes.push(format!(
-            "a bucket prefix is probed through a representative bucket `<prefix>{PREFIX_EXAMPLE}`"
+            "the table probes a bucket prefix through a representative bucket `<prefix>{PREFIX_EXAMPLE}`; leaks are decided on the policies' patterns, for every bucket the prefix covers"
         ));
     }
 
     // Principals and the clients they belong to: as the files say for
     // loaded clients, as the account says for the others.
     let mut principals = Vec::new();
-    let mut policies_of: BTreeMap<String, (Vec<&Value>, Option<&Value>)> = BTreeMap::new();
+    let mut policies_of: BTreeMap<String, Policies<'_>> = BTreeMap::new();
     let mut missing: BTreeSet<String> = BTreeSet::new();
     for user in observed.users.values().filter(|u| u.is_managed(path)) {
         let mut clients = BTreeSet::new();
@@ -311,15 +332,41 @@ pub fn matrix(
         } else {
             "developer"
         };
-        let mut identity: Vec<&Value> = user.inline_policies.values().collect();
-        let mut attached: Vec<&String> = user.attached_policies.iter().collect();
+        // Every identity policy with the name a leak message gives it.
+        let mut identity: Vec<(String, &Value)> = user
+            .inline_policies
+            .iter()
+            .map(|(name, doc)| {
+                (
+                    format!("inline policy `{name}` of user `{}`", user.name),
+                    doc,
+                )
+            })
+            .collect();
+        let mut attached: Vec<(String, &String)> = user
+            .attached_policies
+            .iter()
+            .map(|arn| (format!("user `{}`", user.name), arn))
+            .collect();
         for group in user.groups.iter().filter_map(|g| observed.groups.get(g)) {
-            identity.extend(group.inline_policies.values());
-            attached.extend(group.attached_policies.iter());
+            identity.extend(group.inline_policies.iter().map(|(name, doc)| {
+                (
+                    format!("inline policy `{name}` of group `{}`", group.name),
+                    doc,
+                )
+            }));
+            attached.extend(
+                group
+                    .attached_policies
+                    .iter()
+                    .map(|arn| (format!("group `{}`", group.name), arn)),
+            );
         }
-        for arn in attached {
+        for (holder, arn) in attached {
             match docs.get(arn) {
-                Some(doc) => identity.push(doc),
+                Some(doc) => {
+                    identity.push((format!("managed policy `{arn}` attached to {holder}"), doc))
+                }
                 None => {
                     missing.insert(arn.clone());
                 }
@@ -330,9 +377,9 @@ pub fn matrix(
             if doc.is_none() {
                 missing.insert(arn.clone());
             }
-            doc
+            doc.map(|d| (arn, d))
         });
-        policies_of.insert(user.name.clone(), (identity, boundary));
+        policies_of.insert(user.name.clone(), Policies::new(identity, boundary));
         principals.push(Principal {
             name: user.name.clone(),
             kind,
@@ -352,20 +399,38 @@ pub fn matrix(
 
     let mut cells = Vec::new();
     for principal in &principals {
-        let (identity, boundary) = &policies_of[&principal.name];
+        let policies = &policies_of[&principal.name];
         for r in &resources {
+            let own = principal.clients.contains(&r.client);
             let mut cell = Cell {
                 principal: principal.name.clone(),
                 resource: r.name.clone(),
                 kind: r.kind,
                 client: r.client.clone(),
-                own: principal.clients.contains(&r.client),
+                own,
                 allowed: Vec::new(),
                 explicitly_denied: Vec::new(),
                 conditional: false,
+                // A client's own access is what it is granted; only
+                // another client's resources can leak.
+                reached_by: if own {
+                    Vec::new()
+                } else {
+                    reach::reach(
+                        &policies.rules,
+                        policies.boundary_rules.as_deref(),
+                        &r.owned(),
+                    )
+                },
+                described: r.describe(),
             };
             for probe in r.probes() {
-                let e = evaluate(identity, *boundary, probe.action, &r.arn(probe.target));
+                let e = evaluate(
+                    &policies.documents,
+                    policies.boundary,
+                    probe.action,
+                    &r.arn(probe.target),
+                );
                 cell.conditional |= e.conditional;
                 match e.decision {
                     Decision::Allowed => cell.allowed.push(probe.action),
@@ -387,6 +452,30 @@ pub fn matrix(
         resources: resources.into_iter().collect(),
         cells,
         notes,
+    }
+}
+
+/// One principal's policies: the documents, for the probes, and their
+/// statements with names, for the reach.
+struct Policies<'a> {
+    documents: Vec<&'a Value>,
+    boundary: Option<&'a Value>,
+    rules: Vec<Rule>,
+    boundary_rules: Option<Vec<Rule>>,
+}
+
+impl<'a> Policies<'a> {
+    fn new(identity: Vec<(String, &'a Value)>, boundary: Option<(&String, &'a Value)>) -> Self {
+        Policies {
+            rules: identity
+                .iter()
+                .flat_map(|(name, doc)| reach::rules(doc, name))
+                .collect(),
+            documents: identity.into_iter().map(|(_, doc)| doc).collect(),
+            boundary_rules: boundary
+                .map(|(arn, doc)| reach::rules(doc, &format!("permissions boundary `{arn}`"))),
+            boundary: boundary.map(|(_, doc)| doc),
+        }
     }
 }
 
@@ -452,7 +541,9 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
                     .unwrap_or_default(),
                 format!("{kind} {}", c.resource),
                 c.client.clone(),
-                if c.is_leak() {
+                if c.is_leak() && c.allowed.is_empty() {
+                    format!("{}  <- LEAK (by pattern, see below)", short(c))
+                } else if c.is_leak() {
                     format!("{}  <- LEAK", short(c))
                 } else {
                     short(c)
@@ -494,18 +585,19 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
         )?;
     } else {
         for c in &leaks {
-            writeln!(
+            write!(
                 out,
-                "LEAK: `{}` reaches {} `{}` of client `{}`: {}",
-                c.principal,
-                match c.kind {
-                    ResourceKind::Bucket => "bucket",
-                    ResourceKind::Distribution => "distribution",
-                },
-                c.resource,
-                c.client,
-                c.allowed.join(", ")
+                "LEAK: `{}` reaches {} of client `{}`",
+                c.principal, c.described, c.client,
             )?;
+            if c.allowed.is_empty() {
+                writeln!(out)?;
+            } else {
+                writeln!(out, ": {}", c.allowed.join(", "))?;
+            }
+            for reach in &c.reached_by {
+                writeln!(out, "  - {reach}")?;
+            }
         }
         writeln!(
             out,
