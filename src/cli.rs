@@ -84,6 +84,24 @@ pub enum Command {
     /// Report old or unused keys, console passwords and strays; exit 1 when
     /// something needs action.
     Audit(AuditArgs),
+    /// Break a stale apply lock, left by a run that was killed.
+    ///
+    /// Every command that changes the account holds a lock in it while it
+    /// runs; one that is killed outright keeps it, and the next run stops
+    /// with its id. Check that no provision run is in progress, then give
+    /// that id: the lock is removed only if it is still that one.
+    Unlock(UnlockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The lock's id, as the refused run printed it.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// `.toml` files or directories of them, for the settings (account,
+    /// managed path).
+    #[arg(value_name = "PATH", default_value = "clients")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// The policies `provision policy` prints.

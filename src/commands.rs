@@ -313,7 +313,42 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
         eprintln!("Apply cancelled; nothing was changed.");
         return Ok(ExitStatus::Failure);
     }
-    execute(args, aws, &plan).await
+    execute_locked(args, aws, desired, &plan).await
+}
+
+/// Carry out `plan` holding the apply lock (SPEC, guarantee 11). The plan
+/// shown was made without it, so that a no-op apply writes nothing; under
+/// the lock the account is read and planned again, and the changes are
+/// made only if they are still exactly the ones shown, since another run
+/// may have changed the account in between.
+async fn execute_locked(
+    args: &ApplyArgs,
+    aws: &Aws,
+    desired: &Desired,
+    plan: &Plan,
+) -> Result<ExitStatus> {
+    let command = crate::lock::command_line("apply", &args.paths);
+    let lock = crate::lock::acquire(aws, &desired.settings.path, &command).await?;
+    crate::lock::hold(aws, lock, async {
+        let Some(fresh) = make_plan(aws, desired, args.remove_boundaries).await? else {
+            bail!(
+                "the configuration no longer plans cleanly against the account (see above); nothing was applied"
+            );
+        };
+        if fresh.changes == plan.changes {
+            return execute(args, aws, plan).await;
+        }
+        if fresh.is_empty() {
+            eprintln!(
+                "No changes: another run made these changes since the plan above was made; the account matches the configuration."
+            );
+            return Ok(ExitStatus::Success);
+        }
+        bail!(
+            "the account changed since the plan above was made (another provision run, or a hand edit); nothing was applied; run `provision apply` again and review the new plan"
+        )
+    })
+    .await
 }
 
 /// `provision apply PLANFILE`: apply exactly the reviewed changes, after
@@ -351,6 +386,27 @@ async fn apply_saved_inner(
 ) -> Result<ExitStatus> {
     let account = aws.account_id().await?;
     saved.check_account(&account)?;
+    // An empty plan changes nothing, so it takes no lock: a no-op apply
+    // makes no write call. Otherwise the checks below and the changes run
+    // under the apply lock, so no other run changes the account between
+    // them (SPEC, guarantee 11).
+    if saved.plan().is_empty() {
+        return apply_saved_checked(args, aws, desired, saved, account).await;
+    }
+    let command = crate::lock::command_line("apply", &args.paths);
+    let lock = crate::lock::acquire(aws, &desired.settings.path, &command).await?;
+    let checked = apply_saved_checked(args, aws, desired, saved, account);
+    crate::lock::hold(aws, lock, checked).await
+}
+
+/// The account checks of a saved plan, then its changes.
+async fn apply_saved_checked(
+    args: &ApplyArgs,
+    aws: &Aws,
+    desired: &Desired,
+    saved: &SavedPlan,
+    account: String,
+) -> Result<ExitStatus> {
     let observed = aws.observe(&desired.settings.path).await?;
     saved.check_observed(&observed)?;
     let plan = saved.plan();

@@ -19,6 +19,7 @@ pub mod exit;
 pub mod isolation;
 pub mod lifecycle;
 pub mod lint;
+pub mod lock;
 pub mod model;
 pub mod observe;
 pub mod operator;

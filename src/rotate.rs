@@ -45,16 +45,25 @@ pub async fn rotate_key(
             );
         }
     }
-    let result = if args.finish {
-        finish(&aws, &args.user, &managed_path).await
-    } else {
-        start(
-            &aws,
-            &args.user,
-            &managed_path,
-            args.credentials_dir.clone(),
-        )
-        .await
+    // Under the apply lock: an apply running at the same time could
+    // otherwise replace the key being rotated (SPEC, guarantee 11).
+    let work = async {
+        if args.finish {
+            finish(&aws, &args.user, &managed_path).await
+        } else {
+            start(
+                &aws,
+                &args.user,
+                &managed_path,
+                args.credentials_dir.clone(),
+            )
+            .await
+        }
+    };
+    let command = crate::lock::command_line(&format!("rotate-key {}", args.user), &args.paths);
+    let result = match crate::lock::acquire(&aws, &managed_path, &command).await {
+        Ok(lock) => crate::lock::hold(&aws, lock, work).await,
+        Err(e) => Err(e.into()),
     };
     commands::print_stats(&aws, stats);
     result

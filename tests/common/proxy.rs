@@ -77,6 +77,9 @@ pub struct Call {
     /// The query-protocol parameters (`UserName=acme-app&...`, still
     /// percent-encoded); empty for REST requests.
     pub params: String,
+    /// When the proxy received it: lets a test order the calls of two
+    /// processes, each behind its own proxy.
+    pub at: std::time::Instant,
 }
 
 impl Call {
@@ -330,6 +333,7 @@ async fn handle(
             query_protocol,
             fault,
             params,
+            at: std::time::Instant::now(),
         });
         calls.len()
     };
