@@ -386,27 +386,39 @@ async fn apply_saved_inner(
 ) -> Result<ExitStatus> {
     let account = aws.account_id().await?;
     saved.check_account(&account)?;
-    // An empty plan changes nothing, so it takes no lock: a no-op apply
-    // makes no write call. Otherwise the checks below and the changes run
-    // under the apply lock, so no other run changes the account between
-    // them (SPEC, guarantee 11).
-    if saved.plan().is_empty() {
-        return apply_saved_checked(args, aws, desired, saved, account).await;
+    // Checked first without the apply lock, so that a stale plan is
+    // refused, and an empty one applied, without any write call.
+    let plan = check_saved(args, aws, desired, saved, account.clone()).await?;
+    {
+        let mut out = anstream::stdout().lock();
+        render::text_styled(&plan, &mut out, true)?;
+        out.flush()?;
     }
+    if plan.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    // No confirmation: the plan was reviewed when it was saved, and it is
+    // applied only if nothing it depends on changed (as `terraform apply
+    // PLANFILE` does). Checked again under the apply lock, since another
+    // run may have changed the account meanwhile (SPEC, guarantee 11).
     let command = crate::lock::command_line("apply", &args.paths);
     let lock = crate::lock::acquire(aws, &desired.settings.path, &command).await?;
-    let checked = apply_saved_checked(args, aws, desired, saved, account);
-    crate::lock::hold(aws, lock, checked).await
+    crate::lock::hold(aws, lock, async {
+        check_saved(args, aws, desired, saved, account).await?;
+        execute(args, aws, &plan).await
+    })
+    .await
 }
 
-/// The account checks of a saved plan, then its changes.
-async fn apply_saved_checked(
+/// Every check of a saved plan against the account as it is now; its
+/// changes when they all pass.
+async fn check_saved(
     args: &ApplyArgs,
     aws: &Aws,
     desired: &Desired,
     saved: &SavedPlan,
     account: String,
-) -> Result<ExitStatus> {
+) -> Result<Plan> {
     let observed = aws.observe(&desired.settings.path).await?;
     saved.check_observed(&observed)?;
     let plan = saved.plan();
@@ -437,18 +449,7 @@ async fn apply_saved_checked(
             "the saved plan is stale: planning now gives different changes (another client's buckets, a quota, an expiry date or the boundary changed since it was made); nothing was applied; run `provision plan` again and review the new plan"
         );
     }
-    {
-        let mut out = anstream::stdout().lock();
-        render::text_styled(&plan, &mut out, true)?;
-        out.flush()?;
-    }
-    if plan.is_empty() {
-        return Ok(ExitStatus::Success);
-    }
-    // No confirmation: the plan was reviewed when it was saved, and it is
-    // applied only if nothing it depends on changed (as `terraform apply
-    // PLANFILE` does).
-    execute(args, aws, &plan).await
+    Ok(plan)
 }
 
 /// Carry out `plan`, report progress and the outcome, and deliver secrets.

@@ -33,14 +33,6 @@ fn lock_arn() -> String {
     provision::lock::lock_arn(ACCOUNT, "/provision/")
 }
 
-/// True for a call on the lock policy.
-fn is_lock_call(call: &Call) -> bool {
-    let name = call.param("PolicyName").unwrap_or_default();
-    let arn = call.param("PolicyArn").unwrap_or_default();
-    name.starts_with(provision::lock::LOCK_NAME_PREFIX)
-        || arn.contains(provision::lock::LOCK_NAME_PREFIX)
-}
-
 struct Env(TestEnv);
 
 impl std::ops::Deref for Env {
@@ -96,7 +88,7 @@ impl Env {
         let calls = proxy.requests();
         let n = calls
             .iter()
-            .position(|c| c.action == "CreatePolicy" && is_lock_call(c))
+            .position(|c| c.action == "CreatePolicy" && c.is_lock_call())
             .expect("apply must take the lock")
             + 1;
         self.moto.reset();
@@ -164,7 +156,7 @@ fn an_apply_takes_and_releases_the_lock_and_a_no_op_apply_takes_none() {
     let calls = env.proxy.requests();
     let lock: Vec<&str> = calls
         .iter()
-        .filter(|c| is_lock_call(c))
+        .filter(|c| c.is_lock_call())
         .map(|c| c.action.as_str())
         .collect();
     assert_eq!(lock, ["CreatePolicy", "GetPolicy", "DeletePolicy"]);
@@ -178,7 +170,7 @@ fn an_apply_takes_and_releases_the_lock_and_a_no_op_apply_takes_none() {
         .position(|c| c.action == "DeletePolicy")
         .unwrap();
     for (i, c) in calls.iter().enumerate() {
-        if c.is_write() && !is_lock_call(c) {
+        if c.is_write() && !c.is_lock_call() {
             assert!(taken < i && i < released, "{} outside the lock", c.action);
         }
     }
@@ -188,10 +180,11 @@ fn an_apply_takes_and_releases_the_lock_and_a_no_op_apply_takes_none() {
     env.proxy.clear();
     env.apply(&env.clients()).success();
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(env.proxy.lock_writes(), Vec::<String>::new());
     // plan never takes it.
     env.proxy.clear();
     env.cmd().arg("plan").arg(env.clients()).assert().success();
-    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(env.proxy.lock_writes(), Vec::<String>::new());
 }
 
 /// While one apply holds the lock, every other command that changes the
@@ -234,7 +227,8 @@ fn while_one_apply_holds_the_lock_other_changes_are_refused_naming_the_holder() 
         "the token is the holder's own: {err}"
     );
     // The refused attempt is its only write.
-    assert_eq!(env.proxy.writes(), ["CreatePolicy"]);
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(env.proxy.lock_writes(), ["CreatePolicy"]);
 
     // A saved plan and a key rotation are refused the same way; plan is not.
     env.proxy.clear();
@@ -247,7 +241,7 @@ fn while_one_apply_holds_the_lock_other_changes_are_refused_naming_the_holder() 
         .assert()
         .success();
     assert_eq!(
-        env.proxy.writes(),
+        env.proxy.lock_writes(),
         Vec::<String>::new(),
         "plan takes no lock"
     );
@@ -269,7 +263,8 @@ fn while_one_apply_holds_the_lock_other_changes_are_refused_naming_the_holder() 
         "{}",
         stderr_of(&out)
     );
-    assert_eq!(env.proxy.writes(), ["CreatePolicy", "CreatePolicy"]);
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(env.proxy.lock_writes(), ["CreatePolicy", "CreatePolicy"]);
     assert_eq!(
         env.lock_id().as_deref(),
         Some(id.as_str()),
@@ -318,7 +313,7 @@ fn two_concurrent_applies_never_interleave() {
         let calls = proxy.requests();
         let changes: Vec<&Call> = calls
             .iter()
-            .filter(|c| c.is_write() && !is_lock_call(c))
+            .filter(|c| c.is_write() && !c.is_lock_call())
             .collect();
         if out.status.success() {
             if !changes.is_empty() {
@@ -395,7 +390,7 @@ fn a_stale_lock_left_by_a_killed_apply_is_reported_and_can_be_broken() {
         "{}",
         stderr_of(&out)
     );
-    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(env.proxy.lock_writes(), Vec::<String>::new());
     assert_eq!(env.lock_id().as_deref(), Some(id.as_str()));
 
     // The right one removes it, and only it.
@@ -412,7 +407,8 @@ fn a_stale_lock_left_by_a_killed_apply_is_reported_and_can_be_broken() {
         "{}",
         stderr_of(&out)
     );
-    assert_eq!(env.proxy.writes(), ["DeletePolicy"]);
+    assert_eq!(env.proxy.lock_writes(), ["DeletePolicy"]);
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
     assert_eq!(env.lock_id(), None);
     let out = env
         .cmd()
@@ -490,6 +486,7 @@ fn the_lock_is_never_planned_as_a_stray() {
     env.proxy.clear();
     env.apply(&env.clients()).success();
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(env.proxy.lock_writes(), Vec::<String>::new());
     assert!(env.lock_id().is_some());
     // verify is not bothered either.
     env.cmd()

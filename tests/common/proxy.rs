@@ -96,6 +96,16 @@ impl Call {
     pub fn is_write(&self) -> bool {
         self.query_protocol && !is_read_action(&self.action)
     }
+
+    /// True for a call on provision's apply lock: the managed policy named
+    /// `provision-lock-...` (see `src/lock.rs`).
+    pub fn is_lock_call(&self) -> bool {
+        let named = |key: &str| {
+            self.param(key)
+                .is_some_and(|v| v.contains(provision::lock::LOCK_NAME_PREFIX))
+        };
+        named("PolicyName") || named("PolicyArn")
+    }
 }
 
 /// True for IAM/STS actions that only read.
@@ -200,11 +210,24 @@ impl CountingProxy {
     }
 
     /// The IAM/STS actions received that change state (see
-    /// [`Call::is_write`]), in order.
+    /// [`Call::is_write`]), in order, but for those on the apply lock: every
+    /// command that changes the account takes and releases it, and
+    /// `tests/lock.rs` checks those calls (see [`lock_writes`](Self::lock_writes)).
+    /// What is left is what provision changed in what it manages.
     pub fn writes(&self) -> Vec<String> {
         lock(&self.shared.calls)
             .iter()
-            .filter(|call| call.is_write())
+            .filter(|call| call.is_write() && !call.is_lock_call())
+            .map(|call| call.action.clone())
+            .collect()
+    }
+
+    /// The writes on the apply lock (`CreatePolicy`, `DeletePolicy`), in
+    /// order.
+    pub fn lock_writes(&self) -> Vec<String> {
+        lock(&self.shared.calls)
+            .iter()
+            .filter(|call| call.is_write() && call.is_lock_call())
             .map(|call| call.action.clone())
             .collect()
     }
