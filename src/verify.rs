@@ -239,10 +239,75 @@ pub fn matrix(
     docs: &BTreeMap<String, Value>,
     account_id: &str,
 ) -> Matrix {
-    let path = desired.settings.path.as_str();
     let mut notes = Vec::new();
+    let live = live_clients(desired, observed);
+    let resources = resources(desired, &live, account_id, &mut notes);
+    let mut principals = Vec::new();
+    let mut policies_of: BTreeMap<String, Policies<'_>> = BTreeMap::new();
+    let mut missing: BTreeSet<String> = BTreeSet::new();
+    let path = desired.settings.path.as_str();
+    for user in observed.users.values().filter(|u| u.is_managed(path)) {
+        principals.push(principal(desired, &live, user));
+        policies_of.insert(
+            user.name.clone(),
+            policies(observed, user, docs, &mut missing),
+        );
+    }
+    if !missing.is_empty() {
+        notes.push(format!(
+            "these managed policies could not be read and were left out: {}",
+            missing
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut cells = Vec::new();
+    for principal in &principals {
+        for r in &resources {
+            cells.push(cell(principal, &policies_of[&principal.name], r));
+        }
+    }
+    if cells.iter().any(|c| c.conditional) {
+        notes.push(
+            "statements with a `Condition` were not evaluated: a conditional Allow is counted as allowing and a conditional Deny as not denying (marked `*`)"
+                .to_owned(),
+        );
+    }
+    Matrix {
+        principals,
+        resources: resources.into_iter().collect(),
+        cells,
+        notes,
+    }
+}
 
-    // Resources and their owners.
+/// Managed client groups of clients the files do not declare, by client
+/// name: what those clients own is read from their policies.
+fn live_clients<'o>(
+    desired: &Desired,
+    observed: &'o Observed,
+) -> Vec<(&'o str, &'o crate::model::ObservedGroup)> {
+    let path = desired.settings.path.as_str();
+    let loaded_groups: BTreeSet<String> =
+        desired.clients.values().map(|c| c.group_name()).collect();
+    observed
+        .groups
+        .values()
+        .filter(|g| g.is_managed(path) && !loaded_groups.contains(&g.name))
+        .map(|g| (g.name.strip_prefix(GROUP_PREFIX).unwrap_or(&g.name), g))
+        .collect()
+}
+
+/// Every bucket, prefix and distribution with its owner: the loaded
+/// clients' from the files, the others' from their groups' policies.
+fn resources(
+    desired: &Desired,
+    live: &[(&str, &crate::model::ObservedGroup)],
+    account_id: &str,
+    notes: &mut Vec<String>,
+) -> BTreeSet<Resource> {
     let mut resources: BTreeSet<Resource> = BTreeSet::new();
     let resource = |kind, name: &str, client: &str, prefix: Option<&str>| Resource {
         kind,
@@ -266,15 +331,7 @@ pub fn matrix(
             resources.insert(resource(ResourceKind::Distribution, d, &client.name, None));
         }
     }
-    let loaded_groups: BTreeSet<String> =
-        desired.clients.values().map(|c| c.group_name()).collect();
-    let live_clients: Vec<(&str, &crate::model::ObservedGroup)> = observed
-        .groups
-        .values()
-        .filter(|g| g.is_managed(path) && !loaded_groups.contains(&g.name))
-        .map(|g| (g.name.strip_prefix(GROUP_PREFIX).unwrap_or(&g.name), g))
-        .collect();
-    for (client, group) in &live_clients {
+    for (client, group) in live {
         for scope in group.inline_policies.values().flat_map(policy_scopes) {
             match scope {
                 OwnedScope::Bucket(b) => {
@@ -288,12 +345,11 @@ pub fn matrix(
             }
         }
     }
-    if !live_clients.is_empty() {
+    if !live.is_empty() {
         notes.push(format!(
             "buckets of {} client(s) not in the files given were read from their groups' policies: {}",
-            live_clients.len(),
-            live_clients
-                .iter()
+            live.len(),
+            live.iter()
                 .map(|(c, _)| format!("`{c}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -304,155 +360,142 @@ pub fn matrix(
             "the table probes a bucket prefix through a representative bucket `<prefix>{PREFIX_EXAMPLE}`; leaks are decided on the policies' patterns, for every bucket the prefix covers"
         ));
     }
+    resources
+}
 
-    // Principals and the clients they belong to: as the files say for
-    // loaded clients, as the account says for the others.
-    let mut principals = Vec::new();
-    let mut policies_of: BTreeMap<String, Policies<'_>> = BTreeMap::new();
-    let mut missing: BTreeSet<String> = BTreeSet::new();
-    for user in observed.users.values().filter(|u| u.is_managed(path)) {
-        let mut clients = BTreeSet::new();
-        for client in desired.clients.values() {
-            if client.developers.contains(&user.name)
-                || client.app_user.as_deref() == Some(user.name.as_str())
-            {
-                clients.insert(client.name.clone());
-            }
+/// A managed user and the clients it belongs to: as the files say for
+/// loaded clients, as the account says for the others.
+fn principal(
+    desired: &Desired,
+    live: &[(&str, &crate::model::ObservedGroup)],
+    user: &crate::model::ObservedUser,
+) -> Principal {
+    let mut clients = BTreeSet::new();
+    for client in desired.clients.values() {
+        if client.developers.contains(&user.name)
+            || client.app_user.as_deref() == Some(user.name.as_str())
+        {
+            clients.insert(client.name.clone());
         }
-        for (client, group) in &live_clients {
-            if user.groups.contains(&group.name) {
-                clients.insert((*client).to_owned());
-            }
+    }
+    for (client, group) in live {
+        if user.groups.contains(&group.name) {
+            clients.insert((*client).to_owned());
         }
-        if let Some(client) = user.tags.get(CLIENT_TAG_KEY) {
-            clients.insert(client.clone());
-        }
-        let kind = if user.tags.contains_key(CLIENT_TAG_KEY) {
+    }
+    if let Some(client) = user.tags.get(CLIENT_TAG_KEY) {
+        clients.insert(client.clone());
+    }
+    Principal {
+        name: user.name.clone(),
+        kind: if user.tags.contains_key(CLIENT_TAG_KEY) {
             "app"
         } else {
             "developer"
-        };
-        // Every identity policy with the name a leak message gives it.
-        let mut identity: Vec<(String, &Value)> = user
-            .inline_policies
-            .iter()
-            .map(|(name, doc)| {
-                (
-                    format!("inline policy `{name}` of user `{}`", user.name),
-                    doc,
-                )
-            })
-            .collect();
-        let mut attached: Vec<(String, &String)> = user
-            .attached_policies
-            .iter()
-            .map(|arn| (format!("user `{}`", user.name), arn))
-            .collect();
-        for group in user.groups.iter().filter_map(|g| observed.groups.get(g)) {
-            identity.extend(group.inline_policies.iter().map(|(name, doc)| {
-                (
-                    format!("inline policy `{name}` of group `{}`", group.name),
-                    doc,
-                )
-            }));
-            attached.extend(
-                group
-                    .attached_policies
-                    .iter()
-                    .map(|arn| (format!("group `{}`", group.name), arn)),
-            );
-        }
-        for (holder, arn) in attached {
-            match docs.get(arn) {
-                Some(doc) => {
-                    identity.push((format!("managed policy `{arn}` attached to {holder}"), doc))
-                }
-                None => {
-                    missing.insert(arn.clone());
-                }
-            }
-        }
-        let boundary = user.permissions_boundary.as_ref().and_then(|arn| {
-            let doc = docs.get(arn);
-            if doc.is_none() {
-                missing.insert(arn.clone());
-            }
-            doc.map(|d| (arn, d))
-        });
-        policies_of.insert(user.name.clone(), Policies::new(identity, boundary));
-        principals.push(Principal {
-            name: user.name.clone(),
-            kind,
-            clients,
-        });
+        },
+        clients,
     }
-    if !missing.is_empty() {
-        notes.push(format!(
-            "these managed policies could not be read and were left out: {}",
-            missing
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
+}
 
-    let mut cells = Vec::new();
-    for principal in &principals {
-        let policies = &policies_of[&principal.name];
-        for r in &resources {
-            let own = principal.clients.contains(&r.client);
-            let mut cell = Cell {
-                principal: principal.name.clone(),
-                resource: r.name.clone(),
-                kind: r.kind,
-                client: r.client.clone(),
-                own,
-                allowed: Vec::new(),
-                explicitly_denied: Vec::new(),
-                conditional: false,
-                // A client's own access is what it is granted; only
-                // another client's resources can leak.
-                reached_by: if own {
-                    Vec::new()
-                } else {
-                    reach::reach(
-                        &policies.rules,
-                        policies.boundary_rules.as_deref(),
-                        &r.owned(),
-                    )
-                },
-                described: r.describe(),
-            };
-            for probe in r.probes() {
-                let e = evaluate(
-                    &policies.documents,
-                    policies.boundary,
-                    probe.action,
-                    &r.arn(probe.target),
-                );
-                cell.conditional |= e.conditional;
-                match e.decision {
-                    Decision::Allowed => cell.allowed.push(probe.action),
-                    Decision::ExplicitDeny => cell.explicitly_denied.push(probe.action),
-                    Decision::ImplicitDeny => {}
-                }
-            }
-            cells.push(cell);
-        }
-    }
-    if cells.iter().any(|c| c.conditional) {
-        notes.push(
-            "statements with a `Condition` were not evaluated: a conditional Allow is counted as allowing and a conditional Deny as not denying (marked `*`)"
-                .to_owned(),
+/// Every policy that applies to `user`, each with the name a leak message
+/// gives it; the ARNs of managed policies whose documents are not in
+/// `docs` go to `missing`.
+fn policies<'a>(
+    observed: &'a Observed,
+    user: &'a crate::model::ObservedUser,
+    docs: &'a BTreeMap<String, Value>,
+    missing: &mut BTreeSet<String>,
+) -> Policies<'a> {
+    let mut identity: Vec<(String, &Value)> = user
+        .inline_policies
+        .iter()
+        .map(|(name, doc)| {
+            (
+                format!("inline policy `{name}` of user `{}`", user.name),
+                doc,
+            )
+        })
+        .collect();
+    let mut attached: Vec<(String, &String)> = user
+        .attached_policies
+        .iter()
+        .map(|arn| (format!("user `{}`", user.name), arn))
+        .collect();
+    for group in user.groups.iter().filter_map(|g| observed.groups.get(g)) {
+        identity.extend(group.inline_policies.iter().map(|(name, doc)| {
+            (
+                format!("inline policy `{name}` of group `{}`", group.name),
+                doc,
+            )
+        }));
+        attached.extend(
+            group
+                .attached_policies
+                .iter()
+                .map(|arn| (format!("group `{}`", group.name), arn)),
         );
     }
-    Matrix {
-        principals,
-        resources: resources.into_iter().collect(),
-        cells,
-        notes,
+    for (holder, arn) in attached {
+        match docs.get(arn) {
+            Some(doc) => {
+                identity.push((format!("managed policy `{arn}` attached to {holder}"), doc))
+            }
+            None => {
+                missing.insert(arn.clone());
+            }
+        }
     }
+    let boundary = user.permissions_boundary.as_ref().and_then(|arn| {
+        let doc = docs.get(arn);
+        if doc.is_none() {
+            missing.insert(arn.clone());
+        }
+        doc.map(|d| (arn, d))
+    });
+    Policies::new(identity, boundary)
+}
+
+/// What `principal` may do on `r`: the probes, and for another client's
+/// resource every statement that reaches it.
+fn cell(principal: &Principal, policies: &Policies<'_>, r: &Resource) -> Cell {
+    let own = principal.clients.contains(&r.client);
+    let mut cell = Cell {
+        principal: principal.name.clone(),
+        resource: r.name.clone(),
+        kind: r.kind,
+        client: r.client.clone(),
+        own,
+        allowed: Vec::new(),
+        explicitly_denied: Vec::new(),
+        conditional: false,
+        // A client's own access is what it is granted; only another
+        // client's resources can leak.
+        reached_by: if own {
+            Vec::new()
+        } else {
+            reach::reach(
+                &policies.rules,
+                policies.boundary_rules.as_deref(),
+                &r.owned(),
+            )
+        },
+        described: r.describe(),
+    };
+    for probe in r.probes() {
+        let e = evaluate(
+            &policies.documents,
+            policies.boundary,
+            probe.action,
+            &r.arn(probe.target),
+        );
+        cell.conditional |= e.conditional;
+        match e.decision {
+            Decision::Allowed => cell.allowed.push(probe.action),
+            Decision::ExplicitDeny => cell.explicitly_denied.push(probe.action),
+            Decision::ImplicitDeny => {}
+        }
+    }
+    cell
 }
 
 /// One principal's policies: the documents, for the probes, and their

@@ -273,7 +273,7 @@ fn reaches(identity: &[Value], owned: &Owned) -> bool {
 fn a_grant_inside_another_clients_prefix_reaches_it() {
     let hand = allow(json!("s3:GetObject"), json!("arn:aws:s3:::aaa-prod*"));
     assert_eq!(
-        reach_of(&[hand.clone()], None, &Owned::prefix("aaa-")),
+        reach_of(std::slice::from_ref(&hand), None, &Owned::prefix("aaa-")),
         [Reach {
             policy: "policy `p`".into(),
             statement: 1,
@@ -290,7 +290,10 @@ fn a_grant_inside_another_clients_prefix_reaches_it() {
         "arn:aws:s3:::aaa-example/x"
     ));
     // Nor does it reach a bucket of aaa that it does not name.
-    assert!(!reaches(&[hand.clone()], &Owned::bucket("aaa-x")));
+    assert!(!reaches(
+        std::slice::from_ref(&hand),
+        &Owned::bucket("aaa-x")
+    ));
     assert!(reaches(&[hand], &Owned::bucket("aaa-prod")));
 }
 
