@@ -82,6 +82,11 @@ pub enum LockError {
         found: String,
         holder: String,
     },
+    /// The credentials may not create the lock policy.
+    #[error(
+        "could not take the apply lock: iam:CreatePolicy on `{arn}` was denied ({message}); nothing was changed. The operator policy allows it since the apply lock exists: update it from `provision policy operator` (statement `ApplyLock`)"
+    )]
+    Denied { arn: String, message: String },
     /// An AWS call failed.
     #[error("could not {operation}: {message}")]
     Call {
@@ -253,6 +258,12 @@ pub async fn acquire(aws: &Aws, path: &str, command: &str) -> Result<Lock, LockE
                 });
             }
             Err(e) if aws::error_code(&e) == Some("EntityAlreadyExists") => e,
+            Err(e) if aws::error_code(&e).is_some_and(|c| c.contains("AccessDenied")) => {
+                return Err(LockError::Denied {
+                    arn,
+                    message: aws::describe(&e),
+                });
+            }
             Err(e) => {
                 return Err(LockError::Call {
                     operation: "take the apply lock (iam:CreatePolicy)",

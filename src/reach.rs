@@ -170,6 +170,12 @@ pub fn overlap(globs: &[&Glob]) -> bool {
 }
 
 fn overlap_within(globs: &[&Glob], limit: usize) -> bool {
+    // Most patterns compared in a matrix are ARNs of different buckets,
+    // which differ in a literal long before any wildcard: settle those
+    // without the walk.
+    if literal_clash(globs, false) || literal_clash(globs, true) {
+        return false;
+    }
     let mut seen: HashSet<Vec<usize>> = HashSet::new();
     let mut todo = vec![vec![0; globs.len()]];
     while let Some(at) = todo.pop() {
@@ -194,6 +200,51 @@ fn overlap_within(globs: &[&Glob], limit: usize) -> bool {
         }
     }
     false
+}
+
+/// True when the patterns' literal starts (or, `from_end`, their literal
+/// ends) cannot agree: at some position before any `*`, two want different
+/// characters, or one ends where another needs another character. A
+/// quick, sound test that they share no string; `false` proves nothing.
+fn literal_clash(globs: &[&Glob], from_end: bool) -> bool {
+    if globs.is_empty() {
+        return false;
+    }
+    let token = |g: &&Glob, i: usize| {
+        if from_end {
+            g.tokens.len().checked_sub(i + 1).map(|k| g.tokens[k])
+        } else {
+            g.tokens.get(i).copied()
+        }
+    };
+    let mut i = 0;
+    loop {
+        let (mut many, mut ended, mut more, mut clash) = (false, false, false, false);
+        let mut wanted = None;
+        for g in globs {
+            match token(g, i) {
+                Some(Token::Many) => many = true,
+                None => ended = true,
+                Some(Token::One) => more = true,
+                Some(Token::Char(c)) => {
+                    more = true;
+                    clash |= wanted.is_some_and(|w| w != c);
+                    wanted = Some(c);
+                }
+            }
+        }
+        if many {
+            return false;
+        }
+        if ended {
+            // A pattern ends here: every other must end here too.
+            return more;
+        }
+        if clash {
+            return true;
+        }
+        i += 1;
+    }
 }
 
 /// The positions after every pattern reads one common character from
@@ -433,12 +484,16 @@ fn first_reach(
     denies: &[&Rule],
     owned: &Owned,
 ) -> Option<Reach> {
+    // Resources first: they rule out most pairs, and cheaply.
     for resource in &owned.resources {
         let actions = Part::new(&owned.actions);
         let resources = Part::new(resource);
-        for (acts, act_label) in actions.narrow(&rule.actions) {
-            for (res, res_label) in resources.narrow(&rule.resources) {
-                if !acts.possible() || !res.possible() {
+        for (res, res_label) in resources.narrow(&rule.resources) {
+            if !res.possible() {
+                continue;
+            }
+            for (acts, act_label) in actions.narrow(&rule.actions) {
+                if !acts.possible() {
                     continue;
                 }
                 let open = match bounds {
@@ -460,7 +515,7 @@ fn first_reach(
                         statement: rule.index,
                         sid: rule.sid.clone(),
                         actions: act_label,
-                        resources: res_label,
+                        resources: res_label.clone(),
                         conditional: rule.conditional || bound_conditional,
                     });
                 }

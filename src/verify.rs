@@ -263,10 +263,12 @@ pub fn matrix(
                 .join(", ")
         ));
     }
+    // Each resource's patterns are parsed once, not once per principal.
+    let owned: Vec<(&Resource, Owned)> = resources.iter().map(|r| (r, r.owned())).collect();
     let mut cells = Vec::new();
     for principal in &principals {
-        for r in &resources {
-            cells.push(cell(principal, &policies_of[&principal.name], r));
+        for (r, owned) in &owned {
+            cells.push(cell(principal, &policies_of[&principal.name], r, owned));
         }
     }
     if cells.iter().any(|c| c.conditional) {
@@ -457,7 +459,7 @@ fn policies<'a>(
 
 /// What `principal` may do on `r`: the probes, and for another client's
 /// resource every statement that reaches it.
-fn cell(principal: &Principal, policies: &Policies<'_>, r: &Resource) -> Cell {
+fn cell(principal: &Principal, policies: &Policies<'_>, r: &Resource, owned: &Owned) -> Cell {
     let own = principal.clients.contains(&r.client);
     let mut cell = Cell {
         principal: principal.name.clone(),
@@ -473,11 +475,7 @@ fn cell(principal: &Principal, policies: &Policies<'_>, r: &Resource) -> Cell {
         reached_by: if own {
             Vec::new()
         } else {
-            reach::reach(
-                &policies.rules,
-                policies.boundary_rules.as_deref(),
-                &r.owned(),
-            )
+            reach::reach(&policies.rules, policies.boundary_rules.as_deref(), owned)
         },
         described: r.describe(),
     };

@@ -179,13 +179,60 @@ fn overlap_with_a_plain_string_agrees_with_the_evaluator() {
 }
 
 /// The bound on explored states answers "they may intersect", the answer
-/// that reports. `*x` and `*y` share nothing; proving it visits 8 states.
+/// that reports. `?*?` (two characters or more) and `?` (one) share
+/// nothing, and no literal tells: proving it visits 3 states.
 #[test]
 fn overlap_gives_up_towards_reporting() {
-    let (x, y) = (r("*x"), r("*y"));
-    assert!(!overlap_within(&[&x, &y], 8));
-    assert!(overlap_within(&[&x, &y], 7));
+    let (x, y) = (r("?*?"), r("?"));
+    assert!(!literal_clash(&[&x, &y], false) && !literal_clash(&[&x, &y], true));
+    assert!(!overlap_within(&[&x, &y], 3));
+    assert!(overlap_within(&[&x, &y], 2));
     assert!(!overlap(&[&x, &y]));
+}
+
+/// The quick test settles patterns whose literal starts or ends disagree,
+/// and proves nothing otherwise.
+#[test]
+fn literal_starts_and_ends_settle_most_pairs() {
+    let cases: &[(&[&str], bool, bool)] = &[
+        // (patterns, clash from the start, clash from the end)
+        (&[], false, false),
+        (&["abc"], false, false),
+        (&["abc", "abd"], true, true),
+        (&["abc", "xbc"], true, true),
+        (&["ab*c", "xb*c"], true, false),
+        (&["ab*", "ac*"], true, false),
+        (&["*ab", "*cb"], false, true),
+        (&["a?c", "abc"], false, false),
+        (&["a?c", "a?d"], true, true),
+        (&["a*?c", "a*?d"], false, true),
+        (&["ab", "abc"], true, true),
+        (&["ab", "ab"], false, false),
+        (&["ab", "ab*"], false, false),
+        (&["a*", "b*", "a*"], true, false),
+        (&["a*", "a*", "b*"], true, false),
+        (&["?", ""], true, true),
+        (&["", ""], false, false),
+        (
+            &["arn:aws:s3:::client01-assets", "arn:aws:s3:::client02-*"],
+            true,
+            false,
+        ),
+    ];
+    for (patterns, front, back) in cases {
+        let globs: Vec<Glob> = patterns.iter().map(|p| r(p)).collect();
+        let refs: Vec<&Glob> = globs.iter().collect();
+        assert_eq!(
+            literal_clash(&refs, false),
+            *front,
+            "{patterns:?} from the start"
+        );
+        assert_eq!(
+            literal_clash(&refs, true),
+            *back,
+            "{patterns:?} from the end"
+        );
+    }
 }
 
 #[test]

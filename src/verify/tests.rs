@@ -263,3 +263,68 @@ fn clients_outside_the_files_are_read_from_the_account() {
     assert_eq!(bob.clients, BTreeSet::from(["globex".to_owned()]));
     assert!(m.isolated());
 }
+
+/// How long the matrix takes at the size `scripts/bench` uses (300
+/// clients, 4,500 developers, each in two clients); run with
+/// `cargo test --release --lib verify::tests::matrix_at_scale -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn matrix_at_scale() {
+    let (clients, developers) = (300, 4500);
+    let mut desired = Desired::default();
+    let mut observed = Observed::default();
+    let mut all: Vec<Client> = (0..clients)
+        .map(|c| {
+            let name = format!("client{c:03}");
+            if c % 2 == 0 {
+                client(
+                    &name,
+                    &[&format!("{name}-assets"), &format!("{name}-logs")],
+                    &[],
+                    &[],
+                )
+            } else {
+                client(&name, &[], &[&format!("{name}-")], &[])
+            }
+        })
+        .collect();
+    for d in 0..developers {
+        let dev = format!("dev{d:04}");
+        let mine = [d % clients, (d + 1) % clients];
+        for c in mine {
+            all[c].developers.push(dev.clone());
+        }
+        let groups: Vec<String> = mine.iter().map(|c| all[*c].group_name()).collect();
+        let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let u = user(&dev, &refs, None);
+        observed.users.insert(u.name.clone(), u);
+    }
+    for c in all {
+        let app = user(
+            &format!("{}-app", c.name),
+            &[&c.group_name()],
+            Some(&c.name),
+        );
+        observed.users.insert(app.name.clone(), app);
+        observed.groups.insert(
+            c.group_name(),
+            ObservedGroup {
+                name: c.group_name(),
+                path: "/provision/".into(),
+                inline_policies: [(GROUP_POLICY_NAME.to_owned(), group_policy(&c, ACCOUNT))].into(),
+                ..ObservedGroup::default()
+            },
+        );
+        desired.clients.insert(c.name.clone(), c);
+    }
+    let started = std::time::Instant::now();
+    let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT);
+    eprintln!(
+        "{} principals x {} resources = {} cells in {:?}",
+        m.principals.len(),
+        m.resources.len(),
+        m.cells.len(),
+        started.elapsed()
+    );
+    assert!(m.isolated());
+}
