@@ -160,22 +160,25 @@ fn glob_match<T: Copy + PartialEq>(
     same: impl Fn(T, T) -> bool,
 ) -> bool {
     let (mut pi, mut vi) = (0, 0);
-    let mut back: Option<(usize, usize)> = None;
+    // Where to try again after a mismatch: just past the last `*`, and
+    // the position in the value up to which that `*` has taken characters.
+    let mut resume: Option<(usize, usize)> = None;
     while vi < v.len() {
         match p.get(pi) {
             Some(&c) if c == star => {
-                back = Some((pi, vi));
                 pi += 1;
+                resume = Some((pi, vi));
             }
             Some(&c) if c == one || same(c, v[vi]) => {
                 pi += 1;
                 vi += 1;
             }
-            _ => match back {
-                Some((sp, sv)) => {
-                    pi = sp + 1;
-                    vi = sv + 1;
-                    back = Some((sp, sv + 1));
+            _ => match resume {
+                // The `*` takes one more character.
+                Some((rp, rv)) => {
+                    pi = rp;
+                    vi = rv + 1;
+                    resume = Some((rp, vi));
                 }
                 None => return false,
             },

@@ -351,6 +351,72 @@ fn two_concurrent_applies_never_interleave() {
     assert_eq!(env.plan_exit(&env.clients()).0, 0);
 }
 
+/// An apply shows its plan before it takes the lock (so that a no-op
+/// apply writes nothing), then plans again under the lock and applies only
+/// what it showed. Here it is stopped just before taking the lock while the
+/// account changes: when another apply made the same changes, it says there
+/// is nothing left to do; when the account changed otherwise, it applies
+/// nothing.
+#[test]
+fn an_apply_plans_again_under_the_lock_and_applies_only_what_it_showed() {
+    let env = Env::new();
+    let late = CountingProxy::start(&env.moto.url());
+    let n = env.calls_until_locked(&late);
+    for other_change in ["another apply", "a hand edit"] {
+        env.moto.reset();
+        late.clear();
+        // Everything before the lock's CreatePolicy goes through.
+        late.hold_after(n - 1);
+        let child = env.spawn_apply(&late, "creds-late");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while late.calls().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "the apply never reached the lock"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if other_change == "another apply" {
+            env.apply(&env.clients()).success();
+        } else {
+            block_on(async {
+                env.iam()
+                    .create_group()
+                    .group_name("client-acme")
+                    .path("/provision/")
+                    .send()
+                    .await
+                    .unwrap();
+            });
+        }
+        late.release();
+        let out = child.wait_with_output().unwrap();
+        let err = stderr_of(&out);
+        let changes: Vec<String> = late
+            .requests()
+            .iter()
+            .filter(|c| c.is_write() && !c.is_lock_call())
+            .map(|c| c.action.clone())
+            .collect();
+        assert_eq!(changes, Vec::<String>::new(), "{other_change}: {err}");
+        if other_change == "another apply" {
+            assert!(out.status.success(), "{err}");
+            assert!(
+                err.contains("No changes: another run made these changes"),
+                "{err}"
+            );
+            assert_eq!(env.keys_of("acme-app"), 1);
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(
+                err.contains("the account changed since the plan above was made"),
+                "{err}"
+            );
+        }
+        assert_eq!(env.lock_id(), None, "{other_change}: released");
+    }
+}
+
 /// A run killed outright keeps the lock. The next run names it and says
 /// how to break it; `provision unlock` refuses another id, then removes
 /// exactly the lock it was given, after which apply finishes the job.

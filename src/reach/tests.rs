@@ -233,6 +233,11 @@ fn literal_starts_and_ends_settle_most_pairs() {
             "{patterns:?} from the end"
         );
     }
+    // A clash at either end settles the question without the walk: even
+    // with no state to spare, the answer is "no common string".
+    for (a, b) in [("ab*", "ac*"), ("*ab", "*cb")] {
+        assert!(!overlap_within(&[&r(a), &r(b)], 0), "{a} vs {b}");
+    }
 }
 
 #[test]
