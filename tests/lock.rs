@@ -188,7 +188,8 @@ fn an_apply_takes_and_releases_the_lock_and_a_no_op_apply_takes_none() {
 }
 
 /// While one apply holds the lock, every other command that changes the
-/// account is refused with the holder named and changes nothing; `plan`
+/// account (apply of files or of a saved plan, rotate-key, onboard
+/// --apply) is refused with the holder named and changes nothing; `plan`
 /// still works. Once the first apply ends, the account is as one apply
 /// leaves it: one key for the app user.
 #[test]
@@ -263,8 +264,37 @@ fn while_one_apply_holds_the_lock_other_changes_are_refused_naming_the_holder() 
         "{}",
         stderr_of(&out)
     );
+    // onboard --apply, on a copy of the file so this test's own stays as
+    // the first apply planned it.
+    let copy = env.dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(env.file("acme.toml"), copy.join("acme.toml")).unwrap();
+    let out = env
+        .cmd()
+        .args([
+            "onboard",
+            "bob",
+            "--client",
+            "acme",
+            "--email",
+            "bob@example.com",
+            "--file",
+        ])
+        .arg(copy.join("acme.toml"))
+        .args(["--apply", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr_of(&out).contains("holds the apply lock"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
-    assert_eq!(env.proxy.lock_writes(), ["CreatePolicy", "CreatePolicy"]);
+    assert_eq!(
+        env.proxy.lock_writes(),
+        ["CreatePolicy", "CreatePolicy", "CreatePolicy"]
+    );
     assert_eq!(
         env.lock_id().as_deref(),
         Some(id.as_str()),
