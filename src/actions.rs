@@ -143,6 +143,19 @@ pub const OPERATIONS: &[Operation] = &[
     op(Sts, "GetCallerIdentity", "get_caller_identity", "sts:GetCallerIdentity", Read, Any, Allow),
 ];
 
+/// The operations of the apply lock (`lock`), each also in [`OPERATIONS`].
+/// The lock's writes are granted on the lock policy's ARN alone (see
+/// `operator`): they are `CreatePolicy` and `DeletePolicy`, which the
+/// table otherwise grants only on provision's own `provision-s3-*`
+/// policies. Tests check that this list is exactly what `src/lock.rs`
+/// calls.
+pub const LOCK_OPERATIONS: &[&str] = &[
+    "CreatePolicy",
+    "DeletePolicy",
+    "GetCallerIdentity",
+    "GetPolicy",
+];
+
 /// The entry for operation `name` (`CreateUser`), if provision calls it.
 pub fn find(name: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|o| o.operation == name)
@@ -209,6 +222,35 @@ mod tests {
             calls.extend(sdk_calls(&text));
         }
         calls
+    }
+
+    /// Every call the apply lock makes is in the table and in
+    /// `LOCK_OPERATIONS`, and every entry there is called by the lock.
+    #[test]
+    fn every_lock_call_is_in_the_call_table() {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lock.rs"))
+                .unwrap();
+        let called: BTreeSet<&'static str> = sdk_calls(&text)
+            .into_iter()
+            .map(|(service, method)| {
+                let op = OPERATIONS
+                    .iter()
+                    .find(|o| o.service == service && o.method == method)
+                    .unwrap_or_else(|| {
+                        panic!("the lock calls `{method}`, which is missing from OPERATIONS")
+                    });
+                op.operation
+            })
+            .collect();
+        let listed: BTreeSet<&'static str> = LOCK_OPERATIONS.iter().copied().collect();
+        assert_eq!(
+            called, listed,
+            "LOCK_OPERATIONS must be what src/lock.rs calls"
+        );
+        for name in LOCK_OPERATIONS {
+            assert!(find(name).is_some(), "{name} is not in OPERATIONS");
+        }
     }
 
     #[test]

@@ -88,6 +88,24 @@ pub enum Command {
     /// Report old or unused keys, console passwords and strays; exit 1 when
     /// something needs action.
     Audit(AuditArgs),
+    /// Break a stale apply lock, left by a run that was killed.
+    ///
+    /// Every command that changes the account holds a lock in it while it
+    /// runs; one that is killed outright keeps it, and the next run stops
+    /// with its id. Check that no provision run is in progress, then give
+    /// that id: the lock is removed only if it is still that one.
+    Unlock(UnlockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The lock's id, as the refused run printed it.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// `.toml` files or directories of them, for the settings (account,
+    /// managed path).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 impl Command {
@@ -106,6 +124,7 @@ impl Command {
             }
             | Command::Offboard(OffboardArgs { paths, .. })
             | Command::RotateKey(RotateKeyArgs { paths, .. })
+            | Command::Unlock(UnlockArgs { paths, .. })
             | Command::Audit(AuditArgs { paths, .. }) => paths,
             // onboard has no PATH: without `--file` it reads the default
             // directory to find the client's file.

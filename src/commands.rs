@@ -370,7 +370,43 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
         eprintln!("Apply cancelled; nothing was changed.");
         return Ok(ExitStatus::Failure);
     }
-    execute(args, aws, &plan, keys).await
+    execute_locked(args, aws, desired, &plan, keys).await
+}
+
+/// Carry out `plan` holding the apply lock (SPEC, guarantee 11). The plan
+/// shown was made without it, so that a no-op apply writes nothing; under
+/// the lock the account is read and planned again, and the changes are
+/// made only if they are still exactly the ones shown, since another run
+/// may have changed the account in between.
+async fn execute_locked(
+    args: &ApplyArgs,
+    aws: &Aws,
+    desired: &Desired,
+    plan: &Plan,
+    keys: KeySink,
+) -> Result<ExitStatus> {
+    let command = crate::lock::command_line("apply", &args.paths);
+    let lock = crate::lock::acquire(aws, &desired.settings.path, &command).await?;
+    crate::lock::hold(aws, lock, async {
+        let Some(fresh) = make_plan(aws, desired, args.remove_boundaries).await? else {
+            bail!(
+                "the configuration no longer plans cleanly against the account (see above); nothing was applied"
+            );
+        };
+        if fresh.changes == plan.changes {
+            return execute(args, aws, plan, keys).await;
+        }
+        if fresh.is_empty() {
+            eprintln!(
+                "No changes: another run made these changes since the plan above was made; the account matches the configuration."
+            );
+            return Ok(ExitStatus::Success);
+        }
+        bail!(
+            "the account changed since the plan above was made (another provision run, or a hand edit); nothing was applied; run `provision apply` again and review the new plan"
+        )
+    })
+    .await
 }
 
 /// `provision apply PLANFILE`: apply exactly the reviewed changes, after
@@ -408,6 +444,45 @@ async fn apply_saved_inner(
 ) -> Result<ExitStatus> {
     let account = aws.account_id().await?;
     saved.check_account(&account)?;
+    // Checked first without the apply lock, so that a stale plan is
+    // refused, and an empty one applied, without any write call.
+    let plan = check_saved(args, aws, desired, saved, account.clone()).await?;
+    {
+        let mut out = anstream::stdout().lock();
+        render::text_styled(&plan, &mut out, true)?;
+        out.flush()?;
+    }
+    if plan.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    let keys = key_sink(
+        "apply",
+        args.credentials_dir.as_deref(),
+        args.print_secrets,
+        &new_key_users(&plan),
+    )?;
+    // No confirmation: the plan was reviewed when it was saved, and it is
+    // applied only if nothing it depends on changed (as `terraform apply
+    // PLANFILE` does). Checked again under the apply lock, since another
+    // run may have changed the account meanwhile (SPEC, guarantee 11).
+    let command = crate::lock::command_line("apply", &args.paths);
+    let lock = crate::lock::acquire(aws, &desired.settings.path, &command).await?;
+    crate::lock::hold(aws, lock, async {
+        check_saved(args, aws, desired, saved, account).await?;
+        execute(args, aws, &plan, keys).await
+    })
+    .await
+}
+
+/// Every check of a saved plan against the account as it is now; its
+/// changes when they all pass.
+async fn check_saved(
+    args: &ApplyArgs,
+    aws: &Aws,
+    desired: &Desired,
+    saved: &SavedPlan,
+    account: String,
+) -> Result<Plan> {
     let observed = aws.observe(&desired.settings.path).await?;
     saved.check_observed(&observed)?;
     let plan = saved.plan();
@@ -438,24 +513,7 @@ async fn apply_saved_inner(
             "the saved plan is stale: planning now gives different changes (another client's buckets, a quota, an expiry date or the boundary changed since it was made); nothing was applied; run `provision plan` again and review the new plan"
         );
     }
-    {
-        let mut out = anstream::stdout().lock();
-        render::text_styled(&plan, &mut out, true)?;
-        out.flush()?;
-    }
-    if plan.is_empty() {
-        return Ok(ExitStatus::Success);
-    }
-    let keys = key_sink(
-        "apply",
-        args.credentials_dir.as_deref(),
-        args.print_secrets,
-        &new_key_users(&plan),
-    )?;
-    // No confirmation: the plan was reviewed when it was saved, and it is
-    // applied only if nothing it depends on changed (as `terraform apply
-    // PLANFILE` does).
-    execute(args, aws, &plan, keys).await
+    Ok(plan)
 }
 
 /// How new secrets are delivered, decided from the flags and from where

@@ -9,7 +9,7 @@ use provision::aws::ConnectOptions;
 use provision::cli::{Cli, Command};
 use provision::exit::ExitStatus;
 use provision::terminal::{self, Verbosity};
-use provision::{audit, commands, people, rotate};
+use provision::{audit, commands, lock, people, rotate};
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::RotateKey(args) => runtime().block_on(rotate::rotate_key(args, &connect, stats)),
         Command::Audit(args) => runtime().block_on(audit::audit(args, &connect, stats)),
         Command::Verify(args) => runtime().block_on(commands::verify(args, &connect, stats)),
+        Command::Unlock(args) => runtime().block_on(lock::unlock(args, &connect, stats)),
     };
     match result {
         Ok(status) => status.into(),

@@ -132,6 +132,17 @@ pub fn operator_policy(desired: &Desired) -> Value {
         "Action": writes(Target::Policy, Grant::Allow),
         "Resource": policies_arn(&account, path),
     }));
+    // The apply lock: create and delete that one policy, nothing else.
+    statements.push(json!({
+        "Sid": "ApplyLock",
+        "Effect": "Allow",
+        "Action": sorted(
+            ops.iter()
+                .filter(|o| o.level == Level::Write && actions::LOCK_OPERATIONS.contains(&o.operation))
+                .map(|o| o.action)
+        ),
+        "Resource": crate::lock::lock_arn(&account, path),
+    }));
     statements.push(json!({
         "Sid": "AttachOnlyProvisionPolicies",
         "Effect": "Allow",
@@ -329,6 +340,43 @@ mod tests {
             assert_eq!(attach_nested["Effect"], "Deny");
             assert_eq!(attach_nested["Action"], json!(["iam:AttachGroupPolicy"]));
         }
+    }
+
+    /// The apply lock's calls are allowed on its ARN, and on no other
+    /// policy: not another name under the managed path, not the lock of
+    /// another path.
+    #[test]
+    fn the_apply_lock_is_granted_on_its_own_arn_only() {
+        let doc = operator_policy(&desired(Some(BOUNDARY), Some("123456789012")));
+        let lock = crate::lock::lock_arn("123456789012", "/provision/");
+        for name in actions::LOCK_OPERATIONS {
+            let o = actions::find(name).unwrap();
+            assert!(boundary_allows(&doc, o.action, &lock), "{o:?}");
+        }
+        for other in [
+            "arn:aws:iam::123456789012:policy/provision/provision-lock-other".to_owned(),
+            "arn:aws:iam::123456789012:policy/provision/anything".to_owned(),
+            crate::lock::lock_arn("123456789012", "/provision/team-b/"),
+            crate::lock::lock_arn("111122223333", "/provision/"),
+        ] {
+            for action in ["iam:CreatePolicy", "iam:DeletePolicy"] {
+                assert!(
+                    !boundary_allows(&doc, action, &other),
+                    "{action} on {other}"
+                );
+            }
+        }
+        let statement = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "ApplyLock")
+            .unwrap();
+        assert_eq!(
+            statement["Action"],
+            json!(["iam:CreatePolicy", "iam:DeletePolicy"])
+        );
+        assert_eq!(statement["Resource"], lock);
     }
 
     #[test]

@@ -30,10 +30,19 @@ pub async fn rotate_key(
     // The account guard, as for plan and apply: never create a key in the
     // same-named user of another account.
     commands::guarded_account(&aws, &desired).await?;
-    let result = if args.finish {
-        finish(&aws, &args.user, &managed_path).await
-    } else {
-        start(&aws, args, &managed_path).await
+    // Under the apply lock: an apply running at the same time could
+    // otherwise replace the key being rotated (SPEC, guarantee 11).
+    let work = async {
+        if args.finish {
+            finish(&aws, &args.user, &managed_path).await
+        } else {
+            start(&aws, args, &managed_path).await
+        }
+    };
+    let command = crate::lock::command_line(&format!("rotate-key {}", args.user), &args.paths);
+    let result = match crate::lock::acquire(&aws, &managed_path, &command).await {
+        Ok(lock) => crate::lock::hold(&aws, lock, work).await,
+        Err(e) => Err(e.into()),
     };
     commands::print_stats(&aws, stats);
     result

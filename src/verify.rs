@@ -3,9 +3,15 @@
 //! policies with [`crate::evaluate`].
 //!
 //! Pure: the command reads the account and the managed policy documents,
-//! then [`matrix`] decides and [`text`]/[`json`] print. Isolation holds when
-//! no principal is allowed any probed action on a resource of a client it
-//! does not belong to.
+//! then [`matrix`] decides and [`text`]/[`json`] print.
+//!
+//! Two answers per principal and resource. The table shows what a few
+//! representative actions may do on the resource (a bucket prefix through a
+//! sample bucket `<prefix>example`), evaluated as IAM would. Whether
+//! isolation holds is decided on the patterns themselves ([`crate::reach`]):
+//! a principal leaks when any statement it holds allows an action on
+//! anything another client owns (any bucket a prefix covers, not only the
+//! sample), and the leak names that statement.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -17,6 +23,7 @@ use crate::evaluate::{Decision, evaluate};
 use crate::isolation::{OwnedScope, policy_scopes};
 use crate::model::{CLIENT_TAG_KEY, Desired, GROUP_PREFIX, Observed};
 use crate::policy::{bucket_arn, distribution_arn, objects_arn};
+use crate::reach::{self, Owned, Reach, Rule};
 
 /// Version of the JSON format; bumped on incompatible changes.
 pub const JSON_FORMAT_VERSION: &str = "1";
@@ -98,11 +105,34 @@ pub struct Resource {
     pub client: String,
     /// True for a representative bucket standing for a prefix.
     pub from_prefix: bool,
+    /// The prefix a representative bucket stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
     #[serde(skip)]
     account_id: String,
 }
 
 impl Resource {
+    /// What the client owns, as patterns: the bucket and its objects, every
+    /// bucket of the prefix, or the distribution.
+    fn owned(&self) -> Owned {
+        match (self.kind, &self.prefix) {
+            (ResourceKind::Distribution, _) => Owned::distribution(&self.account_id, &self.name),
+            (ResourceKind::Bucket, Some(prefix)) => Owned::prefix(prefix),
+            (ResourceKind::Bucket, None) => Owned::bucket(&self.name),
+        }
+    }
+
+    /// How messages name it: "bucket `x`", "bucket prefix `p`" or
+    /// "distribution `E...`".
+    pub fn describe(&self) -> String {
+        match (self.kind, &self.prefix) {
+            (ResourceKind::Distribution, _) => format!("distribution `{}`", self.name),
+            (ResourceKind::Bucket, Some(prefix)) => format!("bucket prefix `{prefix}`"),
+            (ResourceKind::Bucket, None) => format!("bucket `{}`", self.name),
+        }
+    }
+
     fn arn(&self, target: Target) -> String {
         match target {
             Target::Bucket => bucket_arn(&self.name),
@@ -144,13 +174,20 @@ pub struct Cell {
     /// A statement with a `Condition` took part (counted as applying for
     /// allows and not applying for denies).
     pub conditional: bool,
+    /// For a resource of another client: every statement whose patterns
+    /// reach any part of it (see [`crate::reach`]).
+    pub reached_by: Vec<Reach>,
+    /// How messages name the resource ("bucket prefix `p`", ...).
+    #[serde(skip)]
+    pub described: String,
 }
 
 impl Cell {
     /// True when the principal reaches a resource of a client it does not
-    /// belong to.
+    /// belong to: a statement's patterns reach it, or (belt and braces) a
+    /// probed action is allowed on it.
     pub fn is_leak(&self) -> bool {
-        !self.own && !self.allowed.is_empty()
+        !self.own && (!self.allowed.is_empty() || !self.reached_by.is_empty())
     }
 }
 
@@ -202,142 +239,19 @@ pub fn matrix(
     docs: &BTreeMap<String, Value>,
     account_id: &str,
 ) -> Matrix {
-    let path = desired.settings.path.as_str();
     let mut notes = Vec::new();
-
-    // Resources and their owners.
-    let mut resources: BTreeSet<Resource> = BTreeSet::new();
-    let resource = |kind, name: String, client: &str, from_prefix| Resource {
-        kind,
-        name,
-        client: client.to_owned(),
-        from_prefix,
-        account_id: account_id.to_owned(),
-    };
-    for client in desired.clients.values() {
-        for b in &client.buckets {
-            resources.insert(resource(
-                ResourceKind::Bucket,
-                b.clone(),
-                &client.name,
-                false,
-            ));
-        }
-        for p in &client.bucket_prefixes {
-            resources.insert(resource(
-                ResourceKind::Bucket,
-                format!("{p}{PREFIX_EXAMPLE}"),
-                &client.name,
-                true,
-            ));
-        }
-        for d in &client.distributions {
-            resources.insert(resource(
-                ResourceKind::Distribution,
-                d.clone(),
-                &client.name,
-                false,
-            ));
-        }
-    }
-    let loaded_groups: BTreeSet<String> =
-        desired.clients.values().map(|c| c.group_name()).collect();
-    let live_clients: Vec<(&str, &crate::model::ObservedGroup)> = observed
-        .groups
-        .values()
-        .filter(|g| g.is_managed(path) && !loaded_groups.contains(&g.name))
-        .map(|g| (g.name.strip_prefix(GROUP_PREFIX).unwrap_or(&g.name), g))
-        .collect();
-    for (client, group) in &live_clients {
-        for scope in group.inline_policies.values().flat_map(policy_scopes) {
-            match scope {
-                OwnedScope::Bucket(b) => {
-                    resources.insert(resource(ResourceKind::Bucket, b, client, false));
-                }
-                // The empty prefix is every bucket: not a bucket of its own.
-                OwnedScope::Prefix(p) if p.is_empty() => {}
-                OwnedScope::Prefix(p) => {
-                    resources.insert(resource(
-                        ResourceKind::Bucket,
-                        format!("{p}{PREFIX_EXAMPLE}"),
-                        client,
-                        true,
-                    ));
-                }
-            }
-        }
-    }
-    if !live_clients.is_empty() {
-        notes.push(format!(
-            "buckets of {} client(s) not in the files given were read from their groups' policies: {}",
-            live_clients.len(),
-            live_clients
-                .iter()
-                .map(|(c, _)| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    if resources.iter().any(|r| r.from_prefix) {
-        notes.push(format!(
-            "a bucket prefix is probed through a representative bucket `<prefix>{PREFIX_EXAMPLE}`"
-        ));
-    }
-
-    // Principals and the clients they belong to: as the files say for
-    // loaded clients, as the account says for the others.
+    let live = live_clients(desired, observed);
+    let resources = resources(desired, &live, account_id, &mut notes);
     let mut principals = Vec::new();
-    let mut policies_of: BTreeMap<String, (Vec<&Value>, Option<&Value>)> = BTreeMap::new();
+    let mut policies_of: BTreeMap<String, Policies<'_>> = BTreeMap::new();
     let mut missing: BTreeSet<String> = BTreeSet::new();
+    let path = desired.settings.path.as_str();
     for user in observed.users.values().filter(|u| u.is_managed(path)) {
-        let mut clients = BTreeSet::new();
-        for client in desired.clients.values() {
-            if client.developers.contains(&user.name)
-                || client.app_user.as_deref() == Some(user.name.as_str())
-            {
-                clients.insert(client.name.clone());
-            }
-        }
-        for (client, group) in &live_clients {
-            if user.groups.contains(&group.name) {
-                clients.insert((*client).to_owned());
-            }
-        }
-        if let Some(client) = user.tags.get(CLIENT_TAG_KEY) {
-            clients.insert(client.clone());
-        }
-        let kind = if user.tags.contains_key(CLIENT_TAG_KEY) {
-            "app"
-        } else {
-            "developer"
-        };
-        let mut identity: Vec<&Value> = user.inline_policies.values().collect();
-        let mut attached: Vec<&String> = user.attached_policies.iter().collect();
-        for group in user.groups.iter().filter_map(|g| observed.groups.get(g)) {
-            identity.extend(group.inline_policies.values());
-            attached.extend(group.attached_policies.iter());
-        }
-        for arn in attached {
-            match docs.get(arn) {
-                Some(doc) => identity.push(doc),
-                None => {
-                    missing.insert(arn.clone());
-                }
-            }
-        }
-        let boundary = user.permissions_boundary.as_ref().and_then(|arn| {
-            let doc = docs.get(arn);
-            if doc.is_none() {
-                missing.insert(arn.clone());
-            }
-            doc
-        });
-        policies_of.insert(user.name.clone(), (identity, boundary));
-        principals.push(Principal {
-            name: user.name.clone(),
-            kind,
-            clients,
-        });
+        principals.push(principal(desired, &live, user));
+        policies_of.insert(
+            user.name.clone(),
+            policies(observed, user, docs, &mut missing),
+        );
     }
     if !missing.is_empty() {
         notes.push(format!(
@@ -349,31 +263,12 @@ pub fn matrix(
                 .join(", ")
         ));
     }
-
+    // Each resource's patterns are parsed once, not once per principal.
+    let owned: Vec<(&Resource, Owned)> = resources.iter().map(|r| (r, r.owned())).collect();
     let mut cells = Vec::new();
     for principal in &principals {
-        let (identity, boundary) = &policies_of[&principal.name];
-        for r in &resources {
-            let mut cell = Cell {
-                principal: principal.name.clone(),
-                resource: r.name.clone(),
-                kind: r.kind,
-                client: r.client.clone(),
-                own: principal.clients.contains(&r.client),
-                allowed: Vec::new(),
-                explicitly_denied: Vec::new(),
-                conditional: false,
-            };
-            for probe in r.probes() {
-                let e = evaluate(identity, *boundary, probe.action, &r.arn(probe.target));
-                cell.conditional |= e.conditional;
-                match e.decision {
-                    Decision::Allowed => cell.allowed.push(probe.action),
-                    Decision::ExplicitDeny => cell.explicitly_denied.push(probe.action),
-                    Decision::ImplicitDeny => {}
-                }
-            }
-            cells.push(cell);
+        for (r, owned) in &owned {
+            cells.push(cell(principal, &policies_of[&principal.name], r, owned));
         }
     }
     if cells.iter().any(|c| c.conditional) {
@@ -387,6 +282,241 @@ pub fn matrix(
         resources: resources.into_iter().collect(),
         cells,
         notes,
+    }
+}
+
+/// Managed client groups of clients the files do not declare, by client
+/// name: what those clients own is read from their policies.
+fn live_clients<'o>(
+    desired: &Desired,
+    observed: &'o Observed,
+) -> Vec<(&'o str, &'o crate::model::ObservedGroup)> {
+    let path = desired.settings.path.as_str();
+    let loaded_groups: BTreeSet<String> =
+        desired.clients.values().map(|c| c.group_name()).collect();
+    observed
+        .groups
+        .values()
+        .filter(|g| g.is_managed(path) && !loaded_groups.contains(&g.name))
+        .map(|g| (g.name.strip_prefix(GROUP_PREFIX).unwrap_or(&g.name), g))
+        .collect()
+}
+
+/// Every bucket, prefix and distribution with its owner: the loaded
+/// clients' from the files, the others' from their groups' policies.
+fn resources(
+    desired: &Desired,
+    live: &[(&str, &crate::model::ObservedGroup)],
+    account_id: &str,
+    notes: &mut Vec<String>,
+) -> BTreeSet<Resource> {
+    let mut resources: BTreeSet<Resource> = BTreeSet::new();
+    let resource = |kind, name: &str, client: &str, prefix: Option<&str>| Resource {
+        kind,
+        name: match prefix {
+            Some(p) => format!("{p}{PREFIX_EXAMPLE}"),
+            None => name.to_owned(),
+        },
+        client: client.to_owned(),
+        from_prefix: prefix.is_some(),
+        prefix: prefix.map(str::to_owned),
+        account_id: account_id.to_owned(),
+    };
+    for client in desired.clients.values() {
+        for b in &client.buckets {
+            resources.insert(resource(ResourceKind::Bucket, b, &client.name, None));
+        }
+        for p in &client.bucket_prefixes {
+            resources.insert(resource(ResourceKind::Bucket, p, &client.name, Some(p)));
+        }
+        for d in &client.distributions {
+            resources.insert(resource(ResourceKind::Distribution, d, &client.name, None));
+        }
+    }
+    for (client, group) in live {
+        for scope in group.inline_policies.values().flat_map(policy_scopes) {
+            match scope {
+                OwnedScope::Bucket(b) => {
+                    resources.insert(resource(ResourceKind::Bucket, &b, client, None));
+                }
+                // The empty prefix is every bucket: not a bucket of its own.
+                OwnedScope::Prefix(p) if p.is_empty() => {}
+                OwnedScope::Prefix(p) => {
+                    resources.insert(resource(ResourceKind::Bucket, &p, client, Some(&p)));
+                }
+            }
+        }
+    }
+    if !live.is_empty() {
+        notes.push(format!(
+            "buckets of {} client(s) not in the files given were read from their groups' policies: {}",
+            live.len(),
+            live.iter()
+                .map(|(c, _)| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if resources.iter().any(|r| r.from_prefix) {
+        notes.push(format!(
+            "the table probes a bucket prefix through a representative bucket `<prefix>{PREFIX_EXAMPLE}`; leaks are decided on the policies' patterns, for every bucket the prefix covers"
+        ));
+    }
+    resources
+}
+
+/// A managed user and the clients it belongs to: as the files say for
+/// loaded clients, as the account says for the others.
+fn principal(
+    desired: &Desired,
+    live: &[(&str, &crate::model::ObservedGroup)],
+    user: &crate::model::ObservedUser,
+) -> Principal {
+    let mut clients = BTreeSet::new();
+    for client in desired.clients.values() {
+        if client.developers.contains(&user.name)
+            || client.app_user.as_deref() == Some(user.name.as_str())
+        {
+            clients.insert(client.name.clone());
+        }
+    }
+    for (client, group) in live {
+        if user.groups.contains(&group.name) {
+            clients.insert((*client).to_owned());
+        }
+    }
+    if let Some(client) = user.tags.get(CLIENT_TAG_KEY) {
+        clients.insert(client.clone());
+    }
+    Principal {
+        name: user.name.clone(),
+        kind: if user.tags.contains_key(CLIENT_TAG_KEY) {
+            "app"
+        } else {
+            "developer"
+        },
+        clients,
+    }
+}
+
+/// Every policy that applies to `user`, each with the name a leak message
+/// gives it; the ARNs of managed policies whose documents are not in
+/// `docs` go to `missing`.
+fn policies<'a>(
+    observed: &'a Observed,
+    user: &'a crate::model::ObservedUser,
+    docs: &'a BTreeMap<String, Value>,
+    missing: &mut BTreeSet<String>,
+) -> Policies<'a> {
+    let mut identity: Vec<(String, &Value)> = user
+        .inline_policies
+        .iter()
+        .map(|(name, doc)| {
+            (
+                format!("inline policy `{name}` of user `{}`", user.name),
+                doc,
+            )
+        })
+        .collect();
+    let mut attached: Vec<(String, &String)> = user
+        .attached_policies
+        .iter()
+        .map(|arn| (format!("user `{}`", user.name), arn))
+        .collect();
+    for group in user.groups.iter().filter_map(|g| observed.groups.get(g)) {
+        identity.extend(group.inline_policies.iter().map(|(name, doc)| {
+            (
+                format!("inline policy `{name}` of group `{}`", group.name),
+                doc,
+            )
+        }));
+        attached.extend(
+            group
+                .attached_policies
+                .iter()
+                .map(|arn| (format!("group `{}`", group.name), arn)),
+        );
+    }
+    for (holder, arn) in attached {
+        match docs.get(arn) {
+            Some(doc) => {
+                identity.push((format!("managed policy `{arn}` attached to {holder}"), doc))
+            }
+            None => {
+                missing.insert(arn.clone());
+            }
+        }
+    }
+    let boundary = user.permissions_boundary.as_ref().and_then(|arn| {
+        let doc = docs.get(arn);
+        if doc.is_none() {
+            missing.insert(arn.clone());
+        }
+        doc.map(|d| (arn, d))
+    });
+    Policies::new(identity, boundary)
+}
+
+/// What `principal` may do on `r`: the probes, and for another client's
+/// resource every statement that reaches it.
+fn cell(principal: &Principal, policies: &Policies<'_>, r: &Resource, owned: &Owned) -> Cell {
+    let own = principal.clients.contains(&r.client);
+    let mut cell = Cell {
+        principal: principal.name.clone(),
+        resource: r.name.clone(),
+        kind: r.kind,
+        client: r.client.clone(),
+        own,
+        allowed: Vec::new(),
+        explicitly_denied: Vec::new(),
+        conditional: false,
+        // A client's own access is what it is granted; only another
+        // client's resources can leak.
+        reached_by: if own {
+            Vec::new()
+        } else {
+            reach::reach(&policies.rules, policies.boundary_rules.as_deref(), owned)
+        },
+        described: r.describe(),
+    };
+    for probe in r.probes() {
+        let e = evaluate(
+            &policies.documents,
+            policies.boundary,
+            probe.action,
+            &r.arn(probe.target),
+        );
+        cell.conditional |= e.conditional;
+        match e.decision {
+            Decision::Allowed => cell.allowed.push(probe.action),
+            Decision::ExplicitDeny => cell.explicitly_denied.push(probe.action),
+            Decision::ImplicitDeny => {}
+        }
+    }
+    cell
+}
+
+/// One principal's policies: the documents, for the probes, and their
+/// statements with names, for the reach.
+struct Policies<'a> {
+    documents: Vec<&'a Value>,
+    boundary: Option<&'a Value>,
+    rules: Vec<Rule>,
+    boundary_rules: Option<Vec<Rule>>,
+}
+
+impl<'a> Policies<'a> {
+    fn new(identity: Vec<(String, &'a Value)>, boundary: Option<(&String, &'a Value)>) -> Self {
+        Policies {
+            rules: identity
+                .iter()
+                .flat_map(|(name, doc)| reach::rules(doc, name))
+                .collect(),
+            documents: identity.into_iter().map(|(_, doc)| doc).collect(),
+            boundary_rules: boundary
+                .map(|(arn, doc)| reach::rules(doc, &format!("permissions boundary `{arn}`"))),
+            boundary: boundary.map(|(_, doc)| doc),
+        }
     }
 }
 
@@ -452,7 +582,9 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
                     .unwrap_or_default(),
                 format!("{kind} {}", c.resource),
                 c.client.clone(),
-                if c.is_leak() {
+                if c.is_leak() && c.allowed.is_empty() {
+                    format!("{}  <- LEAK (by pattern, see below)", short(c))
+                } else if c.is_leak() {
                     format!("{}  <- LEAK", short(c))
                 } else {
                     short(c)
@@ -494,18 +626,19 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
         )?;
     } else {
         for c in &leaks {
-            writeln!(
+            write!(
                 out,
-                "LEAK: `{}` reaches {} `{}` of client `{}`: {}",
-                c.principal,
-                match c.kind {
-                    ResourceKind::Bucket => "bucket",
-                    ResourceKind::Distribution => "distribution",
-                },
-                c.resource,
-                c.client,
-                c.allowed.join(", ")
+                "LEAK: `{}` reaches {} of client `{}`",
+                c.principal, c.described, c.client,
             )?;
+            if c.allowed.is_empty() {
+                writeln!(out)?;
+            } else {
+                writeln!(out, ": {}", c.allowed.join(", "))?;
+            }
+            for reach in &c.reached_by {
+                writeln!(out, "  - {reach}")?;
+            }
         }
         writeln!(
             out,

@@ -257,6 +257,107 @@ fn a_hand_made_grant_across_clients_makes_verify_fail() {
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
 }
 
+/// The hardening issue's case, end to end: client `bbb`'s group is given
+/// by hand a policy on `arn:aws:s3:::aaa-prod*`, inside client `aaa`'s
+/// prefix `aaa-` but not on the sample bucket `aaa-example` that verify
+/// probes. With IAM enforcement on, `bbb-app`'s delivered key really reads
+/// aaa's bucket `aaa-prod-x`; verify must call that a leak and name the
+/// statement and the pattern.
+#[test]
+fn a_grant_inside_another_clients_prefix_is_a_real_leak_and_verify_flags_it() {
+    let env = TestEnv::with_files(&[(
+        "ab.toml",
+        "[[clients]]\nname = \"aaa\"\nbucket_prefixes = [\"aaa-\"]\n\n[[clients]]\nname = \"bbb\"\nbuckets = [\"bbb-data\"]\n",
+    )]);
+    let url = env.moto.url();
+    block_on(async {
+        let admin = s3_client(
+            &url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        for b in ["aaa-prod-x", "bbb-data"] {
+            admin.create_bucket().bucket(b).send().await.unwrap();
+        }
+        admin
+            .put_object()
+            .bucket("aaa-prod-x")
+            .key("ledger.csv")
+            .body(b"aaa's own data".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
+    env.apply(&env.clients()).success();
+    let (code, _) = env.verify_json();
+    assert_eq!(code, 0, "isolated as applied");
+
+    block_on(async {
+        env.iam()
+            .put_group_policy()
+            .group_name("client-bbb")
+            .policy_name("hand")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadProd","Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"arn:aws:s3:::aaa-prod*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+
+    // The leak is real: bbb's key reads aaa's bucket under enforcement.
+    env.moto.set_auth(true);
+    let (id, secret) = read_key(&env.creds(), "bbb-app");
+    let read = block_on(async {
+        let s3 = s3_client(&url, &id, &secret);
+        let object = s3
+            .get_object()
+            .bucket("aaa-prod-x")
+            .key("ledger.csv")
+            .send()
+            .await;
+        match object {
+            Ok(o) => Ok(o.body.collect().await.unwrap().into_bytes().to_vec()),
+            Err(e) => Err(format!("{:?}", e.code())),
+        }
+    });
+    env.moto.set_auth(false);
+    assert_eq!(
+        read.as_deref(),
+        Ok(&b"aaa's own data"[..]),
+        "the hand policy must really let bbb-app read aaa-prod-x"
+    );
+
+    // verify flags it, naming the statement and the pattern.
+    env.proxy.clear();
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg(env.clients())
+        .assert()
+        .failure()
+        .code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("LEAK: `bbb-app` reaches bucket prefix `aaa-` of client `aaa`\n  - inline policy `hand` of group `client-bbb`, statement `#1` (`ReadProd`), allows `s3:GetObject` on `arn:aws:s3:::aaa-prod*`"),
+        "{text}"
+    );
+    assert!(text.contains("Isolation is broken"), "{text}");
+    assert_eq!(
+        env.proxy.writes(),
+        Vec::<String>::new(),
+        "verify only reads"
+    );
+    let (code, matrix) = env.verify_json();
+    assert_eq!(code, 1);
+    assert_eq!(matrix["isolated"], false);
+    assert_eq!(matrix["leaks"][0]["principal"], "bbb-app");
+    assert_eq!(
+        matrix["leaks"][0]["reached_by"][0]["resources"]["only"],
+        "arn:aws:s3:::aaa-prod*"
+    );
+}
+
 #[test]
 fn verify_reads_attached_managed_policies() {
     let env = Env::new();

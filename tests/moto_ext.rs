@@ -179,3 +179,68 @@ fn boundary_operations_refuse_unknown_users_and_policies() {
         assert_eq!(boundary_of(&iam, "dave").await, None);
     });
 }
+
+/// The apply lock relies on AWS refusing a second managed policy of the same
+/// name, whatever its path, to exactly one of two concurrent creators, and on
+/// GetPolicy returning the description and id the creator set. See
+/// `tests/moto_ext/patches/policy_names.py`.
+#[test]
+fn policy_names_are_unique_per_account_and_taken_once() {
+    let moto = MotoServer::start();
+    block_on(async {
+        let iam = iam_client(&moto.url());
+        let created = iam
+            .create_policy()
+            .policy_name("Same")
+            .path("/a/")
+            .description("first")
+            .policy_document(BOUNDARY_DOC)
+            .send()
+            .await
+            .unwrap();
+        let created = created.policy().unwrap();
+        let read = iam
+            .get_policy()
+            .policy_arn(created.arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.policy().unwrap().description(), Some("first"));
+        assert_eq!(read.policy().unwrap().policy_id(), created.policy_id());
+        let again = iam
+            .create_policy()
+            .policy_name("Same")
+            .path("/b/")
+            .policy_document(BOUNDARY_DOC)
+            .send()
+            .await
+            .expect_err("a name is unique in the account, whatever the path: check tests/moto_ext/patches/policy_names.py");
+        assert_eq!(again.code(), Some("EntityAlreadyExists"));
+        // AWS managed policies are another namespace.
+        iam.create_policy()
+            .policy_name("AdministratorAccess")
+            .policy_document(BOUNDARY_DOC)
+            .send()
+            .await
+            .unwrap();
+
+        // Sixteen creators at once: exactly one wins.
+        let attempts = (0..16).map(|i| {
+            let iam = iam.clone();
+            async move {
+                iam.create_policy()
+                    .policy_name("Race")
+                    .path(format!("/p{i}/"))
+                    .policy_document(BOUNDARY_DOC)
+                    .send()
+                    .await
+            }
+        });
+        let results = futures_util::future::join_all(attempts).await;
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "exactly one concurrent CreatePolicy may win");
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(r.code(), Some("EntityAlreadyExists"));
+        }
+    });
+}

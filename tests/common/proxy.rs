@@ -79,6 +79,9 @@ pub struct Call {
     /// The query-protocol parameters (`UserName=acme-app&...`, still
     /// percent-encoded); empty for REST requests.
     pub params: String,
+    /// When the proxy received it: lets a test order the calls of two
+    /// processes, each behind its own proxy.
+    pub at: std::time::Instant,
 }
 
 impl Call {
@@ -94,6 +97,16 @@ impl Call {
     /// `GenerateCredentialReport` (which only prepares a report).
     pub fn is_write(&self) -> bool {
         self.query_protocol && !is_read_action(&self.action)
+    }
+
+    /// True for a call on provision's apply lock: the managed policy named
+    /// `provision-lock-...` (see `src/lock.rs`).
+    pub fn is_lock_call(&self) -> bool {
+        let named = |key: &str| {
+            self.param(key)
+                .is_some_and(|v| v.contains(provision::lock::LOCK_NAME_PREFIX))
+        };
+        named("PolicyName") || named("PolicyArn")
     }
 }
 
@@ -202,11 +215,24 @@ impl CountingProxy {
     }
 
     /// The IAM/STS actions received that change state (see
-    /// [`Call::is_write`]), in order.
+    /// [`Call::is_write`]), in order, but for those on the apply lock: every
+    /// command that changes the account takes and releases it, and
+    /// `tests/lock.rs` checks those calls (see [`lock_writes`](Self::lock_writes)).
+    /// What is left is what provision changed in what it manages.
     pub fn writes(&self) -> Vec<String> {
         lock(&self.shared.calls)
             .iter()
-            .filter(|call| call.is_write())
+            .filter(|call| call.is_write() && !call.is_lock_call())
+            .map(|call| call.action.clone())
+            .collect()
+    }
+
+    /// The writes on the apply lock (`CreatePolicy`, `DeletePolicy`), in
+    /// order.
+    pub fn lock_writes(&self) -> Vec<String> {
+        lock(&self.shared.calls)
+            .iter()
+            .filter(|call| call.is_write() && call.is_lock_call())
             .map(|call| call.action.clone())
             .collect()
     }
@@ -360,6 +386,7 @@ async fn handle(
             query_protocol,
             fault,
             params,
+            at: std::time::Instant::now(),
         });
         calls.len()
     };
