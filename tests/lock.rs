@@ -205,6 +205,8 @@ fn while_one_apply_holds_the_lock_other_changes_are_refused_naming_the_holder() 
         .arg("apply")
         .arg(env.clients())
         .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.dir.path().join("creds-second"))
         .output()
         .unwrap();
     let err = stderr_of(&out);
@@ -246,7 +248,14 @@ fn while_one_apply_holds_the_lock_other_changes_are_refused_naming_the_holder() 
         Vec::<String>::new(),
         "plan takes no lock"
     );
-    let out = env.cmd().arg("apply").arg(&saved).output().unwrap();
+    let out = env
+        .cmd()
+        .arg("apply")
+        .arg(&saved)
+        .arg("--credentials-dir")
+        .arg(env.dir.path().join("creds-second"))
+        .output()
+        .unwrap();
     assert!(
         stderr_of(&out).contains("holds the apply lock"),
         "{}",
@@ -257,6 +266,8 @@ fn while_one_apply_holds_the_lock_other_changes_are_refused_naming_the_holder() 
         .cmd()
         .args(["rotate-key", "acme-app"])
         .arg(env.clients())
+        .arg("--credentials-dir")
+        .arg(env.dir.path().join("creds-second"))
         .output()
         .unwrap();
     assert!(
@@ -281,7 +292,8 @@ fn while_one_apply_holds_the_lock_other_changes_are_refused_naming_the_holder() 
             "--file",
         ])
         .arg(copy.join("acme.toml"))
-        .args(["--apply", "--yes"])
+        .args(["--apply", "--yes", "--credentials-dir"])
+        .arg(env.dir.path().join("creds-second"))
         .output()
         .unwrap();
     assert!(
@@ -465,6 +477,8 @@ fn a_stale_lock_left_by_a_killed_apply_is_reported_and_can_be_broken() {
         .arg("apply")
         .arg(env.clients())
         .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.dir.path().join("creds-second"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
