@@ -786,11 +786,11 @@ pub fn policy(command: &PolicyCommand) -> Result<ExitStatus> {
                     "warning: `settings.permissions_boundary` is not set, so this policy lets the operator create users without a boundary; set it (see `provision policy boundary`) to cap what every created user may do"
                 );
             }
-            crate::operator::operator_policy(&desired)
+            crate::policy::operator::operator_policy(&desired)
         }
         PolicyCommand::Boundary { .. } => {
-            let account = crate::operator::account_for_arns(&desired);
-            match crate::boundary::boundary_policy(&desired, &account) {
+            let account = crate::policy::operator::account_for_arns(&desired);
+            match crate::policy::boundary::boundary_policy(&desired, &account) {
                 Ok(doc) => doc,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -800,7 +800,7 @@ pub fn policy(command: &PolicyCommand) -> Result<ExitStatus> {
         }
     };
     let mut out = io::stdout().lock();
-    writeln!(out, "{}", crate::policy::to_pretty(&doc))?;
+    writeln!(out, "{}", crate::policy::document::to_pretty(&doc))?;
     out.flush()?;
     Ok(ExitStatus::Success)
 }

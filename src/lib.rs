@@ -4,29 +4,22 @@
 //! state) -> `plan` (a pure diff against the `observe`d state) -> `apply`
 //! (the executor). `plan` and `policy` do no IO.
 
-pub mod actions;
 pub mod apply;
 pub mod audit;
 pub mod aws;
-pub mod boundary;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod edit;
-pub mod evaluate;
 pub mod exit;
-pub mod isolation;
 pub mod lifecycle;
-pub mod lint;
 pub mod lock;
 pub mod model;
 pub mod observe;
-pub mod operator;
 pub mod people;
 pub mod plan;
 pub mod policy;
-pub mod reach;
 pub mod render;
 pub mod rotate;
 pub mod safe_write;

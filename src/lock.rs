@@ -571,9 +571,13 @@ mod tests {
     #[test]
     fn the_lock_document_grants_nothing() {
         let doc: serde_json::Value = serde_json::from_str(LOCK_DOCUMENT).unwrap();
-        let rules = crate::reach::rules(&doc, "lock");
-        assert!(rules.iter().all(|r| r.effect == crate::reach::Effect::Deny));
-        assert!(!crate::evaluate::is_allowed(
+        let rules = crate::policy::reach::rules(&doc, "lock");
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.effect == crate::policy::reach::Effect::Deny)
+        );
+        assert!(!crate::policy::evaluate::is_allowed(
             &[&doc],
             "sts:GetCallerIdentity",
             "*"

@@ -16,7 +16,7 @@ use crate::aws::{self, Aws};
 use crate::model::{
     ACCESS_KEY_TAG_KEY, AccountQuotas, CLIENT_TAG_KEY, Observed, ObservedGroup, ObservedUser,
 };
-use crate::policy;
+use crate::policy::document;
 
 /// Page size for `GetAccountAuthorizationDetails`; 1000 is IAM's maximum.
 const PAGE_SIZE: i32 = 1000;
@@ -36,7 +36,7 @@ pub enum ObserveError {
         entity: String,
         policy: String,
         #[source]
-        source: policy::PolicyError,
+        source: document::PolicyError,
     },
 }
 
@@ -104,7 +104,7 @@ impl Observe for Aws {
                 };
                 for p in u.user_policy_list() {
                     let policy_name = p.policy_name().unwrap_or_default().to_owned();
-                    let doc = policy::decode_document(p.policy_document().unwrap_or_default())
+                    let doc = document::decode_document(p.policy_document().unwrap_or_default())
                         .map_err(|source| ObserveError::Policy {
                             entity: format!("user `{name}`"),
                             policy: policy_name.clone(),
@@ -129,7 +129,7 @@ impl Observe for Aws {
                 };
                 for p in g.group_policy_list() {
                     let policy_name = p.policy_name().unwrap_or_default().to_owned();
-                    let doc = policy::decode_document(p.policy_document().unwrap_or_default())
+                    let doc = document::decode_document(p.policy_document().unwrap_or_default())
                         .map_err(|source| ObserveError::Policy {
                             entity: format!("group `{name}`"),
                             policy: policy_name.clone(),
@@ -187,7 +187,7 @@ impl Observe for Aws {
 fn is_own_policy_arn(arn: &str, managed_path: &str) -> bool {
     arn.split_once(":policy")
         .and_then(|(_, rest)| rest.strip_prefix(managed_path))
-        .and_then(|name| name.strip_prefix(&policy::managed_policy_name("")))
+        .and_then(|name| name.strip_prefix(&document::managed_policy_name("")))
         .is_some_and(|client| !client.is_empty() && !client.contains('/'))
 }
 
@@ -251,7 +251,7 @@ pub async fn managed_policy_document(iam: &aws_sdk_iam::Client, arn: &str) -> Po
         .policy_version()
         .and_then(|v| v.document())
         .unwrap_or_default();
-    match policy::decode_document(raw) {
+    match document::decode_document(raw) {
         Ok(doc) => PolicyDocument::Found(doc),
         Err(e) => PolicyDocument::Unreadable(e.to_string()),
     }
@@ -336,13 +336,12 @@ pub async fn policy_documents(
                 else {
                     continue;
                 };
-                let doc = policy::decode_document(version.document().unwrap_or_default()).map_err(
-                    |source| ObserveError::Policy {
+                let doc = document::decode_document(version.document().unwrap_or_default())
+                    .map_err(|source| ObserveError::Policy {
                         entity: format!("managed policy `{arn}`"),
                         policy: arn.to_owned(),
                         source,
-                    },
-                )?;
+                    })?;
                 docs.insert(arn.to_owned(), doc);
             }
         }

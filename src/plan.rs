@@ -12,7 +12,7 @@ use crate::model::{
     ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, DISABLED_TAG_KEY, Desired, EMAIL_TAG_KEY,
     GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
 };
-use crate::policy;
+use crate::policy::document;
 
 /// What a change does, as shown to people and in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -129,7 +129,7 @@ pub enum Change {
     },
     /// Take away, in the first phase, what a client's group loses, before
     /// any group is granted more: write `after`, what both the live grant
-    /// (`before`) and the new one allow ([`policy::intersection`]), where
+    /// (`before`) and the new one allow ([`document::intersection`]), where
     /// the grant lives now: inline (`arn` is `None`) or in provision's
     /// managed policy `arn`. `after` is `None` when nothing stays: the
     /// inline policy is deleted, or the managed policy detached and
@@ -502,12 +502,12 @@ pub fn check_quotas(desired: &Desired, account_id: &str) -> Vec<PlanError> {
         .clients
         .values()
         .filter_map(|client| {
-            let size = policy::size(&policy::group_policy(client, account_id));
-            (size > policy::MANAGED_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
+            let size = document::size(&document::group_policy(client, account_id));
+            (size > document::MANAGED_POLICY_LIMIT).then(|| PlanError::PolicyTooLarge {
                 client: client.name.clone(),
                 file: client.source.display().to_string(),
                 size,
-                limit: policy::MANAGED_POLICY_LIMIT,
+                limit: document::MANAGED_POLICY_LIMIT,
             })
         })
         .collect()
@@ -521,7 +521,7 @@ pub struct Plan {
     /// Things a reviewer should know that do not block the plan.
     pub warnings: Vec<String>,
     /// Hand edits on managed groups that widen access; apply reverts them.
-    pub drift: Vec<crate::lint::Drift>,
+    pub drift: Vec<crate::policy::lint::Drift>,
     /// Managed clients that live in the account but not in the given files,
     /// left alone because the files given are not the whole configuration.
     pub out_of_scope: Vec<String>,
@@ -637,7 +637,7 @@ pub struct PlanOptions {
     pub remove_boundaries: bool,
     /// The configured boundary's policy document, normalized, when it could
     /// be read; the plan then warns about clients whose grants it does not
-    /// allow (see [`crate::boundary::coverage_warnings`]).
+    /// allow (see [`crate::policy::boundary::coverage_warnings`]).
     pub boundary_document: Option<Value>,
 }
 
@@ -739,7 +739,7 @@ pub fn plan_with(
         desired.clients.values().map(|c| c.group_name()),
         observed.groups.keys(),
     ));
-    errors.extend(crate::isolation::live_collisions(desired, observed));
+    errors.extend(crate::policy::isolation::live_collisions(desired, observed));
     errors.extend(check_account_quotas(desired, observed, &users, account_id));
     if !errors.is_empty() {
         return Err(errors);
@@ -823,9 +823,10 @@ pub fn plan_with(
         ));
     }
     if let (Some(arn), Some(doc)) = (boundary, &options.boundary_document) {
-        plan.warnings.extend(crate::boundary::coverage_warnings(
-            desired, arn, doc, account_id,
-        ));
+        plan.warnings
+            .extend(crate::policy::boundary::coverage_warnings(
+                desired, arn, doc, account_id,
+            ));
     }
 
     // Members of every group, from the users' group lists, built once:
@@ -845,12 +846,12 @@ pub fn plan_with(
     let mut members_after: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for client in desired.clients.values() {
         let group = client.group_name();
-        let want_policy = policy::group_policy(client, account_id);
+        let want_policy = document::group_policy(client, account_id);
         // A policy over the group's inline quota goes into a managed policy
         // attached to the group instead (SPEC, Guarantee 7: such a client
         // still works).
-        let own_arn = policy::managed_policy_arn(account_id, path, &client.name);
-        let as_managed = policy::size(&want_policy) > observed.quotas.group_policy_size;
+        let own_arn = document::managed_policy_arn(account_id, path, &client.name);
+        let as_managed = document::size(&want_policy) > observed.quotas.group_policy_size;
         let mut want_members: BTreeSet<String> = client.developers.iter().cloned().collect();
         if let Some(app) = &client.app_user {
             want_members.insert(app.clone());
@@ -887,7 +888,7 @@ pub fn plan_with(
                     .contains(&own_arn)
                     .then(|| observed.managed_policies.get(&own_arn))
                     .flatten();
-                plan.drift.extend(crate::lint::group_drift(
+                plan.drift.extend(crate::policy::lint::group_drift(
                     g,
                     &want_policy,
                     client.access,
@@ -971,7 +972,8 @@ pub fn plan_with(
             deleted_clients.insert(client.to_owned());
             members_after.insert(g.name.clone(), BTreeSet::new());
         } else {
-            plan.warnings.extend(crate::lint::out_of_scope_warnings(g));
+            plan.warnings
+                .extend(crate::policy::lint::out_of_scope_warnings(g));
             plan.out_of_scope.push(client.to_owned());
             members_after.insert(g.name.clone(), members_of(&g.name));
         }
@@ -1063,7 +1065,7 @@ pub fn plan_with(
     for client in &deleted_clients {
         let group = group_name(client);
         let g = &observed.groups[&group];
-        let own_arn = policy::managed_policy_arn(account_id, path, client);
+        let own_arn = document::managed_policy_arn(account_id, path, client);
         if g.attached_policies.contains(&own_arn) {
             changes.push(Change::DeleteManagedPolicy {
                 group: group.clone(),
@@ -1179,7 +1181,7 @@ fn user_policy_changes(
             user.name,
             names.join(", ")
         ));
-        plan.drift.extend(crate::lint::user_drift(user));
+        plan.drift.extend(crate::policy::lint::user_drift(user));
         for (name, doc) in &user.inline_policies {
             changes.push(Change::DeleteUserPolicy {
                 user: user.name.clone(),
@@ -1242,7 +1244,7 @@ impl GrantSite<'_> {
             },
             Place::Managed => Change::PutManagedPolicy {
                 group: self.group.to_owned(),
-                policy_name: policy::managed_policy_name(self.client),
+                policy_name: document::managed_policy_name(self.client),
                 path: self.path.to_owned(),
                 arn: self.own_arn.to_owned(),
                 before,
@@ -1274,7 +1276,7 @@ impl GrantSite<'_> {
         let (policy_name, arn) = match place {
             Place::Inline => (GROUP_POLICY_NAME.to_owned(), None),
             Place::Managed => (
-                policy::managed_policy_name(self.client),
+                document::managed_policy_name(self.client),
                 Some(self.own_arn.to_owned()),
             ),
         };
@@ -1296,7 +1298,7 @@ impl GrantSite<'_> {
             Place::Inline => self.quotas.group_policy_size,
             Place::Managed => self.quotas.managed_policy_size,
         };
-        let kept = policy::intersection(old, want).filter(|doc| policy::size(doc) <= quota);
+        let kept = document::intersection(old, want).filter(|doc| document::size(doc) <= quota);
         (self.narrowing(place, old, kept.clone()), kept)
     }
 }
@@ -1319,13 +1321,13 @@ fn grant_changes(site: &GrantSite<'_>, want: &Value) -> Vec<Change> {
         (Place::Inline, Place::Managed)
     };
     // An unreadable document may grant anything: it narrows to nothing.
-    let only_adds = |old: &Value| !old.is_null() && policy::covers(want, old);
+    let only_adds = |old: &Value| !old.is_null() && document::covers(want, old);
     let mut changes = Vec::new();
     match site.live(target) {
         None => changes.push(site.write(target, None, want)),
         Some(old) if old == want => {}
         Some(old) if only_adds(old) => changes.push(site.write(target, Some(old.clone()), want)),
-        Some(old) if !old.is_null() && policy::covers(old, want) => {
+        Some(old) if !old.is_null() && document::covers(old, want) => {
             changes.push(site.narrowing(target, old, Some(want.clone())));
         }
         Some(old) => {
@@ -1387,8 +1389,8 @@ fn check_account_quotas(
     // (`check_quotas`) already used AWS's default, so this only fires when
     // the account's is lower.
     for client in desired.clients.values() {
-        let size = policy::size(&policy::group_policy(client, account_id));
-        if size > limits.managed_policy_size && size <= policy::MANAGED_POLICY_LIMIT {
+        let size = document::size(&document::group_policy(client, account_id));
+        if size > limits.managed_policy_size && size <= document::MANAGED_POLICY_LIMIT {
             errors.push(PlanError::PolicyTooLarge {
                 client: client.name.clone(),
                 file: client.source.display().to_string(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::plan::{Action, Change, Plan, Summary};
-use crate::policy;
+use crate::policy::document;
 
 mod markdown;
 pub use markdown::markdown;
@@ -183,9 +183,9 @@ fn details(change: &Change) -> Vec<String> {
         }
         Change::CreateGroup { path, .. } => lines.push(format!("path: {path}")),
         Change::PutGroupPolicy { before, after, .. } => match before {
-            None => lines.extend(policy::to_pretty(after).lines().map(str::to_owned)),
+            None => lines.extend(document::to_pretty(after).lines().map(str::to_owned)),
             Some(before) => {
-                lines.extend(policy::diff(before, after).lines().map(str::to_owned));
+                lines.extend(document::diff(before, after).lines().map(str::to_owned));
             }
         },
         Change::DeleteGroupPolicy {
@@ -204,7 +204,7 @@ fn details(change: &Change) -> Vec<String> {
                         .into(),
                 );
             }
-            lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}")));
+            lines.extend(document::to_pretty(before).lines().map(|l| format!("- {l}")));
         }
         Change::NarrowGrant {
             arn, before, after, ..
@@ -222,8 +222,8 @@ fn details(change: &Change) -> Vec<String> {
                 (None, Some(_)) => {}
             }
             match after {
-                Some(after) => lines.extend(policy::diff(before, after).lines().map(str::to_owned)),
-                None => lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}"))),
+                Some(after) => lines.extend(document::diff(before, after).lines().map(str::to_owned)),
+                None => lines.extend(document::to_pretty(before).lines().map(|l| format!("- {l}"))),
             }
         }
         Change::DeleteUserPolicy { before, .. } => {
@@ -231,7 +231,7 @@ fn details(change: &Change) -> Vec<String> {
                 "not written by provision; managed users hold no policies of their own, their access comes from client groups"
                     .into(),
             );
-            lines.extend(policy::to_pretty(before).lines().map(|l| format!("- {l}")));
+            lines.extend(document::to_pretty(before).lines().map(|l| format!("- {l}")));
         }
         Change::DetachUserPolicy { .. } => lines.push(
             "attached by hand; detached: managed users hold no policies of their own, their access comes from client groups"
@@ -244,9 +244,9 @@ fn details(change: &Change) -> Vec<String> {
                 "managed policy {arn}, attached to the group: the policy does not fit the group's inline quota"
             ));
             match before {
-                None => lines.extend(policy::to_pretty(after).lines().map(str::to_owned)),
+                None => lines.extend(document::to_pretty(after).lines().map(str::to_owned)),
                 Some(before) => {
-                    lines.extend(policy::diff(before, after).lines().map(str::to_owned));
+                    lines.extend(document::diff(before, after).lines().map(str::to_owned));
                 }
             }
         }
@@ -325,7 +325,7 @@ struct JsonPlan<'a> {
     summary: Summary,
     warnings: &'a [String],
     /// Hand edits on managed groups that widen access.
-    drift: &'a [crate::lint::Drift],
+    drift: &'a [crate::policy::lint::Drift],
     out_of_scope: &'a [String],
 }
 

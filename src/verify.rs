@@ -1,6 +1,6 @@
 //! `provision verify`: the access matrix, every managed principal x every
 //! client bucket and distribution, computed by evaluating the account's live
-//! policies with [`crate::evaluate`].
+//! policies with [`crate::policy::evaluate`].
 //!
 //! Pure: the command reads the account and the managed policy documents,
 //! then [`matrix`] decides and [`text`]/[`json`] print.
@@ -8,7 +8,7 @@
 //! Two answers per principal and resource. The table shows what a few
 //! representative actions may do on the resource (a bucket prefix through a
 //! sample bucket `<prefix>example`), evaluated as IAM would. Whether
-//! isolation holds is decided on the patterns themselves ([`crate::reach`]):
+//! isolation holds is decided on the patterns themselves ([`crate::policy::reach`]):
 //! a principal leaks when any statement it holds allows an action on
 //! anything another client owns (any bucket a prefix covers, not only the
 //! sample), and the leak names that statement.
@@ -19,11 +19,11 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evaluate::{Decision, evaluate};
-use crate::isolation::{OwnedScope, policy_scopes};
 use crate::model::{CLIENT_TAG_KEY, Desired, GROUP_PREFIX, Observed};
-use crate::policy::{bucket_arn, distribution_arn, objects_arn};
-use crate::reach::{self, Owned, Reach, Rule};
+use crate::policy::document::{bucket_arn, distribution_arn, objects_arn};
+use crate::policy::evaluate::{Decision, evaluate};
+use crate::policy::isolation::{OwnedScope, policy_scopes};
+use crate::policy::reach::{self, Owned, Reach, Rule};
 
 /// Version of the JSON format; bumped on incompatible changes.
 pub const JSON_FORMAT_VERSION: &str = "1";
@@ -175,7 +175,7 @@ pub struct Cell {
     /// allows and not applying for denies).
     pub conditional: bool,
     /// For a resource of another client: every statement whose patterns
-    /// reach any part of it (see [`crate::reach`]).
+    /// reach any part of it (see [`crate::policy::reach`]).
     pub reached_by: Vec<Reach>,
     /// How messages name the resource ("bucket prefix `p`", ...).
     #[serde(skip)]

@@ -16,8 +16,8 @@ use toml::Spanned;
 use super::raw::{RawClient, RawDeveloper, RawFile, RawMember, SpannedList};
 use super::rules::{self, IamKind, Rule, S3Kind};
 use crate::diag::{Diagnostic, Diagnostics, FileId};
-use crate::isolation::Scope;
 use crate::model::{Access, Client, Desired, Developer, Settings, SourceLocation, group_name};
+use crate::policy::isolation::Scope;
 
 /// IAM allows a user in at most this many groups; each client is a group.
 pub(super) const MAX_GROUPS_PER_USER: usize = 10;

@@ -898,7 +898,7 @@ fn a_policy_over_the_inline_quota_becomes_a_managed_policy() {
     d.clients.get_mut("acme").unwrap().buckets = (0..70)
         .map(|i| format!("acme-bucket-number-{i:03}"))
         .collect();
-    let size = policy::size(&policy::group_policy(&d.clients["acme"], ACCOUNT));
+    let size = document::size(&document::group_policy(&d.clients["acme"], ACCOUNT));
     assert!(size > 5120 && size <= 6144, "{size}");
     assert!(check_quotas(&d, ACCOUNT).is_empty());
     let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
@@ -1110,7 +1110,7 @@ fn groups_reaching(o: &Observed, bucket: &str) -> Vec<String> {
                         .filter_map(|a| o.managed_policies.get(a)),
                 )
                 .collect();
-            crate::evaluate::is_allowed(&docs, "s3:GetObject", &object)
+            crate::policy::evaluate::is_allowed(&docs, "s3:GetObject", &object)
         })
         .map(|g| g.name.clone())
         .collect()
@@ -1145,9 +1145,9 @@ fn a_bucket_moving_while_the_giver_gains_another_is_never_granted_to_both() {
     else {
         panic!("{:#?}", p.changes[0]);
     };
-    let keeps = policy::group_policy(&zed_and_bee(&["zed-one"], &[]).clients["zed"], ACCOUNT);
+    let keeps = document::group_policy(&zed_and_bee(&["zed-one"], &[]).clients["zed"], ACCOUNT);
     assert!(
-        policy::covers(&keeps, kept) && policy::covers(kept, &keeps),
+        document::covers(&keeps, kept) && document::covers(kept, &keeps),
         "{kept:#}"
     );
     for state in states_after_each_phase(&o, &p) {

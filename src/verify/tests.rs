@@ -10,7 +10,7 @@ use crate::model::{
     Access, Client, GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, ObservedGroup,
     ObservedUser,
 };
-use crate::policy::group_policy;
+use crate::policy::document::group_policy;
 
 const ACCOUNT: &str = "123456789012";
 

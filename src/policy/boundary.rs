@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use crate::model::{Access, Desired};
-use crate::policy;
+use crate::policy::document;
 
 /// IAM's quota on the size of a customer managed policy (such as the
-/// boundary), in characters not counting whitespace (see [`policy::size`]).
+/// boundary), in characters not counting whitespace (see [`document::size`]).
 pub const MANAGED_POLICY_LIMIT: usize = 6144;
 
 /// How many uncovered grants a warning names before it says "and N more".
@@ -50,7 +50,7 @@ fn level_suffix(access: Access) -> &'static str {
 }
 
 /// The boundary policy permitting exactly what provision grants: the union
-/// of every client group's policy (see [`policy::group_policy`]), with the
+/// of every client group's policy (see [`document::group_policy`]), with the
 /// resources of clients that share an access level merged into one
 /// statement per kind of grant and level.
 pub fn boundary_policy(desired: &Desired, account_id: &str) -> Result<Value, BoundaryError> {
@@ -60,19 +60,19 @@ pub fn boundary_policy(desired: &Desired, account_id: &str) -> Result<Value, Bou
     // Keyed by (position of the group policy's statement, level), so the
     // statements come out in the group policy's order, then by level.
     let order = [
-        policy::SID_BUCKETS,
-        policy::SID_OBJECTS,
-        policy::SID_PREFIXES,
-        policy::SID_CLOUDFRONT,
+        document::SID_BUCKETS,
+        document::SID_OBJECTS,
+        document::SID_PREFIXES,
+        document::SID_CLOUDFRONT,
     ];
     let mut merged: BTreeMap<(usize, Access), (String, Value, BTreeSet<String>)> = BTreeMap::new();
     for client in desired.clients.values() {
-        let doc = policy::group_policy(client, account_id);
+        let doc = document::group_policy(client, account_id);
         for statement in doc["Statement"].as_array().into_iter().flatten() {
             let sid = statement["Sid"].as_str().unwrap_or_default();
             let position = order.iter().position(|s| *s == sid).unwrap_or(order.len());
             // CloudFront rights do not depend on the access level.
-            let (level, name) = if sid == policy::SID_CLOUDFRONT {
+            let (level, name) = if sid == document::SID_CLOUDFRONT {
                 (Access::ReadOnly, sid.to_owned())
             } else {
                 (
@@ -92,8 +92,8 @@ pub fn boundary_policy(desired: &Desired, account_id: &str) -> Result<Value, Bou
             json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources})
         })
         .collect();
-    let doc = json!({"Version": policy::POLICY_VERSION, "Statement": statements});
-    let size = policy::size(&doc);
+    let doc = json!({"Version": document::POLICY_VERSION, "Statement": statements});
+    let size = document::size(&doc);
     if size > MANAGED_POLICY_LIMIT {
         return Err(BoundaryError::TooLarge {
             size,
@@ -113,7 +113,7 @@ pub fn coverage_warnings(
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     for client in desired.clients.values() {
-        let grants = policy::group_policy(client, account_id);
+        let grants = document::group_policy(client, account_id);
         let mut gaps = Vec::new();
         for statement in grants["Statement"].as_array().into_iter().flatten() {
             for action in strings(&statement["Action"]) {
@@ -328,8 +328,8 @@ mod tests {
     #[test]
     fn boundary_policy_merges_clients_by_level() {
         let doc = boundary_policy(&sample(), ACCOUNT).unwrap();
-        assert_eq!(policy::normalize(&doc), doc, "already normalized");
-        assert_snapshot!(policy::to_pretty(&doc));
+        assert_eq!(document::normalize(&doc), doc, "already normalized");
+        assert_snapshot!(document::to_pretty(&doc));
     }
 
     #[test]

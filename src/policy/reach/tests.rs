@@ -171,7 +171,7 @@ fn overlap_with_a_plain_string_agrees_with_the_evaluator() {
         for v in values {
             assert_eq!(
                 overlap(&[&r(p), &r(v)]),
-                crate::evaluate::wildcard_match(p, v, false),
+                crate::policy::evaluate::wildcard_match(p, v, false),
                 "{p:?} vs {v:?}"
             );
         }
@@ -336,7 +336,7 @@ fn a_grant_inside_another_clients_prefix_reaches_it() {
         }]
     );
     // The evaluator, asked about the sample bucket, saw nothing.
-    assert!(!crate::evaluate::is_allowed(
+    assert!(!crate::policy::evaluate::is_allowed(
         &[&hand],
         "s3:GetObject",
         "arn:aws:s3:::aaa-example/x"
@@ -639,8 +639,14 @@ fn generated_policies_reach_only_their_own_client() {
         distributions: vec!["E1".into()],
         source: "x.toml".into(),
     };
-    let aaa = crate::policy::group_policy(&client("aaa", &["aaa-x"], &["aaa-"]), "123456789012");
-    let bbb = crate::policy::group_policy(&client("bbb", &["bbb-x"], &["bbb-"]), "123456789012");
+    let aaa = crate::policy::document::group_policy(
+        &client("aaa", &["aaa-x"], &["aaa-"]),
+        "123456789012",
+    );
+    let bbb = crate::policy::document::group_policy(
+        &client("bbb", &["bbb-x"], &["bbb-"]),
+        "123456789012",
+    );
     for (doc, own, other) in [(&aaa, "aaa-", "bbb-"), (&bbb, "bbb-", "aaa-")] {
         let ids = [doc.clone()];
         assert!(reaches(&ids, &Owned::prefix(own)));

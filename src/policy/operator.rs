@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::actions::{self, Grant, Level, Target};
 use crate::model::{Desired, GROUP_PREFIX};
-use crate::policy::POLICY_VERSION;
+use crate::policy::actions::{self, Grant, Level, Target};
+use crate::policy::document::POLICY_VERSION;
 
 /// Actions that would change what the boundary policy allows; denied on it.
 pub const BOUNDARY_POLICY_CHANGES: &[&str] = &[
@@ -56,7 +56,7 @@ pub fn groups_arn(account: &str, path: &str) -> String {
 pub fn policies_arn(account: &str, path: &str) -> String {
     format!(
         "arn:aws:iam::{account}:policy{path}{}",
-        crate::policy::managed_policy_name("*")
+        crate::policy::document::managed_policy_name("*")
     )
 }
 
@@ -224,9 +224,9 @@ mod tests {
     use insta::assert_snapshot;
 
     use super::*;
-    use crate::boundary::boundary_allows;
     use crate::model::Settings;
-    use crate::policy;
+    use crate::policy::boundary::boundary_allows;
+    use crate::policy::document;
 
     const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/provision-boundary";
 
@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn operator_policy_with_a_boundary() {
         let doc = operator_policy(&desired(Some(BOUNDARY), Some("123456789012")));
-        assert_snapshot!(policy::to_pretty(&doc));
+        assert_snapshot!(document::to_pretty(&doc));
     }
 
     #[test]

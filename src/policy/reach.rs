@@ -29,7 +29,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::isolation::{statements, strings};
+use crate::policy::isolation::{statements, strings};
 
 /// How many states [`overlap`] explores before it answers "they may
 /// intersect". Real policies need a few hundred; the bound only keeps a
@@ -362,8 +362,8 @@ impl Owned {
         Owned {
             actions: Glob::action("s3:*"),
             resources: vec![
-                Glob::resource(&crate::policy::bucket_arn(name)),
-                Glob::resource(&crate::policy::objects_arn(name)),
+                Glob::resource(&crate::policy::document::bucket_arn(name)),
+                Glob::resource(&crate::policy::document::objects_arn(name)),
             ],
         }
     }
@@ -372,7 +372,7 @@ impl Owned {
     pub fn prefix(prefix: &str) -> Owned {
         Owned {
             actions: Glob::action("s3:*"),
-            resources: vec![Glob::resource(&crate::policy::prefix_arn(prefix))],
+            resources: vec![Glob::resource(&crate::policy::document::prefix_arn(prefix))],
         }
     }
 
@@ -381,7 +381,7 @@ impl Owned {
     pub fn distribution(account_id: &str, id: &str) -> Owned {
         Owned {
             actions: Glob::action("cloudfront:*"),
-            resources: vec![Glob::resource(&crate::policy::distribution_arn(
+            resources: vec![Glob::resource(&crate::policy::document::distribution_arn(
                 account_id, id,
             ))],
         }

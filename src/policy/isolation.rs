@@ -199,9 +199,9 @@ pub fn policy_distribution_scopes(doc: &Value) -> Vec<OwnedScope> {
         }
         let grants_invalidations = statement.contains_key("NotAction")
             || strings(statement.get("Action")).iter().any(|pattern| {
-                crate::policy::CLOUDFRONT_ACTIONS
+                crate::policy::document::CLOUDFRONT_ACTIONS
                     .iter()
-                    .any(|action| crate::evaluate::wildcard_match(pattern, action, true))
+                    .any(|action| crate::policy::evaluate::wildcard_match(pattern, action, true))
             });
         if !grants_invalidations {
             continue;
@@ -372,7 +372,7 @@ mod tests {
                 path: "/provision/".into(),
                 inline_policies: [(
                     crate::model::GROUP_POLICY_NAME.to_owned(),
-                    crate::policy::group_policy(&client, "123456789012"),
+                    crate::policy::document::group_policy(&client, "123456789012"),
                 )]
                 .into(),
                 ..ObservedGroup::default()
@@ -480,7 +480,7 @@ mod tests {
         };
         group.inline_policies.insert(
             crate::model::GROUP_POLICY_NAME.to_owned(),
-            crate::policy::group_policy(&globex, "123456789012"),
+            crate::policy::document::group_policy(&globex, "123456789012"),
         );
         insta::assert_snapshot!(messages(&acme, &live));
         let errors = crate::plan::plan(&acme, &live, "123456789012").unwrap_err();
@@ -493,7 +493,7 @@ mod tests {
         let group = live.groups.get_mut("client-globex").unwrap();
         group.inline_policies.insert(
             crate::model::GROUP_POLICY_NAME.to_owned(),
-            crate::policy::group_policy(&globex, "123456789012"),
+            crate::policy::document::group_policy(&globex, "123456789012"),
         );
         assert_eq!(messages(&acme, &live), "");
     }

@@ -10,9 +10,9 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::evaluate::{is_allowed, wildcard_match};
-use crate::isolation::{statements, strings};
 use crate::model::{Access, GROUP_POLICY_NAME, ObservedGroup, ObservedUser};
+use crate::policy::evaluate::{is_allowed, wildcard_match};
+use crate::policy::isolation::{statements, strings};
 
 /// Actions that only work with `"Resource": "*"`, so granting them on `*`
 /// is not a scoping mistake.
@@ -275,7 +275,7 @@ impl Drift {
 /// Drift is a hand edit, not a change of the configuration: provision's own
 /// policies (inline `provision-s3`, the managed one) holding exactly what
 /// provision writes for some configuration
-/// ([`crate::policy::written_by_provision`]) were written by provision, from
+/// ([`crate::policy::document::written_by_provision`]) were written by provision, from
 /// this configuration or an earlier one; the plan's update is then an
 /// ordinary change (a bucket moved to another client, a lower access
 /// level), not drift. Anything else is a hand edit, and drift is what it
@@ -290,7 +290,7 @@ pub fn group_drift(
     account_id: &str,
 ) -> Vec<Drift> {
     let (own_arn, own_doc) = own;
-    let by_provision = |doc: &Value| crate::policy::written_by_provision(doc, account_id);
+    let by_provision = |doc: &Value| crate::policy::document::written_by_provision(doc, account_id);
     let drift_of = |policy: &str, widens: Vec<String>| Drift {
         group: Some(group.name.clone()),
         user: None,
@@ -380,7 +380,7 @@ mod tests {
 
     use super::*;
     use crate::model::Client;
-    use crate::policy::group_policy;
+    use crate::policy::document::group_policy;
 
     fn client(access: Access) -> Client {
         Client {
