@@ -14,6 +14,8 @@ use crate::model::{
 };
 use crate::policy::document;
 
+mod collisions;
+
 /// What a change does, as shown to people and in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -739,7 +741,7 @@ pub fn plan_with(
         desired.clients.values().map(|c| c.group_name()),
         observed.groups.keys(),
     ));
-    errors.extend(crate::policy::isolation::live_collisions(desired, observed));
+    errors.extend(collisions::live_collisions(desired, observed));
     errors.extend(check_account_quotas(desired, observed, &users, account_id));
     if !errors.is_empty() {
         return Err(errors);

@@ -802,6 +802,25 @@ pub fn diff(before: &Value, after: &Value) -> String {
     out
 }
 
+/// The statements of a policy document, whether `Statement` is one object
+/// or an array.
+pub(crate) fn statements(doc: &Value) -> Vec<&serde_json::Map<String, Value>> {
+    match doc.get("Statement") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(one)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+/// A string-or-array policy element as a list of strings.
+pub(crate) fn strings(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;

@@ -26,7 +26,7 @@
 
 use serde_json::Value;
 
-use crate::policy::isolation::{statements, strings};
+use crate::policy::document::{statements, strings};
 
 /// The outcome of evaluating one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

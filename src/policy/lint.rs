@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::model::{Access, GROUP_POLICY_NAME, ObservedGroup, ObservedUser};
+use crate::policy::document::{statements, strings};
 use crate::policy::evaluate::{is_allowed, wildcard_match};
-use crate::policy::isolation::{statements, strings};
 
 /// Actions that only work with `"Resource": "*"`, so granting them on `*`
 /// is not a scoping mistake.

@@ -29,7 +29,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::policy::isolation::{statements, strings};
+use crate::policy::document::{statements, strings};
 
 /// How many states [`overlap`] explores before it answers "they may
 /// intersect". Real policies need a few hundred; the bound only keeps a
