@@ -29,9 +29,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::aws::{self, Aws};
-
-/// The start of every lock policy's name.
-pub const LOCK_NAME_PREFIX: &str = "provision-lock-";
+use crate::policy::arn::{lock_arn, lock_name};
 
 /// How every lock's description starts.
 const DESCRIPTION_PREFIX: &str = "provision apply lock: ";
@@ -103,18 +101,6 @@ pub fn command_line(command: &str, paths: &[std::path::PathBuf]) -> String {
         line.push_str(&p.display().to_string());
     }
     line
-}
-
-/// The name of the lock policy for managed path `path`.
-pub fn lock_name(path: &str) -> String {
-    let digest = Sha256::digest(path.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("{LOCK_NAME_PREFIX}{hex}")
-}
-
-/// The ARN of the lock policy of `account` and managed path `path`.
-pub fn lock_arn(account: &str, path: &str) -> String {
-    format!("arn:aws:iam::{account}:policy{path}{}", lock_name(path))
 }
 
 /// A lock this run holds.
@@ -487,28 +473,6 @@ async fn interrupted() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_lock_is_named_for_its_path() {
-        let name = lock_name("/provision/");
-        assert!(name.starts_with(LOCK_NAME_PREFIX), "{name}");
-        assert_eq!(name.len(), LOCK_NAME_PREFIX.len() + 16);
-        // Paths that a plain character substitution would confuse get
-        // different locks.
-        assert_ne!(lock_name("/a-b/"), lock_name("/a/b/"));
-        assert_ne!(lock_name("/provision/"), lock_name("/provision/team-b/"));
-        assert_eq!(lock_name("/provision/"), lock_name("/provision/"));
-        assert_eq!(
-            lock_arn("123456789012", "/provision/"),
-            format!("arn:aws:iam::123456789012:policy/provision/{name}")
-        );
-        // IAM's limits on a policy name: 128 characters of [\w+=,.@-].
-        assert!(name.len() <= 128);
-        assert!(
-            name.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
-        );
-    }
 
     #[test]
     fn the_description_names_the_holder_fits_and_keeps_the_token() {

@@ -16,7 +16,7 @@ use crate::aws::{self, Aws};
 use crate::model::{
     ACCESS_KEY_TAG_KEY, AccountQuotas, CLIENT_TAG_KEY, Observed, ObservedGroup, ObservedUser,
 };
-use crate::policy::document;
+use crate::policy::{arn, document};
 
 /// Page size for `GetAccountAuthorizationDetails`; 1000 is IAM's maximum.
 const PAGE_SIZE: i32 = 1000;
@@ -151,7 +151,7 @@ impl Observe for Aws {
             .values()
             .filter(|g| g.is_managed(managed_path))
             .flat_map(|g| g.attached_policies.iter())
-            .filter(|arn| is_own_policy_arn(arn, managed_path))
+            .filter(|arn| arn::is_own_policy_arn(arn, managed_path))
             .cloned()
             .collect();
         if !own.is_empty() {
@@ -179,16 +179,6 @@ impl Observe for Aws {
         }
         Ok(observed)
     }
-}
-
-/// True when `arn` names one of provision's own managed policies
-/// (`provision-s3-<client>`) at exactly `managed_path`: not at a nested
-/// path, which another configuration owns.
-fn is_own_policy_arn(arn: &str, managed_path: &str) -> bool {
-    arn.split_once(":policy")
-        .and_then(|(_, rest)| rest.strip_prefix(managed_path))
-        .and_then(|name| name.strip_prefix(&document::managed_policy_name("")))
-        .is_some_and(|client| !client.is_empty() && !client.contains('/'))
 }
 
 /// The ids of a user's access keys (a user has at most two).
@@ -361,27 +351,4 @@ pub async fn policy_documents(
         }
     }
     Ok(docs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn own_policies_are_recognised_at_exactly_the_managed_path() {
-        let arn = |rest: &str| format!("arn:aws:iam::123456789012:policy{rest}");
-        assert!(is_own_policy_arn(
-            &arn("/provision/provision-s3-acme"),
-            "/provision/"
-        ));
-        for other in [
-            "/provision/team-b/provision-s3-acme",
-            "/provision-s3-acme",
-            "/provision/provision-s3-",
-            "/provision/other-policy",
-            "/elsewhere/provision/provision-s3-acme",
-        ] {
-            assert!(!is_own_policy_arn(&arn(other), "/provision/"), "{other}");
-        }
-    }
 }

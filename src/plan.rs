@@ -12,7 +12,7 @@ use crate::model::{
     ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, DISABLED_TAG_KEY, Desired, EMAIL_TAG_KEY,
     GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Observed, ObservedUser, group_name,
 };
-use crate::policy::document;
+use crate::policy::{arn, document};
 
 mod collisions;
 
@@ -852,7 +852,7 @@ pub fn plan_with(
         // A policy over the group's inline quota goes into a managed policy
         // attached to the group instead (SPEC, Guarantee 7: such a client
         // still works).
-        let own_arn = document::managed_policy_arn(account_id, path, &client.name);
+        let own_arn = arn::managed_policy_arn(account_id, path, &client.name);
         let as_managed = document::size(&want_policy) > observed.quotas.group_policy_size;
         let mut want_members: BTreeSet<String> = client.developers.iter().cloned().collect();
         if let Some(app) = &client.app_user {
@@ -1067,7 +1067,7 @@ pub fn plan_with(
     for client in &deleted_clients {
         let group = group_name(client);
         let g = &observed.groups[&group];
-        let own_arn = document::managed_policy_arn(account_id, path, client);
+        let own_arn = arn::managed_policy_arn(account_id, path, client);
         if g.attached_policies.contains(&own_arn) {
             changes.push(Change::DeleteManagedPolicy {
                 group: group.clone(),
@@ -1246,7 +1246,7 @@ impl GrantSite<'_> {
             },
             Place::Managed => Change::PutManagedPolicy {
                 group: self.group.to_owned(),
-                policy_name: document::managed_policy_name(self.client),
+                policy_name: arn::managed_policy_name(self.client),
                 path: self.path.to_owned(),
                 arn: self.own_arn.to_owned(),
                 before,
@@ -1278,7 +1278,7 @@ impl GrantSite<'_> {
         let (policy_name, arn) = match place {
             Place::Inline => (GROUP_POLICY_NAME.to_owned(), None),
             Place::Managed => (
-                document::managed_policy_name(self.client),
+                arn::managed_policy_name(self.client),
                 Some(self.own_arn.to_owned()),
             ),
         };

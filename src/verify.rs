@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{CLIENT_TAG_KEY, Desired, GROUP_PREFIX, Observed};
-use crate::policy::document::{bucket_arn, distribution_arn, objects_arn};
+use crate::policy::arn::{bucket_arn, distribution_arn, objects_arn};
 use crate::policy::evaluate::{Decision, evaluate};
 use crate::policy::isolation::{OwnedScope, policy_scopes};
 use crate::policy::reach::{self, Owned, Reach, Rule};

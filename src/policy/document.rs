@@ -17,6 +17,7 @@ use similar::udiff::UnifiedHunkHeader;
 use similar::{ChangeTag, TextDiff};
 
 use crate::model::{Access, Client};
+use crate::policy::arn::{bucket_arn, distribution_arn, objects_arn, prefix_arn};
 
 /// The policy language version every generated document declares.
 pub const POLICY_VERSION: &str = "2012-10-17";
@@ -29,20 +30,6 @@ pub const GROUP_INLINE_POLICY_LIMIT: usize = 5120;
 /// counting whitespace. A client whose policy does not fit the group's
 /// inline quota gets a managed policy attached to its group instead.
 pub const MANAGED_POLICY_LIMIT: usize = 6144;
-
-/// Name of the managed policy used instead of the inline `provision-s3`
-/// when a client's policy does not fit the inline quota.
-pub fn managed_policy_name(client: &str) -> String {
-    format!("provision-s3-{client}")
-}
-
-/// ARN of [`managed_policy_name`] under the managed `path` of `account_id`.
-pub fn managed_policy_arn(account_id: &str, path: &str, client: &str) -> String {
-    format!(
-        "arn:aws:iam::{account_id}:policy{path}{}",
-        managed_policy_name(client)
-    )
-}
 
 // The action lists below are each sorted, because a generated document must
 // already be in [`normalize`]d form; a unit test keeps them so. Every list is
@@ -119,30 +106,6 @@ pub fn object_actions(access: Access) -> &'static [&'static str] {
         Access::ReadWrite => READ_WRITE_OBJECT_ACTIONS,
         Access::Full => FULL_ACTIONS,
     }
-}
-
-/// ARN of bucket `bucket`, the resource of bucket-level actions.
-pub fn bucket_arn(bucket: &str) -> String {
-    format!("arn:aws:s3:::{bucket}")
-}
-
-/// ARN of every object in bucket `bucket`, the resource of object-level
-/// actions.
-pub fn objects_arn(bucket: &str) -> String {
-    format!("arn:aws:s3:::{bucket}/*")
-}
-
-/// ARN matching every bucket whose name starts with `prefix`, and every
-/// object in those buckets: IAM's `*` also matches `/`, so `acme-*` covers
-/// both `acme-x` and `acme-x/key`.
-pub fn prefix_arn(prefix: &str) -> String {
-    format!("arn:aws:s3:::{prefix}*")
-}
-
-/// ARN of CloudFront distribution `id` in account `account_id`. CloudFront is
-/// global, hence the empty region.
-pub fn distribution_arn(account_id: &str, id: &str) -> String {
-    format!("arn:aws:cloudfront::{account_id}:distribution/{id}")
 }
 
 /// The inline policy (IAM name `provision-s3`) of `client`'s group.

@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use crate::model::Client;
+use crate::policy::arn;
 use crate::policy::document::{statements, strings};
 
 /// What a client's policy reaches in S3: one exact bucket, or every bucket
@@ -101,21 +102,11 @@ pub fn scope_of_arn(arn: &str) -> Option<OwnedScope> {
     } else {
         // Any partition (`aws`, `aws-cn`, ...); a wildcard partition or
         // service reaches S3 as well.
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(_partition), Some(service), Some(_), Some(_), Some(rest)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
-        if !(service == "s3" || service.contains(['*', '?'])) {
+        let parts = arn::split(arn).filter(|p| p.prefix == "arn")?;
+        if !(parts.service == "s3" || parts.service.contains(['*', '?'])) {
             return None;
         }
-        rest
+        parts.resource
     };
     let bucket = rest.split('/').next().unwrap_or_default();
     Some(match bucket.find(['*', '?']) {
@@ -158,21 +149,11 @@ pub fn distribution_scope_of_arn(arn: &str) -> Option<OwnedScope> {
     let resource = if arn == "*" {
         "*"
     } else {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(_partition), Some(service), Some(_), Some(_), Some(rest)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
-        if !(service == "cloudfront" || service.contains(['*', '?'])) {
+        let parts = arn::split(arn).filter(|p| p.prefix == "arn")?;
+        if !(parts.service == "cloudfront" || parts.service.contains(['*', '?'])) {
             return None;
         }
-        rest
+        parts.resource
     };
     if let Some(id) = resource.strip_prefix(KIND) {
         return Some(match id.find(['*', '?']) {

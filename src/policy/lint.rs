@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::model::{Access, GROUP_POLICY_NAME, ObservedGroup, ObservedUser};
+use crate::policy::arn::{Parts, split};
 use crate::policy::document::{statements, strings};
 use crate::policy::evaluate::{is_allowed, wildcard_match};
 
@@ -93,8 +94,13 @@ fn unscoped(resource: &str) -> bool {
     if resource == "*" {
         return true;
     }
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    let [_, partition, service, _, _, rest] = parts.as_slice() else {
+    let Some(Parts {
+        partition,
+        service,
+        resource: rest,
+        ..
+    }) = split(resource)
+    else {
         return resource.starts_with('*');
     };
     if partition.contains('*') || service.contains(['*', '?']) {
@@ -102,7 +108,7 @@ fn unscoped(resource: &str) -> bool {
     }
     let rest = match rest.split_once('/') {
         // `distribution/*`: the part after the type names the resource.
-        Some((kind, id)) if *service != "s3" && !kind.contains(['*', '?']) => id,
+        Some((kind, id)) if service != "s3" && !kind.contains(['*', '?']) => id,
         _ => rest,
     };
     rest.starts_with(['*', '?'])

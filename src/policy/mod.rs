@@ -4,6 +4,7 @@
 //! own policy). Imports only the model.
 
 pub mod actions;
+pub mod arn;
 pub mod boundary;
 pub mod document;
 pub mod evaluate;

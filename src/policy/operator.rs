@@ -11,8 +11,11 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::model::{Desired, GROUP_PREFIX};
+use crate::model::Desired;
 use crate::policy::actions::{self, Grant, Level, Target};
+use crate::policy::arn::{
+    groups_arn, lock_arn, mfa_arn, nested_arns, policies_arn, split, users_arn,
+};
 use crate::policy::document::POLICY_VERSION;
 
 /// Actions that would change what the boundary policy allows; denied on it.
@@ -36,46 +39,11 @@ pub fn account_for_arns(desired: &Desired) -> String {
         .settings
         .permissions_boundary
         .as_deref()
-        .and_then(|arn| arn.split(':').nth(4))
+        .and_then(split)
+        .map(|parts| parts.account)
         .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
         .unwrap_or("*")
         .to_owned()
-}
-
-/// ARN pattern of every user under the managed path.
-pub fn users_arn(account: &str, path: &str) -> String {
-    format!("arn:aws:iam::{account}:user{path}*")
-}
-
-/// ARN pattern of every client group under the managed path.
-pub fn groups_arn(account: &str, path: &str) -> String {
-    format!("arn:aws:iam::{account}:group{path}{GROUP_PREFIX}*")
-}
-
-/// ARN pattern of provision's own managed policies under the managed path.
-pub fn policies_arn(account: &str, path: &str) -> String {
-    format!(
-        "arn:aws:iam::{account}:policy{path}{}",
-        crate::policy::document::managed_policy_name("*")
-    )
-}
-
-/// ARN patterns of the users, groups and policies at paths nested under the
-/// managed path (`user/provision/*/*` under `/provision/`). IAM names never
-/// hold a `/`, so an ARN with one more `/` after the managed path names an
-/// entity at a nested path: another configuration's, which the operator
-/// must not touch although `user/provision/*` matches it too (`*` in an ARN
-/// matches `/`; IAM has no wildcard for "one path segment").
-pub fn nested_arns(account: &str, path: &str) -> Vec<String> {
-    ["user", "group", "policy"]
-        .iter()
-        .map(|kind| format!("arn:aws:iam::{account}:{kind}{path}*/*"))
-        .collect()
-}
-
-/// ARN pattern of every virtual MFA device.
-pub fn mfa_arn(account: &str) -> String {
-    format!("arn:aws:iam::{account}:mfa/*")
 }
 
 fn sorted(actions: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
@@ -141,7 +109,7 @@ pub fn operator_policy(desired: &Desired) -> Value {
                 .filter(|o| o.level == Level::Write && actions::LOCK_OPERATIONS.contains(&o.operation))
                 .map(|o| o.action)
         ),
-        "Resource": crate::lock::lock_arn(&account, path),
+        "Resource": lock_arn(&account, path),
     }));
     statements.push(json!({
         "Sid": "AttachOnlyProvisionPolicies",
@@ -348,7 +316,7 @@ mod tests {
     #[test]
     fn the_apply_lock_is_granted_on_its_own_arn_only() {
         let doc = operator_policy(&desired(Some(BOUNDARY), Some("123456789012")));
-        let lock = crate::lock::lock_arn("123456789012", "/provision/");
+        let lock = crate::policy::arn::lock_arn("123456789012", "/provision/");
         for name in actions::LOCK_OPERATIONS {
             let o = actions::find(name).unwrap();
             assert!(boundary_allows(&doc, o.action, &lock), "{o:?}");
@@ -356,8 +324,8 @@ mod tests {
         for other in [
             "arn:aws:iam::123456789012:policy/provision/provision-lock-other".to_owned(),
             "arn:aws:iam::123456789012:policy/provision/anything".to_owned(),
-            crate::lock::lock_arn("123456789012", "/provision/team-b/"),
-            crate::lock::lock_arn("111122223333", "/provision/"),
+            crate::policy::arn::lock_arn("123456789012", "/provision/team-b/"),
+            crate::policy::arn::lock_arn("111122223333", "/provision/"),
         ] {
             for action in ["iam:CreatePolicy", "iam:DeletePolicy"] {
                 assert!(

@@ -362,8 +362,8 @@ impl Owned {
         Owned {
             actions: Glob::action("s3:*"),
             resources: vec![
-                Glob::resource(&crate::policy::document::bucket_arn(name)),
-                Glob::resource(&crate::policy::document::objects_arn(name)),
+                Glob::resource(&crate::policy::arn::bucket_arn(name)),
+                Glob::resource(&crate::policy::arn::objects_arn(name)),
             ],
         }
     }
@@ -372,7 +372,7 @@ impl Owned {
     pub fn prefix(prefix: &str) -> Owned {
         Owned {
             actions: Glob::action("s3:*"),
-            resources: vec![Glob::resource(&crate::policy::document::prefix_arn(prefix))],
+            resources: vec![Glob::resource(&crate::policy::arn::prefix_arn(prefix))],
         }
     }
 
@@ -381,7 +381,7 @@ impl Owned {
     pub fn distribution(account_id: &str, id: &str) -> Owned {
         Owned {
             actions: Glob::action("cloudfront:*"),
-            resources: vec![Glob::resource(&crate::policy::document::distribution_arn(
+            resources: vec![Glob::resource(&crate::policy::arn::distribution_arn(
                 account_id, id,
             ))],
         }
