@@ -485,17 +485,6 @@ pub enum PlanError {
     },
 }
 
-/// IAM's default quotas; plans use the account's own, read with
-/// `GetAccountSummary` (see `model::AccountQuotas`).
-pub mod quotas {
-    /// Groups a user can belong to.
-    pub const GROUPS_PER_USER: usize = 10;
-    /// Groups in an account.
-    pub const GROUPS_PER_ACCOUNT: usize = 300;
-    /// Users in an account.
-    pub const USERS_PER_ACCOUNT: usize = 5000;
-}
-
 /// Checks that need no account: every client's policy fits a managed
 /// policy (a policy over the group's inline quota is written as a managed
 /// policy instead). Run by `validate` and before every plan.

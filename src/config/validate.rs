@@ -16,11 +16,14 @@ use toml::Spanned;
 use super::raw::{RawClient, RawDeveloper, RawFile, RawMember, SpannedList};
 use super::rules::{self, IamKind, Rule, S3Kind};
 use crate::diag::{Diagnostic, Diagnostics, FileId};
-use crate::model::{Access, Client, Desired, Developer, Settings, SourceLocation, group_name};
+use crate::model::{
+    Access, AccountQuotas, Client, Desired, Developer, Settings, SourceLocation, group_name,
+};
 use crate::policy::isolation::Scope;
 
-/// IAM allows a user in at most this many groups; each client is a group.
-pub(super) const MAX_GROUPS_PER_USER: usize = 10;
+/// IAM allows a user in at most this many groups by default; each client
+/// is a group.
+pub(super) const MAX_GROUPS_PER_USER: usize = AccountQuotas::AWS_DEFAULTS.groups_per_user;
 
 /// One successfully parsed file.
 pub(super) struct Parsed {

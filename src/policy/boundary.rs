@@ -8,14 +8,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::model::{Access, Desired};
-use crate::policy::document;
-
-/// IAM's quota on the size of a customer managed policy (such as the
-/// boundary), in characters not counting whitespace (see [`document::size`]).
-pub const MANAGED_POLICY_LIMIT: usize = 6144;
+use crate::policy::document::{self, MANAGED_POLICY_LIMIT, statements, strings};
 
 /// How many uncovered grants a warning names before it says "and N more".
 const SHOWN_GAPS: usize = 3;
@@ -83,7 +79,11 @@ pub fn boundary_policy(desired: &Desired, account_id: &str) -> Result<Value, Bou
             let entry = merged
                 .entry((position, level))
                 .or_insert_with(|| (name, statement["Action"].clone(), BTreeSet::new()));
-            entry.2.extend(strings(&statement["Resource"]));
+            entry.2.extend(
+                strings(Some(&statement["Resource"]))
+                    .into_iter()
+                    .map(str::to_owned),
+            );
         }
     }
     let statements: Vec<Value> = merged
@@ -116,9 +116,9 @@ pub fn coverage_warnings(
         let grants = document::group_policy(client, account_id);
         let mut gaps = Vec::new();
         for statement in grants["Statement"].as_array().into_iter().flatten() {
-            for action in strings(&statement["Action"]) {
-                for resource in strings(&statement["Resource"]) {
-                    if !boundary_allows(doc, &action, &resource) {
+            for action in strings(Some(&statement["Action"])) {
+                for resource in strings(Some(&statement["Resource"])) {
+                    if !boundary_allows(doc, action, resource) {
                         gaps.push(format!("`{action}` on `{resource}`"));
                     }
                 }
@@ -141,18 +141,6 @@ pub fn coverage_warnings(
     warnings
 }
 
-/// The strings of a string-or-array policy element.
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// True when the policy document `doc` surely allows every request for
 /// `action` on `resource`, where either may hold IAM wildcards (`*`, `?`),
 /// as the actions and resources of a group policy do.
@@ -163,40 +151,52 @@ fn strings(value: &Value) -> Vec<String> {
 /// regard to case, resources with. So `false` may mean "not sure", which
 /// for a warning errs on the side of saying something.
 pub fn boundary_allows(doc: &Value, action: &str, resource: &str) -> bool {
-    let statements = match &doc["Statement"] {
-        Value::Array(items) => items.iter().collect::<Vec<_>>(),
-        single @ Value::Object(_) => vec![single],
-        _ => Vec::new(),
-    };
+    let statements = statements(doc);
+    let effect = |s: &Statement, want: &str| s.get("Effect").and_then(Value::as_str) == Some(want);
     let action = action.to_ascii_lowercase();
     let allowed = statements.iter().any(|s| {
-        s["Effect"] == "Allow"
+        effect(s, "Allow")
             && s.get("Condition")
                 .is_none_or(|c| c.as_object().is_some_and(|c| c.is_empty()))
             && element_covers(s, "Action", "NotAction", &action, true)
             && element_covers(s, "Resource", "NotResource", resource, false)
     });
     let denied = statements.iter().any(|s| {
-        s["Effect"] == "Deny"
+        effect(s, "Deny")
             && element_overlaps(s, "Action", "NotAction", &action, true)
             && element_overlaps(s, "Resource", "NotResource", resource, false)
     });
     allowed && !denied
 }
 
-fn patterns(statement: &Value, key: &str, lower: bool) -> Option<Vec<String>> {
+/// One statement of a policy document.
+type Statement = Map<String, Value>;
+
+fn patterns(statement: &Statement, key: &str, lower: bool) -> Option<Vec<String>> {
     let value = statement.get(key)?;
     Some(
-        strings(value)
+        strings(Some(value))
             .into_iter()
-            .map(|p| if lower { p.to_ascii_lowercase() } else { p })
+            .map(|p| {
+                if lower {
+                    p.to_ascii_lowercase()
+                } else {
+                    p.to_owned()
+                }
+            })
             .collect(),
     )
 }
 
 /// Does the statement's `key` (or `not_key`) element match everything `item`
 /// matches?
-fn element_covers(statement: &Value, key: &str, not_key: &str, item: &str, lower: bool) -> bool {
+fn element_covers(
+    statement: &Statement,
+    key: &str,
+    not_key: &str,
+    item: &str,
+    lower: bool,
+) -> bool {
     if let Some(list) = patterns(statement, key, lower) {
         list.iter().any(|p| glob_covers(p, item))
     } else if let Some(list) = patterns(statement, not_key, lower) {
@@ -208,7 +208,13 @@ fn element_covers(statement: &Value, key: &str, not_key: &str, item: &str, lower
 
 /// Could the statement's `key` (or `not_key`) element match something
 /// `item` matches?
-fn element_overlaps(statement: &Value, key: &str, not_key: &str, item: &str, lower: bool) -> bool {
+fn element_overlaps(
+    statement: &Statement,
+    key: &str,
+    not_key: &str,
+    item: &str,
+    lower: bool,
+) -> bool {
     if let Some(list) = patterns(statement, key, lower) {
         list.iter().any(|p| glob_overlaps(p, item))
     } else if let Some(list) = patterns(statement, not_key, lower) {

@@ -16,20 +16,21 @@ use serde_json::{Map, Value, json};
 use similar::udiff::UnifiedHunkHeader;
 use similar::{ChangeTag, TextDiff};
 
-use crate::model::{Access, Client};
+use crate::model::{Access, AccountQuotas, Client};
 use crate::policy::arn::{bucket_arn, distribution_arn, objects_arn, prefix_arn};
 
 /// The policy language version every generated document declares.
 pub const POLICY_VERSION: &str = "2012-10-17";
 
-/// IAM's quota on the total size of a group's inline policies, in characters
-/// not counting whitespace (see [`size`]).
-pub const GROUP_INLINE_POLICY_LIMIT: usize = 5120;
+/// IAM's default quota on the total size of a group's inline policies, in
+/// characters not counting whitespace (see [`size`]).
+pub const GROUP_INLINE_POLICY_LIMIT: usize = AccountQuotas::AWS_DEFAULTS.group_policy_size;
 
-/// IAM's quota on the size of a customer managed policy, in characters not
-/// counting whitespace. A client whose policy does not fit the group's
-/// inline quota gets a managed policy attached to its group instead.
-pub const MANAGED_POLICY_LIMIT: usize = 6144;
+/// IAM's default quota on the size of a customer managed policy (such as
+/// the boundary), in characters not counting whitespace. A client whose
+/// policy does not fit the group's inline quota gets a managed policy
+/// attached to its group instead.
+pub const MANAGED_POLICY_LIMIT: usize = AccountQuotas::AWS_DEFAULTS.managed_policy_size;
 
 // The action lists below are each sorted, because a generated document must
 // already be in [`normalize`]d form; a unit test keeps them so. Every list is
