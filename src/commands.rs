@@ -765,7 +765,7 @@ pub fn man() -> Result<ExitStatus> {
 /// `provision schema`.
 pub fn schema() -> Result<ExitStatus> {
     let mut out = io::stdout().lock();
-    out.write_all(crate::schema::CLIENTS_FILE_SCHEMA.as_bytes())?;
+    out.write_all(crate::config::schema::CLIENTS_FILE_SCHEMA.as_bytes())?;
     out.flush()?;
     Ok(ExitStatus::Success)
 }

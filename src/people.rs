@@ -1,4 +1,4 @@
-//! `onboard` and `offboard`: edit the clients files (see [`crate::edit`]),
+//! `onboard` and `offboard`: edit the clients files (see [`crate::config::edit`]),
 //! check the result, then show or apply the plan exactly as `plan` and
 //! `apply` would for the edited files.
 
@@ -11,7 +11,7 @@ use crate::aws::ConnectOptions;
 use crate::cli::{AfterEdit, ApplyArgs, Format, OffboardArgs, OnboardArgs, PlanArgs};
 use crate::commands;
 use crate::config;
-use crate::edit::{self, Declaration};
+use crate::config::edit::{self, Declaration};
 use crate::exit::ExitStatus;
 use crate::safe_write;
 use crate::terminal;

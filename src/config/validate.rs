@@ -15,7 +15,7 @@ use toml::Spanned;
 
 use super::raw::{RawClient, RawDeveloper, RawFile, RawMember, SpannedList};
 use super::rules::{self, IamKind, Rule, S3Kind};
-use crate::diag::{Diagnostic, Diagnostics, FileId};
+use crate::config::diag::{Diagnostic, Diagnostics, FileId};
 use crate::model::{
     Access, AccountQuotas, Client, Desired, Developer, Settings, SourceLocation, group_name,
 };

@@ -8,7 +8,7 @@
 //! against it and check that it rejects unknown keys as the loader does.
 
 /// The schema, as JSON text.
-pub const CLIENTS_FILE_SCHEMA: &str = include_str!("../schema/clients-v1.schema.json");
+pub const CLIENTS_FILE_SCHEMA: &str = include_str!("../../schema/clients-v1.schema.json");
 
 #[cfg(test)]
 mod tests;
