@@ -12,13 +12,12 @@ use crate::aws::{self, Aws, ConnectOptions};
 use crate::cli::{ApplyArgs, Format, PlanArgs, PolicyCommand};
 use crate::config;
 use crate::exit::ExitStatus;
-use crate::lifecycle;
 use crate::model::{Desired, Observed};
 use crate::observe::{self, Observe, PolicyDocument};
+use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::render;
 use crate::safe_write;
-use crate::saved::{self, SavedPlan};
 use crate::terminal::{self, Progress};
 
 /// Account id used for CloudFront ARNs when checking offline: any 12 digits
@@ -220,6 +219,9 @@ async fn plan_observed(
     let mut options = PlanOptions {
         remove_boundaries,
         boundary_document: None,
+        // Expiry is decided on the local date: a person's last day is the
+        // one written in the file, where the file is reviewed.
+        today: Some(chrono::Local::now().date_naive()),
     };
     if let Some(arn) = &desired.settings.permissions_boundary {
         match observe::managed_policy_document(&aws.iam, arn).await {
@@ -235,16 +237,8 @@ async fn plan_observed(
             ),
         }
     }
-    // Expiry is decided on the local date: a person's last day is the one
-    // written in the file, where the file is reviewed.
-    let today = chrono::Local::now().date_naive();
-    let (desired, mut warnings) = lifecycle::apply_lifecycle(desired, today);
-    match plan::plan_with(&desired, &observed, &account, &options) {
-        Ok(mut plan) => {
-            warnings.append(&mut plan.warnings);
-            plan.warnings = warnings;
-            Ok(Some((plan, observed, account)))
-        }
+    match plan::plan_with(desired, &observed, &account, &options) {
+        Ok(plan) => Ok(Some((plan, observed, account))),
         Err(errors) => {
             print_plan_errors(&errors);
             Ok(None)

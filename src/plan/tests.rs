@@ -5,7 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::*;
-use crate::model::{Access, Client, Developer, ObservedGroup, ObservedUser, Settings};
+use crate::model::{
+    ACCESS_KEY_TAG_KEY, Access, Client, Developer, GROUP_POLICY_NAME, MANAGED_TAG_KEY,
+    MANAGED_TAG_VALUE, ObservedGroup, ObservedUser, Settings,
+};
+use crate::policy::document;
 use crate::render;
 
 const ACCOUNT: &str = "123456789012";
@@ -789,7 +793,7 @@ fn a_disabled_developer_keeps_its_user_without_access() {
     let mut d = desired();
     let observed = converged(&d);
     d.developers.get_mut("bob").unwrap().disabled = true;
-    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let (d, _) = crate::plan::expiry::apply_lifecycle(&d, today);
     let p = plan(&d, &observed, ACCOUNT).unwrap();
     assert_eq!(
         names(&p),
@@ -816,7 +820,7 @@ fn a_disabled_developer_without_a_user_gets_none() {
     let mut d = desired();
     d.developers.get_mut("bob").unwrap().disabled = true;
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let (d, _) = crate::plan::expiry::apply_lifecycle(&d, today);
     let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
     assert!(
         !names(&p).iter().any(|n| n.contains("bob")),
@@ -831,7 +835,7 @@ fn disabling_renders_as_an_update_of_the_user() {
     let mut d = desired();
     let observed = converged(&d);
     d.developers.get_mut("bob").unwrap().disabled = true;
-    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let (d, _) = crate::plan::expiry::apply_lifecycle(&d, today);
     let p = plan(&d, &observed, ACCOUNT).unwrap();
     insta::assert_snapshot!("disable_developer_text", text(&p));
     insta::assert_snapshot!("disable_developer_json", json(&p));

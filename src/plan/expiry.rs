@@ -1,11 +1,12 @@
 //! Dates and decisions about people: which developers and memberships have
 //! expired, which expire soon, which developers are disabled.
 //!
-//! This is a pure pre-pass over the desired state, run before the planner:
-//! an expired developer is taken out of the configuration as if its
-//! declaration had been deleted, so the planner's ordinary rules revoke and
-//! delete it exactly as an offboarding would. `today` is a parameter, so
-//! every rule is tested with fixed dates.
+//! This is the planner's first step, a pure pass over the desired state
+//! (run when [`super::PlanOptions::today`] is set): an expired developer is
+//! taken out of the configuration as if its declaration had been deleted,
+//! so the planner's ordinary rules revoke and delete it exactly as an
+//! offboarding would. `today` is a parameter, so every rule is tested with
+//! fixed dates.
 
 use chrono::NaiveDate;
 
