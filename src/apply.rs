@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::aws::{self, Aws};
 use crate::model::{ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY};
-use crate::observe;
+use crate::observe::keys;
 use crate::plan::{Change, Plan};
 use crate::safe_write;
 
@@ -793,7 +793,7 @@ async fn delete_keys_except(
     user: &str,
     keep: Option<&str>,
 ) -> Result<(), ApplyError> {
-    let all = observe::list_access_keys(iam, user)
+    let all = keys::list_access_keys(iam, user)
         .await
         .map_err(|e| ApplyError {
             operation: "ListAccessKeys".into(),

@@ -6,19 +6,20 @@
 //! report holds dates and flags, never a secret or even a key id.
 
 use std::io::{self, Write};
-use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::aws::{self, Aws, ConnectOptions};
+use crate::aws::{self, ConnectOptions};
 use crate::cli::{AuditArgs, VerifyFormat};
 use crate::commands;
 use crate::exit::ExitStatus;
 use crate::model::{Observed, Settings};
 use crate::observe::Observe;
+use crate::observe::account::guarded_account;
+use crate::observe::credential_report::credential_report;
 
 /// A key with no use in this many days is reported as unused.
 pub const UNUSED_KEY_DAYS: i64 = 90;
@@ -319,41 +320,6 @@ impl Finding {
     }
 }
 
-/// Ask IAM for a fresh credential report and read it.
-async fn credential_report(aws: &Aws) -> Result<String> {
-    // Generation takes seconds; IAM answers `STARTED`/`INPROGRESS` until done.
-    let mut attempt = 0;
-    loop {
-        let out = match aws.iam.generate_credential_report().send().await {
-            Ok(out) => out,
-            Err(e) => bail!(
-                "could not generate the credential report (iam:GenerateCredentialReport): {}",
-                aws::describe(&e)
-            ),
-        };
-        if out.state().map(|s| s.as_str()) == Some("COMPLETE") {
-            break;
-        }
-        attempt += 1;
-        if attempt >= 30 {
-            bail!("the credential report was not ready after a minute; run the audit again");
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    let out = match aws.iam.get_credential_report().send().await {
-        Ok(out) => out,
-        Err(e) => bail!(
-            "could not read the credential report (iam:GetCredentialReport): {}",
-            aws::describe(&e)
-        ),
-    };
-    let bytes = out
-        .content()
-        .map(|b| b.as_ref().to_vec())
-        .unwrap_or_default();
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
 /// `provision audit`.
 pub async fn audit(args: &AuditArgs, connect: &ConnectOptions, stats: bool) -> Result<ExitStatus> {
     let Some(desired) = commands::load(&args.paths) else {
@@ -362,7 +328,7 @@ pub async fn audit(args: &AuditArgs, connect: &ConnectOptions, stats: bool) -> R
     let aws = aws::connect(connect).await;
     let result = async {
         // The account guard, as for plan: read no other account.
-        commands::guarded_account(&aws, &desired).await?;
+        guarded_account(&aws, &desired.settings).await?;
         let observed = aws.observe(&desired.settings.path).await?;
         let report = parse_report(&credential_report(&aws).await?)?;
         anyhow::Ok(findings(&report, &observed, &desired.settings, Utc::now()))

@@ -13,7 +13,9 @@ use crate::cli::{ApplyArgs, Format, PlanArgs, PolicyCommand};
 use crate::config;
 use crate::exit::ExitStatus;
 use crate::model::{Desired, Observed};
-use crate::observe::{self, Observe, PolicyDocument};
+use crate::observe::Observe;
+use crate::observe::account::guarded_account;
+use crate::observe::documents::{self, PolicyDocument};
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::render;
@@ -139,21 +141,6 @@ async fn make_plan(aws: &Aws, desired: &Desired, remove_boundaries: bool) -> Res
         .map(|planned| planned.plan))
 }
 
-/// The account the credentials belong to (`sts:GetCallerIdentity`), after
-/// checking it is the one `settings.account_id` names: the account guard,
-/// which every command that calls AWS runs before any other call.
-pub(crate) async fn guarded_account(aws: &Aws, desired: &Desired) -> Result<String> {
-    let account = aws.account_id().await?;
-    if let Some(expected) = &desired.settings.account_id
-        && *expected != account
-    {
-        bail!(
-            "the credentials belong to account `{account}`, but the configuration is for account `{expected}` (settings.account_id); use credentials for `{expected}` or fix the setting"
-        );
-    }
-    Ok(account)
-}
-
 /// A plan with the account state it was made from, which a saved plan
 /// records fingerprints of.
 struct Planned {
@@ -177,7 +164,7 @@ async fn observe_and_plan(
         print_plan_errors(&errors);
         return Ok(None);
     }
-    let account = guarded_account(aws, desired).await?;
+    let account = guarded_account(aws, &desired.settings).await?;
     let errors = offline_checks(desired, &account);
     if !errors.is_empty() {
         print_plan_errors(&errors);
@@ -224,7 +211,7 @@ async fn plan_observed(
         today: Some(chrono::Local::now().date_naive()),
     };
     if let Some(arn) = &desired.settings.permissions_boundary {
-        match observe::managed_policy_document(&aws.iam, arn).await {
+        match documents::managed_policy_document(&aws.iam, arn).await {
             PolicyDocument::Found(doc) => options.boundary_document = Some(doc),
             PolicyDocument::Missing => {
                 eprintln!(
@@ -820,10 +807,10 @@ async fn verify_inner(
     desired: &Desired,
 ) -> Result<ExitStatus> {
     use crate::verify;
-    let account = guarded_account(aws, desired).await?;
+    let account = guarded_account(aws, &desired.settings).await?;
     let observed = aws.observe(&desired.settings.path).await?;
     let arns = verify::needed_policy_arns(desired, &observed);
-    let docs = crate::observe::policy_documents(&aws.iam, &arns).await?;
+    let docs = documents::policy_documents(&aws.iam, &arns).await?;
     let matrix = verify::matrix(desired, &observed, &docs, &account);
     let mismatches = if args.simulate {
         Some(simulate(aws, &observed, &matrix).await?)
@@ -875,56 +862,15 @@ async fn simulate(
         let Some(user) = observed.users.get(&principal.name) else {
             continue;
         };
-        let mut call = aws
-            .iam
-            .simulate_principal_policy()
-            .policy_source_arn(&user.arn);
-        for a in &actions {
-            call = call.action_names(*a);
-        }
-        for r in &arns {
-            call = call.resource_arns(*r);
-        }
-        let mut pages = call.into_paginator().send();
-        let mut simulated: BTreeSet<(String, String)> = BTreeSet::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                anyhow::anyhow!(
-                    "`--simulate` needs iam:SimulatePrincipalPolicy, which failed for `{}`: {}; this account or endpoint may not support it (or the credentials may not call it): run `provision verify` without `--simulate`",
-                    principal.name,
-                    aws::describe(&e)
-                )
-            })?;
-            for result in page.evaluation_results() {
-                for r in result.resource_specific_results() {
-                    if r.eval_resource_decision().as_str() == "allowed" {
-                        simulated.insert((
-                            result.eval_action_name().to_owned(),
-                            r.eval_resource_name().to_owned(),
-                        ));
-                    }
-                }
-                if result.resource_specific_results().is_empty()
-                    && result.eval_decision().as_str() == "allowed"
-                    && let Some(name) = result.eval_resource_name()
-                {
-                    simulated.insert((result.eval_action_name().to_owned(), name.to_owned()));
-                }
-            }
-        }
-        for (action, arn) in &requests {
-            let ours = verify::allows(matrix, &principal.name, action, arn);
-            let theirs = simulated.contains(&((*action).to_owned(), arn.clone()));
-            if ours != theirs {
-                mismatches.push(verify::Mismatch {
-                    principal: principal.name.clone(),
-                    action: (*action).to_owned(),
-                    resource_arn: arn.clone(),
-                    ours,
-                    simulated: theirs,
-                });
-            }
-        }
+        let simulated =
+            crate::observe::simulate::allowed(aws, &principal.name, &user.arn, &actions, &arns)
+                .await?;
+        mismatches.extend(verify::disagreements(
+            matrix,
+            &principal.name,
+            &requests,
+            &simulated,
+        ));
     }
     Ok(mismatches)
 }

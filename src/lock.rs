@@ -380,7 +380,8 @@ pub async fn unlock(
     };
     let aws = aws::connect(connect).await;
     let result = async {
-        let account = crate::commands::guarded_account(&aws, &desired).await?;
+        let account =
+            crate::observe::account::guarded_account(&aws, &desired.settings).await?;
         let holder = break_lock(&aws, &account, &desired.settings.path, &args.id).await?;
         eprintln!(
             "Removed the apply lock `{}` of account `{account}`, path `{}`: {holder}. Run `provision plan` to see what that run left undone.",

@@ -15,6 +15,8 @@ use crate::cli::RotateKeyArgs;
 use crate::commands;
 use crate::exit::ExitStatus;
 use crate::model::{ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
+use crate::observe::keys::key_metadata;
+use crate::observe::user::read_user;
 
 /// `provision rotate-key`.
 pub async fn rotate_key(
@@ -29,7 +31,7 @@ pub async fn rotate_key(
     let aws = aws::connect(connect).await;
     // The account guard, as for plan and apply: never create a key in the
     // same-named user of another account.
-    commands::guarded_account(&aws, &desired).await?;
+    crate::observe::account::guarded_account(&aws, &desired.settings).await?;
     // Under the apply lock: an apply running at the same time could
     // otherwise replace the key being rotated (SPEC, guarantee 11).
     let work = async {
@@ -50,19 +52,7 @@ pub async fn rotate_key(
 
 /// The user's tags, after checking provision manages it.
 async fn managed_user(aws: &Aws, user: &str, managed_path: &str) -> Result<Vec<Tag>> {
-    let out = match aws.iam.get_user().user_name(user).send().await {
-        Ok(out) => out,
-        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => {
-            bail!("user `{user}` does not exist; check the name")
-        }
-        Err(e) => bail!(
-            "could not read user `{user}` (iam:GetUser): {}",
-            aws::describe(&e)
-        ),
-    };
-    let Some(found) = out.user() else {
-        bail!("could not read user `{user}`: the answer held no user");
-    };
+    let found = read_user(aws, user).await?;
     let tags = found.tags().to_vec();
     if tags.iter().any(|t| t.key() == DISABLED_TAG_KEY) {
         bail!(
@@ -88,16 +78,6 @@ async fn managed_user(aws: &Aws, user: &str, managed_path: &str) -> Result<Vec<T
     Ok(tags)
 }
 
-async fn list_keys(aws: &Aws, user: &str) -> Result<Vec<AccessKeyMetadata>> {
-    match aws.iam.list_access_keys().user_name(user).send().await {
-        Ok(out) => Ok(out.access_key_metadata().to_vec()),
-        Err(e) => bail!(
-            "could not list the access keys of `{user}` (iam:ListAccessKeys): {}",
-            aws::describe(&e)
-        ),
-    }
-}
-
 fn describe_key(key: &AccessKeyMetadata) -> String {
     format!(
         "`{}` ({}, created {})",
@@ -111,7 +91,7 @@ fn describe_key(key: &AccessKeyMetadata) -> String {
 async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<ExitStatus> {
     let user = args.user.as_str();
     let tags = managed_user(aws, user, managed_path).await?;
-    let keys = list_keys(aws, user).await?;
+    let keys = key_metadata(aws, user).await?;
     if keys.len() >= 2 {
         bail!(
             "user `{user}` already has two access keys, IAM's limit: {}. If a rotation is under way, finish it with `provision rotate-key {user} --finish` (deletes the older key); otherwise delete the unused key with `aws iam delete-access-key --user-name {user} --access-key-id ID`",
@@ -211,7 +191,7 @@ async fn discard(aws: &Aws, user: &str, id: &str) -> String {
 
 async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus> {
     let tags = managed_user(aws, user, managed_path).await?;
-    let keys = list_keys(aws, user).await?;
+    let keys = key_metadata(aws, user).await?;
     if keys.len() < 2 {
         eprintln!(
             "`{user}` has {} access key(s); there is no rotation to finish.",

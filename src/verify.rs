@@ -713,5 +713,31 @@ pub fn allows(m: &Matrix, principal: &str, action: &str, arn: &str) -> bool {
     })
 }
 
+/// Where the simulator's answers for `principal` (`simulated`: the
+/// allowed `(action, resource ARN)` pairs) disagree with the matrix, over
+/// the probed `requests`.
+pub fn disagreements(
+    m: &Matrix,
+    principal: &str,
+    requests: &[(&'static str, String)],
+    simulated: &BTreeSet<(String, String)>,
+) -> Vec<Mismatch> {
+    let mut mismatches = Vec::new();
+    for (action, arn) in requests {
+        let ours = allows(m, principal, action, arn);
+        let theirs = simulated.contains(&((*action).to_owned(), arn.clone()));
+        if ours != theirs {
+            mismatches.push(Mismatch {
+                principal: principal.to_owned(),
+                action: (*action).to_owned(),
+                resource_arn: arn.clone(),
+                ours,
+                simulated: theirs,
+            });
+        }
+    }
+    mismatches
+}
+
 #[cfg(test)]
 mod tests;

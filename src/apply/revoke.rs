@@ -12,7 +12,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::StatusType;
 
 use super::{ApplyError, delete_access_key, gone_ok, settle};
-use crate::observe;
+use crate::observe::keys;
 
 /// What `revoke` removes besides credentials; the planner knows these from
 /// its one read of the account.
@@ -100,7 +100,7 @@ pub(super) async fn disable(iam: &Client, user: &str) -> Result<(), ApplyError> 
 }
 
 async fn list_keys(iam: &Client, user: &str) -> Result<Vec<String>, ApplyError> {
-    match observe::list_access_keys(iam, user).await {
+    match keys::list_access_keys(iam, user).await {
         Ok(keys) => Ok(keys),
         Err(e) => Err(ApplyError {
             operation: "ListAccessKeys".into(),
