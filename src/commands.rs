@@ -366,9 +366,9 @@ async fn execute_locked(
     plan: &Plan,
     keys: KeySink,
 ) -> Result<ExitStatus> {
-    let command = crate::lock::command_line("apply", &args.paths);
-    let lock = crate::lock::acquire(aws, &desired.settings.path, &command).await?;
-    crate::lock::hold(aws, lock, async {
+    let command = crate::apply::lock::command_line("apply", &args.paths);
+    let lock = crate::apply::lock::acquire(aws, &desired.settings.path, &command).await?;
+    crate::apply::lock::hold(aws, lock, async {
         let Some(fresh) = make_plan(aws, desired, args.remove_boundaries).await? else {
             bail!(
                 "the configuration no longer plans cleanly against the account (see above); nothing was applied"
@@ -446,9 +446,9 @@ async fn apply_saved_inner(
     // applied only if nothing it depends on changed (as `terraform apply
     // PLANFILE` does). Checked again under the apply lock, since another
     // run may have changed the account meanwhile (SPEC, guarantee 11).
-    let command = crate::lock::command_line("apply", &args.paths);
-    let lock = crate::lock::acquire(aws, &desired.settings.path, &command).await?;
-    crate::lock::hold(aws, lock, async {
+    let command = crate::apply::lock::command_line("apply", &args.paths);
+    let lock = crate::apply::lock::acquire(aws, &desired.settings.path, &command).await?;
+    crate::apply::lock::hold(aws, lock, async {
         check_saved(args, aws, desired, saved, account).await?;
         execute(args, aws, &plan, keys).await
     })

@@ -11,7 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod exit;
-pub mod lock;
+
 pub mod model;
 pub mod observe;
 pub mod people;

@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use provision::apply::lock;
 use provision::aws::ConnectOptions;
 use provision::cli::{Cli, Command};
 use provision::exit::ExitStatus;
 use provision::terminal::{self, Verbosity};
-use provision::{audit, commands, lock, people, rotate};
+use provision::{audit, commands, people, rotate};
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();

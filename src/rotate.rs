@@ -9,7 +9,8 @@
 use anyhow::{Result, bail};
 use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag};
 
-use crate::apply::{AccessKey, KeySink, Secret};
+use crate::apply::KeySink;
+use crate::apply::rotate;
 use crate::aws::{self, Aws, ConnectOptions};
 use crate::cli::RotateKeyArgs;
 use crate::commands;
@@ -41,9 +42,10 @@ pub async fn rotate_key(
             start(&aws, args, &managed_path).await
         }
     };
-    let command = crate::lock::command_line(&format!("rotate-key {}", args.user), &args.paths);
-    let result = match crate::lock::acquire(&aws, &managed_path, &command).await {
-        Ok(lock) => crate::lock::hold(&aws, lock, work).await,
+    let command =
+        crate::apply::lock::command_line(&format!("rotate-key {}", args.user), &args.paths);
+    let result = match crate::apply::lock::acquire(&aws, &managed_path, &command).await {
+        Ok(lock) => crate::apply::lock::hold(&aws, lock, work).await,
         Err(e) => Err(e.into()),
     };
     commands::print_stats(&aws, stats);
@@ -114,13 +116,7 @@ async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<Ex
     // An application user's record names the key apply delivered; it now
     // names the new one, so `--finish` and later plans know which to keep.
     if tags.iter().any(|t| t.key() == ACCESS_KEY_TAG_KEY) {
-        let tag = Tag::builder().key(ACCESS_KEY_TAG_KEY).value(&id).build()?;
-        if let Err(e) = aws.iam.tag_user().user_name(user).tags(tag).send().await {
-            bail!(
-                "the new key `{id}` was created and delivered, but recording it failed (iam:TagUser): {}; run `aws iam tag-user --user-name {user} --tags Key={ACCESS_KEY_TAG_KEY},Value={id}`",
-                aws::describe(&e)
-            );
-        }
+        rotate::record_new_key(aws, user, &id).await?;
     }
     eprintln!(
         "Created access key `{id}` for `{user}`; {} stays active for the overlap. Once every consumer uses the new key, run `provision rotate-key {user} --finish`.",
@@ -135,23 +131,9 @@ async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<Ex
 /// Creates `user`'s new key and delivers its secret through `sink`; returns
 /// the key id. A key whose secret could not be delivered is deleted again.
 async fn create_and_deliver(aws: &Aws, user: &str, sink: &KeySink) -> Result<String> {
-    let out = match aws.iam.create_access_key().user_name(user).send().await {
-        Ok(out) => out,
-        Err(e) => bail!(
-            "could not create a key (iam:CreateAccessKey): {}",
-            aws::describe(&e)
-        ),
-    };
-    let Some(created) = out.access_key() else {
-        bail!("could not create a key: the answer held no access key");
-    };
-    let id = created.access_key_id().to_owned();
-    let delivered = sink.deliver(AccessKey {
-        user: user.to_owned(),
-        access_key_id: id.clone(),
-        secret_access_key: Secret::new(created.secret_access_key()),
-        create_date: created.create_date().map(|d| d.to_string()),
-    });
+    let key = rotate::create_key(aws, user).await?;
+    let id = key.access_key_id.clone();
+    let delivered = sink.deliver(key);
     if let Err(err) = delivered {
         // Nobody holds the secret: remove the key rather than leave it.
         bail!(
@@ -199,7 +181,7 @@ async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus>
         );
         return Ok(ExitStatus::Success);
     }
-    let keep = keep_key(&tags, &keys);
+    let keep = rotate::keep_key(&tags, &keys);
     for key in &keys {
         let Some(id) = key.access_key_id() else {
             continue;
@@ -207,37 +189,7 @@ async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus>
         if Some(id) == keep.as_deref() {
             continue;
         }
-        let deactivate = aws
-            .iam
-            .update_access_key()
-            .user_name(user)
-            .access_key_id(id)
-            .status(StatusType::Inactive)
-            .send()
-            .await;
-        if let Err(e) = deactivate
-            && aws::error_code(&e) != Some("NoSuchEntity")
-        {
-            bail!(
-                "could not deactivate `{id}` (iam:UpdateAccessKey): {}",
-                aws::describe(&e)
-            );
-        }
-        let delete = aws
-            .iam
-            .delete_access_key()
-            .user_name(user)
-            .access_key_id(id)
-            .send()
-            .await;
-        if let Err(e) = delete
-            && aws::error_code(&e) != Some("NoSuchEntity")
-        {
-            bail!(
-                "`{id}` is deactivated but could not be deleted (iam:DeleteAccessKey): {}; run the command again",
-                aws::describe(&e)
-            );
-        }
+        rotate::retire_key(aws, user, id).await?;
         eprintln!(
             "Deactivated and deleted the older key `{id}`{}.",
             key.create_date()
@@ -245,62 +197,4 @@ async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus>
         );
     }
     Ok(ExitStatus::Success)
-}
-
-/// The key to keep: the one on record (application users), else the newest.
-fn keep_key(tags: &[Tag], keys: &[AccessKeyMetadata]) -> Option<String> {
-    let recorded = tags
-        .iter()
-        .find(|t| t.key() == ACCESS_KEY_TAG_KEY)
-        .map(|t| t.value().to_owned());
-    if let Some(id) = recorded
-        && keys.iter().any(|k| k.access_key_id() == Some(id.as_str()))
-    {
-        return Some(id);
-    }
-    keys.iter()
-        .max_by_key(|k| k.create_date().map(|d| (d.secs(), d.subsec_nanos())))
-        .and_then(|k| k.access_key_id().map(str::to_owned))
-}
-
-#[cfg(test)]
-mod tests {
-    use aws_smithy_types::DateTime;
-
-    use super::*;
-
-    fn key(id: &str, created: i64) -> AccessKeyMetadata {
-        AccessKeyMetadata::builder()
-            .access_key_id(id)
-            .create_date(DateTime::from_secs(created))
-            .build()
-    }
-
-    fn record(id: &str) -> Tag {
-        Tag::builder()
-            .key(ACCESS_KEY_TAG_KEY)
-            .value(id)
-            .build()
-            .unwrap()
-    }
-
-    #[test]
-    fn the_key_on_record_is_kept_even_when_older() {
-        let keys = [key("AKIAOLD", 100), key("AKIANEW", 200)];
-        assert_eq!(
-            keep_key(&[record("AKIAOLD")], &keys).as_deref(),
-            Some("AKIAOLD")
-        );
-    }
-
-    #[test]
-    fn without_a_usable_record_the_newest_key_is_kept() {
-        let keys = [key("AKIANEW", 200), key("AKIAOLD", 100)];
-        assert_eq!(keep_key(&[], &keys).as_deref(), Some("AKIANEW"));
-        // A record naming a key that is gone does not protect the old one.
-        assert_eq!(
-            keep_key(&[record("AKIAGONE")], &keys).as_deref(),
-            Some("AKIANEW")
-        );
-    }
 }

@@ -147,7 +147,7 @@ pub const OPERATIONS: &[Operation] = &[
 /// The lock's writes are granted on the lock policy's ARN alone (see
 /// `operator`): they are `CreatePolicy` and `DeletePolicy`, which the
 /// table otherwise grants only on provision's own `provision-s3-*`
-/// policies. Tests check that this list is exactly what `src/lock.rs`
+/// policies. Tests check that this list is exactly what `src/apply/lock.rs`
 /// calls.
 pub const LOCK_OPERATIONS: &[&str] = &[
     "CreatePolicy",
@@ -228,9 +228,10 @@ mod tests {
     /// `LOCK_OPERATIONS`, and every entry there is called by the lock.
     #[test]
     fn every_lock_call_is_in_the_call_table() {
-        let text =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lock.rs"))
-                .unwrap();
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/apply/lock.rs"),
+        )
+        .unwrap();
         let called: BTreeSet<&'static str> = sdk_calls(&text)
             .into_iter()
             .map(|(service, method)| {
@@ -246,7 +247,7 @@ mod tests {
         let listed: BTreeSet<&'static str> = LOCK_OPERATIONS.iter().copied().collect();
         assert_eq!(
             called, listed,
-            "LOCK_OPERATIONS must be what src/lock.rs calls"
+            "LOCK_OPERATIONS must be what src/apply/lock.rs calls"
         );
         for name in LOCK_OPERATIONS {
             assert!(find(name).is_some(), "{name} is not in OPERATIONS");
