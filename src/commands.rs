@@ -9,16 +9,18 @@ use anyhow::{Context, Result, bail};
 
 use crate::apply::{self, Event, KeySink};
 use crate::aws::{self, Aws, ConnectOptions};
-use crate::cli::{ApplyArgs, Format, PlanArgs, PolicyCommand};
+use crate::cli::{ApplyArgs, AuditArgs, Format, PlanArgs, PolicyCommand, VerifyFormat};
 use crate::config;
 use crate::exit::ExitStatus;
 use crate::model::{Desired, Observed};
 use crate::observe::Observe;
 use crate::observe::account::guarded_account;
+use crate::observe::credential_report::credential_report;
 use crate::observe::documents::{self, PolicyDocument};
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::render;
+use crate::report::audit::{findings, parse_report};
 use crate::safe_write;
 use crate::terminal::{self, Progress};
 
@@ -269,9 +271,9 @@ pub async fn plan(args: &PlanArgs, connect: &ConnectOptions, stats: bool) -> Res
     // `NO_COLOR` is set.
     let mut out = anstream::stdout().lock();
     match args.format {
-        Format::Text => render::text_styled(&plan, &mut out, true)?,
-        Format::Json => render::json(&plan, &mut out)?,
-        Format::Markdown => render::markdown(&plan, &mut out)?,
+        Format::Text => render::plan::text_styled(&plan, &mut out, true)?,
+        Format::Json => render::plan::json(&plan, &mut out)?,
+        Format::Markdown => render::markdown::markdown(&plan, &mut out)?,
     }
     out.flush()?;
     if let Some(out) = &args.out
@@ -335,7 +337,7 @@ async fn apply_inner(args: &ApplyArgs, aws: &Aws, desired: &Desired) -> Result<E
     };
     {
         let mut out = anstream::stdout().lock();
-        render::text_styled(&plan, &mut out, true)?;
+        render::plan::text_styled(&plan, &mut out, true)?;
         out.flush()?;
     }
     if plan.is_empty() {
@@ -430,7 +432,7 @@ async fn apply_saved_inner(
     let plan = check_saved(args, aws, desired, saved, account.clone()).await?;
     {
         let mut out = anstream::stdout().lock();
-        render::text_styled(&plan, &mut out, true)?;
+        render::plan::text_styled(&plan, &mut out, true)?;
         out.flush()?;
     }
     if plan.is_empty() {
@@ -806,7 +808,7 @@ async fn verify_inner(
     aws: &Aws,
     desired: &Desired,
 ) -> Result<ExitStatus> {
-    use crate::verify;
+    use crate::report::matrix as verify;
     let account = guarded_account(aws, &desired.settings).await?;
     let observed = aws.observe(&desired.settings.path).await?;
     let arns = verify::needed_policy_arns(desired, &observed);
@@ -819,8 +821,8 @@ async fn verify_inner(
     };
     let mut out = io::stdout().lock();
     match args.format {
-        crate::cli::VerifyFormat::Text => verify::text(&matrix, &mut out)?,
-        crate::cli::VerifyFormat::Json => verify::json(&matrix, &mut out)?,
+        crate::cli::VerifyFormat::Text => crate::render::matrix::text(&matrix, &mut out)?,
+        crate::cli::VerifyFormat::Json => crate::render::matrix::json(&matrix, &mut out)?,
     }
     out.flush()?;
     if let Some(mismatches) = &mismatches {
@@ -851,9 +853,9 @@ async fn verify_inner(
 async fn simulate(
     aws: &Aws,
     observed: &crate::model::Observed,
-    matrix: &crate::verify::Matrix,
-) -> Result<Vec<crate::verify::Mismatch>> {
-    use crate::verify;
+    matrix: &crate::report::matrix::Matrix,
+) -> Result<Vec<crate::report::matrix::Mismatch>> {
+    use crate::report::matrix as verify;
     let requests = verify::probe_requests(matrix);
     let actions: BTreeSet<&str> = requests.iter().map(|(a, _)| *a).collect();
     let arns: BTreeSet<&str> = requests.iter().map(|(_, r)| r.as_str()).collect();
@@ -873,6 +875,40 @@ async fn simulate(
         ));
     }
     Ok(mismatches)
+}
+
+/// `provision audit`.
+pub async fn audit(args: &AuditArgs, connect: &ConnectOptions, stats: bool) -> Result<ExitStatus> {
+    let Some(desired) = load(&args.paths) else {
+        return Ok(ExitStatus::Failure);
+    };
+    let aws = aws::connect(connect).await;
+    let result = async {
+        // The account guard, as for plan: read no other account.
+        guarded_account(&aws, &desired.settings).await?;
+        let observed = aws.observe(&desired.settings.path).await?;
+        let report = parse_report(&credential_report(&aws).await?)?;
+        anyhow::Ok(findings(
+            &report,
+            &observed,
+            &desired.settings,
+            chrono::Utc::now(),
+        ))
+    }
+    .await;
+    print_stats(&aws, stats);
+    let found = result?;
+    let mut out = io::stdout().lock();
+    match args.format {
+        VerifyFormat::Json => crate::render::audit::json(&found, &mut out)?,
+        VerifyFormat::Text => crate::render::audit::text(&found, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if found.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 #[cfg(test)]

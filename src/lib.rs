@@ -5,7 +5,6 @@
 //! (the executor). `plan` and `policy` do no IO.
 
 pub mod apply;
-pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod commands;
@@ -18,7 +17,7 @@ pub mod people;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod report;
 pub mod rotate;
 pub mod safe_write;
 pub mod terminal;
-pub mod verify;

@@ -10,7 +10,7 @@ use provision::aws::ConnectOptions;
 use provision::cli::{Cli, Command};
 use provision::exit::ExitStatus;
 use provision::terminal::{self, Verbosity};
-use provision::{audit, commands, people, rotate};
+use provision::{commands, people, rotate};
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         Command::Onboard(args) => runtime().block_on(people::onboard(args, &connect, stats)),
         Command::Offboard(args) => runtime().block_on(people::offboard(args, &connect, stats)),
         Command::RotateKey(args) => runtime().block_on(rotate::rotate_key(args, &connect, stats)),
-        Command::Audit(args) => runtime().block_on(audit::audit(args, &connect, stats)),
+        Command::Audit(args) => runtime().block_on(commands::audit(args, &connect, stats)),
         Command::Verify(args) => runtime().block_on(commands::verify(args, &connect, stats)),
         Command::Unlock(args) => runtime().block_on(lock::unlock(args, &connect, stats)),
     };

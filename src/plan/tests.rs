@@ -223,13 +223,13 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
 
 fn text(plan: &Plan) -> String {
     let mut out = Vec::new();
-    render::text(plan, &mut out).unwrap();
+    render::plan::text(plan, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn json(plan: &Plan) -> String {
     let mut out = Vec::new();
-    render::json(plan, &mut out).unwrap();
+    render::plan::json(plan, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -1168,7 +1168,7 @@ fn a_bucket_moving_while_the_giver_gains_another_is_never_granted_to_both() {
         "{shown}"
     );
     let mut md = Vec::new();
-    render::markdown(&p, &mut md).unwrap();
+    render::markdown::markdown(&p, &mut md).unwrap();
     let md = String::from_utf8(md).unwrap();
     assert!(
         md.contains("\n! group-policy client-zed/provision-s3 (narrows first)\n"),

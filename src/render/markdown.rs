@@ -93,7 +93,7 @@ pub fn markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             };
             // The label without its own action symbol (one ASCII character).
             writeln!(out, "{symbol}{}", &change.label()[1..])?;
-            for line in super::details(change) {
+            for line in super::plan::details(change) {
                 writeln!(out, "{}", detail_line(&line))?;
             }
         }

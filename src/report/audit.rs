@@ -2,32 +2,20 @@
 //! IAM's credential report plus the state the planner already reads.
 //!
 //! The checks are a pure function of (report, observed state, settings,
-//! now), tested with literal values; only [`audit`] does IO. The credential
-//! report holds dates and flags, never a secret or even a key id.
+//! now), tested with literal values; `observe::credential_report` reads the
+//! report and `render::audit` prints the findings. The credential report
+//! holds dates and flags, never a secret or even a key id.
 
-use std::io::{self, Write};
-
-use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::aws::{self, ConnectOptions};
-use crate::cli::{AuditArgs, VerifyFormat};
-use crate::commands;
-use crate::exit::ExitStatus;
 use crate::model::{Observed, Settings};
-use crate::observe::Observe;
-use crate::observe::account::guarded_account;
-use crate::observe::credential_report::credential_report;
 
 /// A key with no use in this many days is reported as unused.
 pub const UNUSED_KEY_DAYS: i64 = 90;
 /// A key never used is reported once it is this old: the time to deliver it.
 pub const NEVER_USED_GRACE_DAYS: i64 = 7;
-/// Version of the JSON output; bumped on incompatible changes.
-pub const JSON_FORMAT_VERSION: &str = "1";
-
 /// Why the credential report could not be read.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ReportError {
@@ -275,39 +263,9 @@ pub fn findings(
     out
 }
 
-/// Write findings for people.
-pub fn text(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
-    if findings.is_empty() {
-        return writeln!(
-            out,
-            "No findings. Keys, passwords and memberships look right."
-        );
-    }
-    for f in findings {
-        writeln!(out, "{}: {}", f.check_name(), f.detail)?;
-    }
-    writeln!(out)?;
-    writeln!(out, "Audit: {} finding(s) need action.", findings.len())
-}
-
-/// Write findings as a JSON object: `format_version`, `findings`
-/// (`user`, `check`, `detail`) and `summary` with a count per check.
-pub fn json(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
-    let mut summary = std::collections::BTreeMap::new();
-    for f in findings {
-        *summary.entry(f.check_name()).or_insert(0usize) += 1;
-    }
-    let doc = serde_json::json!({
-        "format_version": JSON_FORMAT_VERSION,
-        "findings": findings,
-        "summary": summary,
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
-}
-
 impl Finding {
-    fn check_name(&self) -> &'static str {
+    /// The check's name, as text and JSON print it.
+    pub fn check_name(&self) -> &'static str {
         match self.check {
             Check::OldKey => "old-key",
             Check::NeverUsedKey => "never-used-key",
@@ -320,39 +278,11 @@ impl Finding {
     }
 }
 
-/// `provision audit`.
-pub async fn audit(args: &AuditArgs, connect: &ConnectOptions, stats: bool) -> Result<ExitStatus> {
-    let Some(desired) = commands::load(&args.paths) else {
-        return Ok(ExitStatus::Failure);
-    };
-    let aws = aws::connect(connect).await;
-    let result = async {
-        // The account guard, as for plan: read no other account.
-        guarded_account(&aws, &desired.settings).await?;
-        let observed = aws.observe(&desired.settings.path).await?;
-        let report = parse_report(&credential_report(&aws).await?)?;
-        anyhow::Ok(findings(&report, &observed, &desired.settings, Utc::now()))
-    }
-    .await;
-    commands::print_stats(&aws, stats);
-    let found = result?;
-    let mut out = io::stdout().lock();
-    match args.format {
-        VerifyFormat::Json => json(&found, &mut out)?,
-        VerifyFormat::Text => text(&found, &mut out)?,
-    }
-    out.flush()?;
-    Ok(if found.is_empty() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{ObservedGroup, ObservedUser};
+    use crate::render::audit::{json, text};
 
     const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
 <root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2026-11-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A

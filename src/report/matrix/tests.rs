@@ -11,6 +11,7 @@ use crate::model::{
     ObservedUser,
 };
 use crate::policy::document::group_policy;
+use crate::render::matrix::{json, text};
 
 const ACCOUNT: &str = "123456789012";
 

@@ -1,5 +1,5 @@
-//! Printing plans for people (text) and programs (JSON). Printers write to
-//! any `io::Write`, so every format is tested in memory.
+//! Printing plans for people (text, in the style of `terraform plan`) and
+//! programs (JSON).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -9,9 +9,6 @@ use serde_json::{Value, json};
 
 use crate::plan::{Action, Change, Plan, Summary};
 use crate::policy::document;
-
-mod markdown;
-pub use markdown::markdown;
 
 /// Version of the JSON plan format; bumped on incompatible changes.
 pub const JSON_FORMAT_VERSION: &str = "1";
@@ -130,7 +127,7 @@ fn list(items: &[String]) -> String {
 }
 
 /// The indented lines shown under a change.
-fn details(change: &Change) -> Vec<String> {
+pub(super) fn details(change: &Change) -> Vec<String> {
     let mut lines = Vec::new();
     match change {
         Change::CreateUser {
@@ -434,6 +431,3 @@ pub fn json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }
-
-#[cfg(test)]
-mod tests;
