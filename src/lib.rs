@@ -7,17 +7,13 @@
 pub mod apply;
 pub mod aws;
 pub mod cli;
-pub mod commands;
+pub mod cmd;
 pub mod config;
-pub mod exit;
-
 pub mod model;
 pub mod observe;
-pub mod people;
 pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod report;
-pub mod rotate;
 pub mod safe_write;
 pub mod terminal;

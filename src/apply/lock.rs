@@ -22,7 +22,6 @@
 //! name carries a hash of the managed path: two installations under
 //! different paths lock independently.
 
-use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -365,109 +364,6 @@ pub async fn break_lock(
             operation: "break the apply lock (iam:DeletePolicy)",
             message: aws::describe(&e),
         }),
-    }
-}
-
-/// `provision unlock ID [PATH...]`: break a stale apply lock, after the
-/// same account guard as `apply`.
-pub async fn unlock(
-    args: &crate::cli::UnlockArgs,
-    connect: &aws::ConnectOptions,
-    stats: bool,
-) -> anyhow::Result<crate::exit::ExitStatus> {
-    let Some(desired) = crate::commands::load(&args.paths) else {
-        return Ok(crate::exit::ExitStatus::Failure);
-    };
-    let aws = aws::connect(connect).await;
-    let result = async {
-        let account =
-            crate::observe::account::guarded_account(&aws, &desired.settings).await?;
-        let holder = break_lock(&aws, &account, &desired.settings.path, &args.id).await?;
-        eprintln!(
-            "Removed the apply lock `{}` of account `{account}`, path `{}`: {holder}. Run `provision plan` to see what that run left undone.",
-            args.id, desired.settings.path
-        );
-        Ok(crate::exit::ExitStatus::Success)
-    }
-    .await;
-    crate::commands::print_stats(&aws, stats);
-    result
-}
-
-/// Runs `work` holding `lock`, then releases it, whether `work` succeeded,
-/// failed, or was interrupted (Ctrl-C, or SIGTERM as CI sends when a job
-/// is cancelled). An interrupted run stops where it was, as a killed one
-/// would (the next apply finishes the job), but leaves no lock behind.
-///
-/// Only a process killed outright (SIGKILL, a crash, a lost machine) keeps
-/// the lock; the next run names it and says how to break it.
-pub async fn hold<T>(
-    aws: &Aws,
-    lock: Lock,
-    work: impl Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
-    let outcome = tokio::select! {
-        result = work => Some(result),
-        () = interrupted() => None,
-    };
-    let released = release(aws, &lock).await;
-    match &released {
-        Ok(Released::Done) => {}
-        Ok(Released::AlreadyGone) => eprintln!(
-            "warning: the apply lock `{}` was broken (`provision unlock`) while this run held it; another run may have changed the account at the same time: run `provision plan` to check",
-            lock.id
-        ),
-        Ok(Released::TakenByOther { id, holder }) => eprintln!(
-            "warning: the apply lock `{}` was broken while this run held it, and is now held by another run: {holder} (lock id `{id}`); it was left alone. Run `provision plan` once that run is done, to check the account",
-            lock.id
-        ),
-        Err(e) => eprintln!(
-            "error: {e}; the lock `{}` is still held: once no provision run is in progress, break it with `provision unlock {}` and the same PATH arguments",
-            lock.id, lock.id
-        ),
-    }
-    match outcome {
-        None => anyhow::bail!(
-            "interrupted: stopped before finishing; {}run the same command again to finish the job",
-            if matches!(released, Ok(Released::Done)) {
-                "the apply lock was released; "
-            } else {
-                ""
-            }
-        ),
-        Some(result) => {
-            let value = result?;
-            if released.is_err() {
-                anyhow::bail!("the apply lock could not be released (see above)");
-            }
-            Ok(value)
-        }
-    }
-}
-
-/// Resolves when the process is asked to stop: Ctrl-C, or SIGTERM on unix.
-/// If the handlers cannot be installed, it never resolves, and the process
-/// keeps the default behaviour of being stopped by the signal.
-async fn interrupted() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod markdown;
 pub mod matrix;
 pub mod plan;
+pub mod progress;
 
 #[cfg(test)]
 mod tests;

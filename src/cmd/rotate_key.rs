@@ -1,54 +1,45 @@
 //! `provision rotate-key`: give a managed user a second access key for the
-//! overlap, then (`--finish`) retire the older one.
-//!
-//! A rotation is two commands because the new key has to reach whoever uses
-//! the old one before the old one stops working. IAM allows two keys per
-//! user, so a user who already has two is refused: the previous rotation is
-//! unfinished, or one key is unused.
+//! overlap, then (`--finish`) retire the older one. The writes and the
+//! choice of the key to keep are in [`crate::apply::rotate`].
 
 use anyhow::{Result, bail};
 use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag};
 
-use crate::apply::KeySink;
-use crate::apply::rotate;
-use crate::aws::{self, Aws, ConnectOptions};
+use super::configuration::load;
+use super::secrets::{key_sink, print_secrets, print_written};
+use super::{Context, ExitStatus, locked};
+use crate::apply::{self, KeySink, rotate};
+use crate::aws::Aws;
 use crate::cli::RotateKeyArgs;
-use crate::commands;
-use crate::exit::ExitStatus;
 use crate::model::{ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
+use crate::observe::account::guarded_account;
 use crate::observe::keys::key_metadata;
 use crate::observe::user::read_user;
+use crate::terminal::Printer;
 
 /// `provision rotate-key`.
-pub async fn rotate_key(
-    args: &RotateKeyArgs,
-    connect: &ConnectOptions,
-    stats: bool,
-) -> Result<ExitStatus> {
-    let Some(desired) = commands::load(&args.paths) else {
+pub async fn run(args: &RotateKeyArgs, ctx: &Context) -> Result<ExitStatus> {
+    let printer = ctx.printer;
+    let Some(desired) = load(printer, &args.paths) else {
         return Ok(ExitStatus::Failure);
     };
     let managed_path = desired.settings.path.clone();
-    let aws = aws::connect(connect).await;
+    let aws = ctx.aws().await;
     // The account guard, as for plan and apply: never create a key in the
     // same-named user of another account.
-    crate::observe::account::guarded_account(&aws, &desired.settings).await?;
+    guarded_account(&aws, &desired.settings).await?;
     // Under the apply lock: an apply running at the same time could
     // otherwise replace the key being rotated (SPEC, guarantee 11).
     let work = async {
         if args.finish {
-            finish(&aws, &args.user, &managed_path).await
+            finish(printer, &aws, &args.user, &managed_path).await
         } else {
-            start(&aws, args, &managed_path).await
+            start(printer, &aws, args, &managed_path).await
         }
     };
-    let command =
-        crate::apply::lock::command_line(&format!("rotate-key {}", args.user), &args.paths);
-    let result = match crate::apply::lock::acquire(&aws, &managed_path, &command).await {
-        Ok(lock) => crate::apply::lock::hold(&aws, lock, work).await,
-        Err(e) => Err(e.into()),
-    };
-    commands::print_stats(&aws, stats);
+    let command = apply::lock::command_line(&format!("rotate-key {}", args.user), &args.paths);
+    let result = locked::run(printer, &aws, &managed_path, &command, work).await;
+    ctx.print_stats(&aws);
     result
 }
 
@@ -90,7 +81,12 @@ fn describe_key(key: &AccessKeyMetadata) -> String {
     )
 }
 
-async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<ExitStatus> {
+async fn start(
+    printer: Printer,
+    aws: &Aws,
+    args: &RotateKeyArgs,
+    managed_path: &str,
+) -> Result<ExitStatus> {
     let user = args.user.as_str();
     let tags = managed_user(aws, user, managed_path).await?;
     let keys = key_metadata(aws, user).await?;
@@ -106,7 +102,7 @@ async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<Ex
     // Where the secret goes is settled before the key exists: a directory
     // others could write to, or no delivery without a terminal, is refused
     // here, with nothing created.
-    let sink = commands::key_sink(
+    let sink = key_sink(
         "rotate the key",
         args.credentials_dir.as_deref(),
         args.print_secrets,
@@ -118,13 +114,13 @@ async fn start(aws: &Aws, args: &RotateKeyArgs, managed_path: &str) -> Result<Ex
     if tags.iter().any(|t| t.key() == ACCESS_KEY_TAG_KEY) {
         rotate::record_new_key(aws, user, &id).await?;
     }
-    eprintln!(
+    printer.status(format_args!(
         "Created access key `{id}` for `{user}`; {} stays active for the overlap. Once every consumer uses the new key, run `provision rotate-key {user} --finish`.",
         keys.first().map_or("no older key".to_owned(), |k| format!(
             "the older key {}",
             describe_key(k)
         ))
-    );
+    ));
     Ok(ExitStatus::Success)
 }
 
@@ -146,7 +142,7 @@ async fn create_and_deliver(aws: &Aws, user: &str, sink: &KeySink) -> Result<Str
     // (and `--finish` keeps it) rather than a recorded key nobody holds.
     let held = sink.take_held();
     if !held.is_empty()
-        && let Err(err) = commands::print_secrets(&held)
+        && let Err(err) = print_secrets(&held)
     {
         // A closed pipe or a full disk: nobody saw the secret, and a
         // developer's key would otherwise be the newest, the one
@@ -156,14 +152,14 @@ async fn create_and_deliver(aws: &Aws, user: &str, sink: &KeySink) -> Result<Str
             discard(aws, user, &id).await
         );
     }
-    commands::print_written(sink);
+    print_written(sink);
     Ok(id)
 }
 
 /// Deletes the new key `id` whose secret was not delivered; says what
 /// became of it.
 async fn discard(aws: &Aws, user: &str, id: &str) -> String {
-    match crate::apply::discard_key(aws, user, id).await {
+    match apply::discard_key(aws, user, id).await {
         Ok(()) => format!("the new key `{id}` was deleted again and the older key stays as it was"),
         Err(e) => format!(
             "the new key `{id}` could not be deleted ({e}): delete it with `aws iam delete-access-key --user-name {user} --access-key-id {id}`"
@@ -171,14 +167,14 @@ async fn discard(aws: &Aws, user: &str, id: &str) -> String {
     }
 }
 
-async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus> {
+async fn finish(printer: Printer, aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus> {
     let tags = managed_user(aws, user, managed_path).await?;
     let keys = key_metadata(aws, user).await?;
     if keys.len() < 2 {
-        eprintln!(
+        printer.status(format_args!(
             "`{user}` has {} access key(s); there is no rotation to finish.",
             keys.len()
-        );
+        ));
         return Ok(ExitStatus::Success);
     }
     let keep = rotate::keep_key(&tags, &keys);
@@ -190,11 +186,11 @@ async fn finish(aws: &Aws, user: &str, managed_path: &str) -> Result<ExitStatus>
             continue;
         }
         rotate::retire_key(aws, user, id).await?;
-        eprintln!(
+        printer.status(format_args!(
             "Deactivated and deleted the older key `{id}`{}.",
             key.create_date()
                 .map_or_else(String::new, |d| format!(" (created {d})"))
-        );
+        ));
     }
     Ok(ExitStatus::Success)
 }
