@@ -52,6 +52,8 @@ fn sorted(actions: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
 
 /// The operator policy for `desired`'s settings (managed path, boundary,
 /// account).
+// Long because it writes one statement per group of actions in the call
+// table, each with its own resources and conditions, in a fixed order.
 pub fn operator_policy(desired: &Desired) -> Value {
     let account = account_for_arns(desired);
     let path = desired.settings.path.as_str();

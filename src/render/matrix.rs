@@ -36,6 +36,8 @@ fn short(cell: &Cell) -> String {
 }
 
 /// Writes the matrix as a table, then the verdict.
+// Long because it lays out the table (widths, header, one row per
+// principal) and then the verdict, which share the computed widths.
 pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,

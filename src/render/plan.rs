@@ -127,6 +127,8 @@ fn list(items: &[String]) -> String {
 }
 
 /// The indented lines shown under a change.
+// Long because it is one arm per change kind, each printing that kind's
+// fields; splitting it would scatter one table across functions.
 pub(super) fn details(change: &Change) -> Vec<String> {
     let mut lines = Vec::new();
     match change {

@@ -136,6 +136,8 @@ pub struct Finding {
 }
 
 /// Every finding, sorted by user then check.
+// Long because it is one block per audit check over the same report rows;
+// each block is short and reads as the check's rule.
 pub fn findings(
     report: &[ReportRow],
     observed: &Observed,

@@ -49,6 +49,8 @@ impl<'a> Validator<'a> {
     }
 
     /// Checks one client's own fields.
+    // Long because it checks each of a client's fields in the order the
+    // file declares them, so the errors come out in reading order.
     fn client(
         &mut self,
         file_index: usize,

@@ -7,6 +7,8 @@ use super::*;
 impl<'a> Validator<'a> {
     /// SPEC Guarantee 1: no client's buckets or prefixes may reach another
     /// client's. Within one client, overlaps are only redundant.
+    // Long because it compares every pair of client resources (buckets,
+    // prefixes, distributions) in one pass, one block per kind of overlap.
     pub(super) fn isolation(&mut self, clients: &[ClientDraft<'a>]) {
         struct Entry<'e> {
             name: &'e str,

@@ -115,6 +115,8 @@ impl<'a> Validator<'a> {
 
     /// Records a developer declaration, checking it against an earlier one
     /// of the same (case-insensitive) name.
+    // Long because it compares each field of a repeated declaration with
+    // the first one and names both sources for every difference.
     fn declare(&mut self, decl: DeveloperDecl<'a>) {
         let key = decl.name.get_ref().to_lowercase();
         let Some(first) = self.developers.get(&key) else {
