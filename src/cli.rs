@@ -1,5 +1,5 @@
-//! The command line, as clap definitions. Dispatch lives in `main.rs`; the
-//! work lives in `commands`.
+//! The command line, as clap definitions: every flag in one place.
+//! Dispatch lives in `main.rs`; each subcommand's work in `cmd`.
 
 use std::path::PathBuf;
 

@@ -3,34 +3,32 @@
 //! The flow runs one way: `config` (TOML with spans) -> `model` (desired
 //! state) -> `plan` (a pure diff against the `observe`d state) -> `apply`
 //! (the executor). `plan` and `policy` do no IO.
+//!
+//! Where to start reading:
+//! - [`cmd`]: one file per subcommand; `cmd::plan` and `cmd::apply` show
+//!   the whole loop in a few calls.
+//! - [`plan::plan`]: checks its inputs, then runs one named step per kind of
+//!   entity; every decision about ownership and ordering is there.
+//! - [`policy`]: the group policy provision writes, and how `verify` decides
+//!   what a principal can reach.
+//! - [`apply`]: the executor, one function per change kind.
+//!
+//! Each module may use only the ones before it in the flow; the test in
+//! `layering.rs` enforces it, and that only [`cmd`] prints.
 
-pub mod actions;
 pub mod apply;
-pub mod audit;
 pub mod aws;
-pub mod boundary;
 pub mod cli;
-pub mod commands;
+pub mod cmd;
 pub mod config;
-pub mod diag;
-pub mod edit;
-pub mod evaluate;
-pub mod exit;
-pub mod isolation;
-pub mod lifecycle;
-pub mod lint;
-pub mod lock;
 pub mod model;
 pub mod observe;
-pub mod operator;
-pub mod people;
 pub mod plan;
 pub mod policy;
-pub mod reach;
 pub mod render;
-pub mod rotate;
+pub mod report;
 pub mod safe_write;
-pub mod saved;
-pub mod schema;
 pub mod terminal;
-pub mod verify;
+
+#[cfg(test)]
+mod layering;

@@ -1,5 +1,6 @@
 //! The `provision` binary: parse flags, dispatch, map the outcome to an exit
-//! code. The work lives in the library's modules.
+//! code. The work lives in the library's modules; each subcommand is a file
+//! of `provision::cmd`.
 
 use std::process::ExitCode;
 
@@ -7,41 +8,44 @@ use clap::Parser;
 
 use provision::aws::ConnectOptions;
 use provision::cli::{Cli, Command};
-use provision::exit::ExitStatus;
-use provision::terminal::{self, Verbosity};
-use provision::{audit, commands, lock, people, rotate};
+use provision::cmd::{self, Context, ExitStatus};
+use provision::terminal::{Printer, Verbosity};
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    terminal::init(Verbosity::from_flags(cli.global.verbose, cli.global.quiet));
+    let printer = Printer::new(Verbosity::from_flags(cli.global.verbose, cli.global.quiet));
+    printer.init_logs();
     // Every command that reads the configuration has one default, and says
     // what it read.
     if let Some(dir) = cli.command.default_paths() {
-        commands::note_default_configuration(&dir);
+        cmd::note_default_configuration(printer, &dir);
     }
-    let connect = ConnectOptions {
-        profile: cli.global.profile.clone(),
-        region: cli.global.region.clone(),
-        endpoint_url: cli.global.endpoint_url.clone(),
+    let ctx = Context {
+        connect: ConnectOptions {
+            profile: cli.global.profile.clone(),
+            region: cli.global.region.clone(),
+            endpoint_url: cli.global.endpoint_url.clone(),
+        },
+        api_stats: cli.global.api_stats,
+        printer,
     };
-    let stats = cli.global.api_stats;
     let result = match &cli.command {
         // validate never touches the network, so it needs no runtime.
-        Command::Validate { paths } => commands::validate(paths),
-        Command::Plan(args) => runtime().block_on(commands::plan(args, &connect, stats)),
-        Command::Apply(args) => runtime().block_on(commands::apply(args, &connect, stats)),
+        Command::Validate { paths } => cmd::validate::run(paths, &ctx),
+        Command::Plan(args) => runtime().block_on(cmd::plan::run(args, &ctx)),
+        Command::Apply(args) => runtime().block_on(cmd::apply::run(args, &ctx)),
         // These print what the binary knows about itself; no runtime either.
-        Command::Completions { shell } => commands::completions(*shell),
-        Command::Man => commands::man(),
-        Command::Schema => commands::schema(),
+        Command::Completions { shell } => cmd::completions::run(*shell),
+        Command::Man => cmd::man::run(),
+        Command::Schema => cmd::schema::run(),
         // Printed from the files alone: no AWS call.
-        Command::Policy { policy } => commands::policy(policy),
-        Command::Onboard(args) => runtime().block_on(people::onboard(args, &connect, stats)),
-        Command::Offboard(args) => runtime().block_on(people::offboard(args, &connect, stats)),
-        Command::RotateKey(args) => runtime().block_on(rotate::rotate_key(args, &connect, stats)),
-        Command::Audit(args) => runtime().block_on(audit::audit(args, &connect, stats)),
-        Command::Verify(args) => runtime().block_on(commands::verify(args, &connect, stats)),
-        Command::Unlock(args) => runtime().block_on(lock::unlock(args, &connect, stats)),
+        Command::Policy { policy } => cmd::policy::run(policy, &ctx),
+        Command::Onboard(args) => runtime().block_on(cmd::onboard::run(args, &ctx)),
+        Command::Offboard(args) => runtime().block_on(cmd::offboard::run(args, &ctx)),
+        Command::RotateKey(args) => runtime().block_on(cmd::rotate_key::run(args, &ctx)),
+        Command::Audit(args) => runtime().block_on(cmd::audit::run(args, &ctx)),
+        Command::Verify(args) => runtime().block_on(cmd::verify::run(args, &ctx)),
+        Command::Unlock(args) => runtime().block_on(cmd::unlock::run(args, &ctx)),
     };
     match result {
         Ok(status) => status.into(),
@@ -49,7 +53,7 @@ fn main() -> ExitCode {
         // wrong with the command, so end quietly, as other CLIs do.
         Err(err) if is_broken_pipe(&err) => ExitStatus::Success.into(),
         Err(err) => {
-            terminal::error(&format_args!("{err:#}"));
+            printer.error(format_args!("{err:#}"));
             ExitStatus::Failure.into()
         }
     }

@@ -233,17 +233,24 @@ pub struct AccountQuotas {
     pub from_account: bool,
 }
 
+impl AccountQuotas {
+    /// AWS's documented defaults: the one place these numbers are written.
+    /// Offline checks use them, and so does a plan when the account's own
+    /// could not be read.
+    pub const AWS_DEFAULTS: AccountQuotas = AccountQuotas {
+        groups_per_user: 10,
+        groups: 300,
+        users: 5000,
+        group_policy_size: 5120,
+        managed_policy_size: 6144,
+        from_account: false,
+    };
+}
+
 impl Default for AccountQuotas {
-    /// AWS's documented defaults.
+    /// AWS's documented defaults ([`AccountQuotas::AWS_DEFAULTS`]).
     fn default() -> Self {
-        AccountQuotas {
-            groups_per_user: 10,
-            groups: 300,
-            users: 5000,
-            group_policy_size: 5120,
-            managed_policy_size: 6144,
-            from_account: false,
-        }
+        AccountQuotas::AWS_DEFAULTS
     }
 }
 

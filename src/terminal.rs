@@ -1,19 +1,26 @@
-//! What the program says on the terminal besides its results: how much
-//! (`-q`, `-v`), structured logs (`tracing`, `RUST_LOG`), coloured errors,
-//! and the progress of an apply.
+//! What the program says on the terminal besides its results, and the one
+//! place that decides it: the [`Printer`]. Only the commands (`cmd`) and
+//! `main` use it; everything else returns values and errors for them to
+//! show.
 //!
-//! Colours follow the usual conventions: on for terminals, off when the
-//! stream is a pipe or a file, or when `NO_COLOR` is set (`anstream` and
-//! `anstyle`, which clap already uses, decide).
+//! How much is said follows `-q` and `-v` ([`Verbosity`]): with `-q`, errors
+//! only; warnings, notes, progress and status lines are left out. Colours
+//! follow the usual conventions, decided once per stream by `anstream` (which
+//! clap already uses): on for terminals, off when the stream is a pipe or a
+//! file, or when `NO_COLOR` is set, on when `CLICOLOR_FORCE` is. Structured
+//! logs (`tracing`, `RUST_LOG`) go to stderr with the same colour decision.
 
-use std::io::IsTerminal;
-use std::sync::OnceLock;
+use std::fmt::{self, Display};
+use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
+use anstream::{AutoStream, ColorChoice};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
+use crate::config::diag::Diagnostics;
 use crate::plan::Change;
+use crate::render::progress::{done_line, failed_line};
 
 /// How much the program says on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,49 +58,135 @@ impl Verbosity {
     }
 }
 
-static VERBOSITY: OnceLock<Verbosity> = OnceLock::new();
-
-/// Set the verbosity and start the log subscriber; call once, first thing.
+/// Decides what is shown on the terminal and in which colours, and shows
+/// it. Every warning, note and status line goes through here, so `-q` and
+/// the colour rules hold for all of them.
 ///
-/// Logs go to stderr, so stdout stays the plan or the JSON. `RUST_LOG`, when
-/// set, replaces the filter that `-v`/`-q` choose.
-pub fn init(verbosity: Verbosity) {
-    let _ = VERBOSITY.set(verbosity);
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new(verbosity.default_filter()));
-    // `try_init`: a second call (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(color_stderr())
-        .try_init();
+/// Both streams are written through `anstream` with the choice made once in
+/// [`Printer::new`]: where colours are off, it also strips any escape
+/// sequence the text itself might hold (a file name, say), so nothing
+/// printed can repaint the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Printer {
+    verbosity: Verbosity,
+    /// Colours on stderr: messages, logs, progress.
+    stderr: ColorChoice,
+    /// Colours on stdout: results (a coloured text plan).
+    stdout: ColorChoice,
 }
 
-/// The verbosity set by [`init`] (normal when it was not called).
-pub fn verbosity() -> Verbosity {
-    VERBOSITY.get().copied().unwrap_or(Verbosity::Normal)
-}
+impl Printer {
+    /// A printer for `verbosity`, with colours decided for the process's
+    /// own stdout and stderr by `anstream`'s rules (terminal, `NO_COLOR`,
+    /// `CLICOLOR`, `CLICOLOR_FORCE`, `TERM=dumb`).
+    pub fn new(verbosity: Verbosity) -> Printer {
+        Printer {
+            verbosity,
+            stderr: AutoStream::choice(&io::stderr()),
+            stdout: AutoStream::choice(&io::stdout()),
+        }
+    }
 
-/// True with `-q`: say nothing but errors on stderr.
-pub fn quiet() -> bool {
-    verbosity() == Verbosity::Quiet
-}
+    pub fn verbosity(self) -> Verbosity {
+        self.verbosity
+    }
 
-/// True when stderr should get colours.
-pub fn color_stderr() -> bool {
-    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
-}
+    /// True with `-q`: say nothing but errors on stderr.
+    pub fn quiet(self) -> bool {
+        self.verbosity == Verbosity::Quiet
+    }
 
-/// Print `error: MESSAGE` to stderr, `error` in bold red on a terminal.
-pub fn error(message: &dyn std::fmt::Display) {
-    let style = anstyle::AnsiColor::Red.on_default().bold();
-    anstream::eprintln!("{}error{}: {message}", style.render(), style.render_reset());
-}
+    /// True when stderr gets colours.
+    pub fn color(self) -> bool {
+        self.stderr != ColorChoice::Never
+    }
 
-fn describe(change: &Change) -> String {
-    change.label()
+    /// Standard output for results, with the colour choice made for it:
+    /// a plan written to it in colour loses them where they do not belong.
+    pub fn stdout(self) -> AutoStream<io::StdoutLock<'static>> {
+        AutoStream::new(io::stdout().lock(), self.stdout)
+    }
+
+    /// Writes `text` to stderr. A closed stderr is no reason to stop, so
+    /// errors writing it are ignored.
+    fn write(self, text: fmt::Arguments<'_>) {
+        let mut err = AutoStream::new(io::stderr().lock(), self.stderr);
+        let _ = err.write_fmt(text);
+        let _ = err.flush();
+    }
+
+    /// `error: MESSAGE` on stderr, `error` in bold red; always shown.
+    pub fn error(self, message: impl Display) {
+        let style = anstyle::AnsiColor::Red.on_default().bold();
+        self.write(format_args!(
+            "{}error{}: {message}\n",
+            style.render(),
+            style.render_reset()
+        ));
+    }
+
+    /// `warning: MESSAGE` on stderr, `warning` in bold yellow; not with `-q`.
+    pub fn warning(self, message: impl Display) {
+        if !self.quiet() {
+            let style = anstyle::AnsiColor::Yellow.on_default().bold();
+            self.write(format_args!(
+                "{}warning{}: {message}\n",
+                style.render(),
+                style.render_reset()
+            ));
+        }
+    }
+
+    /// `note: MESSAGE` on stderr; not with `-q`.
+    pub fn note(self, message: impl Display) {
+        if !self.quiet() {
+            self.write(format_args!("note: {message}\n"));
+        }
+    }
+
+    /// A line saying what was done (`Apply complete: ...`); not with `-q`.
+    pub fn status(self, message: impl Display) {
+        if !self.quiet() {
+            self.write(format_args!("{message}\n"));
+        }
+    }
+
+    /// A line that explains a failure or answers a flag (`--api-stats`);
+    /// always shown, `-q` included.
+    pub fn line(self, message: impl Display) {
+        self.write(format_args!("{message}\n"));
+    }
+
+    /// Diagnostics of the clients files, rendered with carets: errors are
+    /// always shown, warnings alone not with `-q`.
+    pub fn diagnostics(self, diagnostics: &Diagnostics) {
+        if diagnostics.is_empty() || (self.quiet() && !diagnostics.has_errors()) {
+            return;
+        }
+        self.write(format_args!("{}", diagnostics.render(self.color())));
+    }
+
+    /// A question on stderr, left on the line for the answer.
+    pub fn prompt(self, question: &str) {
+        self.write(format_args!("{question}"));
+    }
+
+    /// Starts the log subscriber; call once, first thing.
+    ///
+    /// Logs go to stderr, so stdout stays the plan or the JSON. `RUST_LOG`,
+    /// when set, replaces the filter that `-v`/`-q` choose.
+    pub fn init_logs(self) {
+        let filter = std::env::var("RUST_LOG")
+            .ok()
+            .and_then(|spec| EnvFilter::try_new(spec).ok())
+            .unwrap_or_else(|| EnvFilter::new(self.verbosity.default_filter()));
+        // `try_init`: a second call (tests) keeps the first subscriber.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(io::stderr)
+            .with_ansi(self.color())
+            .try_init();
+    }
 }
 
 /// Progress of an apply on stderr. On a terminal, a bar (done/total,
@@ -102,6 +195,7 @@ fn describe(change: &Change) -> String {
 /// line per finished change, `[n/total] + user alice: done`; with `-q`,
 /// failures only.
 pub struct Progress {
+    printer: Printer,
     bar: Option<ProgressBar>,
     done: usize,
     total: usize,
@@ -109,11 +203,11 @@ pub struct Progress {
 
 impl Progress {
     /// Start showing progress of `total` changes.
-    pub fn new(total: usize) -> Progress {
+    pub fn new(printer: Printer, total: usize) -> Progress {
         // Not with `-v`: log lines written beside a bar that redraws itself
         // would be garbled, so verbose runs get the plain lines.
         let bar =
-            (std::io::stderr().is_terminal() && verbosity() == Verbosity::Normal).then(|| {
+            (io::stderr().is_terminal() && printer.verbosity() == Verbosity::Normal).then(|| {
                 let bar =
                     ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
                 bar.set_style(
@@ -126,6 +220,7 @@ impl Progress {
                 bar
             });
         Progress {
+            printer,
             bar,
             done: 0,
             total,
@@ -134,48 +229,33 @@ impl Progress {
 
     /// A change was handed to AWS.
     pub fn started(&mut self, change: &Change) {
-        tracing::debug!(change = %describe(change), "started");
+        tracing::debug!(change = %change.label(), "started");
         if let Some(bar) = &self.bar {
-            bar.set_message(describe(change));
+            bar.set_message(change.label());
         }
     }
 
     /// A change finished.
     pub fn done(&mut self, change: &Change) {
         self.done += 1;
-        tracing::info!(change = %describe(change), "done");
-        let line = format!("[{}/{}] {}: done", self.done, self.total, describe(change));
+        tracing::info!(change = %change.label(), "done");
+        let line = done_line(self.done, self.total, change);
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
                 bar.println(line);
             }
-            None if !quiet() => eprintln!("{line}"),
-            None => {}
+            None => self.printer.status(line),
         }
     }
 
     /// A change failed; always shown, even with `-q`.
-    pub fn failed(&mut self, change: &Change, err: &dyn std::fmt::Display) {
-        tracing::warn!(change = %describe(change), error = %err, "failed");
-        // Painted only where colours belong; without a bar, anstream strips
-        // them itself.
-        let style = if color_stderr() {
-            anstyle::AnsiColor::Red.on_default().bold()
-        } else {
-            anstyle::Style::new()
-        };
-        let line = format!(
-            "[{}/{}] {}: {}FAILED{}: {err}",
-            self.done,
-            self.total,
-            describe(change),
-            style.render(),
-            style.render_reset()
-        );
+    pub fn failed(&mut self, change: &Change, err: &dyn Display) {
+        tracing::warn!(change = %change.label(), error = %err, "failed");
+        let line = failed_line(self.done, self.total, change, err, self.printer.color());
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => anstream::eprintln!("{line}"),
+            None => self.printer.line(line),
         }
     }
 

@@ -145,7 +145,7 @@ impl Drop for Env {
         }
         for operation in self.counted.borrow().iter() {
             assert!(
-                provision::actions::find(operation).is_some(),
+                provision::policy::actions::find(operation).is_some(),
                 "provision called `{operation}`, which is missing from actions::OPERATIONS (and so from the operator policy)"
             );
         }

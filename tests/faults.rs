@@ -98,7 +98,7 @@ impl Env {
 
     /// The id of the apply lock, if one is held.
     fn lock_id(&self) -> Option<String> {
-        let arn = provision::lock::lock_arn("123456789012", "/provision/");
+        let arn = provision::policy::arn::lock_arn("123456789012", "/provision/");
         block_on(async {
             let out = self.iam().get_policy().policy_arn(arn).send().await.ok()?;
             out.policy()?.policy_id().map(str::to_owned)

@@ -7,8 +7,8 @@ mod common;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use common::{TestEnv, block_on, read_key, s3_client, stderr};
-use provision::evaluate::is_allowed;
-use provision::policy::decode_document;
+use provision::policy::document::decode_document;
+use provision::policy::evaluate::is_allowed;
 use serde_json::Value;
 
 /// moto's account.

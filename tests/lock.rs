@@ -30,7 +30,7 @@ developers = ["alice"]
 "#;
 
 fn lock_arn() -> String {
-    provision::lock::lock_arn(ACCOUNT, "/provision/")
+    provision::policy::arn::lock_arn(ACCOUNT, "/provision/")
 }
 
 struct Env(TestEnv);
@@ -579,7 +579,7 @@ fn the_lock_is_never_planned_as_a_stray() {
     block_on(async {
         env.iam()
             .create_policy()
-            .policy_name(provision::lock::lock_name("/provision/"))
+            .policy_name(provision::policy::arn::lock_name("/provision/"))
             .path("/provision/")
             .description("held by a test")
             .policy_document(

@@ -11,8 +11,9 @@
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::StatusType;
 
-use super::{ApplyError, delete_access_key, gone_ok, settle};
-use crate::observe;
+use super::keys::delete_access_key;
+use super::{ApplyError, gone_ok, settle};
+use crate::observe::keys;
 
 /// What `revoke` removes besides credentials; the planner knows these from
 /// its one read of the account.
@@ -100,7 +101,7 @@ pub(super) async fn disable(iam: &Client, user: &str) -> Result<(), ApplyError> 
 }
 
 async fn list_keys(iam: &Client, user: &str) -> Result<Vec<String>, ApplyError> {
-    match observe::list_access_keys(iam, user).await {
+    match keys::list_access_keys(iam, user).await {
         Ok(keys) => Ok(keys),
         Err(e) => Err(ApplyError {
             operation: "ListAccessKeys".into(),
@@ -114,6 +115,13 @@ async fn list_keys(iam: &Client, user: &str) -> Result<Vec<String>, ApplyError> 
 /// keys, 2 credentials per service and 8 MFA devices per user), so one page
 /// holds them all.
 async fn revoke_other_credentials(iam: &Client, user: &str) -> Result<(), ApplyError> {
+    signing_certificates(iam, user).await?;
+    ssh_public_keys(iam, user).await?;
+    service_specific_credentials(iam, user).await?;
+    mfa_devices(iam, user).await
+}
+
+async fn signing_certificates(iam: &Client, user: &str) -> Result<(), ApplyError> {
     let certs = check!(
         "ListSigningCertificates",
         settle(|| iam.list_signing_certificates().user_name(user).send()).await
@@ -130,7 +138,10 @@ async fn revoke_other_credentials(iam: &Client, user: &str) -> Result<(), ApplyE
             )
         );
     }
+    Ok(())
+}
 
+async fn ssh_public_keys(iam: &Client, user: &str) -> Result<(), ApplyError> {
     let ssh = check!(
         "ListSSHPublicKeys",
         settle(|| iam.list_ssh_public_keys().user_name(user).send()).await
@@ -147,7 +158,10 @@ async fn revoke_other_credentials(iam: &Client, user: &str) -> Result<(), ApplyE
             )
         );
     }
+    Ok(())
+}
 
+async fn service_specific_credentials(iam: &Client, user: &str) -> Result<(), ApplyError> {
     let service = check!(
         "ListServiceSpecificCredentials",
         settle(|| iam
@@ -168,7 +182,11 @@ async fn revoke_other_credentials(iam: &Client, user: &str) -> Result<(), ApplyE
             )
         );
     }
+    Ok(())
+}
 
+/// Deactivates every MFA device of `user`, and deletes the virtual ones.
+async fn mfa_devices(iam: &Client, user: &str) -> Result<(), ApplyError> {
     let mfa = check!(
         "ListMFADevices",
         settle(|| iam.list_mfa_devices().user_name(user).send()).await

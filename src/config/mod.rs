@@ -18,8 +18,11 @@
 //! their clients take part in the checks across clients; but only the given
 //! files' clients are in [`Desired::clients`], the scope of a plan.
 
+pub mod diag;
+pub mod edit;
 mod raw;
 mod rules;
+pub mod schema;
 mod source;
 mod validate;
 
@@ -28,7 +31,7 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Diagnostics, FileId};
+use crate::config::diag::{Diagnostic, Diagnostics, FileId};
 use crate::model::Desired;
 
 /// What loading gives: the configuration and its warnings, or every

@@ -12,6 +12,8 @@
 
 use thiserror::Error;
 
+use crate::policy::arn::{self, Parts};
+
 /// What every rule error can say besides its headline.
 pub(super) trait Rule: std::error::Error {
     /// Short text printed under the caret.
@@ -868,8 +870,15 @@ impl Rule for BoundaryError {
 /// `arn:(aws|aws-cn|aws-us-gov):iam::(<12 digits>|aws):policy/[<path>/]<name>`.
 pub(super) fn check_boundary(arn: &str) -> Result<(), BoundaryError> {
     let owned = || arn.to_owned();
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [prefix, partition, service, region, account, resource] = parts[..] else {
+    let Some(Parts {
+        prefix,
+        partition,
+        service,
+        region,
+        account,
+        resource,
+    }) = arn::split(arn)
+    else {
         return Err(BoundaryError::NotArn(owned()));
     };
     if prefix != "arn" || arn.len() > 2048 {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::MAX_FILE_BYTES;
-use crate::diag::Diagnostic;
+use crate::config::diag::Diagnostic;
 
 /// A problem with a PATH itself, before any TOML is read.
 #[derive(Debug, Error)]

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use super::{MAX_FILE_BYTES, load, load_sources, load_sources_with_warnings};
-use crate::diag::Severity;
+use crate::config::diag::Severity;
 use crate::model::{Access, Settings};
 
 fn sources(files: &[(&str, &str)]) -> Vec<(PathBuf, Vec<u8>)> {

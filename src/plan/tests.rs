@@ -5,7 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::*;
-use crate::model::{Access, Client, Developer, ObservedGroup, ObservedUser, Settings};
+use crate::model::{
+    ACCESS_KEY_TAG_KEY, Access, Client, Developer, GROUP_POLICY_NAME, MANAGED_TAG_KEY,
+    MANAGED_TAG_VALUE, ObservedGroup, ObservedUser, Settings,
+};
+use crate::policy::document;
 use crate::render;
 
 const ACCOUNT: &str = "123456789012";
@@ -219,13 +223,13 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
 
 fn text(plan: &Plan) -> String {
     let mut out = Vec::new();
-    render::text(plan, &mut out).unwrap();
+    render::plan::text(plan, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn json(plan: &Plan) -> String {
     let mut out = Vec::new();
-    render::json(plan, &mut out).unwrap();
+    render::plan::json(plan, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -789,7 +793,7 @@ fn a_disabled_developer_keeps_its_user_without_access() {
     let mut d = desired();
     let observed = converged(&d);
     d.developers.get_mut("bob").unwrap().disabled = true;
-    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let (d, _) = crate::plan::expiry::apply_lifecycle(&d, today);
     let p = plan(&d, &observed, ACCOUNT).unwrap();
     assert_eq!(
         names(&p),
@@ -816,7 +820,7 @@ fn a_disabled_developer_without_a_user_gets_none() {
     let mut d = desired();
     d.developers.get_mut("bob").unwrap().disabled = true;
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let (d, _) = crate::plan::expiry::apply_lifecycle(&d, today);
     let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
     assert!(
         !names(&p).iter().any(|n| n.contains("bob")),
@@ -831,7 +835,7 @@ fn disabling_renders_as_an_update_of_the_user() {
     let mut d = desired();
     let observed = converged(&d);
     d.developers.get_mut("bob").unwrap().disabled = true;
-    let (d, _) = crate::lifecycle::apply_lifecycle(&d, today);
+    let (d, _) = crate::plan::expiry::apply_lifecycle(&d, today);
     let p = plan(&d, &observed, ACCOUNT).unwrap();
     insta::assert_snapshot!("disable_developer_text", text(&p));
     insta::assert_snapshot!("disable_developer_json", json(&p));
@@ -898,7 +902,7 @@ fn a_policy_over_the_inline_quota_becomes_a_managed_policy() {
     d.clients.get_mut("acme").unwrap().buckets = (0..70)
         .map(|i| format!("acme-bucket-number-{i:03}"))
         .collect();
-    let size = policy::size(&policy::group_policy(&d.clients["acme"], ACCOUNT));
+    let size = document::size(&document::group_policy(&d.clients["acme"], ACCOUNT));
     assert!(size > 5120 && size <= 6144, "{size}");
     assert!(check_quotas(&d, ACCOUNT).is_empty());
     let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
@@ -1110,7 +1114,7 @@ fn groups_reaching(o: &Observed, bucket: &str) -> Vec<String> {
                         .filter_map(|a| o.managed_policies.get(a)),
                 )
                 .collect();
-            crate::evaluate::is_allowed(&docs, "s3:GetObject", &object)
+            crate::policy::evaluate::is_allowed(&docs, "s3:GetObject", &object)
         })
         .map(|g| g.name.clone())
         .collect()
@@ -1145,9 +1149,9 @@ fn a_bucket_moving_while_the_giver_gains_another_is_never_granted_to_both() {
     else {
         panic!("{:#?}", p.changes[0]);
     };
-    let keeps = policy::group_policy(&zed_and_bee(&["zed-one"], &[]).clients["zed"], ACCOUNT);
+    let keeps = document::group_policy(&zed_and_bee(&["zed-one"], &[]).clients["zed"], ACCOUNT);
     assert!(
-        policy::covers(&keeps, kept) && policy::covers(kept, &keeps),
+        document::covers(&keeps, kept) && document::covers(kept, &keeps),
         "{kept:#}"
     );
     for state in states_after_each_phase(&o, &p) {
@@ -1164,7 +1168,7 @@ fn a_bucket_moving_while_the_giver_gains_another_is_never_granted_to_both() {
         "{shown}"
     );
     let mut md = Vec::new();
-    render::markdown(&p, &mut md).unwrap();
+    render::markdown::markdown(&p, &mut md).unwrap();
     let md = String::from_utf8(md).unwrap();
     assert!(
         md.contains("\n! group-policy client-zed/provision-s3 (narrows first)\n"),

@@ -13,6 +13,8 @@ use crate::plan::{Action, Change, Plan, Summary};
 const ACCOUNT_WIDE: &str = "account-wide";
 
 /// Write `plan` as a markdown comment for a pull request.
+// Long because it writes the comment's sections in order (summary, one
+// section per client, account-wide changes, notes) from one grouping.
 pub fn markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### provision plan")?;
     writeln!(out)?;
@@ -93,7 +95,7 @@ pub fn markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             };
             // The label without its own action symbol (one ASCII character).
             writeln!(out, "{symbol}{}", &change.label()[1..])?;
-            for line in super::details(change) {
+            for line in super::plan::details(change) {
                 writeln!(out, "{}", detail_line(&line))?;
             }
         }

@@ -2,11 +2,15 @@
 //! shows: text (plain and coloured), markdown and JSON, by snapshot.
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 use serde_json::json;
 
-use super::*;
-use crate::plan::Change;
+use serde_json::Value;
+
+use super::markdown::markdown;
+use super::plan::{json, text, text_styled};
+use crate::plan::{Change, Plan};
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs

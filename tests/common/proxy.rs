@@ -100,11 +100,11 @@ impl Call {
     }
 
     /// True for a call on provision's apply lock: the managed policy named
-    /// `provision-lock-...` (see `src/lock.rs`).
+    /// `provision-lock-...` (see `src/policy/arn.rs`).
     pub fn is_lock_call(&self) -> bool {
         let named = |key: &str| {
             self.param(key)
-                .is_some_and(|v| v.contains(provision::lock::LOCK_NAME_PREFIX))
+                .is_some_and(|v| v.contains(provision::policy::arn::LOCK_NAME_PREFIX))
         };
         named("PolicyName") || named("PolicyArn")
     }

@@ -1,0 +1,97 @@
+//! `provision verify`: the access matrix from the account's live policies,
+//! optionally cross-checked with `iam:SimulatePrincipalPolicy`; exit 1 on a
+//! leak or a disagreement.
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+use anyhow::Result;
+
+use super::configuration::load;
+use super::{Context, ExitStatus};
+use crate::aws::Aws;
+use crate::cli::{VerifyArgs, VerifyFormat};
+use crate::model::{Desired, Observed};
+use crate::observe::account::guarded_account;
+use crate::observe::{Observe, documents, simulate};
+use crate::render;
+use crate::report::matrix::{self, Matrix, Mismatch};
+use crate::terminal::Printer;
+
+/// `provision verify`.
+pub async fn run(args: &VerifyArgs, ctx: &Context) -> Result<ExitStatus> {
+    let Some(desired) = load(ctx.printer, &args.paths) else {
+        return Ok(ExitStatus::Failure);
+    };
+    let aws = ctx.aws().await;
+    let result = verify_inner(ctx.printer, args, &aws, &desired).await;
+    ctx.print_stats(&aws);
+    result
+}
+
+async fn verify_inner(
+    printer: Printer,
+    args: &VerifyArgs,
+    aws: &Aws,
+    desired: &Desired,
+) -> Result<ExitStatus> {
+    let account = guarded_account(aws, &desired.settings).await?;
+    let observed = aws.observe(&desired.settings.path).await?;
+    let arns = matrix::needed_policy_arns(desired, &observed);
+    let docs = documents::policy_documents(&aws.iam, &arns).await?;
+    let matrix = matrix::matrix(desired, &observed, &docs, &account);
+    let mismatches = if args.simulate {
+        Some(cross_check(aws, &observed, &matrix).await?)
+    } else {
+        None
+    };
+    let mut out = io::stdout().lock();
+    match args.format {
+        VerifyFormat::Text => render::matrix::text(&matrix, &mut out)?,
+        VerifyFormat::Json => render::matrix::json(&matrix, &mut out)?,
+    }
+    out.flush()?;
+    if let Some(mismatches) = &mismatches {
+        for m in mismatches {
+            printer.error(format_args!(
+                "the evaluator and iam:SimulatePrincipalPolicy disagree for `{}`: `{}` on `{}` is {} here and {} by the simulator",
+                m.principal,
+                m.action,
+                m.resource_arn,
+                if m.ours { "allowed" } else { "denied" },
+                if m.simulated { "allowed" } else { "denied" }
+            ));
+        }
+        if mismatches.is_empty() {
+            printer.status("iam:SimulatePrincipalPolicy agrees with every answer.");
+        }
+    }
+    let agreed = mismatches.as_ref().is_none_or(Vec::is_empty);
+    Ok(if matrix.isolated() && agreed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// Asks `iam:SimulatePrincipalPolicy` about every probed pair, one call per
+/// principal, and returns where it disagrees with the evaluator.
+async fn cross_check(aws: &Aws, observed: &Observed, matrix: &Matrix) -> Result<Vec<Mismatch>> {
+    let requests = matrix::probe_requests(matrix);
+    let actions: BTreeSet<&str> = requests.iter().map(|(a, _)| *a).collect();
+    let arns: BTreeSet<&str> = requests.iter().map(|(_, r)| r.as_str()).collect();
+    let mut mismatches = Vec::new();
+    for principal in &matrix.principals {
+        let Some(user) = observed.users.get(&principal.name) else {
+            continue;
+        };
+        let simulated = simulate::allowed(aws, &principal.name, &user.arn, &actions, &arns).await?;
+        mismatches.extend(matrix::disagreements(
+            matrix,
+            &principal.name,
+            &requests,
+            &simulated,
+        ));
+    }
+    Ok(mismatches)
+}

@@ -1,0 +1,369 @@
+//! What a plan is made of: one [`Change`] per IAM write, with what it does
+//! ([`Action`]), what it touches ([`Kind`]) and when it may run
+//! ([`Change::phase`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::GROUP_POLICY_NAME;
+
+/// What a change does, as shown to people and in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    /// The one-character marker used in text plans, as `terraform plan` does.
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+        }
+    }
+}
+
+/// The kind of IAM entity a change touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    User,
+    Group,
+    GroupPolicy,
+    Membership,
+    AccessKey,
+    PermissionsBoundary,
+    UserPolicy,
+}
+
+impl Kind {
+    /// The spelling used in text and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+            Kind::GroupPolicy => "group-policy",
+            Kind::Membership => "membership",
+            Kind::AccessKey => "access-key",
+            Kind::PermissionsBoundary => "permissions-boundary",
+            Kind::UserPolicy => "user-policy",
+        }
+    }
+}
+
+/// One change, with everything the executor needs to carry it out.
+///
+/// Serializable so a reviewed plan can be saved and applied later
+/// ([`super::saved`]); it holds names, paths, tags and policies, never a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Change {
+    /// `CreateUser` with path, tags and permissions boundary.
+    CreateUser {
+        user: String,
+        path: String,
+        tags: BTreeMap<String, String>,
+        boundary: Option<String>,
+    },
+    /// Bring the tags provision manages on a user to their desired values.
+    /// Tags provision does not manage are left alone.
+    UpdateUserTags {
+        user: String,
+        before: BTreeMap<String, String>,
+        after: BTreeMap<String, String>,
+    },
+    /// Revoke everything a user holds, then delete it.
+    DeleteUser {
+        user: String,
+        /// Every group the user is in, managed or not: deleting a user
+        /// requires leaving them all.
+        groups: Vec<String>,
+        inline_policies: Vec<String>,
+        attached_policies: Vec<String>,
+    },
+    CreateGroup {
+        group: String,
+        path: String,
+    },
+    /// `PutGroupPolicy`; `before` is `None` when the policy is new.
+    PutGroupPolicy {
+        group: String,
+        policy_name: String,
+        before: Option<Value>,
+        after: Value,
+    },
+    /// Remove an inline policy provision did not write from a managed group.
+    DeleteGroupPolicy {
+        group: String,
+        policy_name: String,
+        before: Value,
+    },
+    /// Create or update provision's managed policy `provision-s3-<client>`
+    /// (for a client whose policy does not fit the group's inline quota)
+    /// and attach it to the client's group. `before` is `None` when the
+    /// policy is not attached yet.
+    PutManagedPolicy {
+        group: String,
+        policy_name: String,
+        path: String,
+        arn: String,
+        before: Option<Value>,
+        after: Value,
+    },
+    /// Detach and delete provision's managed policy of a client: its policy
+    /// fits inline again, or the client is deleted.
+    DeleteManagedPolicy {
+        group: String,
+        arn: String,
+        before: Option<Value>,
+    },
+    /// Take away, in the first phase, what a client's group loses, before
+    /// any group is granted more: write `after`, what both the live grant
+    /// (`before`) and the new one allow ([`document::intersection`]), where
+    /// the grant lives now: inline (`arn` is `None`) or in provision's
+    /// managed policy `arn`. `after` is `None` when nothing stays: the
+    /// inline policy is deleted, or the managed policy detached and
+    /// deleted. The new grant is written in a later phase, which the
+    /// executor never starts once this failed.
+    NarrowGrant {
+        group: String,
+        policy_name: String,
+        arn: Option<String>,
+        before: Value,
+        after: Option<Value>,
+    },
+    /// Delete an inline policy someone put on a managed user: provision
+    /// grants access only through client groups.
+    DeleteUserPolicy {
+        user: String,
+        policy_name: String,
+        before: Value,
+    },
+    /// Detach a managed policy someone attached to a managed user.
+    DetachUserPolicy {
+        user: String,
+        policy_arn: String,
+    },
+    /// Detach a managed policy attached by hand to a managed group.
+    DetachGroupPolicy {
+        group: String,
+        policy_arn: String,
+    },
+    /// Empty a group of members and policies, then delete it.
+    DeleteGroup {
+        group: String,
+        members: Vec<String>,
+        inline_policies: Vec<String>,
+        attached_policies: Vec<String>,
+    },
+    AddMember {
+        group: String,
+        user: String,
+    },
+    RemoveMember {
+        group: String,
+        user: String,
+    },
+    /// Create the application user's one access key and record its id on the
+    /// user. `orphans` are keys found on the user with no record that their
+    /// secret was ever delivered (an apply cut off between creating a key and
+    /// recording it); they are deleted first so the user never holds two.
+    CreateAccessKey {
+        user: String,
+        orphans: Vec<String>,
+    },
+    /// `PutUserPermissionsBoundary`: give a user the configured boundary it
+    /// lacks (`before` is `None`) or has a different one of, changed out of
+    /// band or by a settings change.
+    SetUserBoundary {
+        user: String,
+        before: Option<String>,
+        after: String,
+    },
+    /// `DeleteUserPermissionsBoundary`, planned only when the boundary
+    /// setting is gone and removal was asked for explicitly
+    /// ([`PlanOptions::remove_boundaries`]).
+    RemoveUserBoundary {
+        user: String,
+        before: String,
+    },
+    /// Keep a developer's user but take away its console password and
+    /// deactivate its access keys, then record that with the
+    /// [`DISABLED_TAG_KEY`](crate::model::DISABLED_TAG_KEY) tag (`disabled = true` in the file).
+    DisableUser {
+        user: String,
+    },
+}
+
+impl Change {
+    pub fn action(&self) -> Action {
+        match self {
+            Change::CreateUser { .. }
+            | Change::CreateGroup { .. }
+            | Change::AddMember { .. }
+            | Change::CreateAccessKey { .. } => Action::Create,
+            Change::PutGroupPolicy { before: None, .. }
+            | Change::PutManagedPolicy { before: None, .. } => Action::Create,
+            Change::NarrowGrant { after: None, .. } => Action::Delete,
+            Change::NarrowGrant { .. }
+            | Change::PutGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
+            | Change::UpdateUserTags { .. }
+            | Change::SetUserBoundary { .. }
+            | Change::DisableUser { .. } => Action::Update,
+            Change::DeleteUser { .. }
+            | Change::DeleteGroup { .. }
+            | Change::DeleteGroupPolicy { .. }
+            | Change::DetachGroupPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
+            | Change::RemoveMember { .. }
+            | Change::RemoveUserBoundary { .. }
+            | Change::DeleteUserPolicy { .. }
+            | Change::DetachUserPolicy { .. } => Action::Delete,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Change::CreateUser { .. }
+            | Change::UpdateUserTags { .. }
+            | Change::DeleteUser { .. }
+            | Change::DisableUser { .. } => Kind::User,
+            Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
+            Change::PutGroupPolicy { .. }
+            | Change::NarrowGrant { .. }
+            | Change::DeleteGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
+            | Change::DetachGroupPolicy { .. } => Kind::GroupPolicy,
+            Change::AddMember { .. } | Change::RemoveMember { .. } => Kind::Membership,
+            Change::CreateAccessKey { .. } => Kind::AccessKey,
+            Change::SetUserBoundary { .. } | Change::RemoveUserBoundary { .. } => {
+                Kind::PermissionsBoundary
+            }
+            Change::DeleteUserPolicy { .. } | Change::DetachUserPolicy { .. } => Kind::UserPolicy,
+        }
+    }
+
+    /// The address of the entity, unique within a plan for its kind:
+    /// `alice`, `client-acme`, `client-acme/provision-s3`, `client-acme/alice`.
+    pub fn name(&self) -> String {
+        match self {
+            Change::CreateUser { user, .. }
+            | Change::UpdateUserTags { user, .. }
+            | Change::DeleteUser { user, .. }
+            | Change::CreateAccessKey { user, .. }
+            | Change::SetUserBoundary { user, .. }
+            | Change::RemoveUserBoundary { user, .. }
+            | Change::DisableUser { user } => user.clone(),
+            Change::CreateGroup { group, .. } | Change::DeleteGroup { group, .. } => group.clone(),
+            Change::PutGroupPolicy {
+                group, policy_name, ..
+            }
+            | Change::DeleteGroupPolicy {
+                group, policy_name, ..
+            }
+            | Change::PutManagedPolicy {
+                group, policy_name, ..
+            }
+            | Change::NarrowGrant {
+                group, policy_name, ..
+            } => format!("{group}/{policy_name}"),
+            Change::DeleteUserPolicy {
+                user, policy_name, ..
+            } => format!("{user}/{policy_name}"),
+            Change::DetachUserPolicy { user, policy_arn } => format!("{user}/{policy_arn}"),
+            Change::DeleteManagedPolicy { group, arn, .. } => {
+                format!("{group}/{}", arn.rsplit('/').next().unwrap_or(arn))
+            }
+            Change::DetachGroupPolicy { group, policy_arn } => format!("{group}/{policy_arn}"),
+            Change::AddMember { group, user } | Change::RemoveMember { group, user } => {
+                format!("{group}/{user}")
+            }
+        }
+    }
+
+    /// The change as one line: `+ user alice`, and for a first-phase
+    /// narrowing `~ group-policy client-zed/provision-s3 (narrows first)`,
+    /// which tells it from the later write of the same policy.
+    pub fn label(&self) -> String {
+        let suffix = match self {
+            Change::NarrowGrant { .. } => " (narrows first)",
+            _ => "",
+        };
+        format!(
+            "{} {} {}{suffix}",
+            self.action().symbol(),
+            self.kind().as_str(),
+            self.name()
+        )
+    }
+
+    /// Execution phase: every change of phase `n` may start only after all
+    /// changes of phases below `n` succeeded. Within a phase changes are
+    /// independent and run concurrently.
+    ///
+    /// 0 revokes (deletes and disables users, deletes removed clients'
+    /// groups, removes memberships and policies added by hand, narrows
+    /// client grants to what they keep) and creates users and groups:
+    /// revocations depend on nothing, so a failure elsewhere never leaves a
+    /// departed developer's access in place, and access taken from one
+    /// client is gone before another is given it; 1 writes attributes and
+    /// policies, every grant of more access among them, and moves a grant
+    /// between inline and managed policy (its old place was narrowed
+    /// first); 2 adds memberships and creates keys (both need the user and
+    /// group to exist).
+    ///
+    /// The planner decides what narrows ([`Change::NarrowGrant`]), so the
+    /// phase of a change follows from its variant alone, the same for a
+    /// plan made now and one read back from a file.
+    pub fn phase(&self) -> u8 {
+        match self {
+            // provision's own inline policy is deleted only when the grant
+            // moves to the managed policy, written in the same phase.
+            Change::DeleteGroupPolicy { policy_name, .. } if policy_name == GROUP_POLICY_NAME => 1,
+            Change::CreateUser { .. }
+            | Change::CreateGroup { .. }
+            | Change::DeleteUser { .. }
+            | Change::DisableUser { .. }
+            | Change::RemoveMember { .. }
+            | Change::NarrowGrant { .. }
+            | Change::DeleteGroupPolicy { .. }
+            | Change::DetachGroupPolicy { .. }
+            | Change::DeleteUserPolicy { .. }
+            | Change::DetachUserPolicy { .. }
+            | Change::DeleteGroup { .. } => 0,
+            Change::UpdateUserTags { .. }
+            | Change::PutGroupPolicy { .. }
+            | Change::PutManagedPolicy { .. }
+            | Change::DeleteManagedPolicy { .. }
+            | Change::SetUserBoundary { .. }
+            | Change::RemoveUserBoundary { .. } => 1,
+            Change::AddMember { .. } | Change::CreateAccessKey { .. } => 2,
+        }
+    }
+
+    /// The client this change belongs to, when there is one; used to group
+    /// changes in summaries.
+    pub fn client(&self) -> Option<&str> {
+        let group = match self {
+            Change::CreateGroup { group, .. }
+            | Change::DeleteGroup { group, .. }
+            | Change::PutGroupPolicy { group, .. }
+            | Change::NarrowGrant { group, .. }
+            | Change::DeleteGroupPolicy { group, .. }
+            | Change::DetachGroupPolicy { group, .. }
+            | Change::PutManagedPolicy { group, .. }
+            | Change::DeleteManagedPolicy { group, .. }
+            | Change::AddMember { group, .. }
+            | Change::RemoveMember { group, .. } => group,
+            _ => return None,
+        };
+        group.strip_prefix(crate::model::GROUP_PREFIX)
+    }
+}

@@ -1,0 +1,112 @@
+//! Why a plan cannot be made: every reason at once, nothing applied while
+//! any exists.
+
+/// A reason the plan cannot be made; nothing is applied while any exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A desired user's name is taken by a user provision does not manage.
+    #[error(
+        "user `{name}` already exists but is not managed by provision (path `{path}`, no `managed-by=provision` tag); rename it in the file, or adopt the existing user by moving it under `{managed_path}` and tagging it `managed-by=provision`"
+    )]
+    UnmanagedUser {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
+    /// A desired user's name is taken by a user that carries provision's
+    /// tag at another path: another configuration's (a nested path included),
+    /// or one moved by hand. It is not this configuration's to change.
+    #[error(
+        "user `{name}` already exists at path `{path}`, not at the managed path `{managed_path}`: it carries the `managed-by=provision` tag, so another configuration of provision (whose `settings.path` is `{path}`) manages it, or it was moved by hand; provision manages only users at exactly its own path. Rename the user in this file, or, if it belongs here, move it with `aws iam update-user --user-name {name} --new-path {managed_path}`"
+    )]
+    ManagedElsewhere {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
+    /// A desired group's name is taken by a group outside the managed path.
+    #[error(
+        "group `{name}` already exists outside the managed path `{managed_path}` (its path is `{path}`); provision never takes over a group it did not create: rename the client, or move the group with `aws iam update-group --group-name {name} --new-path {managed_path}` to adopt it"
+    )]
+    UnmanagedGroup {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
+    /// A desired name differs only in case from an existing entity's.
+    #[error(
+        "{kind} `{name}` cannot be created: IAM names ignore case and `{existing}` already exists; use the existing spelling or another name"
+    )]
+    CaseClash {
+        kind: &'static str,
+        name: String,
+        existing: String,
+    },
+    /// A client's generated policy does not fit IAM's inline policy quota.
+    #[error(
+        "the policy of client `{client}` ({file}) has {size} non-whitespace characters, over IAM's limit of {limit} for a managed policy (a policy over the group's inline quota is written as a managed policy); use fewer buckets or replace several buckets by a `bucket_prefixes` entry"
+    )]
+    PolicyTooLarge {
+        client: String,
+        /// The file the client is declared in.
+        file: String,
+        size: usize,
+        limit: usize,
+    },
+    /// A user would be in more groups than IAM allows.
+    #[error(
+        "user `{user}` would be in {count} groups ({managed} client groups and {unmanaged} other groups), over IAM's limit of {limit} groups per user; remove it from some clients"
+    )]
+    TooManyGroupsForUser {
+        user: String,
+        count: usize,
+        managed: usize,
+        unmanaged: usize,
+        limit: usize,
+    },
+    /// The account would hold more users or groups than its quota.
+    #[error(
+        "the account would have {count} {what}, over its quota of {limit}, with the new {what} {new}; remove clients or developers, or ask AWS for a higher quota"
+    )]
+    AccountQuota {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+        /// The new users or groups that would exceed it, in backticks.
+        new: String,
+    },
+    /// A loaded client's bucket or prefix reaches what the managed group of
+    /// a client outside the loaded files grants in the account.
+    #[error(
+        "{scope} of client `{client}` ({location}) reaches {other_scope} of client `{other_client}` (group `client-{other_client}` in the account, not in the files given); a client must never reach another client's buckets: choose names or prefixes that do not overlap, or, if `{other_client}` is gone, give the whole clients directory so its group is deleted"
+    )]
+    LiveCollision {
+        client: String,
+        scope: String,
+        location: String,
+        other_client: String,
+        other_scope: String,
+    },
+    /// A loaded client's CloudFront distribution is one the managed group of
+    /// a client outside the loaded files may invalidate in the account: a
+    /// distribution belongs to one client, as a bucket does.
+    #[error(
+        "CloudFront distribution `{distribution}` of client `{client}` ({location}) is also granted to client `{other_client}`, whose group `client-{other_client}` in the account (not in the files given) may invalidate {other_scope}; a distribution belongs to one client, as a bucket does: list it in one client only, or, if `{other_client}` is gone, give the whole clients directory so its group is deleted"
+    )]
+    LiveDistributionCollision {
+        client: String,
+        distribution: String,
+        location: String,
+        other_client: String,
+        other_scope: String,
+    },
+    /// A desired user name is already a managed user of another role.
+    #[error(
+        "user `{name}` is managed by provision as {existing}, but the configuration wants it as {wanted}; use another name"
+    )]
+    RoleConflict {
+        name: String,
+        existing: String,
+        wanted: String,
+    },
+}

@@ -1,0 +1,345 @@
+//! Every AWS call provision makes, tied to the IAM action that authorizes
+//! it: the one table the operator's least-privilege policy is generated from
+//! (see `operator`), so the policy cannot drift from the code. Tests check
+//! both directions: every SDK call in `src/` is listed here, every entry is
+//! called, and every operation a real run counts is listed.
+
+/// The AWS service an operation belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Service {
+    Iam,
+    Sts,
+}
+
+/// Whether an operation only reads, and so is granted on `*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Read,
+    Write,
+}
+
+/// What a write acts on, which decides the resource it is granted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    /// Anything: reads only.
+    Any,
+    /// A user under the managed path.
+    User,
+    /// A client group under the managed path.
+    Group,
+    /// A virtual MFA device of a managed user (offboarding deletes it).
+    MfaDevice,
+    /// provision's own managed policies (`provision-s3-<client>`) under the
+    /// managed path, used for clients whose grants do not fit inline.
+    Policy,
+}
+
+/// How the operator policy treats an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Grant {
+    /// Allowed on its target.
+    Allow,
+    /// Allowed only when the request sets the configured permissions
+    /// boundary (condition key `iam:PermissionsBoundary`).
+    WithBoundary,
+    /// Allowed only when the policy involved is one of provision's own
+    /// managed policies (condition key `iam:PolicyARN`): the operator may
+    /// attach `provision-s3-<client>` to a client group, nothing else.
+    OwnPolicyOnly,
+    /// Explicitly denied: only an administrator may do it, e.g. take a
+    /// boundary off (`apply --remove-boundaries`).
+    Deny,
+}
+
+/// One AWS operation provision calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    pub service: Service,
+    /// The operation's name, as AWS and the `--api-stats` counts spell it.
+    pub operation: &'static str,
+    /// The SDK client's method for it.
+    pub method: &'static str,
+    /// The IAM action that authorizes it.
+    pub action: &'static str,
+    pub level: Level,
+    pub target: Target,
+    pub grant: Grant,
+}
+
+const fn op(
+    service: Service,
+    operation: &'static str,
+    method: &'static str,
+    action: &'static str,
+    level: Level,
+    target: Target,
+    grant: Grant,
+) -> Operation {
+    Operation {
+        service,
+        operation,
+        method,
+        action,
+        level,
+        target,
+        grant,
+    }
+}
+
+use Grant::{Allow, Deny, OwnPolicyOnly, WithBoundary};
+use Level::{Read, Write};
+use Service::{Iam, Sts};
+use Target::{Any, Group, MfaDevice, Policy, User};
+
+/// Every operation provision calls, sorted by service and operation.
+#[rustfmt::skip]
+pub const OPERATIONS: &[Operation] = &[
+    op(Iam, "AddUserToGroup", "add_user_to_group", "iam:AddUserToGroup", Write, Group, Allow),
+    op(Iam, "AttachGroupPolicy", "attach_group_policy", "iam:AttachGroupPolicy", Write, Group, OwnPolicyOnly),
+    op(Iam, "CreateAccessKey", "create_access_key", "iam:CreateAccessKey", Write, User, Allow),
+    op(Iam, "CreateGroup", "create_group", "iam:CreateGroup", Write, Group, Allow),
+    op(Iam, "CreatePolicy", "create_policy", "iam:CreatePolicy", Write, Policy, Allow),
+    op(Iam, "CreatePolicyVersion", "create_policy_version", "iam:CreatePolicyVersion", Write, Policy, Allow),
+    // A CreateUser request carrying tags is also authorized as iam:TagUser.
+    op(Iam, "CreateUser", "create_user", "iam:CreateUser", Write, User, WithBoundary),
+    op(Iam, "DeactivateMFADevice", "deactivate_mfa_device", "iam:DeactivateMFADevice", Write, User, Allow),
+    op(Iam, "DeleteAccessKey", "delete_access_key", "iam:DeleteAccessKey", Write, User, Allow),
+    op(Iam, "DeleteGroup", "delete_group", "iam:DeleteGroup", Write, Group, Allow),
+    op(Iam, "DeleteGroupPolicy", "delete_group_policy", "iam:DeleteGroupPolicy", Write, Group, Allow),
+    op(Iam, "DeleteLoginProfile", "delete_login_profile", "iam:DeleteLoginProfile", Write, User, Allow),
+    op(Iam, "DeletePolicy", "delete_policy", "iam:DeletePolicy", Write, Policy, Allow),
+    op(Iam, "DeletePolicyVersion", "delete_policy_version", "iam:DeletePolicyVersion", Write, Policy, Allow),
+    op(Iam, "DeleteSSHPublicKey", "delete_ssh_public_key", "iam:DeleteSSHPublicKey", Write, User, Allow),
+    op(Iam, "DeleteServiceSpecificCredential", "delete_service_specific_credential", "iam:DeleteServiceSpecificCredential", Write, User, Allow),
+    op(Iam, "DeleteSigningCertificate", "delete_signing_certificate", "iam:DeleteSigningCertificate", Write, User, Allow),
+    op(Iam, "DeleteUser", "delete_user", "iam:DeleteUser", Write, User, Allow),
+    op(Iam, "DeleteUserPermissionsBoundary", "delete_user_permissions_boundary", "iam:DeleteUserPermissionsBoundary", Write, User, Deny),
+    op(Iam, "DeleteUserPolicy", "delete_user_policy", "iam:DeleteUserPolicy", Write, User, Allow),
+    op(Iam, "DeleteVirtualMFADevice", "delete_virtual_mfa_device", "iam:DeleteVirtualMFADevice", Write, MfaDevice, Allow),
+    op(Iam, "DetachGroupPolicy", "detach_group_policy", "iam:DetachGroupPolicy", Write, Group, Allow),
+    op(Iam, "DetachUserPolicy", "detach_user_policy", "iam:DetachUserPolicy", Write, User, Allow),
+    op(Iam, "GenerateCredentialReport", "generate_credential_report", "iam:GenerateCredentialReport", Read, Any, Allow),
+    op(Iam, "GetAccountAuthorizationDetails", "get_account_authorization_details", "iam:GetAccountAuthorizationDetails", Read, Any, Allow),
+    op(Iam, "GetAccountSummary", "get_account_summary", "iam:GetAccountSummary", Read, Any, Allow),
+    op(Iam, "GetCredentialReport", "get_credential_report", "iam:GetCredentialReport", Read, Any, Allow),
+    op(Iam, "GetPolicy", "get_policy", "iam:GetPolicy", Read, Any, Allow),
+    op(Iam, "GetPolicyVersion", "get_policy_version", "iam:GetPolicyVersion", Read, Any, Allow),
+    op(Iam, "GetUser", "get_user", "iam:GetUser", Read, Any, Allow),
+    op(Iam, "ListAccessKeys", "list_access_keys", "iam:ListAccessKeys", Read, Any, Allow),
+    op(Iam, "ListMFADevices", "list_mfa_devices", "iam:ListMFADevices", Read, Any, Allow),
+    op(Iam, "ListPolicyVersions", "list_policy_versions", "iam:ListPolicyVersions", Read, Any, Allow),
+    op(Iam, "ListSSHPublicKeys", "list_ssh_public_keys", "iam:ListSSHPublicKeys", Read, Any, Allow),
+    op(Iam, "ListServiceSpecificCredentials", "list_service_specific_credentials", "iam:ListServiceSpecificCredentials", Read, Any, Allow),
+    op(Iam, "ListSigningCertificates", "list_signing_certificates", "iam:ListSigningCertificates", Read, Any, Allow),
+    op(Iam, "PutGroupPolicy", "put_group_policy", "iam:PutGroupPolicy", Write, Group, Allow),
+    op(Iam, "PutUserPermissionsBoundary", "put_user_permissions_boundary", "iam:PutUserPermissionsBoundary", Write, User, WithBoundary),
+    op(Iam, "RemoveUserFromGroup", "remove_user_from_group", "iam:RemoveUserFromGroup", Write, Group, Allow),
+    op(Iam, "SimulatePrincipalPolicy", "simulate_principal_policy", "iam:SimulatePrincipalPolicy", Read, Any, Allow),
+    op(Iam, "TagUser", "tag_user", "iam:TagUser", Write, User, Allow),
+    op(Iam, "UntagUser", "untag_user", "iam:UntagUser", Write, User, Allow),
+    op(Iam, "UpdateAccessKey", "update_access_key", "iam:UpdateAccessKey", Write, User, Allow),
+    // Needs no permission (it cannot be denied); listed so the table is
+    // complete and the policy says what the tool calls.
+    op(Sts, "GetCallerIdentity", "get_caller_identity", "sts:GetCallerIdentity", Read, Any, Allow),
+];
+
+/// The operations of the apply lock (`lock`), each also in [`OPERATIONS`].
+/// The lock's writes are granted on the lock policy's ARN alone (see
+/// `operator`): they are `CreatePolicy` and `DeletePolicy`, which the
+/// table otherwise grants only on provision's own `provision-s3-*`
+/// policies. Tests check that this list is exactly what `src/apply/lock.rs`
+/// calls.
+pub const LOCK_OPERATIONS: &[&str] = &[
+    "CreatePolicy",
+    "DeletePolicy",
+    "GetCallerIdentity",
+    "GetPolicy",
+];
+
+/// The entry for operation `name` (`CreateUser`), if provision calls it.
+pub fn find(name: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.operation == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+
+    /// Operations other work in progress calls (offboarding, audit, key
+    /// rotation, verify) that this code does not call yet. Each must leave
+    /// this list as soon as its call appears: the test below fails until it
+    /// does, so the list cannot go stale.
+    const NOT_YET_CALLED: &[&str] = &[];
+
+    /// Methods of the SDK clients that are not AWS operations.
+    const NOT_OPERATIONS: &[&str] = &["clone", "config", "from_conf", "new"];
+
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// `(service, method)` of every `iam.<method>(` and `sts.<method>(` in
+    /// `text`, whitespace and line breaks between the parts allowed, as
+    /// rustfmt splits long builder chains.
+    fn sdk_calls(text: &str) -> Vec<(Service, String)> {
+        let re = regex::Regex::new(r"\b(iam|sts)\s*\.\s*([a-z][a-z0-9_]*)\s*\(").unwrap();
+        re.captures_iter(text)
+            .filter(|c| !NOT_OPERATIONS.contains(&&c[2]))
+            .map(|c| {
+                let service = if &c[1] == "iam" {
+                    Service::Iam
+                } else {
+                    Service::Sts
+                };
+                (service, c[2].to_owned())
+            })
+            .collect()
+    }
+
+    fn calls_in_src() -> BTreeSet<(Service, String)> {
+        let mut files = Vec::new();
+        rust_files(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut calls = BTreeSet::new();
+        for file in files {
+            // This file's tests hold sample calls in strings, not calls.
+            if file.ends_with("actions.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            calls.extend(sdk_calls(&text));
+        }
+        calls
+    }
+
+    /// Every call the apply lock makes is in the table and in
+    /// `LOCK_OPERATIONS`, and every entry there is called by the lock.
+    #[test]
+    fn every_lock_call_is_in_the_call_table() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/apply/lock.rs"),
+        )
+        .unwrap();
+        let called: BTreeSet<&'static str> = sdk_calls(&text)
+            .into_iter()
+            .map(|(service, method)| {
+                let op = OPERATIONS
+                    .iter()
+                    .find(|o| o.service == service && o.method == method)
+                    .unwrap_or_else(|| {
+                        panic!("the lock calls `{method}`, which is missing from OPERATIONS")
+                    });
+                op.operation
+            })
+            .collect();
+        let listed: BTreeSet<&'static str> = LOCK_OPERATIONS.iter().copied().collect();
+        assert_eq!(
+            called, listed,
+            "LOCK_OPERATIONS must be what src/apply/lock.rs calls"
+        );
+        for name in LOCK_OPERATIONS {
+            assert!(find(name).is_some(), "{name} is not in OPERATIONS");
+        }
+    }
+
+    #[test]
+    fn the_scanner_finds_calls_split_over_lines() {
+        let found = sdk_calls(
+            "self\n  .iam\n  .get_account_authorization_details()\n let x = iam.tag_user().send(); self.sts.get_caller_identity(); self.iam.clone()",
+        );
+        assert_eq!(
+            found,
+            [
+                (Service::Iam, "get_account_authorization_details".to_owned()),
+                (Service::Iam, "tag_user".to_owned()),
+                (Service::Sts, "get_caller_identity".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_sdk_call_in_the_code_is_in_the_table() {
+        let calls = calls_in_src();
+        assert!(
+            calls.len() >= 20,
+            "the scanner found too few calls: {calls:?}"
+        );
+        for (service, method) in &calls {
+            assert!(
+                OPERATIONS
+                    .iter()
+                    .any(|o| o.service == *service && o.method == method),
+                "`{method}` ({service:?}) is called in src/ but missing from actions::OPERATIONS; add it with its IAM action"
+            );
+        }
+    }
+
+    #[test]
+    fn every_table_entry_is_called_by_the_code() {
+        let calls = calls_in_src();
+        for o in OPERATIONS {
+            let called = calls.contains(&(o.service, o.method.to_owned()));
+            let pending = NOT_YET_CALLED.contains(&o.operation);
+            assert!(
+                called || pending,
+                "`{}` is in actions::OPERATIONS but nothing in src/ calls `{}`; remove it so the operator policy grants no more than needed",
+                o.operation,
+                o.method
+            );
+            assert!(
+                !(called && pending),
+                "`{}` is called now: remove it from NOT_YET_CALLED",
+                o.operation
+            );
+        }
+    }
+
+    /// IAM authorizes a CreateUser request that carries tags (provision's
+    /// always do) as `iam:TagUser` too, so that grant must stay even if the
+    /// explicit TagUser calls went away.
+    #[test]
+    fn tagging_is_granted_where_users_are_created() {
+        let tag = find("TagUser").expect("iam:TagUser is needed by CreateUser with tags");
+        assert_eq!((tag.target, tag.grant), (Target::User, Grant::Allow));
+    }
+
+    #[test]
+    fn names_agree_within_each_entry() {
+        let mut seen = BTreeSet::new();
+        for o in OPERATIONS {
+            assert_eq!(
+                o.operation.to_ascii_lowercase(),
+                o.method.replace('_', ""),
+                "{o:?}"
+            );
+            let prefix = match o.service {
+                Service::Iam => "iam:",
+                Service::Sts => "sts:",
+            };
+            assert_eq!(o.action, format!("{prefix}{}", o.operation), "{o:?}");
+            assert!(seen.insert(o.operation), "{} listed twice", o.operation);
+            assert!(
+                o.level == Level::Write || o.target == Target::Any,
+                "reads are granted on `*`: {o:?}"
+            );
+        }
+        assert!(
+            OPERATIONS
+                .windows(2)
+                .all(|w| (w[0].service, w[0].operation) < (w[1].service, w[1].operation)),
+            "keep OPERATIONS sorted"
+        );
+    }
+}

@@ -1,0 +1,429 @@
+//! The least-privilege policy for whoever runs provision, generated from
+//! the table of every call the tool makes (`actions::OPERATIONS`).
+//!
+//! Reads are granted on `*`; writes only on users under the managed path and
+//! client groups under it; `iam:CreateUser` and
+//! `iam:PutUserPermissionsBoundary` only when the request sets the
+//! configured boundary; and the boundary itself is protected by explicit
+//! denies, so the operator can never lift the cap on the users it creates.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::model::Desired;
+use crate::policy::actions::{self, Grant, Level, Target};
+use crate::policy::arn::{
+    groups_arn, lock_arn, mfa_arn, nested_arns, policies_arn, split, users_arn,
+};
+use crate::policy::document::POLICY_VERSION;
+
+/// Actions that would change what the boundary policy allows; denied on it.
+pub const BOUNDARY_POLICY_CHANGES: &[&str] = &[
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+];
+
+/// The condition key IAM sets to the boundary a request puts on a user.
+pub const BOUNDARY_CONDITION_KEY: &str = "iam:PermissionsBoundary";
+
+/// The account to name in ARNs: `settings.account_id`, else the account
+/// of the boundary policy's ARN, else any account (`*`).
+pub fn account_for_arns(desired: &Desired) -> String {
+    if let Some(id) = &desired.settings.account_id {
+        return id.clone();
+    }
+    desired
+        .settings
+        .permissions_boundary
+        .as_deref()
+        .and_then(split)
+        .map(|parts| parts.account)
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("*")
+        .to_owned()
+}
+
+fn sorted(actions: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
+    actions.collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// The operator policy for `desired`'s settings (managed path, boundary,
+/// account).
+// Long because it writes one statement per group of actions in the call
+// table, each with its own resources and conditions, in a fixed order.
+pub fn operator_policy(desired: &Desired) -> Value {
+    let account = account_for_arns(desired);
+    let path = desired.settings.path.as_str();
+    let boundary = desired.settings.permissions_boundary.as_deref();
+    let ops = actions::OPERATIONS;
+    let writes = |target: Target, grant: Grant| {
+        sorted(
+            ops.iter()
+                .filter(move |o| o.level == Level::Write && o.target == target && o.grant == grant)
+                .map(|o| o.action),
+        )
+    };
+
+    let mut statements = vec![json!({
+        "Sid": "ReadAccount",
+        "Effect": "Allow",
+        "Action": sorted(ops.iter().filter(|o| o.level == Level::Read).map(|o| o.action)),
+        "Resource": "*",
+    })];
+    let mut user_actions = writes(Target::User, Grant::Allow);
+    if boundary.is_none() {
+        // Without a configured boundary users are created without one, and
+        // no boundary is ever put on a user.
+        user_actions.extend(
+            ops.iter()
+                .filter(|o| o.grant == Grant::WithBoundary && o.operation == "CreateUser")
+                .map(|o| o.action),
+        );
+        user_actions.sort_unstable();
+    }
+    statements.push(json!({
+        "Sid": "ManageUsers",
+        "Effect": "Allow",
+        "Action": user_actions,
+        "Resource": users_arn(&account, path),
+    }));
+    statements.push(json!({
+        "Sid": "ManageClientGroups",
+        "Effect": "Allow",
+        "Action": writes(Target::Group, Grant::Allow),
+        "Resource": groups_arn(&account, path),
+    }));
+    statements.push(json!({
+        "Sid": "ManageClientPolicies",
+        "Effect": "Allow",
+        "Action": writes(Target::Policy, Grant::Allow),
+        "Resource": policies_arn(&account, path),
+    }));
+    // The apply lock: create and delete that one policy, nothing else.
+    statements.push(json!({
+        "Sid": "ApplyLock",
+        "Effect": "Allow",
+        "Action": sorted(
+            ops.iter()
+                .filter(|o| o.level == Level::Write && actions::LOCK_OPERATIONS.contains(&o.operation))
+                .map(|o| o.action)
+        ),
+        "Resource": lock_arn(&account, path),
+    }));
+    statements.push(json!({
+        "Sid": "AttachOnlyProvisionPolicies",
+        "Effect": "Allow",
+        "Action": writes(Target::Group, Grant::OwnPolicyOnly),
+        "Resource": groups_arn(&account, path),
+        "Condition": {"ArnLike": {"iam:PolicyARN": policies_arn(&account, path)}},
+    }));
+    let mfa = writes(Target::MfaDevice, Grant::Allow);
+    if !mfa.is_empty() {
+        statements.push(json!({
+            "Sid": "RemoveMfaDevices",
+            "Effect": "Allow",
+            "Action": mfa,
+            "Resource": mfa_arn(&account),
+        }));
+    }
+    if let Some(arn) = boundary {
+        statements.push(json!({
+            "Sid": "CreateUsersOnlyWithTheBoundary",
+            "Effect": "Allow",
+            "Action": writes(Target::User, Grant::WithBoundary),
+            "Resource": users_arn(&account, path),
+            "Condition": {"StringEquals": {BOUNDARY_CONDITION_KEY: arn}},
+        }));
+    }
+    statements.push(json!({
+        "Sid": "NeverRemoveBoundaries",
+        "Effect": "Deny",
+        "Action": sorted(ops.iter().filter(|o| o.grant == Grant::Deny).map(|o| o.action)),
+        "Resource": "*",
+    }));
+    if let Some(arn) = boundary {
+        statements.push(json!({
+            "Sid": "NeverChangeTheBoundaryPolicy",
+            "Effect": "Deny",
+            "Action": BOUNDARY_POLICY_CHANGES,
+            "Resource": arn,
+        }));
+    }
+    // The allows above name `<path>*`, which IAM also matches against
+    // nested paths; this deny takes them back out for every action they
+    // allow, so the policy reaches exactly the managed path, as provision
+    // itself does.
+    let path_scoped = [
+        users_arn(&account, path),
+        groups_arn(&account, path),
+        policies_arn(&account, path),
+    ];
+    let nested_actions: BTreeSet<String> = statements
+        .iter()
+        .filter(|s| {
+            s["Effect"] == "Allow"
+                && s["Resource"]
+                    .as_str()
+                    .is_some_and(|r| path_scoped.iter().any(|p| p == r))
+        })
+        .filter_map(|s| s["Action"].as_array())
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    statements.push(json!({
+        "Sid": "NeverTouchNestedPaths",
+        "Effect": "Deny",
+        "Action": nested_actions,
+        "Resource": nested_arns(&account, path),
+    }));
+    statements.push(json!({
+        "Sid": "NeverAttachNestedPolicies",
+        "Effect": "Deny",
+        "Action": sorted(ops.iter().filter(|o| o.grant == Grant::OwnPolicyOnly).map(|o| o.action)),
+        "Resource": "*",
+        "Condition": {"ArnLike": {"iam:PolicyARN": format!("arn:aws:iam::{account}:policy{path}*/*")}},
+    }));
+    json!({"Version": POLICY_VERSION, "Statement": statements})
+}
+
+#[cfg(test)]
+mod tests {
+    use insta::assert_snapshot;
+
+    use super::*;
+    use crate::model::Settings;
+    use crate::policy::boundary::boundary_allows;
+    use crate::policy::document;
+
+    const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/provision-boundary";
+
+    fn desired(boundary: Option<&str>, account: Option<&str>) -> Desired {
+        Desired {
+            settings: Settings {
+                account_id: account.map(str::to_owned),
+                path: "/provision/".into(),
+                permissions_boundary: boundary.map(str::to_owned),
+                ..Settings::default()
+            },
+            ..Desired::default()
+        }
+    }
+
+    #[test]
+    fn operator_policy_with_a_boundary() {
+        let doc = operator_policy(&desired(Some(BOUNDARY), Some("123456789012")));
+        assert_snapshot!(document::to_pretty(&doc));
+    }
+
+    #[test]
+    fn operator_policy_allows_each_write_only_on_managed_entities() {
+        let doc = operator_policy(&desired(Some(BOUNDARY), None));
+        let user = "arn:aws:iam::123456789012:user/provision/alice";
+        let group = "arn:aws:iam::123456789012:group/provision/client-acme";
+        for o in actions::OPERATIONS {
+            let target = match o.target {
+                Target::Any => "*",
+                Target::User => user,
+                Target::Group => group,
+                Target::MfaDevice => "arn:aws:iam::123456789012:mfa/alice",
+                Target::Policy => "arn:aws:iam::123456789012:policy/provision/provision-s3-acme",
+            };
+            // Conditional grants are not "surely allowed": see below.
+            let expected = o.grant == Grant::Allow;
+            assert_eq!(boundary_allows(&doc, o.action, target), expected, "{o:?}");
+        }
+        for (action, outside) in [
+            ("iam:DeleteUser", "arn:aws:iam::123456789012:user/ops"),
+            (
+                "iam:CreateAccessKey",
+                "arn:aws:iam::123456789012:user/admins/root-ish",
+            ),
+            (
+                "iam:PutGroupPolicy",
+                "arn:aws:iam::123456789012:group/admins",
+            ),
+            (
+                "iam:PutGroupPolicy",
+                "arn:aws:iam::123456789012:group/provision/admins",
+            ),
+            ("iam:AttachGroupPolicy", group),
+            ("iam:CreatePolicyVersion", BOUNDARY),
+        ] {
+            assert!(
+                !boundary_allows(&doc, action, outside),
+                "{action} on {outside}"
+            );
+        }
+    }
+
+    /// `user/provision/*` matches `user/provision/team-b/alice` too: the
+    /// denies take nested paths (another configuration's) back out.
+    #[test]
+    fn the_operator_policy_never_reaches_entities_at_nested_paths() {
+        for doc in [
+            operator_policy(&desired(Some(BOUNDARY), Some("123456789012"))),
+            operator_policy(&desired(None, None)),
+        ] {
+            let nested = [
+                (
+                    Target::User,
+                    "arn:aws:iam::123456789012:user/provision/team-b/alice",
+                ),
+                (
+                    Target::Group,
+                    "arn:aws:iam::123456789012:group/provision/client-x/client-acme",
+                ),
+                (
+                    Target::Policy,
+                    "arn:aws:iam::123456789012:policy/provision/provision-s3-x/provision-s3-acme",
+                ),
+            ];
+            for o in actions::OPERATIONS
+                .iter()
+                .filter(|o| o.level == Level::Write)
+            {
+                for (target, arn) in nested {
+                    if o.target == target {
+                        assert!(
+                            !boundary_allows(&doc, o.action, arn),
+                            "{} on {arn}",
+                            o.action
+                        );
+                    }
+                }
+            }
+            // The exact path is still reached.
+            assert!(boundary_allows(
+                &doc,
+                "iam:DeleteUser",
+                "arn:aws:iam::123456789012:user/provision/alice"
+            ));
+            let attach_nested = doc["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"] == "NeverAttachNestedPolicies")
+                .unwrap();
+            assert_eq!(attach_nested["Effect"], "Deny");
+            assert_eq!(attach_nested["Action"], json!(["iam:AttachGroupPolicy"]));
+        }
+    }
+
+    /// The apply lock's calls are allowed on its ARN, and on no other
+    /// policy: not another name under the managed path, not the lock of
+    /// another path.
+    #[test]
+    fn the_apply_lock_is_granted_on_its_own_arn_only() {
+        let doc = operator_policy(&desired(Some(BOUNDARY), Some("123456789012")));
+        let lock = crate::policy::arn::lock_arn("123456789012", "/provision/");
+        for name in actions::LOCK_OPERATIONS {
+            let o = actions::find(name).unwrap();
+            assert!(boundary_allows(&doc, o.action, &lock), "{o:?}");
+        }
+        for other in [
+            "arn:aws:iam::123456789012:policy/provision/provision-lock-other".to_owned(),
+            "arn:aws:iam::123456789012:policy/provision/anything".to_owned(),
+            crate::policy::arn::lock_arn("123456789012", "/provision/team-b/"),
+            crate::policy::arn::lock_arn("111122223333", "/provision/"),
+        ] {
+            for action in ["iam:CreatePolicy", "iam:DeletePolicy"] {
+                assert!(
+                    !boundary_allows(&doc, action, &other),
+                    "{action} on {other}"
+                );
+            }
+        }
+        let statement = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "ApplyLock")
+            .unwrap();
+        assert_eq!(
+            statement["Action"],
+            json!(["iam:CreatePolicy", "iam:DeletePolicy"])
+        );
+        assert_eq!(statement["Resource"], lock);
+    }
+
+    #[test]
+    fn creating_users_requires_the_configured_boundary() {
+        let doc = operator_policy(&desired(Some(BOUNDARY), Some("123456789012")));
+        let statements = doc["Statement"].as_array().unwrap();
+        let conditional: Vec<&Value> = statements
+            .iter()
+            .filter(|s| s["Sid"] == "CreateUsersOnlyWithTheBoundary")
+            .collect();
+        assert_eq!(conditional.len(), 1);
+        assert_eq!(
+            conditional[0]["Action"],
+            json!(["iam:CreateUser", "iam:PutUserPermissionsBoundary"])
+        );
+        assert_eq!(
+            conditional[0]["Condition"]["StringEquals"][BOUNDARY_CONDITION_KEY],
+            BOUNDARY
+        );
+        // No unconditional statement allows them.
+        for s in statements
+            .iter()
+            .filter(|s| s.get("Condition").is_none() && s["Effect"] == "Allow")
+        {
+            let text = s["Action"].to_string();
+            assert!(!text.contains("iam:CreateUser\""), "{s}");
+            assert!(!text.contains("PutUserPermissionsBoundary"), "{s}");
+        }
+        let denies: Vec<&Value> = statements
+            .iter()
+            .filter(|s| s["Effect"] == "Deny")
+            .collect();
+        assert_eq!(
+            denies[0]["Action"],
+            json!(["iam:DeleteUserPermissionsBoundary"])
+        );
+        assert_eq!(denies[1]["Resource"], BOUNDARY);
+        assert_eq!(denies[1]["Action"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn without_a_boundary_users_are_created_unconditionally_and_arns_name_any_account() {
+        let doc = operator_policy(&desired(None, None));
+        let text = doc.to_string();
+        // The only conditions left limit which policies may be attached.
+        assert_eq!(text.matches("Condition").count(), 2, "{text}");
+        assert!(!text.contains("iam:PermissionsBoundary"), "{text}");
+        assert!(!text.contains("PutUserPermissionsBoundary"), "{text}");
+        assert!(text.contains("arn:aws:iam::*:user/provision/*"), "{text}");
+        assert!(boundary_allows(
+            &doc,
+            "iam:CreateUser",
+            "arn:aws:iam::123456789012:user/provision/alice"
+        ));
+        assert!(!boundary_allows(
+            &doc,
+            "iam:DeleteUserPermissionsBoundary",
+            "*"
+        ));
+    }
+
+    #[test]
+    fn the_account_comes_from_the_boundary_when_not_set() {
+        assert_eq!(
+            account_for_arns(&desired(Some(BOUNDARY), None)),
+            "123456789012"
+        );
+        assert_eq!(
+            account_for_arns(&desired(
+                Some("arn:aws:iam::aws:policy/PowerUserAccess"),
+                None
+            )),
+            "*"
+        );
+        assert_eq!(
+            account_for_arns(&desired(None, Some("111122223333"))),
+            "111122223333"
+        );
+    }
+}

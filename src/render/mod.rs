@@ -1,0 +1,14 @@
+//! Every printer: plans (text, JSON, markdown), `verify`'s matrix,
+//! `audit`'s findings and apply's progress lines. Each writes to the
+//! `io::Write` it is given (or returns the line), never to the terminal
+//! itself, so every format is tested in memory; the commands choose where
+//! it goes.
+
+pub mod audit;
+pub mod markdown;
+pub mod matrix;
+pub mod plan;
+pub mod progress;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,401 @@
+//! `provision audit`: what needs a person's attention, from one read of
+//! IAM's credential report plus the state the planner already reads.
+//!
+//! The checks are a pure function of (report, observed state, settings,
+//! now), tested with literal values; `observe::credential_report` reads the
+//! report and `render::audit` prints the findings. The credential report
+//! holds dates and flags, never a secret or even a key id.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::model::{Observed, Settings};
+
+/// A key with no use in this many days is reported as unused.
+pub const UNUSED_KEY_DAYS: i64 = 90;
+/// A key never used is reported once it is this old: the time to deliver it.
+pub const NEVER_USED_GRACE_DAYS: i64 = 7;
+/// Why the credential report could not be read.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ReportError {
+    /// The report has no header line.
+    #[error("the credential report is empty")]
+    Empty,
+    /// A column the checks need is missing.
+    #[error("the credential report has no `{0}` column")]
+    MissingColumn(&'static str),
+}
+
+/// One access key slot of a user's report row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// 1 or 2, as the report numbers them.
+    pub slot: u8,
+    pub active: bool,
+    pub last_rotated: Option<DateTime<Utc>>,
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+/// One user's row of the credential report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    pub user: String,
+    pub password_enabled: bool,
+    /// Slots holding a key (rotated date known).
+    pub keys: Vec<KeyUsage>,
+}
+
+/// Parse the CSV IAM returns. Its fields never contain commas or quotes
+/// (names, ARNs, dates, `true`/`false`, `N/A`), so splitting on commas is
+/// exact; columns are found by name, so added columns do no harm.
+pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>, ReportError> {
+    let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().ok_or(ReportError::Empty)?.split(',').collect();
+    let col = |name: &'static str| {
+        header
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or(ReportError::MissingColumn(name))
+    };
+    let user = col("user")?;
+    let password = col("password_enabled")?;
+    let mut slots = Vec::new();
+    for (slot, active, rotated, used) in [
+        (
+            1,
+            "access_key_1_active",
+            "access_key_1_last_rotated",
+            "access_key_1_last_used_date",
+        ),
+        (
+            2,
+            "access_key_2_active",
+            "access_key_2_last_rotated",
+            "access_key_2_last_used_date",
+        ),
+    ] {
+        slots.push((slot, col(active)?, col(rotated)?, col(used)?));
+    }
+    let date = |s: &str| {
+        DateTime::parse_from_rfc3339(s.trim())
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
+    };
+    Ok(lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let field = |i: usize| fields.get(i).copied().unwrap_or("");
+            ReportRow {
+                user: field(user).to_owned(),
+                password_enabled: field(password) == "true",
+                keys: slots
+                    .iter()
+                    .filter_map(|&(slot, active, rotated, used)| {
+                        Some(KeyUsage {
+                            slot,
+                            active: field(active) == "true",
+                            last_rotated: Some(date(field(rotated))?),
+                            last_used: date(field(used)),
+                        })
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// An active key older than `settings.max_key_age_days`.
+    OldKey,
+    /// An active key never used since its grace period ended.
+    NeverUsedKey,
+    /// An active key not used for [`UNUSED_KEY_DAYS`].
+    UnusedKey,
+    /// A managed user can sign in to the console.
+    ConsolePassword,
+    /// A managed user lacks the configured permissions boundary.
+    MissingBoundary,
+    /// A user provision does not manage is in a managed group.
+    UnmanagedMember,
+    /// A managed user holds a policy of its own (inline or attached):
+    /// provision grants access through client groups only.
+    UserPolicy,
+}
+
+/// One thing that needs action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub user: String,
+    pub check: Check,
+    /// What is wrong and what to do, for people.
+    pub detail: String,
+}
+
+/// Every finding, sorted by user then check.
+// Long because it is one block per audit check over the same report rows;
+// each block is short and reads as the check's rule.
+pub fn findings(
+    report: &[ReportRow],
+    observed: &Observed,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
+    let path = settings.path.as_str();
+    let mut out = Vec::new();
+    let mut push = |user: &str, check, detail: String| {
+        out.push(Finding {
+            user: user.to_owned(),
+            check,
+            detail,
+        })
+    };
+    for row in report {
+        let Some(user) = observed.users.get(&row.user) else {
+            continue;
+        };
+        if !user.is_managed(path) {
+            continue;
+        }
+        let name = row.user.as_str();
+        if row.password_enabled {
+            push(
+                name,
+                Check::ConsolePassword,
+                format!(
+                    "`{name}` has a console password; provision grants S3 access by key only: delete it with `aws iam delete-login-profile --user-name {name}`"
+                ),
+            );
+        }
+        for key in row.keys.iter().filter(|k| k.active) {
+            let Some(rotated) = key.last_rotated else {
+                continue;
+            };
+            let age = (now - rotated).num_days();
+            let slot = key.slot;
+            if age > i64::from(settings.max_key_age_days) {
+                push(
+                    name,
+                    Check::OldKey,
+                    format!(
+                        "access key {slot} of `{name}` is {age} days old (limit {}); rotate it with `provision rotate-key {name}`",
+                        settings.max_key_age_days
+                    ),
+                );
+            }
+            match key.last_used {
+                None if age > NEVER_USED_GRACE_DAYS => push(
+                    name,
+                    Check::NeverUsedKey,
+                    format!(
+                        "access key {slot} of `{name}` was created {age} days ago and never used; delete it if nobody needs it"
+                    ),
+                ),
+                Some(used) if (now - used).num_days() > UNUSED_KEY_DAYS => push(
+                    name,
+                    Check::UnusedKey,
+                    format!(
+                        "access key {slot} of `{name}` was last used {} days ago; delete it if nobody needs it",
+                        (now - used).num_days()
+                    ),
+                ),
+                _ => {}
+            }
+        }
+    }
+    for user in observed.users.values() {
+        if user.is_managed(path) {
+            let policies: Vec<String> = user
+                .inline_policies
+                .keys()
+                .map(|p| format!("the inline policy `{p}`"))
+                .chain(
+                    user.attached_policies
+                        .iter()
+                        .map(|p| format!("the attached policy `{p}`")),
+                )
+                .collect();
+            if !policies.is_empty() {
+                push(
+                    &user.name,
+                    Check::UserPolicy,
+                    format!(
+                        "`{}` holds {}; provision grants access through client groups only, so it may reach another client's buckets; the next apply removes it",
+                        user.name,
+                        policies.join(" and ")
+                    ),
+                );
+            }
+            if let Some(boundary) = &settings.permissions_boundary
+                && user.permissions_boundary.as_ref() != Some(boundary)
+            {
+                push(
+                    &user.name,
+                    Check::MissingBoundary,
+                    format!(
+                        "`{}` lacks the permissions boundary `{boundary}`; set it with `aws iam put-user-permissions-boundary --user-name {} --permissions-boundary {boundary}`",
+                        user.name, user.name
+                    ),
+                );
+            }
+            continue;
+        }
+        let groups: Vec<String> = user
+            .groups
+            .iter()
+            .filter(|g| observed.groups.get(*g).is_some_and(|g| g.is_managed(path)))
+            .map(|g| format!("`{g}`"))
+            .collect();
+        if !groups.is_empty() {
+            push(
+                &user.name,
+                Check::UnmanagedMember,
+                format!(
+                    "`{}` is not managed by provision but is in {}; the next apply removes it, or declare it as a developer",
+                    user.name,
+                    groups.join(", ")
+                ),
+            );
+        }
+    }
+    out.sort_by(|a, b| (&a.user, a.check).cmp(&(&b.user, b.check)));
+    out
+}
+
+impl Finding {
+    /// The check's name, as text and JSON print it.
+    pub fn check_name(&self) -> &'static str {
+        match self.check {
+            Check::OldKey => "old-key",
+            Check::NeverUsedKey => "never-used-key",
+            Check::UnusedKey => "unused-key",
+            Check::ConsolePassword => "console-password",
+            Check::MissingBoundary => "missing-boundary",
+            Check::UnmanagedMember => "unmanaged-member",
+            Check::UserPolicy => "user-policy",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ObservedGroup, ObservedUser};
+    use crate::render::audit::{json, text};
+
+    const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
+<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2026-11-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+alice,arn:aws:iam::123456789012:user/provision/alice,2026-01-01T00:00:00+00:00,true,no_information,2026-01-01T00:00:00+00:00,N/A,false,true,2026-06-01T00:00:00+00:00,2026-11-20T10:00:00+00:00,us-east-1,s3,true,2026-11-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A
+acme-app,arn:aws:iam::123456789012:user/provision/acme-app,2026-01-01T00:00:00+00:00,false,not_supported,not_supported,not_supported,false,true,2026-11-20T00:00:00+00:00,2026-07-01T00:00:00+00:00,us-east-1,s3,false,2026-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A
+mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no_information,2026-01-01T00:00:00+00:00,N/A,false,true,2020-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+";
+
+    fn user(name: &str, path: &str, managed: bool, groups: &[&str]) -> ObservedUser {
+        let mut u = ObservedUser {
+            name: name.into(),
+            path: path.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            ..ObservedUser::default()
+        };
+        if managed {
+            u.tags.insert("managed-by".into(), "provision".into());
+        }
+        u
+    }
+
+    fn observed() -> Observed {
+        let mut o = Observed::default();
+        for u in [
+            user("alice", "/provision/", true, &["client-acme"]),
+            ObservedUser {
+                inline_policies: [("grab".to_owned(), serde_json::json!({"Statement": []}))].into(),
+                attached_policies: vec!["arn:aws:iam::aws:policy/AmazonS3FullAccess".into()],
+                ..user("acme-app", "/provision/", true, &["client-acme"])
+            },
+            user("mallory", "/", false, &["client-acme", "admins"]),
+        ] {
+            o.users.insert(u.name.clone(), u);
+        }
+        for g in ["client-acme", "admins"] {
+            o.groups.insert(
+                g.into(),
+                ObservedGroup {
+                    name: g.into(),
+                    path: if g == "admins" { "/" } else { "/provision/" }.into(),
+                    ..ObservedGroup::default()
+                },
+            );
+        }
+        o
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-24T12:00:00+00:00")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_report_is_read_by_column_name() {
+        let rows = parse_report(REPORT).unwrap();
+        assert_eq!(rows.len(), 4);
+        let alice = &rows[1];
+        assert!(alice.password_enabled);
+        assert_eq!(alice.keys.len(), 2);
+        assert_eq!(alice.keys[1].last_used, None);
+        assert_eq!(rows[0].keys, []);
+        assert_eq!(
+            parse_report("user,arn\n"),
+            Err(ReportError::MissingColumn("password_enabled"))
+        );
+    }
+
+    #[test]
+    fn findings_cover_every_check() {
+        let settings = Settings {
+            permissions_boundary: Some("arn:aws:iam::123456789012:policy/Boundary".into()),
+            ..Settings::default()
+        };
+        let rows = parse_report(REPORT).unwrap();
+        let found = findings(&rows, &observed(), &settings, now());
+        let mut out = Vec::new();
+        text(&found, &mut out).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+        let mut out = Vec::new();
+        json(&found[..1], &mut out).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
+    #[test]
+    fn a_fresh_account_has_no_findings() {
+        let fresh = "user,password_enabled,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date\nacme-app,false,true,2026-11-24T11:00:00+00:00,N/A,false,N/A,N/A\n";
+        let rows = parse_report(fresh).unwrap();
+        let mut o = observed();
+        o.users.remove("mallory");
+        let app = o.users.get_mut("acme-app").unwrap();
+        app.inline_policies.clear();
+        app.attached_policies.clear();
+        assert_eq!(findings(&rows, &o, &Settings::default(), now()), []);
+    }
+
+    #[test]
+    fn the_key_age_limit_comes_from_the_settings() {
+        let rows = parse_report(REPORT).unwrap();
+        let strict = Settings {
+            max_key_age_days: 3,
+            ..Settings::default()
+        };
+        let old = |s: &Settings| {
+            findings(&rows, &observed(), s, now())
+                .iter()
+                .filter(|f| f.check == Check::OldKey)
+                .count()
+        };
+        // alice's two keys; acme-app's key is 4 days old.
+        assert_eq!(old(&Settings::default()), 1);
+        assert_eq!(old(&strict), 3);
+    }
+}
