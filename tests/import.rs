@@ -355,3 +355,64 @@ fn an_account_provision_manages_imports_as_files_that_plan_no_changes() {
     );
     assert!(plan.contains("No changes."), "{plan}");
 }
+
+#[test]
+fn import_writes_nothing_when_any_read_fails() {
+    let env = TestEnv::start();
+    build_seed(&env);
+    env.proxy.clear();
+    import(&env, &env.dir.path().join("probe"), &[]).success();
+    let mut actions = env.proxy.calls();
+    actions.sort();
+    actions.dedup();
+    // The reads: STS, the bulk read, quotas, the credential report, and
+    // S3's bucket list.
+    for read in [
+        "GetCallerIdentity",
+        "GetAccountAuthorizationDetails",
+        "GetAccountSummary",
+        "GenerateCredentialReport",
+        "GetCredentialReport",
+        "GET /",
+    ] {
+        assert!(actions.iter().any(|a| a == read), "{actions:?}");
+    }
+    for (i, action) in actions.iter().enumerate() {
+        // The quotas fall back to AWS's defaults when they cannot be read
+        // (as for plan), and import does not use them.
+        if action == "GetAccountSummary" {
+            continue;
+        }
+        env.proxy.stop_refusing();
+        env.proxy.refuse(action, "", "");
+        let out = env.dir.path().join(format!("out-{i}"));
+        let assert = import(&env, &out, &[]).failure().code(1);
+        assert!(
+            !out.exists(),
+            "import wrote files although `{action}` failed:\n{}",
+            stderr(&assert)
+        );
+    }
+}
+
+#[test]
+fn a_link_planted_where_import_writes_is_refused_and_force_replaces_the_link_not_its_target() {
+    let env = TestEnv::start();
+    build_seed(&env);
+    let out = imported_dir(&env);
+    fs::create_dir(&out).unwrap();
+    let target = env.dir.path().join("precious.txt");
+    fs::write(&target, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&target, out.join("team.toml")).unwrap();
+
+    let err = stderr(&import(&env, &out, &[]).failure().code(1));
+    assert!(err.contains("team.toml"), "{err}");
+    assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
+    assert_eq!(read_dir(&out).len(), 1, "nothing else was written");
+
+    import(&env, &out, &["--force"]).success();
+    assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
+    let team = out.join("team.toml");
+    assert!(!team.symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(fs::read_to_string(&team).unwrap().contains("[settings]"));
+}
