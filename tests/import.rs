@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{TestEnv, block_on, s3_client, stderr, stdout};
+use common::{TestEnv, block_on, read_key, s3_client, stderr, stdout};
 use serde_json::Value;
 
 /// The seed recipe's group policy, written out as the recipe does: `s3:*`
@@ -66,7 +66,9 @@ const GLOBEX_POLICY: &str = r#"{
 /// in one group without MFA, one app user per client with a key and no
 /// password; plus the bucket `new-clientele-backups`, which the wildcard
 /// `new-client*` also reaches.
-fn build_seed(env: &TestEnv) {
+///
+/// Returns the app users' keys, `(user, id, secret)`.
+fn build_seed(env: &TestEnv) -> Vec<(String, String, String)> {
     let iam = env.iam();
     let s3 = s3_client(&env.moto.url(), "testing", "testing");
     block_on(async {
@@ -131,10 +133,18 @@ fn build_seed(env: &TestEnv) {
             .send()
             .await
             .unwrap();
+        let mut keys = Vec::new();
         for app in ["new-client-app", "globex-app"] {
-            iam.create_access_key().user_name(app).send().await.unwrap();
+            let out = iam.create_access_key().user_name(app).send().await.unwrap();
+            let key = out.access_key().unwrap();
+            keys.push((
+                app.to_owned(),
+                key.access_key_id().to_owned(),
+                key.secret_access_key().to_owned(),
+            ));
         }
-    });
+        keys
+    })
 }
 
 /// `provision import --out DIR [extra...]`.
@@ -415,4 +425,127 @@ fn a_link_planted_where_import_writes_is_refused_and_force_replaces_the_link_not
     let team = out.join("team.toml");
     assert!(!team.symlink_metadata().unwrap().file_type().is_symlink());
     assert!(fs::read_to_string(&team).unwrap().contains("[settings]"));
+}
+
+/// Whether the key `(id, secret)` may list `bucket`, as the emulator's IAM
+/// enforcement decides (it must be on).
+fn lists(env: &TestEnv, id: &str, secret: &str, bucket: &str) -> bool {
+    let s3 = s3_client(&env.moto.url(), id, secret);
+    block_on(async {
+        match s3.list_objects_v2().bucket(bucket).send().await {
+            Ok(_) => true,
+            Err(e) => {
+                use aws_sdk_s3::error::ProvideErrorMetadata;
+                let code = e.code().map(str::to_owned);
+                assert!(
+                    matches!(code.as_deref(), Some("AccessDenied" | "InvalidAccessKeyId")),
+                    "unexpected error listing `{bucket}`: {e:?}"
+                );
+                false
+            }
+        }
+    })
+}
+
+/// The migration the README walks through, on the seed recipe's account:
+/// import, adopt the users by hand (move under the managed path, tag),
+/// apply, delete the hand-made groups. Afterwards the plan is empty,
+/// verify says isolation holds, and the emulator's enforcement shows the
+/// app user no longer reaches `new-clientele-backups`, which the old
+/// wildcard reached.
+#[test]
+fn the_readme_migration_closes_the_reach_of_the_old_wildcard() {
+    let env = TestEnv::start();
+    let keys = build_seed(&env);
+    let (_, old_id, old_secret) = keys.iter().find(|k| k.0 == "new-client-app").unwrap();
+    env.moto.set_auth(true);
+    let before = lists(&env, old_id, old_secret, "new-clientele-backups");
+    env.moto.set_auth(false);
+    assert!(before, "the seed's wildcard reaches the other bucket");
+
+    import(&env, &env.clients(), &[]).success();
+    let iam = env.iam();
+    block_on(async {
+        for (user, client) in [
+            ("alice", None),
+            ("bob", None),
+            ("new-client-app", Some("new-client")),
+            ("globex-app", Some("globex")),
+        ] {
+            iam.update_user()
+                .user_name(user)
+                .new_path("/provision/")
+                .send()
+                .await
+                .unwrap();
+            let mut tag = iam.tag_user().user_name(user).tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("managed-by")
+                    .value("provision")
+                    .build()
+                    .unwrap(),
+            );
+            if let Some(client) = client {
+                tag = tag.tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("provision:client")
+                        .value(client)
+                        .build()
+                        .unwrap(),
+                );
+            }
+            tag.send().await.unwrap();
+        }
+    });
+    env.apply(&env.clients()).success();
+    block_on(async {
+        for (group, members) in [
+            ("new-client", &["alice", "bob", "new-client-app"][..]),
+            ("globex", &["alice", "globex-app"][..]),
+        ] {
+            for user in members {
+                iam.remove_user_from_group()
+                    .group_name(group)
+                    .user_name(*user)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            iam.delete_group_policy()
+                .group_name(group)
+                .policy_name(format!("{group}-access"))
+                .send()
+                .await
+                .unwrap();
+            iam.delete_group().group_name(group).send().await.unwrap();
+        }
+    });
+    let (code, plan) = env.plan_exit(&env.clients());
+    assert_eq!(code, 0, "{plan}");
+    let verify = env
+        .cmd()
+        .arg("verify")
+        .arg(env.clients())
+        .assert()
+        .success();
+    assert!(
+        stdout(&verify).contains("Isolation holds"),
+        "{}",
+        stdout(&verify)
+    );
+
+    // The old key was replaced by one delivered to the credentials
+    // directory; the new one reaches the client's buckets only.
+    let (id, secret) = read_key(&env.creds(), "new-client-app");
+    env.moto.set_auth(true);
+    let own = lists(&env, &id, &secret, "new-client-assets");
+    let other = lists(&env, &id, &secret, "new-clientele-backups");
+    let old = lists(&env, old_id, old_secret, "new-client-assets");
+    env.moto.set_auth(false);
+    assert!(own, "the app user reaches its own bucket");
+    assert!(
+        !other,
+        "the app user no longer reaches `new-clientele-backups`"
+    );
+    assert!(!old, "the old key is gone");
 }
