@@ -168,3 +168,46 @@ pub fn json(import: &Import, files: &[String], out: &mut impl Write) -> io::Resu
     serde_json::to_writer_pretty(&mut *out, &value)?;
     writeln!(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::import::tests::{run, seed};
+
+    /// The files and both reports for the seed recipe's account, byte for
+    /// byte: what a reviewer reads, and what must not change from one
+    /// import to the next.
+    #[test]
+    fn the_seed_recipe_renders_as_recorded() {
+        let import = run(&seed());
+        let files = files(&import);
+        let mut all = String::new();
+        for (name, text) in &files {
+            all.push_str(&format!("==> {name} <==\n{text}\n"));
+        }
+        insta::assert_snapshot!("import_files", all);
+        let names: Vec<String> = files.iter().map(|(n, _)| format!("clients/{n}")).collect();
+        let mut report = Vec::new();
+        text(&import, &names, &mut report).unwrap();
+        insta::assert_snapshot!("import_report", String::from_utf8(report).unwrap());
+        let mut report = Vec::new();
+        json(&import, &names, &mut report).unwrap();
+        insta::assert_snapshot!("import_report_json", String::from_utf8(report).unwrap());
+    }
+
+    /// Every file `files` writes is one `validate` accepts, as a directory.
+    #[test]
+    fn the_seed_recipes_files_validate() {
+        let sources = files(&run(&seed()))
+            .into_iter()
+            .map(|(name, text)| {
+                (
+                    std::path::PathBuf::from("clients").join(name),
+                    text.into_bytes(),
+                )
+            })
+            .collect();
+        let desired = crate::config::load_sources(sources, true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(desired.clients.len(), 2);
+    }
+}

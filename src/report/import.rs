@@ -31,7 +31,7 @@ use crate::policy::evaluate::wildcard_match;
 use super::audit::{ReportRow, UNUSED_KEY_DAYS};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Longest client name the files accept (the configuration's rule).
 const MAX_CLIENT_NAME: usize = 48;
@@ -144,6 +144,9 @@ pub enum Kind {
     /// A user's own policy (inline or attached): provision's users get
     /// access from client groups only.
     UserPolicy,
+    /// A hand-made group the files replace: it keeps its grants until it
+    /// is deleted.
+    ReplacedGroup,
     /// A group or bucket whose name the files cannot hold.
     Unimportable,
     /// An attached policy whose document could not be read.
@@ -879,6 +882,20 @@ fn client(
             kind: Kind::DroppedGrant,
             subject: group.clone(),
             detail: format!("{dropped}; not carried into the files"),
+            resources: Vec::new(),
+        });
+    }
+    if !c.managed {
+        // provision never changes a group it did not create: the old one
+        // keeps granting what it granted, wildcards included, until a
+        // person deletes it.
+        findings.push(Finding {
+            kind: Kind::ReplacedGroup,
+            subject: group.clone(),
+            detail: format!(
+                "group `{group}` (path `{}`) is not provision's: apply creates `client-{}` beside it, and `{group}` keeps every grant it has until you empty and delete it after the first apply",
+                c.group.path, c.client
+            ),
             resources: Vec::new(),
         });
     }

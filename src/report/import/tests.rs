@@ -76,16 +76,16 @@ fn app(name: &str, last_used: Option<DateTime<Utc>>) -> ReportRow {
     }
 }
 
-/// The seed recipe: two clients, a developer in both, one without MFA, an
+/// The seed recipe (also rendered by `render::import`'s tests): two clients, a developer in both, one without MFA, an
 /// app user per client (one never used its key), and a bucket that shares
 /// the first client's prefix without being its.
-struct Seed {
+pub(crate) struct Seed {
     observed: Observed,
     buckets: BTreeSet<String>,
     rows: Vec<ReportRow>,
 }
 
-fn seed() -> Seed {
+pub(crate) fn seed() -> Seed {
     let mut observed = Observed::default();
     for g in [
         group("new-client", recipe_policy("new-client")),
@@ -126,7 +126,7 @@ fn seed() -> Seed {
     }
 }
 
-fn run(seed: &Seed) -> Import {
+pub(crate) fn run(seed: &Seed) -> Import {
     import(&Inputs {
         account_id: "123456789012",
         path: "/provision/",
@@ -196,6 +196,7 @@ fn people_findings_name_users_in_several_clients_unused_keys_and_missing_mfa() {
     assert_eq!(subjects(Kind::SeveralClients), ["alice"]);
     assert_eq!(subjects(Kind::UnusedKey), ["new-client-app"]);
     assert_eq!(subjects(Kind::ConsoleWithoutMfa), ["bob"]);
+    assert_eq!(subjects(Kind::ReplacedGroup), ["globex", "new-client"]);
 }
 
 #[test]
