@@ -63,7 +63,7 @@ pub async fn run(args: &ImportArgs, ctx: &Context) -> Result<ExitStatus> {
     if let Err(diagnostics) = config::load_sources(sources, true) {
         ctx.printer.diagnostics(&diagnostics);
         bail!(
-            "the files import made from this account do not validate (see above); nothing was written. Please report this as a bug"
+            "the files import made from this account do not validate (see above), so nothing was written; fix what the errors name (`--path`, say), or declare the client by hand"
         );
     }
 
