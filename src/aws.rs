@@ -34,6 +34,8 @@ pub struct ConnectOptions {
 pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Only `import` uses it, to list the account's buckets.
+    pub s3: aws_sdk_s3::Client,
     pub calls: CallCounter,
 }
 
@@ -81,7 +83,18 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
             .retry_partition(no_retry_quota())
             .build(),
     );
-    Aws { iam, sts, calls }
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&shared)
+            .interceptor(calls.clone())
+            .retry_partition(no_retry_quota())
+            .build(),
+    );
+    Aws {
+        iam,
+        sts,
+        s3,
+        calls,
+    }
 }
 
 /// A retry partition without the standard mode's retry quota.

@@ -95,6 +95,31 @@ pub enum Command {
     /// with its id. Check that no provision run is in progress, then give
     /// that id: the lock is removed only if it is still that one.
     Unlock(UnlockArgs),
+    /// Write clients files from an account set up by hand, and report the
+    /// holes it has (wildcards reaching other buckets, CloudFront on `*`,
+    /// users in several clients, unused keys, console users without MFA).
+    ///
+    /// Reads the account (as plan does, plus the bucket list, the
+    /// documents of attached policies and the credential report) and
+    /// changes nothing in it. Existing files are never replaced without
+    /// `--force`.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The directory to write the files to (created when missing).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG)]
+    pub out: PathBuf,
+    /// Replace files of the same names that already exist in DIR.
+    #[arg(long)]
+    pub force: bool,
+    /// The managed path the files declare (`settings.path`).
+    #[arg(long, value_name = "PATH", default_value = crate::model::DEFAULT_PATH)]
+    pub path: String,
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    pub format: VerifyFormat,
 }
 
 #[derive(Debug, Args)]
@@ -131,7 +156,11 @@ impl Command {
             Command::Onboard(args) if args.file.is_none() => {
                 return Some(PathBuf::from(DEFAULT_CONFIG));
             }
-            Command::Onboard(_) | Command::Completions { .. } | Command::Man | Command::Schema => {
+            Command::Onboard(_)
+            | Command::Import(_)
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Schema => {
                 return None;
             }
         };

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => runtime().block_on(cmd::audit::run(args, &ctx)),
         Command::Verify(args) => runtime().block_on(cmd::verify::run(args, &ctx)),
         Command::Unlock(args) => runtime().block_on(cmd::unlock::run(args, &ctx)),
+        Command::Import(args) => runtime().block_on(cmd::import::run(args, &ctx)),
     };
     match result {
         Ok(status) => status.into(),

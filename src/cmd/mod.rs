@@ -18,6 +18,7 @@ pub mod completions;
 mod configuration;
 mod edits;
 mod exit;
+pub mod import;
 mod locked;
 pub mod man;
 pub mod offboard;

@@ -24,6 +24,7 @@ use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, ObservedGroup, 
 use crate::policy::{arn, document};
 
 pub mod account;
+pub mod buckets;
 pub mod credential_report;
 pub mod documents;
 pub mod keys;

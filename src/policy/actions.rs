@@ -8,6 +8,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Service {
     Iam,
+    /// Only `import`'s bucket list.
+    S3,
     Sts,
 }
 
@@ -88,7 +90,7 @@ const fn op(
 
 use Grant::{Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
-use Service::{Iam, Sts};
+use Service::{Iam, S3, Sts};
 use Target::{Any, Group, MfaDevice, Policy, User};
 
 /// Every operation provision calls, sorted by service and operation.
@@ -138,6 +140,9 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "TagUser", "tag_user", "iam:TagUser", Write, User, Allow),
     op(Iam, "UntagUser", "untag_user", "iam:UntagUser", Write, User, Allow),
     op(Iam, "UpdateAccessKey", "update_access_key", "iam:UpdateAccessKey", Write, User, Allow),
+    // `import` only: resolves hand-made wildcards against the buckets. The
+    // operation and its action are named differently by AWS.
+    op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),
     // Needs no permission (it cannot be denied); listed so the table is
     // complete and the policy says what the tool calls.
     op(Sts, "GetCallerIdentity", "get_caller_identity", "sts:GetCallerIdentity", Read, Any, Allow),
@@ -192,14 +197,14 @@ mod tests {
     /// `text`, whitespace and line breaks between the parts allowed, as
     /// rustfmt splits long builder chains.
     fn sdk_calls(text: &str) -> Vec<(Service, String)> {
-        let re = regex::Regex::new(r"\b(iam|sts)\s*\.\s*([a-z][a-z0-9_]*)\s*\(").unwrap();
+        let re = regex::Regex::new(r"\b(iam|sts|s3)\s*\.\s*([a-z][a-z0-9_]*)\s*\(").unwrap();
         re.captures_iter(text)
             .filter(|c| !NOT_OPERATIONS.contains(&&c[2]))
             .map(|c| {
-                let service = if &c[1] == "iam" {
-                    Service::Iam
-                } else {
-                    Service::Sts
+                let service = match &c[1] {
+                    "iam" => Service::Iam,
+                    "s3" => Service::S3,
+                    _ => Service::Sts,
                 };
                 (service, c[2].to_owned())
             })
@@ -326,9 +331,13 @@ mod tests {
             );
             let prefix = match o.service {
                 Service::Iam => "iam:",
+                Service::S3 => "s3:",
                 Service::Sts => "sts:",
             };
-            assert_eq!(o.action, format!("{prefix}{}", o.operation), "{o:?}");
+            // S3 names the action of ListBuckets after what it allows.
+            if o.operation != "ListBuckets" {
+                assert_eq!(o.action, format!("{prefix}{}", o.operation), "{o:?}");
+            }
             assert!(seen.insert(o.operation), "{} listed twice", o.operation);
             assert!(
                 o.level == Level::Write || o.target == Target::Any,

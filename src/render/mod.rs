@@ -5,6 +5,7 @@
 //! it goes.
 
 pub mod audit;
+pub mod import;
 pub mod markdown;
 pub mod matrix;
 pub mod plan;

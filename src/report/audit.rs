@@ -42,6 +42,9 @@ pub struct KeyUsage {
 pub struct ReportRow {
     pub user: String,
     pub password_enabled: bool,
+    /// The user has an MFA device (`mfa_active`); `false` when the report
+    /// has no such column.
+    pub mfa_active: bool,
     /// Slots holding a key (rotated date known).
     pub keys: Vec<KeyUsage>,
 }
@@ -60,6 +63,7 @@ pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>, ReportError> {
     };
     let user = col("user")?;
     let password = col("password_enabled")?;
+    let mfa = col("mfa_active").ok();
     let mut slots = Vec::new();
     for (slot, active, rotated, used) in [
         (
@@ -89,6 +93,7 @@ pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>, ReportError> {
             ReportRow {
                 user: field(user).to_owned(),
                 password_enabled: field(password) == "true",
+                mfa_active: mfa.is_some_and(|i| field(i) == "true"),
                 keys: slots
                     .iter()
                     .filter_map(|&(slot, active, rotated, used)| {

@@ -4,4 +4,5 @@
 //! `observe` read; `render` prints them.
 
 pub mod audit;
+pub mod import;
 pub mod matrix;

@@ -268,7 +268,9 @@ impl CountingProxy {
     /// `value` (e.g. `PutGroupPolicy` with `GroupName` `client-zed`) with
     /// `AccessDenied`, which the SDKs do not retry, without forwarding it:
     /// one chosen call fails, as it would for an operator whose policy
-    /// denies it.
+    /// denies it. An empty `param` refuses every call of `action`, which is
+    /// how a REST call (S3's `GET /`, which has no query parameters) is
+    /// refused.
     pub fn refuse(&self, action: &str, param: &str, value: &str) {
         lock(&self.shared.refusals).push((action.into(), param.into(), value.into()));
     }
@@ -369,10 +371,11 @@ async fn handle(
     let _in_flight = InFlight::enter(&shared);
     let refused = lock(&shared.refusals).iter().any(|(a, param, value)| {
         *a == action
-            && form_param(params.as_bytes(), param).is_some_and(|v| {
-                percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy()
-                    == *value
-            })
+            && (param.is_empty()
+                || form_param(params.as_bytes(), param).is_some_and(|v| {
+                    percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy()
+                        == *value
+                }))
     });
     let (fault, latency) = if refused {
         (Some(Fault::Refused), Duration::ZERO)

@@ -1,0 +1,552 @@
+//! `provision import` against the emulator: an account built by hand the
+//! way the seed recipe does it becomes files that validate, and its holes
+//! become findings; an account provision manages imports as files that
+//! plan as "No changes".
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{TestEnv, block_on, read_key, s3_client, stderr, stdout};
+use serde_json::Value;
+
+/// The seed recipe's group policy, written out as the recipe does: `s3:*`
+/// on the client's name followed by a wildcard (which also reaches every
+/// bucket sharing the prefix), and CloudFront invalidations on `*`.
+const NEW_CLIENT_POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": "s3:*",
+      "Resource": [
+        "arn:aws:s3:::new-client*",
+        "arn:aws:s3:::new-client*/*"
+      ]
+    },
+    {
+      "Effect": "Allow",
+      "Action": [
+        "cloudfront:CreateInvalidation",
+        "cloudfront:GetInvalidation",
+        "cloudfront:ListInvalidations"
+      ],
+      "Resource": "*"
+    }
+  ]
+}"#;
+
+/// The same recipe for a second client.
+const GLOBEX_POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": "s3:*",
+      "Resource": [
+        "arn:aws:s3:::globex*",
+        "arn:aws:s3:::globex*/*"
+      ]
+    },
+    {
+      "Effect": "Allow",
+      "Action": [
+        "cloudfront:CreateInvalidation",
+        "cloudfront:GetInvalidation",
+        "cloudfront:ListInvalidations"
+      ],
+      "Resource": "*"
+    }
+  ]
+}"#;
+
+/// Builds the seed recipe's account with raw clients: one group per client
+/// at `/`, a developer in both groups with a console password and MFA, one
+/// in one group without MFA, one app user per client with a key and no
+/// password; plus the bucket `new-clientele-backups`, which the wildcard
+/// `new-client*` also reaches.
+///
+/// Returns the app users' keys, `(user, id, secret)`.
+fn build_seed(env: &TestEnv) -> Vec<(String, String, String)> {
+    let iam = env.iam();
+    let s3 = s3_client(&env.moto.url(), "testing", "testing");
+    block_on(async {
+        for bucket in [
+            "new-client-assets",
+            "new-client-media",
+            "new-clientele-backups",
+            "globex-web",
+        ] {
+            s3.create_bucket().bucket(bucket).send().await.unwrap();
+        }
+        for (group, policy) in [("new-client", NEW_CLIENT_POLICY), ("globex", GLOBEX_POLICY)] {
+            iam.create_group().group_name(group).send().await.unwrap();
+            iam.put_group_policy()
+                .group_name(group)
+                .policy_name(format!("{group}-access"))
+                .policy_document(policy)
+                .send()
+                .await
+                .unwrap();
+        }
+        for (user, groups) in [
+            ("alice", &["new-client", "globex"][..]),
+            ("bob", &["new-client"][..]),
+            ("new-client-app", &["new-client"][..]),
+            ("globex-app", &["globex"][..]),
+        ] {
+            iam.create_user().user_name(user).send().await.unwrap();
+            for group in groups {
+                iam.add_user_to_group()
+                    .group_name(*group)
+                    .user_name(user)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        for person in ["alice", "bob"] {
+            iam.create_login_profile()
+                .user_name(person)
+                .password("Correct-Horse-9")
+                .send()
+                .await
+                .unwrap();
+        }
+        let device = iam
+            .create_virtual_mfa_device()
+            .virtual_mfa_device_name("alice")
+            .send()
+            .await
+            .unwrap();
+        let serial = device
+            .virtual_mfa_device()
+            .unwrap()
+            .serial_number()
+            .to_owned();
+        iam.enable_mfa_device()
+            .user_name("alice")
+            .serial_number(serial)
+            .authentication_code1("123456")
+            .authentication_code2("654321")
+            .send()
+            .await
+            .unwrap();
+        let mut keys = Vec::new();
+        for app in ["new-client-app", "globex-app"] {
+            let out = iam.create_access_key().user_name(app).send().await.unwrap();
+            let key = out.access_key().unwrap();
+            keys.push((
+                app.to_owned(),
+                key.access_key_id().to_owned(),
+                key.secret_access_key().to_owned(),
+            ));
+        }
+        keys
+    })
+}
+
+/// `provision import --out DIR [extra...]`.
+fn import(env: &TestEnv, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    env.cmd()
+        .arg("import")
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .assert()
+}
+
+/// The files of `dir`, by name, as text.
+fn read_dir(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn imported_dir(env: &TestEnv) -> PathBuf {
+    env.dir.path().join("imported")
+}
+
+#[test]
+fn the_seed_recipe_imports_as_files_that_validate_and_its_holes_as_findings() {
+    let env = TestEnv::start();
+    build_seed(&env);
+    let out = imported_dir(&env);
+    env.proxy.clear();
+    let assert = import(&env, &out, &[]).success();
+    let report = stdout(&assert);
+
+    // Import only reads.
+    let calls = env.proxy.requests();
+    assert!(
+        calls.iter().all(|c| if c.query_protocol {
+            !c.is_write()
+        } else {
+            c.action.starts_with("GET ")
+        }),
+        "import changed the account: {:?}",
+        env.proxy.calls()
+    );
+    assert_eq!(env.proxy.count("GET /"), 1, "{:?}", env.proxy.calls());
+
+    // The files validate, as a directory.
+    env.cmd().arg("validate").arg(&out).assert().success();
+    let files = read_dir(&out);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["globex.toml", "new-client.toml", "team.toml"]);
+    let new_client = &files[1].1;
+    assert!(new_client.contains("\"new-client-assets\""), "{new_client}");
+    assert!(new_client.contains("\"new-client-media\""), "{new_client}");
+    assert!(
+        !new_client.contains("new-clientele-backups"),
+        "the wildcard's reach must not become config:\n{new_client}"
+    );
+    assert!(new_client.contains("access = \"full\""), "{new_client}");
+    assert!(
+        new_client.contains("developers = [\"alice\", \"bob\"]"),
+        "{new_client}"
+    );
+    assert!(
+        new_client.contains("app_user = \"new-client-app\""),
+        "{new_client}"
+    );
+    assert!(
+        !new_client.contains("[clients.cloudfront]"),
+        "CloudFront on `*` names no distribution:\n{new_client}"
+    );
+
+    // The holes are findings.
+    assert!(
+        report.contains(
+            "wildcard-reach: group `new-client` inline policy `new-client-access`, statement #1: `arn:aws:s3:::new-client*`"
+        ) || report.contains("which also reaches `new-clientele-backups`"),
+        "{report}"
+    );
+    for needle in [
+        "which also reaches `new-clientele-backups`",
+        "cloudfront-wildcard: group `new-client` inline policy `new-client-access`, statement #2 allows `cloudfront:CreateInvalidation`",
+        "several-clients: user `alice` is in the groups of clients `globex`, `new-client`",
+        "console-without-mfa: user `bob` can sign in",
+        "replaced-group: group `new-client` (path `/`) is not provision's: apply creates `client-new-client` beside it",
+        "unused-key: access key 1 of user `globex-app` is active and was never used",
+        "unused-key: access key 1 of user `new-client-app` is active and was never used",
+    ] {
+        assert!(report.contains(needle), "missing `{needle}` in:\n{report}");
+    }
+    assert!(
+        !report.contains("console-without-mfa: user `alice`"),
+        "{report}"
+    );
+}
+
+#[test]
+fn import_never_replaces_a_file_without_force_and_is_deterministic() {
+    let env = TestEnv::start();
+    build_seed(&env);
+    let out = imported_dir(&env);
+    let first = stdout(&import(&env, &out, &[]).success());
+    let files = read_dir(&out);
+
+    // A file of the same name is there: nothing is written, exit 1.
+    fs::write(out.join("new-client.toml"), "# mine\n").unwrap();
+    let refused = import(&env, &out, &[]).failure().code(1);
+    let err = stderr(&refused);
+    assert!(err.contains("already exist"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(
+        fs::read_to_string(out.join("new-client.toml")).unwrap(),
+        "# mine\n"
+    );
+
+    // With --force: the same bytes and the same report as the first time.
+    let second = stdout(&import(&env, &out, &["--force"]).success());
+    assert_eq!(read_dir(&out), files);
+    assert_eq!(second, first);
+
+    // The JSON report holds the same findings.
+    let json: Value = serde_json::from_slice(
+        &import(&env, &out, &["--force", "--format", "json"])
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    let kinds: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"wildcard-reach"), "{json:#}");
+    assert!(kinds.contains(&"cloudfront-wildcard"), "{json:#}");
+    let reach = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "wildcard-reach")
+        .unwrap();
+    assert_eq!(
+        reach["resources"],
+        serde_json::json!(["new-clientele-backups"])
+    );
+}
+
+/// The README's two example clients, as provision would manage them.
+const MANAGED: &str = r#"
+[settings]
+account_id = "123456789012"
+path = "/provision/"
+
+[[developers]]
+name = "alice"
+email = "alice@example.com"
+
+[[developers]]
+name = "bob"
+email = "bob@example.com"
+
+[[developers]]
+name = "carol"
+disabled = true
+
+[[clients]]
+name = "acme"
+buckets = ["acme-assets", "acme-assets-staging"]
+access = "read-write"
+developers = ["alice", "bob"]
+[clients.cloudfront]
+distributions = ["E2QWRUHAPOMQZL"]
+
+[[clients]]
+name = "globex"
+bucket_prefixes = ["globex-"]
+access = "read-only"
+developers = ["alice"]
+app_user = ""
+
+[[clients]]
+name = "initech"
+buckets = ["initech-data"]
+access = "full"
+app_user = "initech-service"
+"#;
+
+#[test]
+fn an_account_provision_manages_imports_as_files_that_plan_no_changes() {
+    let env = TestEnv::with_files(&[("all.toml", MANAGED)]);
+    env.apply(&env.clients()).success();
+    assert_eq!(env.plan_exit(&env.clients()).0, 0);
+
+    let out = imported_dir(&env);
+    let report = stdout(&import(&env, &out, &[]).success());
+    for kind in [
+        "wildcard-reach",
+        "dropped-grant",
+        "access-level",
+        "unimportable",
+    ] {
+        assert!(!report.contains(kind), "{report}");
+    }
+    let (code, plan) = env.plan_exit(&out);
+    assert_eq!(
+        code,
+        0,
+        "the imported files must plan as no changes:\n{plan}\n{:#?}",
+        read_dir(&out)
+    );
+    assert!(plan.contains("No changes."), "{plan}");
+}
+
+#[test]
+fn import_writes_nothing_when_any_read_fails() {
+    let env = TestEnv::start();
+    build_seed(&env);
+    env.proxy.clear();
+    import(&env, &env.dir.path().join("probe"), &[]).success();
+    let mut actions = env.proxy.calls();
+    actions.sort();
+    actions.dedup();
+    // The reads: STS, the bulk read, quotas, the credential report, and
+    // S3's bucket list.
+    for read in [
+        "GetCallerIdentity",
+        "GetAccountAuthorizationDetails",
+        "GetAccountSummary",
+        "GenerateCredentialReport",
+        "GetCredentialReport",
+        "GET /",
+    ] {
+        assert!(actions.iter().any(|a| a == read), "{actions:?}");
+    }
+    for (i, action) in actions.iter().enumerate() {
+        // The quotas fall back to AWS's defaults when they cannot be read
+        // (as for plan), and import does not use them.
+        if action == "GetAccountSummary" {
+            continue;
+        }
+        env.proxy.stop_refusing();
+        env.proxy.refuse(action, "", "");
+        let out = env.dir.path().join(format!("out-{i}"));
+        let assert = import(&env, &out, &[]).failure().code(1);
+        assert!(
+            !out.exists(),
+            "import wrote files although `{action}` failed:\n{}",
+            stderr(&assert)
+        );
+    }
+}
+
+#[test]
+fn a_link_planted_where_import_writes_is_refused_and_force_replaces_the_link_not_its_target() {
+    let env = TestEnv::start();
+    build_seed(&env);
+    let out = imported_dir(&env);
+    fs::create_dir(&out).unwrap();
+    let target = env.dir.path().join("precious.txt");
+    fs::write(&target, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&target, out.join("team.toml")).unwrap();
+
+    let err = stderr(&import(&env, &out, &[]).failure().code(1));
+    assert!(err.contains("team.toml"), "{err}");
+    assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
+    assert_eq!(read_dir(&out).len(), 1, "nothing else was written");
+
+    import(&env, &out, &["--force"]).success();
+    assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
+    let team = out.join("team.toml");
+    assert!(!team.symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(fs::read_to_string(&team).unwrap().contains("[settings]"));
+}
+
+/// Whether the key `(id, secret)` may list `bucket`, as the emulator's IAM
+/// enforcement decides (it must be on).
+fn lists(env: &TestEnv, id: &str, secret: &str, bucket: &str) -> bool {
+    let s3 = s3_client(&env.moto.url(), id, secret);
+    block_on(async {
+        match s3.list_objects_v2().bucket(bucket).send().await {
+            Ok(_) => true,
+            Err(e) => {
+                use aws_sdk_s3::error::ProvideErrorMetadata;
+                let code = e.code().map(str::to_owned);
+                assert!(
+                    matches!(code.as_deref(), Some("AccessDenied" | "InvalidAccessKeyId")),
+                    "unexpected error listing `{bucket}`: {e:?}"
+                );
+                false
+            }
+        }
+    })
+}
+
+/// The migration the README walks through, on the seed recipe's account:
+/// import, adopt the users by hand (move under the managed path, tag),
+/// apply, delete the hand-made groups. Afterwards the plan is empty,
+/// verify says isolation holds, and the emulator's enforcement shows the
+/// app user no longer reaches `new-clientele-backups`, which the old
+/// wildcard reached.
+#[test]
+fn the_readme_migration_closes_the_reach_of_the_old_wildcard() {
+    let env = TestEnv::start();
+    let keys = build_seed(&env);
+    let (_, old_id, old_secret) = keys.iter().find(|k| k.0 == "new-client-app").unwrap();
+    env.moto.set_auth(true);
+    let before = lists(&env, old_id, old_secret, "new-clientele-backups");
+    env.moto.set_auth(false);
+    assert!(before, "the seed's wildcard reaches the other bucket");
+
+    import(&env, &env.clients(), &[]).success();
+    let iam = env.iam();
+    block_on(async {
+        for (user, client) in [
+            ("alice", None),
+            ("bob", None),
+            ("new-client-app", Some("new-client")),
+            ("globex-app", Some("globex")),
+        ] {
+            iam.update_user()
+                .user_name(user)
+                .new_path("/provision/")
+                .send()
+                .await
+                .unwrap();
+            let mut tag = iam.tag_user().user_name(user).tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("managed-by")
+                    .value("provision")
+                    .build()
+                    .unwrap(),
+            );
+            if let Some(client) = client {
+                tag = tag.tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("provision:client")
+                        .value(client)
+                        .build()
+                        .unwrap(),
+                );
+            }
+            tag.send().await.unwrap();
+        }
+    });
+    env.apply(&env.clients()).success();
+    block_on(async {
+        for (group, members) in [
+            ("new-client", &["alice", "bob", "new-client-app"][..]),
+            ("globex", &["alice", "globex-app"][..]),
+        ] {
+            for user in members {
+                iam.remove_user_from_group()
+                    .group_name(group)
+                    .user_name(*user)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            iam.delete_group_policy()
+                .group_name(group)
+                .policy_name(format!("{group}-access"))
+                .send()
+                .await
+                .unwrap();
+            iam.delete_group().group_name(group).send().await.unwrap();
+        }
+    });
+    let (code, plan) = env.plan_exit(&env.clients());
+    assert_eq!(code, 0, "{plan}");
+    let verify = env
+        .cmd()
+        .arg("verify")
+        .arg(env.clients())
+        .assert()
+        .success();
+    assert!(
+        stdout(&verify).contains("Isolation holds"),
+        "{}",
+        stdout(&verify)
+    );
+
+    // The old key was replaced by one delivered to the credentials
+    // directory; the new one reaches the client's buckets only.
+    let (id, secret) = read_key(&env.creds(), "new-client-app");
+    env.moto.set_auth(true);
+    let own = lists(&env, &id, &secret, "new-client-assets");
+    let other = lists(&env, &id, &secret, "new-clientele-backups");
+    let old = lists(&env, old_id, old_secret, "new-client-assets");
+    env.moto.set_auth(false);
+    assert!(own, "the app user reaches its own bucket");
+    assert!(
+        !other,
+        "the app user no longer reaches `new-clientele-backups`"
+    );
+    assert!(!old, "the old key is gone");
+}
