@@ -226,3 +226,56 @@ fn every_command_given_no_path_reads_clients_and_says_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("path `clients` does not exist"), "{err}");
 }
+
+/// IAM paths may hold `*` and `?`, which the operator policy's resource
+/// ARNs read as wildcards: with `path = "/team*/"` the least-privilege
+/// policy would let the operator delete users of `/team-b/`, another
+/// configuration's path. Such a path is refused when the files are read,
+/// and the policy of an ordinary path reaches no other path.
+#[test]
+fn the_operator_policy_of_a_path_with_a_wildcard_reaches_no_other_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let others = [
+        ("iam:DeleteUser", "arn:aws:iam::123456789012:user/team-b/bob"),
+        (
+            "iam:PutGroupPolicy",
+            "arn:aws:iam::123456789012:group/team-b/client-globex",
+        ),
+    ];
+    for path in ["/team*/", "/team?b/", "/team/", "/${aws:username}/"] {
+        let file = dir.path().join("a.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[settings]\naccount_id = \"123456789012\"\npath = \"{path}\"\n\n[[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\n"
+            ),
+        )
+        .unwrap();
+        let out = common::provision("http://127.0.0.1:9")
+            .args(["policy", "operator"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        if path != "/team/" {
+            assert_eq!(out.status.code(), Some(1), "{path} is refused");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("wildcard"), "{path}: {err}");
+            continue;
+        }
+        assert!(out.status.success(), "{path}");
+        let doc =
+            provision::policy::document::decode_document(&String::from_utf8_lossy(&out.stdout))
+                .unwrap();
+        for (action, arn) in others {
+            assert!(
+                !provision::policy::evaluate::is_allowed(&[&doc], action, arn),
+                "the operator policy for `{path}` allows `{action}` on `{arn}`"
+            );
+        }
+        assert!(provision::policy::evaluate::is_allowed(
+            &[&doc],
+            "iam:DeleteUser",
+            "arn:aws:iam::123456789012:user/team/bob"
+        ));
+    }
+}
