@@ -755,7 +755,9 @@ pub(super) enum IamPathError {
     Root,
     /// `*`, `?` or `$`, valid for IAM but refused in the managed path: see
     /// [`check_managed_path`].
-    #[error("the managed path `{path}` contains `{ch}`, which IAM policies read as a wildcard or a variable")]
+    #[error(
+        "the managed path `{path}` contains `{ch}`, which IAM policies read as a wildcard or a variable"
+    )]
     Wildcard {
         /// The offending path.
         path: String,
@@ -1106,7 +1108,11 @@ mod tests {
 
     #[test]
     fn the_managed_path_holds_no_policy_wildcard_or_variable() {
-        for (bad, ch) in [("/team*/", '*'), ("/te?m/", '?'), ("/${aws:username}/", '$')] {
+        for (bad, ch) in [
+            ("/team*/", '*'),
+            ("/te?m/", '?'),
+            ("/${aws:username}/", '$'),
+        ] {
             assert_eq!(check_iam_path(bad), Ok(()), "IAM itself accepts {bad}");
             assert_eq!(
                 check_managed_path(bad),
