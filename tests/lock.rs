@@ -605,3 +605,42 @@ fn the_lock_is_never_planned_as_a_stray() {
         .assert()
         .success();
 }
+
+/// `provision apply ... 2>&1 | tee log | head`, or a CI log collector that
+/// went away: standard error is a pipe whose reader is gone. Apply must
+/// neither abort halfway nor leave its lock in the account for that: it
+/// finishes (progress and notes are only for the reader that left), and
+/// the next run finds no lock and nothing to do.
+#[test]
+fn a_closed_stderr_does_not_abort_apply_and_leave_the_lock() {
+    let env = Env::new();
+    env.write(
+        "globex.toml",
+        "[[clients]]\nname = \"globex\"\nbuckets = [\"globex-assets\"]\n",
+    );
+    let mut child = provision_process(&env.proxy.url())
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        env.lock_id(),
+        None,
+        "the apply (exit {:?}) left its lock",
+        status.code()
+    );
+    assert!(status.success(), "exit {:?}", status.code());
+    assert_eq!(
+        env.plan_exit(&env.clients()).0,
+        0,
+        "the apply finished the job"
+    );
+}
