@@ -496,7 +496,7 @@ fn a_fifo_at_the_credentials_file_does_not_hang_apply() {
     );
     assert!(fs::symlink_metadata(&fifo).unwrap().is_file());
     let (id, _) = read_key(&creds, "acme-app");
-    assert_eq!(env.keys_of("acme-app"), [id.clone()]);
+    assert_eq!(env.keys_of("acme-app"), std::slice::from_ref(&id));
     // The key loses its record (an apply cut off before it tagged the
     // user), and a FIFO takes the file's place: the orphan cannot be
     // adopted from it, so it is replaced, without waiting on the FIFO.

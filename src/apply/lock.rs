@@ -337,7 +337,7 @@ enum Deleted {
     /// There was no lock at all.
     Absent,
     /// The lock has another id, and was left alone.
-    Other(aws_sdk_iam::types::Policy),
+    Other(Box<aws_sdk_iam::types::Policy>),
 }
 
 /// Deletes the lock at `arn` if, when read, its id is `id`; a lock with
@@ -363,7 +363,7 @@ async fn delete_if_held(aws: &Aws, arn: &str, id: &str) -> Result<Deleted, LockE
             // After a delete of ours whose answer was lost, another run
             // took the lock: ours is gone, theirs stays.
             return Ok(if attempt == 0 {
-                Deleted::Other(policy)
+                Deleted::Other(Box::new(policy))
             } else {
                 Deleted::Done
             });

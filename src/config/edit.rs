@@ -721,10 +721,7 @@ impl Tables {
 /// printed next.
 fn remove_tables(doc: &mut DocumentMut, which: Tables, developer: &str) -> Result<bool, EditError> {
     let mut changed = false;
-    loop {
-        let Some(tables) = which.get_mut(doc)? else {
-            break;
-        };
+    while let Some(tables) = which.get_mut(doc)? {
         let Some(index) = tables.iter().position(|t| table_name(t) == Some(developer)) else {
             break;
         };

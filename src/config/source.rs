@@ -321,7 +321,7 @@ fn toml_files_in(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<SourceError>)
         }
     }
     files.sort();
-    bad.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    bad.sort_by_key(|a| a.to_string());
     Ok((files, bad))
 }
 
@@ -376,51 +376,50 @@ struct Trust {
 /// calls for when reading: there, others cannot replace this user's files,
 /// but can add their own. A group-writable directory is fine, as for
 /// writing: a team's checkout often is one.
+#[cfg(unix)]
 fn trusted(file: &Path, trust: &mut Trust) -> Result<(), Vec<SourceError>> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let dir = match file.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        // Unreadable metadata is left to the read, which reports it.
-        let Ok(dir_meta) = std::fs::metadata(&dir) else {
-            return Ok(());
-        };
-        let me = rustix::process::geteuid().as_raw();
-        let mut owners = Vec::new();
-        if let Ok(meta) = std::fs::symlink_metadata(file) {
-            owners.push(meta.uid());
-        }
-        if let Ok(meta) = std::fs::metadata(file) {
-            owners.push(meta.uid());
-        }
-        return match trust_rule(dir_meta.mode(), &owners, me) {
-            Ok(()) => Ok(()),
-            Err(Distrust::OpenDirectory) => {
-                if trust.checked.insert(dir.clone()) {
-                    Err(vec![SourceError::OpenDirectory {
-                        dir,
-                        mode: dir_meta.mode(),
-                    }])
-                } else {
-                    Err(Vec::new())
-                }
+    use std::os::unix::fs::MetadataExt;
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    // Unreadable metadata is left to the read, which reports it.
+    let Ok(dir_meta) = std::fs::metadata(&dir) else {
+        return Ok(());
+    };
+    let me = rustix::process::geteuid().as_raw();
+    let mut owners = Vec::new();
+    if let Ok(meta) = std::fs::symlink_metadata(file) {
+        owners.push(meta.uid());
+    }
+    if let Ok(meta) = std::fs::metadata(file) {
+        owners.push(meta.uid());
+    }
+    match trust_rule(dir_meta.mode(), &owners, me) {
+        Ok(()) => Ok(()),
+        Err(Distrust::OpenDirectory) => {
+            if trust.checked.insert(dir.clone()) {
+                Err(vec![SourceError::OpenDirectory {
+                    dir,
+                    mode: dir_meta.mode(),
+                }])
+            } else {
+                Err(Vec::new())
             }
-            Err(Distrust::Owner(owner)) => Err(vec![SourceError::ForeignFile {
-                path: file.to_owned(),
-                dir,
-                owner,
-                me,
-            }]),
-        };
+        }
+        Err(Distrust::Owner(owner)) => Err(vec![SourceError::ForeignFile {
+            path: file.to_owned(),
+            dir,
+            owner,
+            me,
+        }]),
     }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, trust);
-        Ok(())
-    }
+}
+
+/// Elsewhere there are no such modes to check.
+#[cfg(not(unix))]
+fn trusted(_file: &Path, _trust: &mut Trust) -> Result<(), Vec<SourceError>> {
+    Ok(())
 }
 
 /// Why [`trust_rule`] distrusts a file.
