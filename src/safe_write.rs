@@ -132,13 +132,17 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Writ
 }
 
 /// A directory opened once and checked against a [`DirPolicy`]; every
-/// file operation goes through its descriptor.
-#[derive(Debug)]
+/// file operation goes through its descriptor. Clones share the
+/// descriptor, so that file work can move to a blocking thread.
+#[derive(Debug, Clone)]
 pub struct Dir {
     path: PathBuf,
     #[cfg(unix)]
-    fd: std::os::fd::OwnedFd,
+    fd: std::sync::Arc<std::os::fd::OwnedFd>,
 }
+
+/// The most [`Dir::read`] reads: a credentials file is a few hundred bytes.
+const MAX_READ_BYTES: u64 = 64 * 1024;
 
 impl Dir {
     /// Opens the credentials directory `path`, creating it (and its missing
@@ -200,10 +204,20 @@ impl Dir {
         imp::remove(self, name).map_err(io_error("remove", &self.path.join(name)))
     }
 
-    /// Reads `name` in this directory, without following a symbolic link.
+    /// Reads `name` in this directory, without following a symbolic link,
+    /// and only when it is a regular file: the open does not block (a FIFO
+    /// planted there would otherwise wait for a writer forever), and at
+    /// most 64 KiB are read.
     pub fn read(&self, name: &str) -> io::Result<Vec<u8>> {
+        let file = imp::open_read(self, name)?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{}` is not a regular file", self.path.join(name).display()),
+            ));
+        }
         let mut bytes = Vec::new();
-        imp::open_read(self, name)?.read_to_end(&mut bytes)?;
+        file.take(MAX_READ_BYTES).read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 }
@@ -321,7 +335,7 @@ mod imp {
         )?;
         Ok(Dir {
             path: path.to_owned(),
-            fd,
+            fd: std::sync::Arc::new(fd),
         })
     }
 
@@ -402,7 +416,7 @@ mod imp {
     }
 
     pub(super) fn open_read(dir: &Dir, name: &str) -> io::Result<File> {
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(dir.fd.as_fd(), name, flags, Mode::empty())?;
         Ok(File::from(fd))
     }

@@ -181,8 +181,12 @@ impl Printer {
             .and_then(|spec| EnvFilter::try_new(spec).ok())
             .unwrap_or_else(|| EnvFilter::new(self.verbosity.default_filter()));
         // `try_init`: a second call (tests) keeps the first subscriber.
+        // A log line that cannot be written (a closed stderr) is dropped:
+        // reporting it would write to stderr again, with `eprintln!`, which
+        // panics there.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .log_internal_errors(false)
             .with_writer(io::stderr)
             .with_ansi(self.color())
             .try_init();

@@ -366,3 +366,134 @@ fn a_clients_dir_everyone_may_write_to_is_refused() {
     );
     assert_eq!(snapshot(&env.clients()), before);
 }
+
+/// A client's developers written as an array of tables
+/// (`[[clients.developers]]`), which validation accepts: offboarding a
+/// developer removes its tables there, as it removes `"bob"` from a list,
+/// with `--keep-user` too; onboarding adds a table after the last one.
+#[test]
+fn offboard_removes_a_member_written_as_an_array_of_tables() {
+    let text = r#"[[developers]]
+name = "alice"
+
+[[developers]]
+name = "bob"
+
+[[clients]]
+name = "acme"
+buckets = ["acme-assets"]
+
+[[clients.developers]]
+name = "alice"
+
+[[clients.developers]]
+name = "bob"
+"#;
+    let env = Env::with_files(&[("acme.toml", text)]);
+    env.cmd()
+        .arg("validate")
+        .arg(env.clients())
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .args(["offboard", "bob", "--keep-user"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let after = fs::read_to_string(env.file("acme.toml")).unwrap();
+    assert_eq!(
+        after.matches("\"bob\"").count(),
+        1,
+        "{after}\n{}",
+        stderr(&out)
+    );
+    assert!(
+        after.contains("name = \"bob\"\ndisabled = true\n"),
+        "{after}"
+    );
+    env.write("acme.toml", text);
+    let out = env
+        .cmd()
+        .args(["offboard", "bob"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let after = fs::read_to_string(env.file("acme.toml")).unwrap();
+    assert!(
+        !after.contains("\"bob\""),
+        "offboard left bob:\n{}\n{after}",
+        stderr(&out)
+    );
+    env.cmd()
+        .args(["onboard", "carol", "--client", "acme"])
+        .arg("--file")
+        .arg(env.file("acme.toml"))
+        .assert()
+        .success();
+    let after = fs::read_to_string(env.file("acme.toml")).unwrap();
+    assert!(
+        after.ends_with(
+            "[[clients.developers]]\nname = \"alice\"\n\n[[clients.developers]]\nname = \"carol\"\n"
+        ),
+        "{after}"
+    );
+}
+
+/// A clients file with Windows line endings: onboarding adds one line to
+/// a list and a declaration, and every line it does not touch stays
+/// byte-identical, CR included; the new lines end in CRLF too.
+#[test]
+fn onboard_keeps_the_line_endings_of_a_crlf_file() {
+    let text = "[[developers]]\r\nname = \"alice\"\r\n\r\n[[clients]]\r\nname = \"acme\"\r\nbuckets = [\"acme-assets\"]\r\ndevelopers = [\r\n  \"alice\", # lead\r\n]\r\n";
+    let env = Env::with_files(&[("acme.toml", text)]);
+    env.cmd()
+        .args([
+            "onboard",
+            "bob",
+            "--client",
+            "acme",
+            "--email",
+            "bob@example.com",
+        ])
+        .arg("--file")
+        .arg(env.file("acme.toml"))
+        .assert()
+        .success();
+    let after = fs::read_to_string(env.file("acme.toml")).unwrap();
+    assert!(after.contains("  \"bob\",\r\n"), "{after:?}");
+    assert!(
+        after.contains("email = \"bob@example.com\"\r\n"),
+        "{after:?}"
+    );
+    for line in text.split_inclusive("\r\n") {
+        assert!(
+            after.contains(line),
+            "the untouched line {line:?} changed:\n{after:?}"
+        );
+    }
+    assert_eq!(
+        after.matches('\n').count(),
+        after.matches("\r\n").count(),
+        "{after:?}"
+    );
+}
+
+/// A UTF-8 byte-order mark, which some Windows editors write and the
+/// loader accepts, stays first in a file `offboard` edits.
+#[test]
+fn offboard_keeps_the_byte_order_mark() {
+    let text = format!("\u{FEFF}{ACME}");
+    let env = Env::with_files(&[("acme.toml", &text)]);
+    env.cmd()
+        .args(["offboard", "bob"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let after = fs::read_to_string(env.file("acme.toml")).unwrap();
+    assert!(
+        after.starts_with("\u{FEFF}# Acme: the agency's first client.\n"),
+        "{after:?}"
+    );
+    assert!(!after.contains("bob"), "{after}");
+}

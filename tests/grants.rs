@@ -182,3 +182,64 @@ fn a_moved_bucket_is_never_granted_to_both_through_a_managed_policy() {
         ),
     );
 }
+
+/// IAM keeps managed policy names unique in the account, whatever their
+/// path. A policy named `provision-s3-zed` elsewhere (made by hand, or a
+/// leftover) would make apply fail halfway when zed's grant outgrows the
+/// inline quota: the plan refuses it first, naming the policy, and makes
+/// no write; once it is gone, apply creates provision's own.
+#[test]
+fn a_policy_named_like_a_clients_managed_policy_elsewhere_refuses_the_plan() {
+    let env = TestEnv::with_files(&[("clients.toml", &clients(&["zed-a"], &["bee-a"], 72))]);
+    let taken = block_on(async {
+        env.iam()
+            .create_policy()
+            .policy_name("provision-s3-zed")
+            .path("/elsewhere/")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_owned()
+    });
+    for command in ["plan", "apply"] {
+        env.proxy.clear();
+        let mut cmd = env.cmd();
+        cmd.arg(command).arg(env.clients());
+        if command == "apply" {
+            cmd.args(["--yes", "--credentials-dir"]).arg(env.creds());
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{command}: {err}\n{}",
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.contains("provision-s3"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(
+            err.contains("the grant of client `zed` does not fit inline")
+                && err.contains(&format!("already exists at another path (`{taken}`)")),
+            "{command}: {err}"
+        );
+        assert_eq!(env.proxy.writes(), Vec::<String>::new(), "{command}");
+    }
+    block_on(async {
+        env.iam()
+            .delete_policy()
+            .policy_arn(&taken)
+            .send()
+            .await
+            .unwrap();
+    });
+    env.apply(&env.clients()).success();
+    assert_eq!(env.plan_exit(&env.clients()).0, 0);
+}

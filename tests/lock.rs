@@ -605,3 +605,105 @@ fn the_lock_is_never_planned_as_a_stray() {
         .assert()
         .success();
 }
+
+/// `provision apply ... 2>&1 | tee log | head`, or a CI log collector that
+/// went away: standard error is a pipe whose reader is gone. Apply must
+/// neither abort halfway nor leave its lock in the account for that: it
+/// finishes (progress and notes are only for the reader that left), and
+/// the next run finds no lock and nothing to do.
+#[test]
+fn a_closed_stderr_does_not_abort_apply_and_leave_the_lock() {
+    let env = Env::new();
+    env.write(
+        "globex.toml",
+        "[[clients]]\nname = \"globex\"\nbuckets = [\"globex-assets\"]\n",
+    );
+    let mut child = provision_process(&env.proxy.url())
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        env.lock_id(),
+        None,
+        "the apply (exit {:?}) left its lock",
+        status.code()
+    );
+    assert!(status.success(), "exit {:?}", status.code());
+    assert_eq!(
+        env.plan_exit(&env.clients()).0,
+        0,
+        "the apply finished the job"
+    );
+}
+
+/// IAM has no compare-and-delete: `DeletePolicy` names the lock by ARN,
+/// the same for every run. When the answer to a run's release is lost
+/// (the lock is gone, the run cannot tell), and meanwhile another run
+/// takes the lock, a blind retry of the delete would remove that run's
+/// lock. Here the release's answers are dropped, each delete reaching
+/// moto a second after it was sent, and a second holder takes the lock
+/// the moment the first is gone: it must still hold it afterwards.
+#[test]
+fn releasing_the_lock_never_deletes_a_lock_another_run_took_meanwhile() {
+    let env = Env::new();
+    env.proxy.set_faults(Faults {
+        drop_response: 1.0,
+        latency: Duration::from_secs(1),
+        actions: vec!["DeletePolicy".into()],
+        ..Faults::default()
+    });
+    let child = env.spawn_apply(&env.proxy, "creds");
+    // The moment the first run's lock is gone, another run takes it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while env.lock_id().is_none() {
+        assert!(Instant::now() < deadline, "the apply never took the lock");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    while env.lock_id().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the apply never released the lock"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let theirs = block_on(async {
+        env.iam()
+            .create_policy()
+            .policy_name(provision::policy::arn::lock_name("/provision/"))
+            .path("/provision/")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:GetCallerIdentity","Resource":"*"}]}"#)
+            .description("provision apply lock: held by another run")
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap()
+            .policy_id()
+            .unwrap()
+            .to_owned()
+    });
+    let out = child.wait_with_output().unwrap();
+    let deletes = env
+        .proxy
+        .requests()
+        .iter()
+        .filter(|c| c.action == "DeletePolicy" && c.is_lock_call())
+        .count();
+    assert_eq!(
+        env.lock_id().as_deref(),
+        Some(theirs.as_str()),
+        "the first run deleted the lock another run took ({deletes} DeletePolicy call(s)):\n{}",
+        stderr_of(&out)
+    );
+    assert_eq!(deletes, 1, "{}", stderr_of(&out));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}

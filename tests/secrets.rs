@@ -437,3 +437,88 @@ fn a_missing_credentials_dir_is_created_private() {
     }
     assert!(Path::new(&nested.join("acme-app.json")).is_file());
 }
+
+/// Runs `apply clients/ --yes --credentials-dir CREDS` as a process and
+/// waits at most `limit`; on a hang, kills it and fails naming `what`.
+fn apply_within(env: &Env, limit: Duration, what: &str) -> std::process::Output {
+    let mut child = provision_process(&env.proxy.url())
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("apply hung on {what} for {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn mkfifo(path: &Path) {
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+}
+
+/// A FIFO at `DIR/<user>.json` (a careless operator's leftover, or a
+/// process waiting to read what lands there) must not hang apply, which
+/// holds the apply lock while it runs: the FIFO is never opened for
+/// reading, not even when there is an unrecorded key whose secret might
+/// be in it, and the delivery replaces it with the credentials file.
+#[cfg(unix)]
+#[test]
+fn a_fifo_at_the_credentials_file_does_not_hang_apply() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let creds = env.creds();
+    fs::create_dir(&creds).unwrap();
+    fs::set_permissions(&creds, fs::Permissions::from_mode(0o700)).unwrap();
+    let fifo = creds.join("acme-app.json");
+    mkfifo(&fifo);
+    let out = apply_within(&env, Duration::from_secs(30), "a FIFO with no key to adopt");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(fs::symlink_metadata(&fifo).unwrap().is_file());
+    let (id, _) = read_key(&creds, "acme-app");
+    assert_eq!(env.keys_of("acme-app"), std::slice::from_ref(&id));
+    // The key loses its record (an apply cut off before it tagged the
+    // user), and a FIFO takes the file's place: the orphan cannot be
+    // adopted from it, so it is replaced, without waiting on the FIFO.
+    block_on(async {
+        env.iam()
+            .untag_user()
+            .user_name("acme-app")
+            .tag_keys("provision:access-key")
+            .send()
+            .await
+            .unwrap();
+    });
+    fs::remove_file(&fifo).unwrap();
+    mkfifo(&fifo);
+    let out = apply_within(&env, Duration::from_secs(30), "a FIFO with a key to adopt");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (new, _) = read_key(&creds, "acme-app");
+    assert_ne!(new, id);
+    assert_eq!(env.keys_of("acme-app"), [new]);
+    assert_eq!(env.plan_exit(&env.clients()).0, 0);
+}

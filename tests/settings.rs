@@ -226,3 +226,223 @@ fn every_command_given_no_path_reads_clients_and_says_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("path `clients` does not exist"), "{err}");
 }
+
+/// IAM paths may hold `*` and `?`, which the operator policy's resource
+/// ARNs read as wildcards: with `path = "/team*/"` the least-privilege
+/// policy would let the operator delete users of `/team-b/`, another
+/// configuration's path. Such a path is refused when the files are read,
+/// and the policy of an ordinary path reaches no other path.
+#[test]
+fn the_operator_policy_of_a_path_with_a_wildcard_reaches_no_other_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let others = [
+        (
+            "iam:DeleteUser",
+            "arn:aws:iam::123456789012:user/team-b/bob",
+        ),
+        (
+            "iam:PutGroupPolicy",
+            "arn:aws:iam::123456789012:group/team-b/client-globex",
+        ),
+    ];
+    for path in ["/team*/", "/team?b/", "/team/", "/${aws:username}/"] {
+        let file = dir.path().join("a.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[settings]\naccount_id = \"123456789012\"\npath = \"{path}\"\n\n[[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\n"
+            ),
+        )
+        .unwrap();
+        let out = common::provision("http://127.0.0.1:9")
+            .args(["policy", "operator"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        if path != "/team/" {
+            assert_eq!(out.status.code(), Some(1), "{path} is refused");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("wildcard"), "{path}: {err}");
+            continue;
+        }
+        assert!(out.status.success(), "{path}");
+        let doc =
+            provision::policy::document::decode_document(&String::from_utf8_lossy(&out.stdout))
+                .unwrap();
+        for (action, arn) in others {
+            assert!(
+                !provision::policy::evaluate::is_allowed(&[&doc], action, arn),
+                "the operator policy for `{path}` allows `{action}` on `{arn}`"
+            );
+        }
+        assert!(provision::policy::evaluate::is_allowed(
+            &[&doc],
+            "iam:DeleteUser",
+            "arn:aws:iam::123456789012:user/team/bob"
+        ));
+    }
+}
+
+/// A directory given with a file of another directory: the file's
+/// siblings are read as context, the rest of its configuration, while the
+/// directory makes the files given the whole configuration. A client
+/// declared in a context file must not be deleted as undeclared: the mix is
+/// refused before any AWS call, naming the client and its file, and each
+/// run the message suggests works.
+#[test]
+fn a_client_declared_in_a_context_file_is_not_deleted_by_a_directory_plan() {
+    let env = TestEnv::with_files(&[("acme.toml", &client("acme", &[]))]);
+    let extra = env.dir.path().join("extra");
+    std::fs::create_dir(&extra).unwrap();
+    std::fs::write(extra.join("globex.toml"), client("globex", &[])).unwrap();
+    std::fs::write(extra.join("initech.toml"), client("initech", &[])).unwrap();
+    env.cmd()
+        .arg("apply")
+        .arg(env.clients())
+        .arg(&extra)
+        .arg("--yes")
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .assert()
+        .success();
+    env.proxy.clear();
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .arg(extra.join("globex.toml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !text.contains("- group client-initech") && !text.contains("- user initech-app"),
+        "a client declared in a context file is deleted:\n{text}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}\n{err}");
+    assert!(
+        err.contains("client `initech` of `") && err.contains("initech.toml:2:8"),
+        "{err}"
+    );
+    assert!(env.proxy.calls().is_empty(), "{:?}", env.proxy.calls());
+    // Both runs the message suggests.
+    let both = env
+        .cmd()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(env.clients())
+        .arg(&extra)
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(0), "{}", stdout_of(&both));
+    let alone = env
+        .cmd()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(extra.join("globex.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(alone.status.code(), Some(0), "{}", stdout_of(&alone));
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `team.toml`, holding `account_id`, is a link to a shared settings file.
+/// When that file goes missing the link dangles; were it skipped, the
+/// account guard would go with it and a directory plan would run against
+/// whatever account the credentials hold. It is an error for `validate`
+/// and `plan` alike, before any AWS call; an editor's lock file (`.#*`, a
+/// link to nothing) is not.
+#[cfg(unix)]
+#[test]
+fn a_dangling_link_among_the_clients_files_is_an_error_not_skipped() {
+    let env = TestEnv::with_files(&[("acme.toml", &client("acme", &[]))]);
+    let shared = env.dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::write(shared.join("team.toml"), settings(OTHER)).unwrap();
+    std::os::unix::fs::symlink("../shared/team.toml", env.file("team.toml")).unwrap();
+    std::os::unix::fs::symlink("alice@host.4242", env.file(".#acme.toml")).unwrap();
+    let (code, _) = env.plan_exit(&env.clients());
+    assert_eq!(code, 1, "the guard refuses moto's account {ACCOUNT}");
+    // The shared settings file goes missing.
+    std::fs::remove_file(shared.join("team.toml")).unwrap();
+    env.proxy.clear();
+    for command in ["validate", "plan"] {
+        let out = env.cmd().arg(command).arg(env.clients()).assert().failure();
+        let err = stderr(&out);
+        assert!(
+            err.contains("team.toml` is a symbolic link to a file that does not exist"),
+            "{command}: {err}"
+        );
+        assert!(!err.contains(".#acme.toml"), "{command}: {err}");
+    }
+    // A file given alone reads the same directory as context.
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(env.file("acme.toml"))
+        .assert()
+        .failure();
+    assert!(
+        stderr(&out).contains("team.toml` is a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(env.proxy.calls().is_empty(), "{:?}", env.proxy.calls());
+}
+
+/// `provision plan /tmp/acme.toml`: the file's directory is read as the
+/// rest of its configuration, and its `[settings]` apply. In a directory
+/// everyone may write to (sticky, like `/tmp`), another user's file must
+/// not decide the managed path of this run; in one without the sticky bit
+/// nothing is believed. Needs root to plant a file owned by someone else,
+/// and skips otherwise.
+#[cfg(unix)]
+#[test]
+fn settings_are_not_taken_from_another_users_file_in_a_shared_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    if rustix::process::geteuid().as_raw() != 0 {
+        eprintln!("skipped: needs root to plant a file owned by another user");
+        return;
+    }
+    let env = TestEnv::start();
+    let shared = env.dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mine = shared.join("acme.toml");
+    std::fs::write(&mine, client("acme", &[])).unwrap();
+    let planted = shared.join("zz.toml");
+    std::fs::write(&planted, "[settings]\npath = \"/elsewhere/\"\n").unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(&mine)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !text.contains("/elsewhere/"),
+        "another user's `zz.toml` set the managed path of this plan:\n{text}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("zz.toml` belongs to another user (uid 65534")
+            && err.contains("which everyone may write to"),
+        "{err}"
+    );
+    // Without the sticky bit, even this user's own file is not believed.
+    std::fs::remove_file(&planted).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = env.cmd().arg("validate").arg(&mine).assert().failure();
+    assert!(
+        stderr(&out).contains("is writable by everyone (mode 0777)"),
+        "{}",
+        stderr(&out)
+    );
+    // Closed to others, the same file is fine.
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.cmd().arg("validate").arg(&mine).assert().success();
+}

@@ -97,11 +97,25 @@ impl KeySink {
     /// Deliver one key. With a target, the secret is stored (a file is
     /// complete on disk and synced) before this returns, so the key can be
     /// recorded as delivered.
-    pub fn deliver(&self, key: AccessKey) -> Result<(), safe_write::WriteError> {
+    ///
+    /// The file is written on a blocking thread: the task that runs the
+    /// apply must stay free to notice Ctrl-C and SIGTERM (and release the
+    /// apply lock) whatever the file system does.
+    pub async fn deliver(&self, key: AccessKey) -> Result<(), safe_write::WriteError> {
         match &self.target {
             Some(Target::Dir(dir)) => {
-                let path = write_key_file(dir, &key)?;
-                lock(&self.written).push(path);
+                let dir = dir.clone();
+                let name = dir.path().join(key_file_name(&key.user));
+                let written = tokio::task::spawn_blocking(move || write_key_file(&dir, &key))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(safe_write::WriteError::Io {
+                            action: "write",
+                            path: name,
+                            source: std::io::Error::other(e),
+                        })
+                    })?;
+                lock(&self.written).push(written);
             }
             None => lock(&self.held).push(key),
         }
@@ -120,12 +134,19 @@ impl KeySink {
     }
 
     /// The id of the key whose secret is in `DIR/<user>.json`, if a
-    /// directory was given and that file (not a link) holds one.
-    pub fn delivered_key_id(&self, user: &str) -> Option<String> {
+    /// directory was given and that file (a regular file, not a link, a
+    /// FIFO or a directory) holds one. Read on a blocking thread, as
+    /// [`KeySink::deliver`] writes.
+    pub async fn delivered_key_id(&self, user: &str) -> Option<String> {
         let Some(Target::Dir(dir)) = &self.target else {
             return None;
         };
-        let bytes = dir.read(&key_file_name(user)).ok()?;
+        let dir = dir.clone();
+        let name = key_file_name(user);
+        let bytes = tokio::task::spawn_blocking(move || dir.read(&name))
+            .await
+            .ok()?
+            .ok()?;
         let file: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         file.get("AccessKeyId")?.as_str().map(str::to_owned)
     }
@@ -186,10 +207,16 @@ pub(super) async fn create_access_key(
     // An orphan whose secret is already in the credentials file was
     // delivered by an apply cut off before it recorded the key: adopt it
     // rather than replace it, so that a kill after the file was written
-    // never costs a second key.
-    let adopted = keys
-        .delivered_key_id(user)
-        .filter(|id| orphans.contains(id));
+    // never costs a second key. The file is read only when there is an
+    // orphan to adopt: whatever sits at that name otherwise is replaced by
+    // the new file, never read.
+    let adopted = if orphans.is_empty() {
+        None
+    } else {
+        keys.delivered_key_id(user)
+            .await
+            .filter(|id| orphans.contains(id))
+    };
     for key in orphans.iter().filter(|k| Some(*k) != adopted.as_ref()) {
         delete_access_key(iam, user, key).await?;
     }
@@ -274,7 +301,7 @@ async fn create_and_deliver_key(
         create_date: created.create_date().map(|d| d.to_string()),
     };
     let id = key.access_key_id.clone();
-    if let Err(err) = keys.deliver(key) {
+    if let Err(err) = keys.deliver(key).await {
         // The secret could not be stored: remove the key rather than leave
         // one nobody holds, and say why. Should the removal fail too, the
         // key is not recorded, so the next apply deletes it before it
@@ -359,6 +386,14 @@ mod tests {
         )))
     }
 
+    /// Runs `future` to completion on a runtime of its own.
+    fn block<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
     fn sample_key() -> AccessKey {
         AccessKey {
             user: "acme-app".into(),
@@ -385,35 +420,35 @@ mod tests {
     fn the_delivered_key_id_is_read_back_from_the_credentials_file() {
         let dir = tempfile::tempdir().unwrap();
         let sink = dir_sink(dir.path());
-        assert_eq!(sink.delivered_key_id("acme-app"), None);
-        sink.deliver(AccessKey {
+        assert_eq!(block(sink.delivered_key_id("acme-app")), None);
+        block(sink.deliver(AccessKey {
             user: "acme-app".into(),
             access_key_id: "AKIAEXAMPLE".into(),
             secret_access_key: Secret::new("s3cr3t"),
             create_date: None,
-        })
+        }))
         .unwrap();
         assert_eq!(
-            sink.delivered_key_id("acme-app").as_deref(),
+            block(sink.delivered_key_id("acme-app")).as_deref(),
             Some("AKIAEXAMPLE")
         );
-        assert_eq!(sink.delivered_key_id("globex-app"), None);
+        assert_eq!(block(sink.delivered_key_id("globex-app")), None);
         // Without a directory nothing is delivered before the end.
         let held = KeySink::new(None);
         assert!(held.holds_secrets());
-        assert_eq!(held.delivered_key_id("acme-app"), None);
+        assert_eq!(block(held.delivered_key_id("acme-app")), None);
     }
 
     #[test]
     fn key_file_is_private_and_has_the_cli_shape() {
         let dir = tempfile::tempdir().unwrap();
         let sink = dir_sink(&dir.path().join("creds"));
-        sink.deliver(AccessKey {
+        block(sink.deliver(AccessKey {
             user: "acme-app".into(),
             access_key_id: "AKIAEXAMPLE".into(),
             secret_access_key: Secret::new("s3cr3t"),
             create_date: Some("2026-01-01T00:00:00Z".into()),
-        })
+        }))
         .unwrap();
         let path = dir.path().join("creds/acme-app.json");
         let body: serde_json::Value =
@@ -444,7 +479,7 @@ mod tests {
         let loot = outside.path().join("loot");
         std::fs::write(&loot, "").unwrap();
         std::os::unix::fs::symlink(&loot, dir.path().join(OLD_TEMP_NAME)).unwrap();
-        dir_sink(dir.path()).deliver(sample_key()).unwrap();
+        block(dir_sink(dir.path()).deliver(sample_key())).unwrap();
         assert_eq!(std::fs::read_to_string(&loot).unwrap(), "");
         let written = std::fs::read_to_string(dir.path().join("acme-app.json")).unwrap();
         assert!(written.contains("s3cr3t-planted-test"));
@@ -458,7 +493,7 @@ mod tests {
         let leftover = dir.path().join(OLD_TEMP_NAME);
         std::fs::write(&leftover, "old").unwrap();
         std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
-        dir_sink(dir.path()).deliver(sample_key()).unwrap();
+        block(dir_sink(dir.path()).deliver(sample_key())).unwrap();
         let mode = std::fs::metadata(dir.path().join("acme-app.json"))
             .unwrap()
             .permissions()
@@ -473,6 +508,30 @@ mod tests {
         assert!(left.is_empty(), "{left:?}");
     }
 
+    /// A FIFO at the credentials file is neither waited on (no writer
+    /// ever comes) nor taken for a delivered key, and the delivery
+    /// replaces it.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_at_the_credentials_file_is_not_read_and_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("acme-app.json");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
+        let sink = dir_sink(dir.path());
+        assert_eq!(block(sink.delivered_key_id("acme-app")), None);
+        block(sink.deliver(sample_key())).unwrap();
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().is_file());
+        assert_eq!(
+            block(sink.delivered_key_id("acme-app")).as_deref(),
+            Some("AKIAEXAMPLE")
+        );
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_symlink_at_the_credentials_file_is_replaced_never_followed() {
@@ -484,8 +543,8 @@ mod tests {
         std::os::unix::fs::symlink(&loot, &link).unwrap();
         let sink = dir_sink(dir.path());
         // A planted file is not taken for a delivered key either.
-        assert_eq!(sink.delivered_key_id("acme-app"), None);
-        sink.deliver(sample_key()).unwrap();
+        assert_eq!(block(sink.delivered_key_id("acme-app")), None);
+        block(sink.deliver(sample_key())).unwrap();
         assert_eq!(std::fs::read_to_string(&loot).unwrap(), "");
         assert!(
             !std::fs::symlink_metadata(&link)

@@ -21,6 +21,17 @@
 //! A policy name is unique in the whole account, whatever its path, so the
 //! name carries a hash of the managed path: two installations under
 //! different paths lock independently.
+//!
+//! IAM has no compare-and-delete: `iam:DeletePolicy` takes the ARN alone,
+//! which is the same for every run's lock. So releasing (and `unlock`)
+//! reads the lock's id and deletes only when it is the one meant, one
+//! call after the other; and that delete is sent once, never retried by
+//! the SDK: a retry after a lost answer could land after the lock was
+//! broken and taken by another run, and delete that run's lock. When an
+//! answer is lost, the lock is read again first (see [`delete_if_held`]).
+//! What remains is the time between one read and one delete, a single
+//! round trip, in which someone would have to break a lock that is still
+//! held and another run take it.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -301,26 +312,113 @@ pub enum Released {
 /// Releases `lock`, after checking it is still this run's: a lock broken
 /// with `provision unlock` and taken by another run is left to that run.
 pub async fn release(aws: &Aws, lock: &Lock) -> Result<Released, LockError> {
-    let Some(policy) = read(aws, &lock.arn).await? else {
-        return Ok(Released::AlreadyGone);
-    };
-    if policy.policy_id() != Some(lock.id.as_str()) {
-        return Ok(Released::TakenByOther {
+    let released = match delete_if_held(aws, &lock.arn, &lock.id).await? {
+        Deleted::Done => Released::Done,
+        Deleted::Absent => Released::AlreadyGone,
+        Deleted::Other(policy) => Released::TakenByOther {
             id: policy.policy_id().unwrap_or_default().to_owned(),
             holder: holder(&policy),
-        });
+        },
+    };
+    if released == Released::Done {
+        tracing::info!(lock = %lock.arn, "apply lock released");
     }
-    match aws.iam.delete_policy().policy_arn(&lock.arn).send().await {
-        Ok(_) => {
-            tracing::info!(lock = %lock.arn, "apply lock released");
-            Ok(Released::Done)
+    Ok(released)
+}
+
+/// How many times [`delete_if_held`] reads and deletes when answers are
+/// lost or IAM is struggling.
+const DELETE_ATTEMPTS: u32 = 6;
+
+/// What [`delete_if_held`] found.
+enum Deleted {
+    /// The lock with the id meant was deleted.
+    Done,
+    /// There was no lock at all.
+    Absent,
+    /// The lock has another id, and was left alone.
+    Other(Box<aws_sdk_iam::types::Policy>),
+}
+
+/// Deletes the lock at `arn` if, when read, its id is `id`; a lock with
+/// another id is left alone. Each delete is sent once, with the SDK's
+/// retries off, and is preceded by a read: a lost answer or a transient
+/// error leads to reading again, never to a blind second delete (see the
+/// module documentation).
+async fn delete_if_held(aws: &Aws, arn: &str, id: &str) -> Result<Deleted, LockError> {
+    let mut last = String::new();
+    for attempt in 0..DELETE_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 << attempt.min(4))).await;
         }
-        // A retried delete whose first answer was lost.
-        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => Ok(Released::Done),
-        Err(e) => Err(LockError::Call {
-            operation: "release the apply lock (iam:DeletePolicy)",
-            message: aws::describe(&e),
-        }),
+        let Some(policy) = read(aws, arn).await? else {
+            // Gone after a delete of ours whose answer was lost: done.
+            return Ok(if attempt == 0 {
+                Deleted::Absent
+            } else {
+                Deleted::Done
+            });
+        };
+        if policy.policy_id() != Some(id) {
+            // After a delete of ours whose answer was lost, another run
+            // took the lock: ours is gone, theirs stays.
+            return Ok(if attempt == 0 {
+                Deleted::Other(Box::new(policy))
+            } else {
+                Deleted::Done
+            });
+        }
+        let deleted = aws
+            .iam
+            .delete_policy()
+            .policy_arn(arn)
+            .customize()
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => return Ok(Deleted::Done),
+            // Deleted in between, by `unlock`: read again to tell.
+            Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => {}
+            // Throttling, a 5xx, a lost answer: read again, then retry.
+            Err(e) if is_transient(&e) => last = aws::describe(&e),
+            Err(e) => {
+                return Err(LockError::Call {
+                    operation: "delete the apply lock (iam:DeletePolicy)",
+                    message: aws::describe(&e),
+                });
+            }
+        }
+    }
+    Err(LockError::Call {
+        operation: "delete the apply lock (iam:DeletePolicy)",
+        message: format!("{DELETE_ATTEMPTS} attempts failed; the last: {last}"),
+    })
+}
+
+/// Whether a failed call may succeed when sent again: no answer at all (a
+/// timeout, a lost connection), throttling, or a server error.
+fn is_transient<E, R>(err: &aws_sdk_iam::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata,
+{
+    use aws_sdk_iam::error::SdkError;
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => {
+            let code = e.err().code().unwrap_or_default();
+            code.contains("Throttl")
+                || code == "RequestLimitExceeded"
+                || code == "ServiceFailure"
+                || code == "ServiceUnavailable"
+                || code == "InternalFailure"
+        }
+        _ => false,
     }
 }
 
@@ -329,9 +427,10 @@ pub async fn release(aws: &Aws, lock: &Lock) -> Result<Released, LockError> {
 ///
 /// The id is checked first so that a lock released and taken again by a
 /// live run since its id was read is not broken by mistake. The check and
-/// the delete are two calls: a lock released and retaken between them is
-/// the one case this cannot see, which needs a run to end and another to
-/// start within a few milliseconds of a person breaking a lock.
+/// the delete are two calls (IAM has no compare-and-delete), and the
+/// delete is never retried blindly (see [`delete_if_held`]): a lock
+/// released and retaken in the one round trip between them is the one
+/// case this cannot see.
 pub async fn break_lock(
     aws: &Aws,
     account: &str,
@@ -348,22 +447,20 @@ pub async fn break_lock(
         });
     };
     let found = policy.policy_id().unwrap_or_default();
+    let other = |policy: &aws_sdk_iam::types::Policy| LockError::OtherLock {
+        account: account.clone(),
+        path: path.to_owned(),
+        given: id.to_owned(),
+        found: policy.policy_id().unwrap_or_default().to_owned(),
+        holder: holder(policy),
+    };
     if found != id {
-        return Err(LockError::OtherLock {
-            account,
-            path: path.to_owned(),
-            given: id.to_owned(),
-            found: found.to_owned(),
-            holder: holder(&policy),
-        });
+        return Err(other(&policy));
     }
-    match aws.iam.delete_policy().policy_arn(&arn).send().await {
-        Ok(_) => Ok(holder(&policy)),
-        Err(e) if aws::error_code(&e) == Some("NoSuchEntity") => Ok(holder(&policy)),
-        Err(e) => Err(LockError::Call {
-            operation: "break the apply lock (iam:DeletePolicy)",
-            message: aws::describe(&e),
-        }),
+    match delete_if_held(aws, &arn, id).await? {
+        // Released by its holder since it was read: broken all the same.
+        Deleted::Done | Deleted::Absent => Ok(holder(&policy)),
+        Deleted::Other(taken) => Err(other(&taken)),
     }
 }
 

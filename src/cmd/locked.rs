@@ -23,10 +23,46 @@ pub(super) async fn run<T>(
     hold(printer, aws, lock, work).await
 }
 
+/// How the work done under the lock ended.
+enum Outcome<T> {
+    /// It ran to its end, successfully or not.
+    Finished(Result<T>),
+    /// Ctrl-C or SIGTERM stopped it.
+    Interrupted,
+    /// It panicked (a bug): the message.
+    Panicked(String),
+}
+
+/// Runs `work` until it ends, `stop` resolves, or it panics. A panic is
+/// caught here, not left to unwind out of the command, so that the lock is
+/// released after it as after any other ending: a bug must not leave a
+/// lock that blocks every later run until someone breaks it by hand.
+async fn run_until<T>(
+    work: impl Future<Output = Result<T>>,
+    stop: impl Future<Output = ()>,
+) -> Outcome<T> {
+    use futures_util::FutureExt;
+    let work = std::panic::AssertUnwindSafe(work).catch_unwind();
+    tokio::select! {
+        result = work => match result {
+            Ok(result) => Outcome::Finished(result),
+            Err(payload) => Outcome::Panicked(
+                payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned()),
+            ),
+        },
+        () = stop => Outcome::Interrupted,
+    }
+}
+
 /// Runs `work` holding `lock`, then releases it, whether `work` succeeded,
-/// failed, or was interrupted (Ctrl-C, or SIGTERM as CI sends when a job
-/// is cancelled). An interrupted run stops where it was, as a killed one
-/// would (the next apply finishes the job), but leaves no lock behind.
+/// failed, panicked, or was interrupted (Ctrl-C, or SIGTERM as CI sends
+/// when a job is cancelled). An interrupted run stops where it was, as a
+/// killed one would (the next apply finishes the job), but leaves no lock
+/// behind.
 ///
 /// Only a process killed outright (SIGKILL, a crash, a lost machine) keeps
 /// the lock; the next run names it and says how to break it.
@@ -36,10 +72,7 @@ async fn hold<T>(
     lock: Lock,
     work: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    let outcome = tokio::select! {
-        result = work => Some(result),
-        () = interrupted() => None,
-    };
+    let outcome = run_until(work, interrupted()).await;
     let released = lock::release(aws, &lock).await;
     match &released {
         Ok(Released::Done) => {}
@@ -56,16 +89,19 @@ async fn hold<T>(
             lock.id, lock.id
         )),
     }
+    let lock_released = if matches!(released, Ok(Released::Done)) {
+        "the apply lock was released; "
+    } else {
+        ""
+    };
     match outcome {
-        None => anyhow::bail!(
-            "interrupted: stopped before finishing; {}run the same command again to finish the job",
-            if matches!(released, Ok(Released::Done)) {
-                "the apply lock was released; "
-            } else {
-                ""
-            }
+        Outcome::Interrupted => anyhow::bail!(
+            "interrupted: stopped before finishing; {lock_released}run the same command again to finish the job"
         ),
-        Some(result) => {
+        Outcome::Panicked(message) => anyhow::bail!(
+            "internal error, a bug in provision: {message}; stopped before finishing; {lock_released}run the same command again to finish the job, and please report the bug"
+        ),
+        Outcome::Finished(result) => {
             let value = result?;
             if released.is_err() {
                 anyhow::bail!("the apply lock could not be released (see above)");
@@ -98,5 +134,41 @@ async fn interrupted() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn a_panic_under_the_lock_is_caught_so_that_the_lock_is_released() {
+        let work = async {
+            panic!("the executor broke");
+            #[allow(unreachable_code)]
+            Ok(())
+        };
+        match block(run_until(work, std::future::pending())) {
+            Outcome::Panicked(message) => assert_eq!(message, "the executor broke"),
+            _ => panic!("the panic was not caught"),
+        }
+        let work = async { Ok(7) };
+        assert!(matches!(
+            block(run_until(work, std::future::pending())),
+            Outcome::Finished(Ok(7))
+        ));
+        let work = std::future::pending::<Result<()>>();
+        assert!(matches!(
+            block(run_until(work, async {})),
+            Outcome::Interrupted
+        ));
     }
 }

@@ -2,6 +2,7 @@
 //! checks, the account guard, one read of the account, the boundary check
 //! and the planner.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use anyhow::{Context as _, Result, bail};
@@ -207,7 +208,22 @@ pub(super) async fn plan_observed(
         }
     }
     match plan::plan_with(desired, &observed, &account, &options) {
-        Ok(plan) => Ok(Some((plan, observed, account))),
+        Ok(plan) => {
+            // A managed policy's name must be free in the whole account.
+            let names: BTreeSet<String> = plan::new_managed_policies(&plan)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            if !names.is_empty() {
+                let existing = documents::local_policies_named(&aws.iam, &names).await?;
+                let errors = plan::policy_name_collisions(&plan, &desired.settings.path, &existing);
+                if !errors.is_empty() {
+                    print_plan_errors(printer, &errors);
+                    return Ok(None);
+                }
+            }
+            Ok(Some((plan, observed, account)))
+        }
         Err(errors) => {
             print_plan_errors(printer, &errors);
             Ok(None)

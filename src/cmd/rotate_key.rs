@@ -129,7 +129,7 @@ async fn start(
 async fn create_and_deliver(aws: &Aws, user: &str, sink: &KeySink) -> Result<String> {
     let key = rotate::create_key(aws, user).await?;
     let id = key.access_key_id.clone();
-    let delivered = sink.deliver(key);
+    let delivered = sink.deliver(key).await;
     if let Err(err) = delivered {
         // Nobody holds the secret: remove the key rather than leave it.
         bail!(

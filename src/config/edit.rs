@@ -14,7 +14,14 @@
 //!   comment block that opens the file (its header).
 //!
 //! `clients` and `developers` may be written as tables (`[[clients]]`) or
-//! as inline arrays (`clients = [{ name = "acme" }]`); both are edited.
+//! as inline arrays (`clients = [{ name = "acme" }]`), and a client's
+//! `developers` as a list or as tables (`[[clients.developers]]`); every
+//! form is edited.
+//!
+//! `toml_edit` ends every line it prints with `\n` and does not keep a
+//! byte-order mark, so the edit runs on the text without them and
+//! [`Form::restore`] puts them back: every line the edit did not touch keeps
+//! its own line ending, and new lines get the file's.
 
 use chrono::NaiveDate;
 use thiserror::Error;
@@ -48,13 +55,99 @@ pub struct Declaration {
 }
 
 fn parse(text: &str) -> Result<DocumentMut, EditError> {
-    text.parse()
+    text.strip_prefix(BOM)
+        .unwrap_or(text)
+        .parse()
         .map_err(|e: toml_edit::TomlError| EditError::Parse(e.message().to_owned()))
+}
+
+/// The UTF-8 byte-order mark some Windows editors put first.
+const BOM: char = '\u{FEFF}';
+
+/// How a file writes what `toml_edit` does not keep: a byte-order mark,
+/// and its line endings.
+struct Form {
+    bom: bool,
+    /// The line ending of new lines: `\r\n` when most lines end so.
+    newline: &'static str,
+}
+
+impl Form {
+    /// The form of `text`, and the text `toml_edit` should edit: without
+    /// the mark, every line ending `\n`.
+    fn of(text: &str) -> (Form, String) {
+        let bom = text.starts_with(BOM);
+        let body = text.strip_prefix(BOM).unwrap_or(text);
+        let crlf = body.matches("\r\n").count();
+        let newline = if crlf * 2 > body.matches('\n').count() {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        (Form { bom, newline }, body.replace("\r\n", "\n"))
+    }
+
+    /// `edited` (the edit of `normal`, the text [`Form::of`] gave for
+    /// `original`) written in the form of `original`: a line the edit left
+    /// alone is the original line, byte for byte; a new or changed line
+    /// ends like most of the file's lines.
+    fn restore(&self, original: &str, normal: &str, edited: &str) -> String {
+        let body = original.strip_prefix(BOM).unwrap_or(original);
+        let lines: Vec<&str> = body.split_inclusive('\n').collect();
+        let mut out = String::with_capacity(edited.len() + lines.len());
+        if self.bom {
+            out.push(BOM);
+        }
+        let diff = similar::TextDiff::from_lines(normal, edited);
+        for change in diff.iter_all_changes() {
+            match change.tag() {
+                similar::ChangeTag::Delete => {}
+                similar::ChangeTag::Equal => match change.old_index().and_then(|i| lines.get(i)) {
+                    Some(line) => out.push_str(line),
+                    None => out.push_str(change.value()),
+                },
+                similar::ChangeTag::Insert => {
+                    let value = change.value();
+                    match value.strip_suffix('\n') {
+                        Some(line) => {
+                            out.push_str(line);
+                            out.push_str(self.newline);
+                        }
+                        None => out.push_str(value),
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Runs `edit` on `text` without its byte-order mark and with `\n` line
+/// endings, and gives the result back in the file's form (see [`Form`]).
+fn in_form<T>(
+    text: &str,
+    edit: impl FnOnce(&str) -> Result<Option<String>, T>,
+) -> Result<Option<String>, T> {
+    let (form, normal) = Form::of(text);
+    Ok(edit(&normal)?.map(|edited| form.restore(text, &normal, &edited)))
 }
 
 /// Add `developer` to the `developers` of client `client`, and when
 /// `declare` is given, a `[[developers]]` entry after the last one.
 pub fn onboard(
+    text: &str,
+    developer: &str,
+    client: &str,
+    declare: Option<&Declaration>,
+) -> Result<String, EditError> {
+    in_form(text, |text| {
+        onboard_normal(text, developer, client, declare).map(Some)
+    })
+    .map(Option::unwrap_or_default)
+}
+
+/// [`onboard`] on a text in `toml_edit`'s form (see [`Form`]).
+fn onboard_normal(
     text: &str,
     developer: &str,
     client: &str,
@@ -69,21 +162,34 @@ pub fn onboard(
         .ok_or_else(|| EditError::UnknownClient {
             client: client.to_owned(),
         })?;
+    let already = || EditError::AlreadyMember {
+        developer: developer.to_owned(),
+        client: client.to_owned(),
+    };
     match entry.get_mut("developers") {
         None => {
             let mut list = Array::new();
             list.push(developer);
             entry.insert("developers", Value::Array(list));
         }
+        // `[[clients.developers]]`: one more table after the last one. A
+        // table without a position is printed right after the table
+        // visited before it, the last member.
+        Some(Item::ArrayOfTables(tables)) => {
+            if tables.iter().any(|t| table_name(t) == Some(developer)) {
+                return Err(already());
+            }
+            let mut table = Table::new();
+            table.insert("name", toml_edit::value(developer));
+            table.decor_mut().set_prefix("\n");
+            tables.push(table);
+        }
         Some(item) => {
             let list = item
                 .as_array_mut()
                 .ok_or(EditError::Shape { what: "developers" })?;
             if list.iter().any(|v| member_name(v) == Some(developer)) {
-                return Err(EditError::AlreadyMember {
-                    developer: developer.to_owned(),
-                    client: client.to_owned(),
-                });
+                return Err(already());
             }
             push_element(list, developer.into());
         }
@@ -122,6 +228,15 @@ pub fn onboard(
 /// The result may declare nothing (a file that only declared the
 /// developer); see [`declares_nothing`].
 pub fn offboard(text: &str, developer: &str, keep_user: bool) -> Result<Option<String>, EditError> {
+    in_form(text, |text| offboard_normal(text, developer, keep_user))
+}
+
+/// [`offboard`] on a text in `toml_edit`'s form (see [`Form`]).
+fn offboard_normal(
+    text: &str,
+    developer: &str,
+    keep_user: bool,
+) -> Result<Option<String>, EditError> {
     let mut doc = parse(text)?;
     let mut changed = false;
 
@@ -135,6 +250,14 @@ pub fn offboard(text: &str, developer: &str, keep_user: bool) -> Result<Option<S
             remove_element(list, index);
             changed = true;
         }
+    }
+    // Members written as `[[clients.developers]]` tables.
+    let clients = doc
+        .get("clients")
+        .and_then(Item::as_array_of_tables)
+        .map_or(0, ArrayOfTables::len);
+    for index in 0..clients {
+        changed |= remove_tables(&mut doc, Tables::Members(index), developer)?;
     }
 
     if keep_user {
@@ -243,6 +366,12 @@ fn entries_mut<'a>(
             .collect(),
         Some(_) => Err(shape),
     }
+}
+
+/// The developer a `[[developers]]` or `[[clients.developers]]` table
+/// names.
+fn table_name(table: &Table) -> Option<&str> {
+    table.get("name").and_then(Item::as_str)
 }
 
 /// The developer a `developers` entry names: `"bob"` or `{ name = "bob" }`.
@@ -533,17 +662,72 @@ fn remove_declarations(doc: &mut DocumentMut, developer: &str) -> Result<bool, E
         }
         return Ok(changed);
     }
-    while let Some(tables) = doc.get("developers") {
-        let tables = tables.as_array_of_tables().ok_or(EditError::Shape {
-            what: "[[developers]]",
-        })?;
-        let is_dev = |t: &Table| t.get("name").and_then(Item::as_str) == Some(developer);
-        let Some(index) = tables.iter().position(is_dev) else {
+    remove_tables(doc, Tables::Declarations, developer)
+}
+
+/// An array of tables whose entries name developers.
+#[derive(Clone, Copy)]
+enum Tables {
+    /// `[[developers]]`.
+    Declarations,
+    /// `[[clients.developers]]` of the client table at this index of
+    /// `[[clients]]`.
+    Members(usize),
+}
+
+impl Tables {
+    /// The array in `doc`; `None` when absent. Any other shape is an error.
+    fn get_mut(self, doc: &mut DocumentMut) -> Result<Option<&mut ArrayOfTables>, EditError> {
+        let (item, what) = match self {
+            Tables::Declarations => (doc.get_mut("developers"), "[[developers]]"),
+            Tables::Members(index) => (
+                doc.get_mut("clients")
+                    .and_then(Item::as_array_of_tables_mut)
+                    .and_then(|clients| clients.get_mut(index))
+                    .and_then(|client| client.get_mut("developers")),
+                "[[clients.developers]]",
+            ),
+        };
+        match item {
+            None => Ok(None),
+            Some(Item::ArrayOfTables(tables)) => Ok(Some(tables)),
+            // A client's `developers = [...]` is edited as a list.
+            Some(_) if matches!(self, Tables::Members(_)) => Ok(None),
+            Some(_) => Err(EditError::Shape { what }),
+        }
+    }
+
+    /// Removes the now empty array's key.
+    fn remove_key(self, doc: &mut DocumentMut) {
+        match self {
+            Tables::Declarations => {
+                doc.remove("developers");
+            }
+            Tables::Members(index) => {
+                if let Some(client) = doc
+                    .get_mut("clients")
+                    .and_then(Item::as_array_of_tables_mut)
+                    .and_then(|clients| clients.get_mut(index))
+                {
+                    client.remove("developers");
+                }
+            }
+        }
+    }
+}
+
+/// Removes every table of `which` that names `developer`, with its own
+/// comments; the comments before it that are not its own move to what is
+/// printed next.
+fn remove_tables(doc: &mut DocumentMut, which: Tables, developer: &str) -> Result<bool, EditError> {
+    let mut changed = false;
+    while let Some(tables) = which.get_mut(doc)? {
+        let Some(index) = tables.iter().position(|t| table_name(t) == Some(developer)) else {
             break;
         };
-        let table = tables.get(index).ok_or(EditError::Shape {
-            what: "[[developers]]",
-        })?;
+        let Some(table) = tables.get(index) else {
+            break;
+        };
         let position = table.position();
         let prefix = raw(table.decor().prefix()).to_owned();
         let (stays, _own) = split_prefix(&prefix, opens_file(doc, position));
@@ -552,13 +736,10 @@ fn remove_declarations(doc: &mut DocumentMut, developer: &str) -> Result<bool, E
         let mut all = Vec::new();
         positions(doc.as_table(), &mut all);
         let next = position.and_then(|p| all.into_iter().filter(|other| *other > p).min());
-        if let Some(tables) = doc
-            .get_mut("developers")
-            .and_then(Item::as_array_of_tables_mut)
-        {
+        if let Some(tables) = which.get_mut(doc)? {
             tables.remove(index);
             if tables.is_empty() {
-                doc.remove("developers");
+                which.remove_key(doc);
             }
         }
         let mut move_before = |next: &mut Table| {
@@ -566,7 +747,9 @@ fn remove_declarations(doc: &mut DocumentMut, developer: &str) -> Result<bool, E
             next.decor_mut().set_prefix(joined);
         };
         let moved = next.is_some_and(|p| edit_table_at(doc.as_table_mut(), p, &mut move_before));
-        if !moved {
+        // Blank lines that separated the table from what came before
+        // would end the file with a blank line: only comments move there.
+        if !moved && !stays.trim().is_empty() {
             let joined = join_lines(&stays, doc.trailing().as_str().unwrap_or(""));
             doc.set_trailing(joined);
         }
@@ -1018,6 +1201,112 @@ developers = [{ name = "alice" }, { name = "bob", email = "bob@example.com" }]
         assert_eq!(
             after,
             "clients = [{ name = \"acme\", buckets = [\"acme-assets\"], developers = [\"carol\"] }]\n\n[[developers]]\nname = \"carol\"\n"
+        );
+    }
+
+    const TABLES: &str = r#"[[developers]]
+name = "alice"
+
+[[developers]]
+name = "bob"
+
+[[clients]]
+name = "acme"
+buckets = ["acme-assets"]
+
+# The lead.
+[[clients.developers]]
+name = "alice"
+
+# Leaving in June.
+[[clients.developers]]
+name = "bob"
+expires = 2027-06-30
+
+[[clients]]
+name = "globex"
+buckets = ["globex-assets"]
+
+[[clients.developers]]
+name = "bob"
+"#;
+
+    #[test]
+    fn offboarding_removes_members_written_as_tables() {
+        let after = offboard(TABLES, "bob", false).unwrap().unwrap();
+        let (removed, added) = changed_lines(TABLES, &after);
+        assert!(added.is_empty(), "{added:?}");
+        assert!(!after.contains("bob"), "{after}");
+        // Alice's membership, with its comment, stays; globex is left
+        // without members.
+        assert!(after.contains("# The lead.\n[[clients.developers]]\nname = \"alice\"\n"));
+        assert!(
+            removed.contains(&"# Leaving in June.\n".to_owned()),
+            "{removed:?}"
+        );
+        assert!(after.ends_with("[[clients]]\nname = \"globex\"\nbuckets = [\"globex-assets\"]\n"));
+        let kept = offboard(TABLES, "bob", true).unwrap().unwrap();
+        assert_eq!(kept.matches("name = \"bob\"").count(), 1, "{kept}");
+        assert!(kept.contains("name = \"bob\"\ndisabled = true\n"), "{kept}");
+    }
+
+    #[test]
+    fn onboarding_adds_a_member_table_after_the_last_one() {
+        let after = onboard(TABLES, "carol", "acme", None).unwrap();
+        let (removed, mut added) = changed_lines(TABLES, &after);
+        assert!(removed.is_empty(), "{removed:?}");
+        added.sort();
+        assert_eq!(
+            added,
+            ["\n", "[[clients.developers]]\n", "name = \"carol\"\n"]
+        );
+        let carol = after.find("name = \"carol\"").unwrap();
+        assert!(after.find("expires = 2027-06-30").unwrap() < carol);
+        assert!(carol < after.find("name = \"globex\"").unwrap());
+        assert_eq!(
+            onboard(TABLES, "bob", "globex", None),
+            Err(EditError::AlreadyMember {
+                developer: "bob".into(),
+                client: "globex".into()
+            })
+        );
+    }
+
+    #[test]
+    fn edits_keep_the_files_line_endings_and_byte_order_mark() {
+        let crlf = FILE.replace('\n', "\r\n");
+        let decl = Declaration {
+            email: Some("carol@example.com".into()),
+            expires: None,
+        };
+        let after = onboard(&crlf, "carol", "globex", Some(&decl)).unwrap();
+        assert_eq!(after.matches('\n').count(), after.matches("\r\n").count());
+        assert_eq!(
+            after.replace("\r\n", "\n"),
+            onboard(FILE, "carol", "globex", Some(&decl)).unwrap()
+        );
+        let after = offboard(&crlf, "bob", false).unwrap().unwrap();
+        assert_eq!(
+            after,
+            offboard(FILE, "bob", false)
+                .unwrap()
+                .unwrap()
+                .replace('\n', "\r\n")
+        );
+        // A byte-order mark stays first.
+        let bom = format!("\u{FEFF}{crlf}");
+        let after = onboard(&bom, "carol", "acme", None).unwrap();
+        assert!(
+            after.starts_with("\u{FEFF}# Clients of the agency"),
+            "{after:?}"
+        );
+        assert!(declares(&bom, "alice"));
+        // A file that mixes endings keeps each untouched line's own.
+        let mixed = "[[clients]]\r\nname = \"acme\"\nbuckets = [\"acme-assets\"]\r\ndevelopers = [\"alice\"]\r\n";
+        let after = onboard(mixed, "carol", "acme", None).unwrap();
+        assert_eq!(
+            after,
+            "[[clients]]\r\nname = \"acme\"\nbuckets = [\"acme-assets\"]\r\ndevelopers = [\"alice\", \"carol\"]\r\n"
         );
     }
 }

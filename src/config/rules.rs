@@ -753,6 +753,17 @@ pub(super) enum IamPathError {
     /// [`check_managed_path`].
     #[error("the managed path cannot be `/`")]
     Root,
+    /// `*`, `?` or `$`, valid for IAM but refused in the managed path: see
+    /// [`check_managed_path`].
+    #[error(
+        "the managed path `{path}` contains `{ch}`, which IAM policies read as a wildcard or a variable"
+    )]
+    Wildcard {
+        /// The offending path.
+        path: String,
+        /// The first wildcard character.
+        ch: char,
+    },
 }
 
 impl Rule for IamPathError {
@@ -762,6 +773,7 @@ impl Rule for IamPathError {
             IamPathError::Slashes(_) => "must start and end with `/`".to_owned(),
             IamPathError::TooLong(_) => "too long".to_owned(),
             IamPathError::Character { ch, .. } => format!("{} not allowed", describe(*ch)),
+            IamPathError::Wildcard { ch, .. } => format!("`{ch}` not allowed here"),
         }
     }
 
@@ -782,6 +794,13 @@ impl Rule for IamPathError {
                  Give provision a path of its own, e.g. `path = \"/provision/\"`"
                     .to_owned(),
             ),
+            IamPathError::Wildcard { .. } => Some(
+                "the operator policy and the apply lock name the managed path inside ARNs, where \
+                 `*` and `?` are wildcards and `$` starts a policy variable: `/team*/` would \
+                 reach `/team-b/`, another configuration's path. Use letters, digits and \
+                 `-`, `_`, `.`, e.g. `path = \"/provision/\"`"
+                    .to_owned(),
+            ),
             _ => Some(
                 "IAM paths are `/` or `/segment/.../`, up to 512 printable ASCII characters \
                  without spaces"
@@ -797,10 +816,21 @@ impl Rule for IamPathError {
 /// client groups by name and path, since IAM groups cannot be tagged). At
 /// `/`, IAM's default, that would take in every hand-made `client-*` group of
 /// the account, so `/` is refused rather than made to mean something else.
+///
+/// `*`, `?` and `$` are valid in an IAM path, but the managed path is
+/// written into the resource ARNs of the operator policy, where IAM reads
+/// them as wildcards and policy variables: the "exact path" those ARNs
+/// spell would then match other paths, so they are refused too.
 pub(super) fn check_managed_path(path: &str) -> Result<(), IamPathError> {
     check_iam_path(path)?;
     if path == "/" {
         return Err(IamPathError::Root);
+    }
+    if let Some(ch) = path.chars().find(|c| matches!(c, '*' | '?' | '$')) {
+        return Err(IamPathError::Wildcard {
+            path: path.to_owned(),
+            ch,
+        });
     }
     Ok(())
 }
@@ -1074,6 +1104,26 @@ mod tests {
             check_managed_path("provision"),
             Err(IamPathError::Slashes(_))
         ));
+    }
+
+    #[test]
+    fn the_managed_path_holds_no_policy_wildcard_or_variable() {
+        for (bad, ch) in [
+            ("/team*/", '*'),
+            ("/te?m/", '?'),
+            ("/${aws:username}/", '$'),
+        ] {
+            assert_eq!(check_iam_path(bad), Ok(()), "IAM itself accepts {bad}");
+            assert_eq!(
+                check_managed_path(bad),
+                Err(IamPathError::Wildcard {
+                    path: bad.to_owned(),
+                    ch
+                }),
+                "{bad}"
+            );
+        }
+        assert_eq!(check_managed_path("/a.b_c-d/e+f=g,h@i/"), Ok(()));
     }
 
     #[test]

@@ -118,3 +118,41 @@ pub async fn policy_documents(
     }
     Ok(docs)
 }
+
+/// The ARNs of the account's customer managed policies named one of
+/// `names`, at any path: IAM keeps such names unique per account, whatever
+/// the path, so provision must know of a policy elsewhere before it
+/// creates one of its own under that name (see `plan::policy_name_collisions`).
+/// Paginated `GetAccountAuthorizationDetails` with the `LocalManagedPolicy`
+/// filter; called only when a plan creates a managed policy.
+pub async fn local_policies_named(
+    iam: &aws_sdk_iam::Client,
+    names: &BTreeSet<String>,
+) -> Result<Vec<String>, ObserveError> {
+    let mut found = Vec::new();
+    let mut pages = iam
+        .get_account_authorization_details()
+        .filter(EntityType::LocalManagedPolicy)
+        .max_items(PAGE_SIZE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ObserveError::Call {
+            operation: "read managed policies (iam:GetAccountAuthorizationDetails)",
+            message: aws::describe(&e),
+        })?;
+        for p in page.policies() {
+            // The name is the ARN's last segment (a name holds no `/`),
+            // which every answer carries.
+            let Some(arn) = p.arn() else { continue };
+            let name = p
+                .policy_name()
+                .or_else(|| arn.rsplit('/').next())
+                .unwrap_or_default();
+            if names.contains(name) {
+                found.push(arn.to_owned());
+            }
+        }
+    }
+    Ok(found)
+}

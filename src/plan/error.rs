@@ -109,4 +109,16 @@ pub enum PlanError {
         existing: String,
         wanted: String,
     },
+    /// provision's managed policy for a client cannot be created: a policy
+    /// of that name exists elsewhere in the account. IAM keeps managed
+    /// policy names unique per account, whatever their path.
+    #[error(
+        "the grant of client `{client}` does not fit inline, so it needs the managed policy `{name}` under `{managed_path}`; but a policy of that name already exists at another path (`{found}`), and IAM allows one policy of a name per account, whatever its path. provision never takes over a policy it did not create: delete or rename that policy if it is a leftover, or rename the client"
+    )]
+    PolicyNameTaken {
+        client: String,
+        name: String,
+        managed_path: String,
+        found: String,
+    },
 }

@@ -24,6 +24,7 @@ pub mod expiry;
 mod grants;
 mod groups;
 mod inputs;
+mod policy_names;
 mod quotas;
 pub mod saved;
 mod strays;
@@ -31,6 +32,7 @@ mod users;
 
 pub use change::{Action, Change, Kind};
 pub use error::PlanError;
+pub use policy_names::{new_managed_policies, policy_name_collisions};
 pub use quotas::check_quotas;
 
 use users::Role;

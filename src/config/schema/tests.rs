@@ -194,3 +194,23 @@ fn wrong_values_fail_the_schema() {
         "{errors:?}"
     );
 }
+
+/// A managed path with a policy wildcard or variable fails the schema as it
+/// fails the loader, and the characters around them in the pattern's
+/// ranges still pass.
+#[test]
+fn a_wildcard_in_the_managed_path_fails_the_schema_as_it_fails_the_loader() {
+    for path in ["/team*/", "/te?m/", "/a$b/"] {
+        let text = format!("[settings]\npath = \"{path}\"\n");
+        assert!(loads(&text).is_err(), "{path}");
+        let errors = schema_errors(&text);
+        assert!(
+            errors.iter().any(|e| e.starts_with("/settings/path")),
+            "{path}: {errors:?}"
+        );
+    }
+    assert_eq!(
+        schema_errors("[settings]\npath = \"/a!#%)+>@~/\"\n"),
+        Vec::<String>::new()
+    );
+}

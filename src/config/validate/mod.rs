@@ -100,6 +100,8 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
     v.isolation(&clients);
     v.distributions_across_clients(&clients);
 
+    v.context_clients_with_a_directory(&clients, authoritative);
+
     // Every check above saw the context files too; the scope is the files
     // given.
     let clients: Vec<ClientDraft<'_>> = clients

@@ -29,6 +29,54 @@ impl<'a> Validator<'a> {
         (in_scope, known)
     }
 
+    /// Refuses a client declared in a context file when a directory is
+    /// given too (`plan clients/ extra/globex.toml` with `extra/initech.toml`
+    /// beside it). A directory makes the files given the whole
+    /// configuration, so every managed client they do not declare is
+    /// deleted; yet a context file is part of the configuration too, and its
+    /// clients are out of scope. No plan can honour both: it would delete a
+    /// client the configuration declares. Leaving such clients alone instead
+    /// would make "the whole configuration" mean something else for them
+    /// than for every other client, so the mix is refused and the message
+    /// says which of the two runs to make.
+    pub(super) fn context_clients_with_a_directory(
+        &mut self,
+        clients: &[ClientDraft<'_>],
+        authoritative: bool,
+    ) {
+        if !authoritative {
+            return;
+        }
+        for draft in clients {
+            let Some(parsed) = self.files.get(draft.file_index) else {
+                continue;
+            };
+            if !parsed.context {
+                continue;
+            }
+            let file = parsed.path.display().to_string();
+            let dir = match parsed.path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => format!("{}/", dir.display()),
+                _ => "./".to_owned(),
+            };
+            let loc = draft.loc();
+            self.push(
+                Diagnostic::error(format!(
+                    "client `{}` of `{file}` would be deleted: that file is read as the rest of \
+                     the configuration of a file given alone, while a directory is given too",
+                    draft.name.get_ref()
+                ))
+                .with_primary(loc.file, loc.span, "declared in a file read as context")
+                .with_help(format!(
+                    "a directory makes the files given the whole configuration, and deletes \
+                     every managed client they do not declare; give `{dir}` as a directory too \
+                     (its clients are then in the plan), or give the file of `{dir}` in a run \
+                     of its own"
+                )),
+            );
+        }
+    }
+
     /// Where each bucket, prefix and distribution of `clients` is written,
     /// for messages found after loading.
     pub(super) fn locations(
