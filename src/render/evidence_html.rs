@@ -30,6 +30,7 @@ table { border-collapse: collapse; margin: 0.6em 0; }
 th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; }
 td.num { text-align: right; }
+table.cross th { vertical-align: middle; }
 table.cross td { width: 4.5em; height: 2.6em; text-align: center; vertical-align: middle; font-weight: 600; }
 table.cross td.own { background: #cfe8d4; color: #1b4d2a; }
 table.cross td.none { background: #fff; color: #999; }
