@@ -143,6 +143,8 @@ fn kind_name(kind: &str) -> &'static str {
 }
 
 /// Writes the report on one client as an HTML page.
+// Long because it is the page from top to bottom, one block per
+// section, in the order a reader meets them.
 pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     head(out, &format!("Access report for client {}", e.client))?;
     writeln!(out, "<h1>Access report for client {}</h1>", code(&e.client))?;
@@ -320,6 +322,8 @@ fn principal(p: &PrincipalEvidence, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Writes the overview of every client as an HTML page.
+// Long because it is the page from top to bottom: the verdict, the
+// table of clients, then the picture, row by row.
 pub fn overview(o: &Overview, out: &mut dyn Write) -> io::Result<()> {
     head(out, "Access report: every client")?;
     writeln!(out, "<h1>Access report: every client</h1>")?;

@@ -70,6 +70,8 @@ fn list(names: &[String]) -> String {
 }
 
 /// Writes the report on one client.
+// Long because it is the page from top to bottom, one block per
+// section, in the order a reader meets them.
 pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# Access report for client {}", code(&e.client))?;
     writeln!(out)?;
@@ -234,6 +236,8 @@ fn principal(p: &PrincipalEvidence, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Writes the overview of every client.
+// Long because it is the page from top to bottom: the verdict, the
+// table of clients, then the picture, row by row.
 pub fn overview(o: &Overview, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# Access report: every client")?;
     writeln!(out)?;

@@ -459,7 +459,31 @@ pub fn overview(inputs: &Inputs<'_>) -> Overview {
                 .collect()
         })
         .collect();
-    let lines = clients
+    let lines = client_lines(inputs, &clients, &leak_in);
+    Overview {
+        source: inputs.source.clone(),
+        clients: lines,
+        matrix: CrossMatrix {
+            clients,
+            rows,
+            cells,
+        },
+        principals_checked: m.principals.len(),
+        resources_checked: m.resources.len(),
+        max_key_age_days: inputs.desired.settings.max_key_age_days,
+        notes: m.notes.clone(),
+    }
+}
+
+/// One line per client: its principals, their old keys and findings, and
+/// how many principals of other clients reach it (`leak_in`).
+fn client_lines(
+    inputs: &Inputs<'_>,
+    clients: &[String],
+    leak_in: &BTreeMap<&str, BTreeSet<&str>>,
+) -> Vec<ClientLine> {
+    let m = inputs.matrix;
+    clients
         .iter()
         .map(|c| {
             let members: BTreeSet<&str> = m
@@ -481,20 +505,7 @@ pub fn overview(inputs: &Inputs<'_>) -> Overview {
                 reached_by_others: leak_in.get(c.as_str()).map_or(0, BTreeSet::len),
             }
         })
-        .collect();
-    Overview {
-        source: inputs.source.clone(),
-        clients: lines,
-        matrix: CrossMatrix {
-            clients,
-            rows,
-            cells,
-        },
-        principals_checked: m.principals.len(),
-        resources_checked: m.resources.len(),
-        max_key_age_days: inputs.desired.settings.max_key_age_days,
-        notes: m.notes.clone(),
-    }
+        .collect()
 }
 
 #[cfg(test)]
