@@ -112,6 +112,10 @@ fn the_client_report_names_every_principal_why_and_its_key_in_part() {
     // The key is named by its first and last four characters only.
     let hint = format!("`{}…{}` active, created ", &id[..4], &id[id.len() - 4..]);
     assert!(md.contains(&hint), "{hint} not in\n{md}");
+    // Its credential report slot was found by its creation time: a key
+    // just made reads as never used, not as of unknown use.
+    let line = md.lines().find(|l| l.contains(&hint)).unwrap();
+    assert!(line.ends_with(", never used"), "{line}");
     let (_, html) = report(&env, &["--client", "acme", "--format", "html"]);
     for text in [&md, &html] {
         assert!(!text.contains(&id), "the whole key id is printed");
