@@ -62,6 +62,15 @@ pub enum Command {
     /// every client bucket and distribution, and exits 1 if any principal
     /// reaches another client's resources.
     Verify(VerifyArgs),
+    /// Write an access report to hand to a client: who reaches its buckets
+    /// and why, and the proof that no other client does.
+    ///
+    /// With `--client NAME`, every principal that can reach the client's
+    /// buckets and distributions, with what it may do, the statements that
+    /// grant it, its permissions boundary and its keys (ids shown in part);
+    /// without, one line per client and a client x client picture. Exits 1
+    /// when isolation is broken. `SOURCE_DATE_EPOCH` fixes the time shown.
+    Report(ReportArgs),
     /// Print a shell completion script, e.g.
     /// `provision completions bash > /etc/bash_completion.d/provision`.
     Completions {
@@ -144,6 +153,7 @@ impl Command {
             | Command::Plan(PlanArgs { paths, .. })
             | Command::Apply(ApplyArgs { paths, .. })
             | Command::Verify(VerifyArgs { paths, .. })
+            | Command::Report(ReportArgs { paths, .. })
             | Command::Policy {
                 policy: PolicyCommand::Operator { paths } | PolicyCommand::Boundary { paths },
             }
@@ -349,6 +359,28 @@ pub struct ApplyArgs {
 pub enum VerifyFormat {
     Text,
     Json,
+}
+
+/// Output formats of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained page: no script, font or link to fetch.
+    Html,
+    /// For a pull request or a wiki.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// `.toml` files or directories of them (default `clients/`).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Report on this client (else: an overview of every client).
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]

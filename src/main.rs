@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Command::RotateKey(args) => runtime().block_on(cmd::rotate_key::run(args, &ctx)),
         Command::Audit(args) => runtime().block_on(cmd::audit::run(args, &ctx)),
         Command::Verify(args) => runtime().block_on(cmd::verify::run(args, &ctx)),
+        Command::Report(args) => runtime().block_on(cmd::report::run(args, &ctx)),
         Command::Unlock(args) => runtime().block_on(cmd::unlock::run(args, &ctx)),
         Command::Import(args) => runtime().block_on(cmd::import::run(args, &ctx)),
     };

@@ -25,6 +25,7 @@ pub mod offboard;
 pub mod onboard;
 pub mod plan;
 pub mod policy;
+pub mod report;
 pub mod rotate_key;
 pub mod schema;
 mod secrets;

@@ -579,5 +579,19 @@ pub fn disagreements(
     mismatches
 }
 
+/// Every statement of `user`'s policies that reaches `r`, whichever client
+/// owns it. The matrix keeps reaches for other clients' resources only;
+/// the access report also says why a client's own principals reach its
+/// resources.
+pub fn grants(
+    observed: &Observed,
+    user: &crate::model::ObservedUser,
+    docs: &BTreeMap<String, Value>,
+    r: &Resource,
+) -> Vec<Reach> {
+    let p = policies(observed, user, docs, &mut BTreeSet::new());
+    reach::reach(&p.rules, p.boundary_rules.as_deref(), &r.owned())
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,279 @@
+//! Evidence tests: a literal account state (acme and globex as applied,
+//! with keys and a credential report), built and printed in both formats,
+//! checked by snapshot.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::TimeZone;
+use serde_json::json;
+
+use super::*;
+use crate::model::{
+    Access, CLIENT_TAG_KEY, Client, GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
+    ObservedGroup, ObservedUser,
+};
+use crate::policy::document::group_policy;
+use crate::render::{evidence_html, evidence_markdown};
+use crate::report::audit::{KeyUsage, findings};
+use crate::report::matrix::matrix;
+
+const ACCOUNT: &str = "123456789012";
+const ACME_KEY: &str = "AKIAACMEAPPKEY000001";
+
+fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
+}
+
+fn client(name: &str, buckets: &[&str], prefixes: &[&str], devs: &[&str]) -> Client {
+    Client {
+        name: name.into(),
+        buckets: buckets.iter().map(|b| b.to_string()).collect(),
+        bucket_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+        access: Access::ReadWrite,
+        developers: devs.iter().map(|d| d.to_string()).collect(),
+        membership_expires: Default::default(),
+        app_user: Some(format!("{name}-app")),
+        distributions: vec![],
+        source: PathBuf::from(format!("clients/{name}.toml")),
+    }
+}
+
+fn user(name: &str, groups: &[&str], client: Option<&str>) -> ObservedUser {
+    let mut tags = BTreeMap::from([(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())]);
+    if let Some(c) = client {
+        tags.insert(CLIENT_TAG_KEY.to_owned(), c.to_owned());
+    }
+    ObservedUser {
+        name: name.into(),
+        path: "/provision/".into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/provision/{name}"),
+        tags,
+        groups: groups
+            .iter()
+            .map(|g| g.to_string())
+            .collect::<BTreeSet<_>>(),
+        ..ObservedUser::default()
+    }
+}
+
+/// acme (alice, acme-app) and globex (alice, globex-app), as applied.
+fn world() -> (Desired, Observed) {
+    let acme = client(
+        "acme",
+        &["acme-assets", "acme-assets-staging"],
+        &[],
+        &["alice"],
+    );
+    let mut globex = client("globex", &[], &["globex-"], &["alice"]);
+    globex.access = Access::ReadOnly;
+    globex.distributions = vec!["E2QWRUHAPOMQZL".into()];
+    let mut observed = Observed::default();
+    for c in [&acme, &globex] {
+        observed.groups.insert(
+            c.group_name(),
+            ObservedGroup {
+                name: c.group_name(),
+                path: "/provision/".into(),
+                inline_policies: [(GROUP_POLICY_NAME.to_owned(), group_policy(c, ACCOUNT))].into(),
+                ..ObservedGroup::default()
+            },
+        );
+    }
+    for u in [
+        user("alice", &["client-acme", "client-globex"], None),
+        user("acme-app", &["client-acme"], Some("acme")),
+        user("globex-app", &["client-globex"], Some("globex")),
+    ] {
+        observed.users.insert(u.name.clone(), u);
+    }
+    observed
+        .users
+        .get_mut("alice")
+        .unwrap()
+        .permissions_boundary = Some(format!("arn:aws:iam::{ACCOUNT}:policy/provision-boundary"));
+    let mut desired = Desired::default();
+    desired.settings.path = "/provision/".into();
+    desired.settings.max_key_age_days = 90;
+    desired.clients.insert("acme".into(), acme);
+    desired.clients.insert("globex".into(), globex);
+    (desired, observed)
+}
+
+/// A hand-made policy on globex's group that reaches acme's bucket.
+fn leak(observed: &mut Observed) {
+    observed
+        .groups
+        .get_mut("client-globex")
+        .unwrap()
+        .inline_policies
+        .insert(
+            "quick-fix".into(),
+            json!({"Statement": [{"Sid": "Debug", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-assets/*"}]}),
+        );
+}
+
+fn report_rows() -> Vec<ReportRow> {
+    vec![ReportRow {
+        user: "acme-app".into(),
+        password_enabled: false,
+        mfa_active: false,
+        keys: vec![KeyUsage {
+            slot: 1,
+            active: true,
+            last_rotated: Some(at(2026, 6, 1)),
+            last_used: Some(at(2026, 11, 20)),
+        }],
+    }]
+}
+
+fn listed() -> BTreeMap<String, Vec<ListedKey>> {
+    BTreeMap::from([(
+        "acme-app".to_owned(),
+        vec![ListedKey {
+            id: ACME_KEY.into(),
+            active: true,
+            created: Some(at(2026, 6, 1)),
+        }],
+    )])
+}
+
+/// The client report and the overview, each in both formats.
+fn outputs(desired: &Desired, observed: &Observed) -> [String; 4] {
+    let now = at(2026, 12, 1);
+    let m = matrix(desired, observed, &BTreeMap::new(), ACCOUNT);
+    let rows = report_rows();
+    let found = findings(&rows, observed, &desired.settings, now);
+    let inputs = Inputs {
+        desired,
+        observed,
+        docs: &BTreeMap::new(),
+        matrix: &m,
+        report: &rows,
+        findings: &found,
+        source: Source::new(ACCOUNT, "/provision/", now),
+        now,
+    };
+    let e = client_evidence(&inputs, "acme", &listed());
+    let o = overview(&inputs);
+    let print = |f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
+        let mut out = Vec::new();
+        f(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    [
+        print(&|out| evidence_markdown::client(&e, out)),
+        print(&|out| evidence_html::client(&e, out)),
+        print(&|out| evidence_markdown::overview(&o, out)),
+        print(&|out| evidence_html::overview(&o, out)),
+    ]
+}
+
+#[test]
+fn an_isolated_account_reads_as_isolated_in_both_formats() {
+    let (d, o) = world();
+    let [md, html, overview_md, overview_html] = outputs(&d, &o);
+    insta::assert_snapshot!("client_isolated_markdown", md);
+    insta::assert_snapshot!("client_isolated_html", html);
+    insta::assert_snapshot!("overview_isolated_markdown", overview_md);
+    insta::assert_snapshot!("overview_isolated_html", overview_html);
+    for text in [&md, &html, &overview_md, &overview_html] {
+        assert!(!text.contains("LEAK"), "{text}");
+    }
+    assert!(!html.contains("class=\"leak") && !overview_html.contains("class=\"leak"));
+}
+
+#[test]
+fn a_hand_made_grant_on_another_clients_group_is_drawn_as_a_leak() {
+    let (d, mut o) = world();
+    leak(&mut o);
+    let [md, html, overview_md, overview_html] = outputs(&d, &o);
+    insta::assert_snapshot!("client_leak_markdown", md);
+    insta::assert_snapshot!("overview_leak_html", overview_html);
+    // globex-app reaches acme through its group's hand-made policy, and the
+    // report names the statement.
+    assert!(md.contains("### LEAK: `globex-app`"), "{md}");
+    assert!(
+        md.contains("inline policy `quick-fix` of group `client-globex`, statement `#1` (`Debug`)"),
+        "{md}"
+    );
+    assert!(html.contains("<span class=\"leak\">LEAK</span> <code>globex-app</code>"));
+    // In the picture, the cell (globex, acme) is the one leak.
+    assert_eq!(overview_html.matches("<td class=\"leak\"").count(), 1);
+    assert!(
+        overview_md.contains("| `globex` | **LEAK 1** | ✓ 2 |"),
+        "{overview_md}"
+    );
+}
+
+#[test]
+fn the_same_account_gives_the_same_bytes() {
+    let (d, o) = world();
+    assert_eq!(outputs(&d, &o), outputs(&d, &o));
+}
+
+#[test]
+fn key_ids_are_shown_in_part_only() {
+    assert_eq!(key_hint("AKIAIOSFODNN7EXAMPLE"), "AKIA…MPLE");
+    assert_eq!(key_hint("short"), "…");
+    let (d, o) = world();
+    for text in outputs(&d, &o) {
+        assert!(!text.contains(ACME_KEY), "{text}");
+    }
+}
+
+#[test]
+fn a_key_is_matched_to_its_credential_report_slot_by_creation_time() {
+    let rows = report_rows();
+    let keys = [
+        ListedKey {
+            id: ACME_KEY.into(),
+            active: true,
+            created: Some(at(2026, 6, 1)),
+        },
+        ListedKey {
+            id: "AKIAOTHERKEY00000002".into(),
+            active: false,
+            created: Some(at(2026, 1, 1)),
+        },
+    ];
+    let facts = key_facts(&keys, rows.first(), at(2026, 12, 1), 90);
+    // Sorted by creation; the older key has no slot: its use is unknown,
+    // and an inactive key is never over the limit.
+    assert_eq!(facts[0].id_hint, "AKIA…0002");
+    assert!(!facts[0].used_known && !facts[0].over_limit);
+    assert_eq!(facts[1].last_used.as_deref(), Some("2026-11-20"));
+    assert!(facts[1].over_limit);
+}
+
+#[test]
+fn names_from_the_account_are_escaped_in_html() {
+    let (d, mut o) = world();
+    o.groups
+        .get_mut("client-globex")
+        .unwrap()
+        .inline_policies
+        .insert(
+            "<script>".into(),
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::acme-assets/<img src=x>"}]}),
+        );
+    let [_, html, _, _] = outputs(&d, &o);
+    assert!(
+        !html.contains("<script>") && !html.contains("<img"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+}
+
+#[test]
+fn the_html_loads_nothing_from_outside() {
+    let (d, mut o) = world();
+    leak(&mut o);
+    for text in outputs(&d, &o) {
+        for needle in [
+            "http://", "https://", "<script", "<link", "@import", "url(", "src=",
+        ] {
+            assert!(!text.contains(needle), "{needle} in\n{text}");
+        }
+    }
+}
