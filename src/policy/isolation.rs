@@ -296,13 +296,15 @@ mod tests {
         let own = "arn:aws:iam::123456789012:policy/provision/provision-s3-globex";
         let other = "arn:aws:iam::123456789012:policy/provision/provision-s3-acme";
         let nested = "arn:aws:iam::123456789012:policy/provision/team/provision-s3-globex";
-        let mut observed = Observed::default();
-        observed.managed_policies = [
-            (own.to_owned(), allow("arn:aws:s3:::globex-big/*")),
-            (other.to_owned(), allow("arn:aws:s3:::acme-assets/*")),
-            (nested.to_owned(), allow("arn:aws:s3:::nested/*")),
-        ]
-        .into();
+        let mut observed = Observed {
+            managed_policies: [
+                (own.to_owned(), allow("arn:aws:s3:::globex-big/*")),
+                (other.to_owned(), allow("arn:aws:s3:::acme-assets/*")),
+                (nested.to_owned(), allow("arn:aws:s3:::nested/*")),
+            ]
+            .into(),
+            ..Observed::default()
+        };
         for (name, path) in [
             ("client-globex", "/provision/"),
             ("client-acme", "/provision/"),

@@ -421,7 +421,8 @@ fn ended_memberships_belong_to_no_client() {
         expires,
         disabled,
     };
-    let cases: [(&str, Box<dyn Fn(&mut Desired)>); 3] = [
+    type Edit = Box<dyn Fn(&mut Desired)>;
+    let cases: [(&str, Edit); 3] = [
         (
             "membership",
             Box::new(move |d: &mut Desired| {
