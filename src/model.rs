@@ -177,6 +177,14 @@ pub struct Desired {
     /// Where each developer is (first) declared, by name. Empty for a
     /// configuration built in code.
     pub developer_locations: BTreeMap<String, SourceLocation>,
+    /// Clients declared only in context files, by name: out of the plan's
+    /// scope, but part of the configuration. `verify` takes what they own
+    /// and who belongs to them from these declarations, never from the
+    /// account, where anyone allowed to edit IAM could change either.
+    pub context_clients: BTreeMap<String, Client>,
+    /// The declarations of [`Desired::context_developers`], for the same
+    /// reason: whether their memberships have ended is in the files.
+    pub context_developer_declarations: BTreeMap<String, Developer>,
 }
 
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form

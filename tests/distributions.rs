@@ -95,3 +95,51 @@ fn a_distribution_of_a_client_in_the_account_is_refused_at_plan_time() {
         common::stdout(&out)
     );
 }
+
+/// With a client only in the account, verify of another file still counts
+/// the distribution that client's group may invalidate as that client's,
+/// as the plan's live check does: a hand grant on it to another client's
+/// application user is a leak.
+#[test]
+fn verify_of_one_file_sees_the_distribution_of_a_client_not_in_the_files() {
+    let acme = "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\n";
+    let env = TestEnv::with_files(&[("acme.toml", acme), ("globex.toml", &client("globex"))]);
+    env.apply(&env.clients()).success();
+    let invalidate = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"cloudfront:CreateInvalidation","Resource":"arn:aws:cloudfront::123456789012:distribution/{DISTRIBUTION}"}}]}}"#
+    );
+    common::block_on(async {
+        env.iam()
+            .put_user_policy()
+            .user_name("acme-app")
+            .policy_name("sneaky")
+            .policy_document(invalidate)
+            .send()
+            .await
+            .unwrap();
+    });
+    let leak = format!("LEAK: `acme-app` reaches distribution `{DISTRIBUTION}` of client `globex`");
+    let verify = |path: &str| {
+        let out = env
+            .cmd()
+            .current_dir(env.dir.path())
+            .args(["verify", path])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    for path in ["clients/", "clients/acme.toml"] {
+        let (code, out) = verify(path);
+        assert!(code == Some(1) && out.contains(&leak), "{path}:\n{out}");
+    }
+    // globex only in the account: its distribution is read from its group.
+    fs::remove_file(env.file("globex.toml")).unwrap();
+    let (code, out) = verify("clients/acme.toml");
+    assert!(
+        code == Some(1) && out.contains(&leak),
+        "globex only in the account:\n{out}"
+    );
+}

@@ -574,3 +574,262 @@ fn a_client_over_the_inline_quota_works_through_a_managed_policy() {
     env.moto.set_auth(false);
     assert!(own && !other, "own {own}, other {other}");
 }
+
+// ---------------------------------------------------------------------------
+// Who belongs to a client comes from the configuration, never from what
+// anyone may edit in the account (a tag, a membership).
+// ---------------------------------------------------------------------------
+
+const ACME: &str = r#"
+[[developers]]
+name = "alice"
+email = "alice@example.com"
+
+[[clients]]
+name = "acme"
+buckets = ["acme-assets"]
+access = "read-write"
+developers = ["alice"]
+"#;
+
+const GLOBEX: &str = r#"
+[[clients]]
+name = "globex"
+buckets = ["globex-assets"]
+"#;
+
+/// A policy allowing `s3:GetObject` on the objects of `bucket`.
+fn grab(bucket: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    )
+}
+
+/// `verify PATHS --format json`: exit code, stdout and stderr.
+fn verify_paths(env: &TestEnv, paths: &[std::path::PathBuf]) -> (i32, String, String) {
+    let out = env
+        .cmd()
+        .arg("verify")
+        .args(paths)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Whether `user`'s delivered key may get `bucket/data.txt` under moto's
+/// IAM enforcement (turned on for the call only). Creates the bucket and
+/// the object first, as the administrator.
+fn key_reads(env: &TestEnv, user: &str, bucket: &str) -> bool {
+    let url = env.moto.url();
+    block_on(async {
+        let admin = s3_client(
+            &url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        admin.create_bucket().bucket(bucket).send().await.unwrap();
+        admin
+            .put_object()
+            .bucket(bucket)
+            .key("data.txt")
+            .body(b"data".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
+    let (id, secret) = read_key(&env.creds(), user);
+    env.moto.set_auth(true);
+    let result = block_on(async {
+        let s3 = s3_client(&url, &id, &secret);
+        s3.get_object().bucket(bucket).key("data.txt").send().await
+    });
+    env.moto.set_auth(false);
+    match result {
+        Ok(_) => true,
+        Err(e) if e.code() == Some("AccessDenied") => false,
+        Err(e) => panic!("reading `{bucket}` as `{user}`: {e:?}"),
+    }
+}
+
+/// The `provision:client` tag is only a tag: whoever may tag users sets
+/// it. acme's application user re-tagged as globex's, with a hand policy
+/// on globex's bucket, still belongs to acme (the file says so), so its
+/// reach into globex's bucket is a leak.
+#[test]
+fn verify_reports_a_leak_hidden_behind_a_retagged_client_tag() {
+    let env = TestEnv::with_files(&[("acme.toml", ACME), ("globex.toml", GLOBEX)]);
+    env.apply(&env.clients()).success();
+    block_on(async {
+        let iam = env.iam();
+        iam.tag_user()
+            .user_name("acme-app")
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("provision:client")
+                    .value("globex")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        iam.put_user_policy()
+            .user_name("acme-app")
+            .policy_name("sneaky")
+            .policy_document(grab("globex-assets"))
+            .send()
+            .await
+            .unwrap();
+    });
+    assert!(
+        key_reads(&env, "acme-app", "globex-assets"),
+        "the leak is real"
+    );
+    for paths in [vec![env.clients()], vec![env.file("acme.toml")]] {
+        let (code, out, err) = verify_paths(&env, &paths);
+        assert_eq!(code, 1, "{paths:?}: isolation holds?\n{out}\n{err}");
+        let json: Value = serde_json::from_str(&out).unwrap();
+        let leak = &json["leaks"][0];
+        assert_eq!(
+            (leak["principal"].as_str(), leak["resource"].as_str()),
+            (Some("acme-app"), Some("globex-assets")),
+            "{out}"
+        );
+        let acme_app = json["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "acme-app")
+            .unwrap();
+        assert_eq!(acme_app["clients"], serde_json::json!(["acme"]), "{out}");
+    }
+}
+
+/// An application user belongs to exactly one client, the one whose
+/// `app_user` it is, whatever group it was put in by hand. Verify of
+/// either file sees acme's application user in globex's group as a leak.
+#[test]
+fn verify_of_one_file_reports_an_app_user_put_in_another_clients_group() {
+    let env = TestEnv::with_files(&[("acme.toml", ACME), ("globex.toml", GLOBEX)]);
+    env.apply(&env.clients()).success();
+    block_on(async {
+        env.iam()
+            .add_user_to_group()
+            .group_name("client-globex")
+            .user_name("acme-app")
+            .send()
+            .await
+            .unwrap();
+    });
+    assert!(
+        key_reads(&env, "acme-app", "globex-assets"),
+        "the leak is real"
+    );
+    for file in ["globex.toml", "acme.toml"] {
+        let (code, out, err) = verify_paths(&env, &[env.file(file)]);
+        assert_eq!(code, 1, "verify {file} says isolation holds:\n{out}\n{err}");
+    }
+    // With globex only in the account (its file gone), its group's
+    // membership still does not make acme's application user globex's.
+    fs::remove_file(env.file("globex.toml")).unwrap();
+    let (code, out, err) = verify_paths(&env, &[env.file("acme.toml")]);
+    assert_eq!(code, 1, "globex only in the account:\n{out}\n{err}");
+}
+
+/// A client whose grant does not fit inline keeps it in its managed policy
+/// `provision-s3-<client>`. With that client only in the account, verify
+/// of another file reads its buckets from that policy, as the plan's live
+/// collision check does.
+#[test]
+fn verify_of_one_file_sees_the_buckets_of_a_client_granted_by_managed_policy() {
+    let buckets: Vec<String> = (0..72)
+        .map(|i| format!("globex-bucket-number-{i:03}"))
+        .collect();
+    let big = format!(
+        "[[clients]]\nname = \"globex\"\nbuckets = [{}]\n",
+        buckets
+            .iter()
+            .map(|b| format!("\"{b}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let env = TestEnv::with_files(&[("acme.toml", ACME), ("globex.toml", &big)]);
+    let out = env.apply(&env.clients()).success();
+    assert!(
+        common::stdout(&out).contains("client-globex/provision-s3-globex"),
+        "globex's grant is a managed policy"
+    );
+    block_on(async {
+        env.iam()
+            .put_user_policy()
+            .user_name("acme-app")
+            .policy_name("sneaky")
+            .policy_document(grab("globex-bucket-number-007"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let (code, out, _) = verify_paths(&env, &[env.clients()]);
+    assert_eq!(code, 1, "verify clients/ sees the leak:\n{out}");
+    // globex only in the account.
+    fs::remove_file(env.file("globex.toml")).unwrap();
+    let (code, out, err) = verify_paths(&env, &[env.file("acme.toml")]);
+    assert_eq!(
+        code, 1,
+        "verify acme.toml misses acme-app reading globex's bucket:\n{out}\n{err}"
+    );
+    assert!(
+        out.contains("\"resource\": \"globex-bucket-number-007\""),
+        "{out}"
+    );
+}
+
+/// A membership that has ended (`expires` in the past), a developer who
+/// has expired and a disabled developer belong to no client, as the plan
+/// says: until the next apply removes the membership, their reach into
+/// the client's buckets is a leak.
+#[test]
+fn verify_does_not_count_an_ended_membership_as_belonging() {
+    let yesterday = (chrono::Local::now().date_naive() - chrono::Days::new(1)).to_string();
+    let globex = |bob: &str, member: &str| {
+        format!(
+            "[[developers]]\nname = \"bob\"\n{bob}\n[[clients]]\nname = \"globex\"\nbuckets = [\"globex-assets\"]\ndevelopers = [{member}]\n"
+        )
+    };
+    let env = TestEnv::with_files(&[("acme.toml", ACME), ("globex.toml", &globex("", "\"bob\""))]);
+    env.apply(&env.clients()).success();
+    let (code, out, _) = verify_paths(&env, &[env.clients()]);
+    assert_eq!(code, 0, "isolated as applied:\n{out}");
+    let cases = [
+        (
+            "an ended membership",
+            globex("", &format!("{{ name = \"bob\", expires = {yesterday} }}")),
+        ),
+        (
+            "an expired developer",
+            globex(&format!("expires = {yesterday}"), "\"bob\""),
+        ),
+        ("a disabled developer", globex("disabled = true", "\"bob\"")),
+    ];
+    for (case, text) in cases {
+        env.write("globex.toml", &text);
+        let (code, plan) = env.plan_exit(&env.clients());
+        assert!(
+            code == 2 && plan.contains("client-globex"),
+            "{case}: the plan takes bob out of globex:\n{plan}"
+        );
+        for paths in [vec![env.clients()], vec![env.file("acme.toml")]] {
+            let (code, out, err) = verify_paths(&env, &paths);
+            assert_eq!(
+                code, 1,
+                "{case}, {paths:?}: bob still reads globex-assets; verify says isolation holds:\n{out}\n{err}"
+            );
+            assert!(out.contains("\"principal\": \"bob\""), "{case}:\n{out}");
+        }
+    }
+}

@@ -257,3 +257,143 @@ fn a_shared_developer_declared_differently_is_named_with_both_sources() {
     );
     assert!(text.contains(&expected), "{text}");
 }
+
+/// A managed application user put by hand in a group provision does not
+/// manage, whose policy reads another client's bucket: its access no
+/// longer comes from its client group only. verify reports the leak, the
+/// plan warns before anything else, naming the group, and audit reports
+/// it; provision leaves the group, which is not its own, alone.
+#[test]
+fn a_managed_user_in_a_hand_made_group_is_not_reported_as_matching() {
+    let env = TestEnv::with_files(&[("acme.toml", ACME), ("globex.toml", GLOBEX)]);
+    admin_buckets(&env, &["acme-assets", "globex-assets"]);
+    env.apply(&env.clients()).success();
+    let grab = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::globex-assets/*"}]}"#;
+    block_on(async {
+        let iam = env.iam();
+        iam.create_group()
+            .group_name("s3-readers")
+            .send()
+            .await
+            .unwrap();
+        iam.put_group_policy()
+            .group_name("s3-readers")
+            .policy_name("read")
+            .policy_document(grab)
+            .send()
+            .await
+            .unwrap();
+        iam.add_user_to_group()
+            .group_name("s3-readers")
+            .user_name("acme-app")
+            .send()
+            .await
+            .unwrap();
+    });
+    assert!(
+        key_reads(&env, "acme-app", "globex-assets"),
+        "the leak is real"
+    );
+    let verify = env.cmd().arg("verify").arg(env.clients()).output().unwrap();
+    assert_eq!(verify.status.code(), Some(1));
+    let warning = "warning: managed user `acme-app` is in group `s3-readers`, a group provision does not manage: provision grants access through client groups only, and that group's policies may reach another client's buckets; provision never changes a group it did not create: take the user out with `aws iam remove-user-from-group --group-name s3-readers --user-name acme-app`\n";
+    for path in [
+        env.clients(),
+        env.file("acme.toml"),
+        env.file("globex.toml"),
+    ] {
+        let (_, text) = env.plan_exit(&path);
+        assert!(text.starts_with(warning), "{path:?}:\n{text}");
+    }
+    let audit = env.cmd().arg("audit").arg(env.clients()).assert().failure();
+    assert!(
+        stdout(&audit)
+            .contains("unmanaged-group: managed user `acme-app` is in group `s3-readers`"),
+        "{}",
+        stdout(&audit)
+    );
+    // An apply changes nothing of the group that is not provision's.
+    env.proxy.clear();
+    env.apply(&env.clients()).success();
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+}
+
+/// An application user holds one key, the one provision delivered and
+/// recorded. A second one made by hand is a credential nobody reviewed,
+/// and a recorded key deleted by hand leaves the application without one:
+/// audit reports both, from the credential report it already reads.
+#[test]
+fn a_second_key_made_by_hand_on_an_app_user_is_reported() {
+    let env = TestEnv::with_files(&[("acme.toml", ACME), ("globex.toml", GLOBEX)]);
+    env.apply(&env.clients()).success();
+    let audit = |env: &TestEnv| {
+        let out = env.cmd().arg("audit").arg(env.clients()).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = audit(&env);
+    assert!(
+        !text.contains("extra-key") && !text.contains("missing-key"),
+        "as applied (exit {code:?}):\n{text}"
+    );
+    let (recorded, _) = read_key(&env.creds(), "acme-app");
+    let extra = block_on(async {
+        env.iam()
+            .create_access_key()
+            .user_name("acme-app")
+            .send()
+            .await
+            .unwrap()
+            .access_key()
+            .unwrap()
+            .access_key_id()
+            .to_owned()
+    });
+    let (code, text) = audit(&env);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "extra-key: `acme-app` has 2 active access keys, but provision delivered one (`{recorded}`)"
+        )),
+        "{text}"
+    );
+    // The recorded key deleted by hand, the hand-made one too: the
+    // application has no key.
+    block_on(async {
+        for key in [&recorded, &extra] {
+            env.iam()
+                .delete_access_key()
+                .user_name("acme-app")
+                .access_key_id(key.as_str())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let (code, text) = audit(&env);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "missing-key: `acme-app` has no active access key, yet provision delivered and recorded `{recorded}`"
+        )),
+        "{text}"
+    );
+    // The way out the finding gives: without the record, the next plan
+    // lists the user's keys and delivers a new one.
+    block_on(async {
+        env.iam()
+            .untag_user()
+            .user_name("acme-app")
+            .tag_keys("provision:access-key")
+            .send()
+            .await
+            .unwrap();
+    });
+    let (code, plan) = env.plan_exit(&env.clients());
+    assert!(
+        code == 2 && plan.contains("+ access-key acme-app"),
+        "{plan}"
+    );
+}

@@ -245,3 +245,34 @@ fn a_tagged_user_at_another_path_is_named_for_what_it_is() {
         assert_eq!(env.proxy.writes(), Vec::<String>::new());
     }
 }
+
+/// A client group under `/provision/team-b/` belongs to the configuration
+/// whose path that is. A client of ours with its name is refused with a
+/// message that says whose it is, and does not advise moving it here,
+/// which would take it from that configuration.
+#[test]
+fn a_client_group_at_a_nested_path_is_named_as_another_configurations() {
+    let env = TestEnv::with_files(&[("acme.toml", &configuration("/provision/", "acme", "alice"))]);
+    let team_b = env.other_configuration(
+        "team-b",
+        &configuration("/provision/team-b/", "acme", "bob"),
+    );
+    env.apply(&team_b).success();
+    env.proxy.clear();
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .assert()
+        .failure()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "error: group `client-acme` already exists at path `/provision/team-b/`, nested under the managed path `/provision/`: it is a client group of another configuration of provision (whose `settings.path` is `/provision/team-b/`), which this configuration never changes; rename the client in this file"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("update-group"), "{err}");
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+}

@@ -97,7 +97,8 @@ async fn report_inner(
     let observed = aws.observe(&desired.settings.path).await?;
     let arns = matrix::needed_policy_arns(desired, &observed);
     let docs = documents::policy_documents(&aws.iam, &arns).await?;
-    let matrix = matrix::matrix(desired, &observed, &docs, &account);
+    // Memberships end on the report's day, as in `verify` and `plan`.
+    let matrix = matrix::matrix(desired, &observed, &docs, &account, Some(now.date_naive()));
     let report = parse_report(&credential_report(aws).await?)?;
     let found = findings(&report, &observed, &desired.settings, now);
     let inputs = Inputs {

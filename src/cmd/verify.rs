@@ -39,7 +39,10 @@ async fn verify_inner(
     let observed = aws.observe(&desired.settings.path).await?;
     let arns = matrix::needed_policy_arns(desired, &observed);
     let docs = documents::policy_documents(&aws.iam, &arns).await?;
-    let matrix = matrix::matrix(desired, &observed, &docs, &account);
+    // Memberships end on the same day as in `plan`: a person's last day is
+    // the one written in the file.
+    let today = Some(chrono::Local::now().date_naive());
+    let matrix = matrix::matrix(desired, &observed, &docs, &account, today);
     let mismatches = if args.simulate {
         Some(cross_check(aws, &observed, &matrix).await?)
     } else {

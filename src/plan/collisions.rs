@@ -2,13 +2,9 @@
 //! declare (SPEC, Guarantee 1, across files): a check of the planner's
 //! inputs, made before any change is planned.
 
-use serde_json::Value;
-
-use crate::model::{Desired, GROUP_PREFIX, Observed};
+use crate::model::{Desired, Observed};
 use crate::plan::PlanError;
-use crate::policy::isolation::{
-    OwnedScope, Scope, client_scopes, policy_distribution_scopes, policy_scopes,
-};
+use crate::policy::isolation::{OwnedScope, Scope, client_scopes, live_clients};
 
 /// How messages name what a live policy grants on CloudFront.
 fn describe_distributions(scope: &OwnedScope) -> String {
@@ -25,12 +21,13 @@ fn describe_distributions(scope: &OwnedScope) -> String {
 /// `clients/acme.toml` must still refuse a prefix that reaches a bucket of a
 /// client that lives only in the account.
 ///
-/// What the other client owns is read from every inline policy of its
-/// group (normally just `provision-s3`) and from the managed policies
-/// attached to it whose documents were read (provision's own
-/// `provision-s3-<client>`, used when a client's grants do not fit inline).
-/// CloudFront distributions are compared the same way: a distribution the
-/// other client's group may invalidate is that client's.
+/// What the other client owns is read by [`live_clients`], the one reading
+/// `verify` shares: its group's inline policies and its own managed policy
+/// `provision-s3-<client>`. CloudFront distributions are compared the same
+/// way: a distribution the other client's group may invalidate is that
+/// client's. Clients of context files count as live here: their files were
+/// checked against the loaded ones, but their groups may still grant what
+/// the files no longer say (a bucket moved away, not yet applied).
 pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError> {
     // Given a whole directory, every managed client group the files do not
     // declare is deleted by the same plan, in its first phase, before any
@@ -40,37 +37,11 @@ pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError>
     if desired.authoritative {
         return Vec::new();
     }
-    let path = desired.settings.path.as_str();
     let mut errors = Vec::new();
-    for group in observed.groups.values() {
-        if !group.is_managed(path)
-            || desired
-                .clients
-                .values()
-                .any(|c| c.group_name() == group.name)
-        {
-            continue;
-        }
-        let other = group.name.strip_prefix(GROUP_PREFIX).unwrap_or(&group.name);
-        let documents: Vec<&Value> = group
-            .inline_policies
-            .values()
-            .chain(
-                group
-                    .attached_policies
-                    .iter()
-                    .filter_map(|arn| observed.managed_policies.get(arn)),
-            )
-            .collect();
-        let mut live: Vec<OwnedScope> = documents.iter().flat_map(|d| policy_scopes(d)).collect();
-        live.sort();
-        live.dedup();
-        let mut live_distributions: Vec<OwnedScope> = documents
-            .iter()
-            .flat_map(|d| policy_distribution_scopes(d))
-            .collect();
-        live_distributions.sort();
-        live_distributions.dedup();
+    let live = live_clients(observed, &desired.settings.path, |c| {
+        desired.clients.contains_key(c)
+    });
+    for other in &live {
         for client in desired.clients.values() {
             let location = |name: &str| {
                 desired
@@ -79,7 +50,7 @@ pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError>
                     .map_or_else(|| client.source.display().to_string(), ToString::to_string)
             };
             for scope in client_scopes(client) {
-                for theirs in &live {
+                for theirs in &other.buckets {
                     if !scope.reaches(theirs.as_scope()) {
                         continue;
                     }
@@ -87,13 +58,13 @@ pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError>
                         client: client.name.clone(),
                         scope: scope.describe(),
                         location: location(scope.name()),
-                        other_client: other.to_owned(),
+                        other_client: other.name.to_owned(),
                         other_scope: theirs.as_scope().describe(),
                     });
                 }
             }
             for id in &client.distributions {
-                for theirs in &live_distributions {
+                for theirs in &other.distributions {
                     if !Scope::Bucket(id).reaches(theirs.as_scope()) {
                         continue;
                     }
@@ -101,7 +72,7 @@ pub fn live_collisions(desired: &Desired, observed: &Observed) -> Vec<PlanError>
                         client: client.name.clone(),
                         distribution: id.clone(),
                         location: location(id),
-                        other_client: other.to_owned(),
+                        other_client: other.name.to_owned(),
                         other_scope: describe_distributions(theirs),
                     });
                 }

@@ -33,6 +33,18 @@ pub enum PlanError {
         path: String,
         managed_path: String,
     },
+    /// A desired group's name is taken by a client group at a path nested
+    /// under the managed path: a client group of another configuration of
+    /// provision (whose `settings.path` is that path). Moving it here would
+    /// take it from that configuration, so the only way out is another name.
+    #[error(
+        "group `{name}` already exists at path `{path}`, nested under the managed path `{managed_path}`: it is a client group of another configuration of provision (whose `settings.path` is `{path}`), which this configuration never changes; rename the client in this file"
+    )]
+    GroupOfAnotherConfiguration {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
     /// A desired name differs only in case from an existing entity's.
     #[error(
         "{kind} `{name}` cannot be created: IAM names ignore case and `{existing}` already exists; use the existing spelling or another name"

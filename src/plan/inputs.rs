@@ -76,14 +76,28 @@ fn user_ownership(inputs: &Inputs<'_>) -> Vec<PlanError> {
     errors
 }
 
-/// Client groups whose name is taken by a group outside the managed path.
+/// Client groups whose name is taken by a group outside the managed path:
+/// another configuration's when its path is nested under the managed one,
+/// else a group provision did not create.
 fn group_ownership(inputs: &Inputs<'_>) -> Vec<PlanError> {
     let mut errors = Vec::new();
     for client in inputs.desired.clients.values() {
         let group = client.group_name();
-        if let Some(g) = inputs.observed.groups.get(&group)
-            && !g.is_managed(inputs.path)
-        {
+        let Some(g) = inputs.observed.groups.get(&group) else {
+            continue;
+        };
+        if g.is_managed(inputs.path) {
+            continue;
+        }
+        // Not managed, with a client group's name: its path is not the
+        // managed path, so starting with it means nested under it.
+        if g.path.starts_with(inputs.path) {
+            errors.push(PlanError::GroupOfAnotherConfiguration {
+                name: group,
+                path: g.path.clone(),
+                managed_path: inputs.path.to_owned(),
+            });
+        } else {
             errors.push(PlanError::UnmanagedGroup {
                 name: group,
                 path: g.path.clone(),

@@ -34,6 +34,7 @@ pub use change::{Action, Change, Kind};
 pub use error::PlanError;
 pub use policy_names::{new_managed_policies, policy_name_collisions};
 pub use quotas::check_quotas;
+pub use strays::unmanaged_group_warning;
 
 use users::Role;
 
@@ -133,7 +134,8 @@ pub fn plan(
 /// 4. [`groups::plan_groups`]: create each client's group, bring its grant
 ///    (narrowing first), its policies and its members up to date.
 /// 5. [`strays`]: managed groups and users the configuration no longer
-///    asks for, and policies put on managed users by hand.
+///    asks for, policies put on managed users by hand, and managed users
+///    in groups provision does not manage (warned, never removed).
 /// 6. [`order`]: by phase, then kind and name.
 pub fn plan_with(
     desired: &Desired,
@@ -161,6 +163,7 @@ pub fn plan_with(
     let deleted_users =
         strays::undeclared_users(&inputs, &members_after, &deleted_clients, &mut plan);
     strays::user_policies(&inputs, &deleted_users, &mut plan);
+    strays::unmanaged_groups(&inputs, &deleted_users, &mut plan);
     strays::delete_groups(&inputs, &deleted_clients, &mut plan);
     order(&mut plan.changes);
     Ok(plan)

@@ -1,6 +1,7 @@
 //! The strays step: what the account holds that the configuration no
 //! longer asks for. Managed groups of undeclared clients, managed users
-//! nobody declares, and policies put on managed users by hand.
+//! nobody declares, policies put on managed users by hand, and managed
+//! users put by hand in groups provision does not manage.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -199,6 +200,61 @@ pub(super) fn user_policies(
             });
         }
     }
+}
+
+/// Managed users that are members of groups provision does not manage: a
+/// hand-made group, or a client group of another configuration (at a
+/// nested path). Their access must come from client groups only, so each
+/// such membership is a warning the reviewer sees before the changes.
+///
+/// They are not removed. IAM authorizes `RemoveUserFromGroup` on the
+/// group, which is not provision's: removing members would need the
+/// operator policy to allow it on every group of the account, and a group
+/// made by hand may be a guardrail whose `Deny` statements taking the user
+/// out would lift. `provision audit` reports them too (`unmanaged-group`).
+/// Users this plan deletes leave every group anyway.
+pub(super) fn unmanaged_groups(
+    inputs: &Inputs<'_>,
+    deleted_users: &BTreeSet<String>,
+    plan: &mut Plan,
+) {
+    let path = inputs.path;
+    for user in inputs.observed.users.values() {
+        if !user.is_managed(path) || deleted_users.contains(&user.name) {
+            continue;
+        }
+        for group in &user.groups {
+            let Some(g) = inputs.observed.groups.get(group) else {
+                continue;
+            };
+            if g.is_managed(path) {
+                continue;
+            }
+            plan.warnings
+                .push(unmanaged_group_warning(&user.name, g, path));
+        }
+    }
+}
+
+/// What a managed user's membership of `group` (not managed) means, and
+/// what to do about it.
+pub fn unmanaged_group_warning(
+    user: &str,
+    group: &crate::model::ObservedGroup,
+    path: &str,
+) -> String {
+    let name = &group.name;
+    let whose = if group.name.starts_with(GROUP_PREFIX) && group.path.starts_with(path) {
+        format!(
+            "a client group of another configuration of provision (path `{}`)",
+            group.path
+        )
+    } else {
+        "a group provision does not manage".to_owned()
+    };
+    format!(
+        "managed user `{user}` is in group `{name}`, {whose}: provision grants access through client groups only, and that group's policies may reach another client's buckets; provision never changes a group it did not create: take the user out with `aws iam remove-user-from-group --group-name {name} --user-name {user}`"
+    )
 }
 
 /// The groups of deleted clients: provision's managed policy detached and

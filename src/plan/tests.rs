@@ -403,6 +403,29 @@ fn an_unmanaged_group_with_a_client_name_is_an_error() {
     assert!(matches!(&errors[0], PlanError::UnmanagedGroup { name, .. } if name == "client-acme"));
 }
 
+/// A client group at a path nested under the managed path is another
+/// configuration's: the message says so and offers no way to take it.
+#[test]
+fn a_client_group_at_a_nested_path_is_another_configurations() {
+    let d = desired();
+    let mut o = Observed::default();
+    o.groups.insert(
+        "client-acme".into(),
+        ObservedGroup {
+            name: "client-acme".into(),
+            path: "/provision/team-b/".into(),
+            ..ObservedGroup::default()
+        },
+    );
+    let errors = plan(&d, &o, ACCOUNT).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    insta::assert_snapshot!(errors[0].to_string(), @"group `client-acme` already exists at path `/provision/team-b/`, nested under the managed path `/provision/`: it is a client group of another configuration of provision (whose `settings.path` is `/provision/team-b/`), which this configuration never changes; rename the client in this file");
+    // A path that merely starts like the managed one is not nested.
+    o.groups.get_mut("client-acme").unwrap().path = "/provisional/".into();
+    let errors = plan(&d, &o, ACCOUNT).unwrap_err();
+    assert!(matches!(&errors[0], PlanError::UnmanagedGroup { name, .. } if name == "client-acme"));
+}
+
 #[test]
 fn hand_made_users_and_groups_are_never_touched() {
     let d = desired();
@@ -435,6 +458,66 @@ fn hand_made_users_and_groups_are_never_touched() {
     );
     let p = plan(&d, &o, ACCOUNT).unwrap();
     assert!(p.is_empty(), "{:#?}", names(&p));
+}
+
+/// A managed user put by hand in a group provision does not manage gets
+/// access from outside its client groups: the plan warns, naming the user,
+/// the group and the way out, and changes nothing (the group is not
+/// provision's); a user the plan deletes leaves it anyway, unwarned.
+#[test]
+fn a_managed_user_in_a_hand_made_group_is_warned_not_removed() {
+    let d = desired();
+    let mut o = converged(&d);
+    o.groups.insert(
+        "s3-readers".into(),
+        ObservedGroup {
+            name: "s3-readers".into(),
+            path: "/".into(),
+            ..ObservedGroup::default()
+        },
+    );
+    o.users
+        .get_mut("acme-app")
+        .unwrap()
+        .groups
+        .insert("s3-readers".into());
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert!(p.is_empty(), "{:#?}", names(&p));
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(
+        p.warnings[0].starts_with(
+            "managed user `acme-app` is in group `s3-readers`, a group provision does not manage"
+        ),
+        "{}",
+        p.warnings[0]
+    );
+    // bob leaves the configuration: his user is deleted, with every
+    // membership, which the deletion's own warning says.
+    let mut d = d;
+    d.developers.remove("bob");
+    for c in d.clients.values_mut() {
+        c.developers.retain(|x| x != "bob");
+    }
+    o.users
+        .get_mut("acme-app")
+        .unwrap()
+        .groups
+        .remove("s3-readers");
+    o.users
+        .get_mut("bob")
+        .unwrap()
+        .groups
+        .insert("s3-readers".into());
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert!(
+        names(&p).iter().any(|n| n.contains("user bob")),
+        "{:#?}",
+        names(&p)
+    );
+    assert_eq!(
+        p.warnings,
+        ["deleting user `bob` also removes it from groups provision does not manage: `s3-readers`"]
+    );
 }
 
 #[test]

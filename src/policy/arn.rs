@@ -63,6 +63,14 @@ pub fn is_own_policy_arn(arn: &str, managed_path: &str) -> bool {
         .is_some_and(|client| !client.is_empty() && !client.contains('/'))
 }
 
+/// True when `arn` names the managed policy provision writes for `client`
+/// (`provision-s3-<client>`) at exactly `managed_path`, in any account.
+pub fn is_client_policy_arn(arn: &str, managed_path: &str, client: &str) -> bool {
+    arn.split_once(":policy")
+        .and_then(|(_, rest)| rest.strip_prefix(managed_path))
+        .is_some_and(|name| name == managed_policy_name(client))
+}
+
 // ---- the apply lock -----------------------------------------------------------
 
 /// The start of every lock policy's name.

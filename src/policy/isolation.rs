@@ -8,9 +8,11 @@
 //! what `verify` checks, so plan refuses what verify would call a leak
 //! (SPEC, Guarantee 10). Pure: no IO, no spans.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-use crate::model::Client;
+use crate::model::{Client, GROUP_PREFIX, Observed, ObservedGroup};
 use crate::policy::arn;
 use crate::policy::document::{statements, strings};
 
@@ -202,10 +204,142 @@ pub fn policy_distribution_scopes(doc: &Value) -> Vec<OwnedScope> {
     scopes
 }
 
+/// A client that lives in the account but not in the configuration being
+/// checked, and what it owns there: the one answer to "what does a live
+/// client own", shared by the planner's live collision check and `verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveClient<'o> {
+    /// The client's name: its group's without `client-`.
+    pub name: &'o str,
+    /// Its managed group.
+    pub group: &'o ObservedGroup,
+    /// Every bucket and prefix its group's policies grant, sorted, once each.
+    pub buckets: Vec<OwnedScope>,
+    /// Every distribution its group's policies let it invalidate, sorted,
+    /// once each.
+    pub distributions: Vec<OwnedScope>,
+}
+
+/// Every managed client group at exactly `managed_path` whose client
+/// `configured` does not claim, with what that client owns.
+///
+/// What it owns is read from every inline policy of its group (normally
+/// just `provision-s3`) and from the client's own managed policy
+/// `provision-s3-<client>` (written when its grant does not fit inline),
+/// whose document `managed_policies` holds by ARN. Other managed policies
+/// attached to the group are not the client's grant: provision never
+/// attaches them, so they say nothing about what the client owns.
+pub fn live_clients<'o>(
+    observed: &'o Observed,
+    managed_path: &str,
+    configured: impl Fn(&str) -> bool,
+) -> Vec<LiveClient<'o>> {
+    observed
+        .groups
+        .values()
+        .filter(|g| g.is_managed(managed_path))
+        .filter_map(|group| {
+            let name = group.name.strip_prefix(GROUP_PREFIX)?;
+            (!configured(name))
+                .then(|| live_client(name, group, managed_path, &observed.managed_policies))
+        })
+        .collect()
+}
+
+/// What client `name` owns, from its `group` (see [`live_clients`]).
+fn live_client<'o>(
+    name: &'o str,
+    group: &'o ObservedGroup,
+    managed_path: &str,
+    managed_policies: &BTreeMap<String, Value>,
+) -> LiveClient<'o> {
+    let documents: Vec<&Value> = group
+        .inline_policies
+        .values()
+        .chain(
+            group
+                .attached_policies
+                .iter()
+                .filter(|arn| arn::is_client_policy_arn(arn, managed_path, name))
+                .filter_map(|arn| managed_policies.get(arn)),
+        )
+        .collect();
+    let mut buckets: Vec<OwnedScope> = documents.iter().flat_map(|d| policy_scopes(d)).collect();
+    buckets.sort();
+    buckets.dedup();
+    let mut distributions: Vec<OwnedScope> = documents
+        .iter()
+        .flat_map(|d| policy_distribution_scopes(d))
+        .collect();
+    distributions.sort();
+    distributions.dedup();
+    LiveClient {
+        name,
+        group,
+        buckets,
+        distributions,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A live client's grant is read from its inline policies and from its
+    /// own managed policy, never from another managed policy attached to
+    /// its group; loaded clients and groups outside the managed path are
+    /// not live clients.
+    #[test]
+    fn a_live_client_owns_what_its_inline_and_own_managed_policies_grant() {
+        let allow = |resource: &str| json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "cloudfront:CreateInvalidation"], "Resource": resource}]});
+        let own = "arn:aws:iam::123456789012:policy/provision/provision-s3-globex";
+        let other = "arn:aws:iam::123456789012:policy/provision/provision-s3-acme";
+        let nested = "arn:aws:iam::123456789012:policy/provision/team/provision-s3-globex";
+        let mut observed = Observed {
+            managed_policies: [
+                (own.to_owned(), allow("arn:aws:s3:::globex-big/*")),
+                (other.to_owned(), allow("arn:aws:s3:::acme-assets/*")),
+                (nested.to_owned(), allow("arn:aws:s3:::nested/*")),
+            ]
+            .into(),
+            ..Observed::default()
+        };
+        for (name, path) in [
+            ("client-globex", "/provision/"),
+            ("client-acme", "/provision/"),
+            ("client-other", "/provision/team/"),
+        ] {
+            observed.groups.insert(
+                name.into(),
+                ObservedGroup {
+                    name: name.into(),
+                    path: path.into(),
+                    inline_policies: [(
+                        "provision-s3".to_owned(),
+                        allow(&format!(
+                            "arn:aws:cloudfront::123456789012:distribution/E{}",
+                            name.len()
+                        )),
+                    )]
+                    .into(),
+                    attached_policies: vec![own.into(), other.into(), nested.into()],
+                    ..ObservedGroup::default()
+                },
+            );
+        }
+        let live = live_clients(&observed, "/provision/", |c| c == "acme");
+        assert_eq!(live.len(), 1, "{live:?}");
+        assert_eq!(live[0].name, "globex");
+        assert_eq!(live[0].buckets, [OwnedScope::Bucket("globex-big".into())]);
+        assert_eq!(live[0].distributions, [OwnedScope::Bucket("E13".into())]);
+        let all = live_clients(&observed, "/provision/", |_| false);
+        assert_eq!(
+            all.iter().map(|c| c.name).collect::<Vec<_>>(),
+            ["acme", "globex"]
+        );
+        assert_eq!(all[0].buckets, [OwnedScope::Bucket("acme-assets".into())]);
+    }
 
     #[test]
     fn distributions_are_read_back_from_generated_and_hand_written_arns() {

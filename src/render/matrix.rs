@@ -1,7 +1,7 @@
 //! Printing `verify`'s access matrix: a table with the verdict for people,
 //! JSON for programs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -114,7 +114,13 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "note: {note}")?;
     }
     let leaks: Vec<&Cell> = m.leaks().collect();
-    if leaks.is_empty() {
+    if leaks.is_empty() && !m.unreadable.is_empty() {
+        writeln!(
+            out,
+            "Isolation cannot be proven: {} policy(ies) that apply to managed users could not be read (see the note above).",
+            m.unreadable.len()
+        )?;
+    } else if leaks.is_empty() {
         writeln!(
             out,
             "Isolation holds: no principal reaches a bucket or distribution of a client it does not belong to."
@@ -140,6 +146,13 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
             "Isolation is broken: {} principal/resource pair(s) cross clients.",
             leaks.len()
         )?;
+        if !m.unreadable.is_empty() {
+            writeln!(
+                out,
+                "{} policy(ies) that apply to managed users could not be read (see the note above): there may be more.",
+                m.unreadable.len()
+            )?;
+        }
     }
     Ok(())
 }
@@ -152,11 +165,15 @@ struct JsonMatrix<'a> {
     resources: &'a [Resource],
     access: &'a [Cell],
     leaks: Vec<&'a Cell>,
+    /// Policies that apply but could not be read: `isolated` is false
+    /// while any is listed.
+    unreadable_policies: &'a BTreeSet<String>,
     notes: &'a [String],
 }
 
 /// Writes the matrix as JSON: `format_version`, `isolated`, `principals`,
-/// `resources`, `access` (one entry per pair), `leaks` and `notes`.
+/// `resources`, `access` (one entry per pair), `leaks`,
+/// `unreadable_policies` and `notes`.
 pub fn json(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
     let doc = JsonMatrix {
         format_version: JSON_FORMAT_VERSION,
@@ -165,6 +182,7 @@ pub fn json(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
         resources: &m.resources,
         access: &m.cells,
         leaks: m.leaks().collect(),
+        unreadable_policies: &m.unreadable,
         notes: &m.notes,
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;

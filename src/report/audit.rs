@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::model::{Observed, Settings};
+use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, Settings};
+use crate::plan::unmanaged_group_warning;
 
 /// A key with no use in this many days is reported as unused.
 pub const UNUSED_KEY_DAYS: i64 = 90;
@@ -129,6 +130,14 @@ pub enum Check {
     /// A managed user holds a policy of its own (inline or attached):
     /// provision grants access through client groups only.
     UserPolicy,
+    /// A managed user is in a group provision does not manage.
+    UnmanagedGroup,
+    /// An application user holds an active key besides the one provision
+    /// delivered and recorded.
+    ExtraKey,
+    /// An application user's recorded key is gone or inactive: its
+    /// application has no working key.
+    MissingKey,
 }
 
 /// One thing that needs action.
@@ -174,6 +183,11 @@ pub fn findings(
                     "`{name}` has a console password; provision grants S3 access by key only: delete it with `aws iam delete-login-profile --user-name {name}`"
                 ),
             );
+        }
+        if let Some(recorded) = user.tags.get(ACCESS_KEY_TAG_KEY)
+            && user.tags.contains_key(CLIENT_TAG_KEY)
+        {
+            app_key_findings(name, recorded, row, &mut push);
         }
         for key in row.keys.iter().filter(|k| k.active) {
             let Some(rotated) = key.last_rotated else {
@@ -234,6 +248,15 @@ pub fn findings(
                     ),
                 );
             }
+            for group in user.groups.iter().filter_map(|g| observed.groups.get(g)) {
+                if !group.is_managed(path) {
+                    push(
+                        &user.name,
+                        Check::UnmanagedGroup,
+                        unmanaged_group_warning(&user.name, group, path),
+                    );
+                }
+            }
             if let Some(boundary) = &settings.permissions_boundary
                 && user.permissions_boundary.as_ref() != Some(boundary)
             {
@@ -270,6 +293,38 @@ pub fn findings(
     out
 }
 
+/// An application user's keys, as the credential report counts them,
+/// against the one provision recorded (`recorded`, its id). The report
+/// holds no key ids, so what it can tell is how many keys are active: two
+/// means one was made by hand (provision keeps one, except during a
+/// `rotate-key`, which the audit then reports until `--finish`), none
+/// means the recorded key was deleted or deactivated and the application
+/// has no working key.
+fn app_key_findings(
+    name: &str,
+    recorded: &str,
+    row: &ReportRow,
+    push: &mut impl FnMut(&str, Check, String),
+) {
+    match row.keys.iter().filter(|k| k.active).count() {
+        0 => push(
+            name,
+            Check::MissingKey,
+            format!(
+                "`{name}` has no active access key, yet provision delivered and recorded `{recorded}`: it was deleted or deactivated by hand, and the application has no working key; to deliver a new one, remove the record with `aws iam untag-user --user-name {name} --tag-keys {ACCESS_KEY_TAG_KEY}`, then run `provision apply`"
+            ),
+        ),
+        1 => {}
+        n => push(
+            name,
+            Check::ExtraKey,
+            format!(
+                "`{name}` has {n} active access keys, but provision delivered one (`{recorded}`): any other was made outside provision and nobody reviewed who holds it; list them with `aws iam list-access-keys --user-name {name}` and delete every key but `{recorded}` (or finish a rotation with `provision rotate-key {name} --finish`)"
+            ),
+        ),
+    }
+}
+
 impl Finding {
     /// The check's name, as text and JSON print it.
     pub fn check_name(&self) -> &'static str {
@@ -281,6 +336,9 @@ impl Finding {
             Check::MissingBoundary => "missing-boundary",
             Check::UnmanagedMember => "unmanaged-member",
             Check::UserPolicy => "user-policy",
+            Check::UnmanagedGroup => "unmanaged-group",
+            Check::ExtraKey => "extra-key",
+            Check::MissingKey => "missing-key",
         }
     }
 }
@@ -384,6 +442,90 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
         app.inline_policies.clear();
         app.attached_policies.clear();
         assert_eq!(findings(&rows, &o, &Settings::default(), now()), []);
+    }
+
+    /// A managed user in a group provision does not manage gets access
+    /// from outside its client groups: a finding, naming the group and how
+    /// to take the user out; a client group of another configuration (at
+    /// a nested path) is named as such.
+    #[test]
+    fn a_managed_user_in_a_group_provision_does_not_manage_is_a_finding() {
+        let rows = parse_report(REPORT).unwrap();
+        let mut o = observed();
+        o.users
+            .get_mut("alice")
+            .unwrap()
+            .groups
+            .extend(["admins".to_owned(), "client-beta".to_owned()]);
+        o.groups.insert(
+            "client-beta".into(),
+            ObservedGroup {
+                name: "client-beta".into(),
+                path: "/provision/team-b/".into(),
+                ..ObservedGroup::default()
+            },
+        );
+        let found: Vec<String> = findings(&rows, &o, &Settings::default(), now())
+            .into_iter()
+            .filter(|f| f.check == Check::UnmanagedGroup)
+            .map(|f| format!("{}: {}", f.check_name(), f.detail))
+            .collect();
+        insta::assert_snapshot!(found.join("\n"), @r"
+        unmanaged-group: managed user `alice` is in group `admins`, a group provision does not manage: provision grants access through client groups only, and that group's policies may reach another client's buckets; provision never changes a group it did not create: take the user out with `aws iam remove-user-from-group --group-name admins --user-name alice`
+        unmanaged-group: managed user `alice` is in group `client-beta`, a client group of another configuration of provision (path `/provision/team-b/`): provision grants access through client groups only, and that group's policies may reach another client's buckets; provision never changes a group it did not create: take the user out with `aws iam remove-user-from-group --group-name client-beta --user-name alice`
+        ");
+    }
+
+    /// An application user's active keys against the one provision
+    /// recorded: a second one was made by hand; none means the recorded
+    /// key is gone. Developers' keys are their own business (no record).
+    #[test]
+    fn an_app_users_keys_are_compared_with_the_recorded_one() {
+        let report = |key_1: bool, key_2: bool| {
+            format!(
+                "user,password_enabled,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date\n\
+                 acme-app,false,{key_1},2026-11-24T11:00:00+00:00,N/A,{key_2},2026-11-25T11:00:00+00:00,N/A\n\
+                 alice,false,true,2026-11-24T11:00:00+00:00,N/A,true,2026-11-24T11:00:00+00:00,N/A\n"
+            )
+        };
+        let mut o = observed();
+        o.users.remove("mallory");
+        let app = o.users.get_mut("acme-app").unwrap();
+        app.inline_policies.clear();
+        app.attached_policies.clear();
+        app.tags.insert(CLIENT_TAG_KEY.into(), "acme".into());
+        app.tags
+            .insert(ACCESS_KEY_TAG_KEY.into(), "AKIARECORDED".into());
+        let checks = |key_1, key_2, o: &Observed| -> Vec<(String, Check)> {
+            let rows = parse_report(&report(key_1, key_2)).unwrap();
+            findings(&rows, o, &Settings::default(), now())
+                .into_iter()
+                .map(|f| (f.user, f.check))
+                .collect()
+        };
+        assert_eq!(checks(true, false, &o), []);
+        assert_eq!(checks(false, true, &o), []);
+        assert_eq!(
+            checks(true, true, &o),
+            [("acme-app".to_owned(), Check::ExtraKey)]
+        );
+        assert_eq!(
+            checks(false, false, &o),
+            [("acme-app".to_owned(), Check::MissingKey)]
+        );
+        let rows = parse_report(&report(true, true)).unwrap();
+        let detail = &findings(&rows, &o, &Settings::default(), now())[0].detail;
+        assert!(
+            detail.starts_with(
+                "`acme-app` has 2 active access keys, but provision delivered one (`AKIARECORDED`)"
+            ),
+            "{detail}"
+        );
+        // Without a record (an apply cut off before recording), the plan
+        // lists the keys itself and replaces what it cannot adopt.
+        let app = o.users.get_mut("acme-app").unwrap();
+        app.tags.remove(ACCESS_KEY_TAG_KEY);
+        assert_eq!(checks(true, true, &o), []);
     }
 
     #[test]

@@ -15,13 +15,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{CLIENT_TAG_KEY, Desired, GROUP_PREFIX, Observed};
+use crate::model::{CLIENT_TAG_KEY, Client, Desired, Observed, ObservedUser};
+use crate::plan::expiry::apply_lifecycle;
 use crate::policy::arn::{bucket_arn, distribution_arn, objects_arn};
 use crate::policy::evaluate::{Decision, evaluate};
-use crate::policy::isolation::{OwnedScope, policy_scopes};
+use crate::policy::isolation::{LiveClient, OwnedScope, live_clients};
 use crate::policy::reach::{self, Owned, Reach, Rule};
 
 /// Suffix that turns a bucket prefix into a representative bucket name.
@@ -195,6 +197,11 @@ pub struct Matrix {
     pub cells: Vec<Cell>,
     /// Things the reader should know about how the answer was reached.
     pub notes: Vec<String>,
+    /// ARNs of managed policies (attached or boundaries) that apply to a
+    /// principal but whose documents could not be read. A policy that
+    /// cannot be read may grant anything, so isolation cannot be proven
+    /// while any is left.
+    pub unreadable: BTreeSet<String>,
 }
 
 impl Matrix {
@@ -203,9 +210,10 @@ impl Matrix {
         self.cells.iter().filter(|c| c.is_leak())
     }
 
-    /// True when no principal reaches another client's resources.
+    /// True when isolation is proven: no principal reaches another
+    /// client's resources, and every policy that applies was read.
     pub fn isolated(&self) -> bool {
-        self.leaks().next().is_none()
+        self.leaks().next().is_none() && self.unreadable.is_empty()
     }
 }
 
@@ -225,38 +233,67 @@ pub fn needed_policy_arns(desired: &Desired, observed: &Observed) -> BTreeSet<St
 }
 
 /// Builds the matrix: principals are the managed users; resources are every
-/// bucket, prefix (as `<prefix>example`) and distribution of the loaded
-/// clients, plus the buckets and prefixes that managed groups of clients not
-/// loaded grant in the account. `docs` holds the managed policy documents
-/// by ARN (see [`needed_policy_arns`]).
+/// bucket, prefix (as `<prefix>example`) and distribution of the clients of
+/// the configuration (the files given and their context files), plus the
+/// buckets, prefixes and distributions that managed groups of clients not
+/// in the configuration grant in the account. `docs` holds the managed
+/// policy documents by ARN (see [`needed_policy_arns`]).
+///
+/// With `today`, memberships are taken as the planner takes them (see
+/// [`apply_lifecycle`]): an ended membership, an expired or a disabled
+/// developer belongs to no client, so what it still reaches is a leak
+/// until the next apply takes it away.
 pub fn matrix(
     desired: &Desired,
     observed: &Observed,
     docs: &BTreeMap<String, Value>,
     account_id: &str,
+    today: Option<NaiveDate>,
 ) -> Matrix {
     let mut notes = Vec::new();
-    let live = live_clients(desired, observed);
-    let resources = resources(desired, &live, account_id, &mut notes);
+    let belonging = Belonging::new(desired, observed, today);
+    let resources = resources(&belonging, account_id, &mut notes);
     let mut principals = Vec::new();
     let mut policies_of: BTreeMap<String, Policies<'_>> = BTreeMap::new();
-    let mut missing: BTreeSet<String> = BTreeSet::new();
+    let mut unreadable: BTreeSet<String> = BTreeSet::new();
+    let mut unread_boundaries: BTreeSet<String> = BTreeSet::new();
+    let mut from_account: Vec<String> = Vec::new();
     let path = desired.settings.path.as_str();
     for user in observed.users.values().filter(|u| u.is_managed(path)) {
-        principals.push(principal(desired, &live, user));
+        let principal = belonging.principal(user);
+        from_account.extend(
+            belonging
+                .live_memberships(user)
+                .map(|client| format!("`{}` in `{}`", user.name, client.group.name)),
+        );
+        principals.push(principal);
         policies_of.insert(
             user.name.clone(),
-            policies(observed, user, docs, &mut missing),
+            policies(
+                observed,
+                user,
+                docs,
+                &mut unreadable,
+                &mut unread_boundaries,
+            ),
         );
     }
-    if !missing.is_empty() {
+    if !from_account.is_empty() {
         notes.push(format!(
-            "these managed policies could not be read and were left out: {}",
-            missing
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "memberships in groups of clients not in the configuration were read from the account: {}",
+            from_account.join(", ")
+        ));
+    }
+    if !unread_boundaries.is_empty() {
+        notes.push(format!(
+            "these permissions boundaries could not be read and were left out, which can only show more access than there is: {}",
+            backticked(&unread_boundaries)
+        ));
+    }
+    if !unreadable.is_empty() {
+        notes.push(format!(
+            "these policies apply to managed users but could not be read, so isolation cannot be proven: {}; check that they exist and that the credentials may read them (iam:GetPolicy, iam:GetPolicyVersion)",
+            backticked(&unreadable)
         ));
     }
     // Each resource's patterns are parsed once, not once per principal.
@@ -278,31 +315,151 @@ pub fn matrix(
         resources: resources.into_iter().collect(),
         cells,
         notes,
+        unreadable,
     }
 }
 
-/// Managed client groups of clients the files do not declare, by client
-/// name: what those clients own is read from their policies.
-fn live_clients<'o>(
-    desired: &Desired,
-    observed: &'o Observed,
-) -> Vec<(&'o str, &'o crate::model::ObservedGroup)> {
-    let path = desired.settings.path.as_str();
-    let loaded_groups: BTreeSet<String> =
-        desired.clients.values().map(|c| c.group_name()).collect();
-    observed
-        .groups
-        .values()
-        .filter(|g| g.is_managed(path) && !loaded_groups.contains(&g.name))
-        .map(|g| (g.name.strip_prefix(GROUP_PREFIX).unwrap_or(&g.name), g))
-        .collect()
+/// `a`, `b` as "`a`, `b`".
+fn backticked(names: &BTreeSet<String>) -> String {
+    names
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// Every bucket, prefix and distribution with its owner: the loaded
+/// Who belongs to which client, decided from the configuration wherever it
+/// speaks, never from what anyone allowed to edit IAM can change (a tag, a
+/// membership), and from the account only for clients the configuration
+/// does not declare at all.
+struct Belonging<'a> {
+    /// Every client of the configuration (the files given and their context
+    /// files), with ended memberships taken out.
+    clients: BTreeMap<String, Client>,
+    /// Application user name -> its client, from the configuration.
+    app_users: BTreeMap<&'a str, &'a str>,
+    /// Every developer the configuration declares or lists, ended or not.
+    developers: BTreeSet<&'a str>,
+    /// Managed client groups of clients the configuration does not declare.
+    live: Vec<LiveClient<'a>>,
+}
+
+impl<'a> Belonging<'a> {
+    fn new(desired: &'a Desired, observed: &'a Observed, today: Option<NaiveDate>) -> Self {
+        let configured: BTreeMap<&str, &Client> = desired
+            .clients
+            .values()
+            .chain(desired.context_clients.values())
+            .map(|c| (c.name.as_str(), c))
+            .collect();
+        let app_users = configured
+            .values()
+            .filter_map(|c| Some((c.app_user.as_deref()?, c.name.as_str())))
+            .collect();
+        let developers = desired
+            .developers
+            .keys()
+            .chain(desired.context_developer_declarations.keys())
+            .map(String::as_str)
+            .chain(
+                configured
+                    .values()
+                    .flat_map(|c| c.developers.iter().map(String::as_str)),
+            )
+            .collect();
+        // The planner's lifecycle pass, run on the whole configuration.
+        let mut whole = Desired {
+            developers: desired.developers.clone(),
+            clients: configured
+                .values()
+                .map(|c| (c.name.clone(), (*c).clone()))
+                .collect(),
+            ..Desired::default()
+        };
+        whole.developers.extend(
+            desired
+                .context_developer_declarations
+                .iter()
+                .map(|(name, d)| (name.clone(), d.clone())),
+        );
+        let clients = match today {
+            Some(today) => apply_lifecycle(&whole, today).0.clients,
+            None => whole.clients,
+        };
+        let live = live_clients(observed, &desired.settings.path, |c| {
+            configured.contains_key(c)
+        });
+        Belonging {
+            clients,
+            app_users,
+            developers,
+            live,
+        }
+    }
+
+    /// `user` and the clients it belongs to:
+    ///
+    /// - an application user of the configuration belongs to exactly its
+    ///   client, whatever its tags or groups say;
+    /// - a developer of the configuration belongs to the clients whose
+    ///   memberships of it have not ended, and to clients the
+    ///   configuration does not declare whose group it is in;
+    /// - an application user the configuration does not declare belongs to
+    ///   the client its `provision:client` tag names, when the
+    ///   configuration does not declare that client (provision wrote the
+    ///   tag), and otherwise to none;
+    /// - any other managed user belongs to the clients the configuration
+    ///   does not declare whose group it is in.
+    fn principal(&self, user: &ObservedUser) -> Principal {
+        let name = user.name.as_str();
+        let (kind, clients) = if let Some(client) = self.app_users.get(name) {
+            ("app", BTreeSet::from([(*client).to_owned()]))
+        } else if !self.developers.contains(name)
+            && let Some(client) = user.tags.get(CLIENT_TAG_KEY)
+        {
+            let clients = if self.clients.contains_key(client) {
+                BTreeSet::new()
+            } else {
+                BTreeSet::from([client.clone()])
+            };
+            ("app", clients)
+        } else {
+            let mut clients: BTreeSet<String> = self
+                .clients
+                .values()
+                .filter(|c| c.developers.iter().any(|d| d == name))
+                .map(|c| c.name.clone())
+                .collect();
+            clients.extend(self.live_memberships(user).map(|c| c.name.to_owned()));
+            ("developer", clients)
+        };
+        Principal {
+            name: user.name.clone(),
+            kind,
+            clients,
+        }
+    }
+
+    /// The clients the configuration does not declare whose groups `user`
+    /// is in, when those memberships count (see [`Belonging::principal`]):
+    /// never for an application user.
+    fn live_memberships<'s>(
+        &'s self,
+        user: &'s ObservedUser,
+    ) -> impl Iterator<Item = &'s LiveClient<'a>> {
+        let app = self.app_users.contains_key(user.name.as_str())
+            || (!self.developers.contains(user.name.as_str())
+                && user.tags.contains_key(CLIENT_TAG_KEY));
+        self.live
+            .iter()
+            .filter(move |c| !app && user.groups.contains(&c.group.name))
+    }
+}
+
+/// Every bucket, prefix and distribution with its owner: the configured
 /// clients' from the files, the others' from their groups' policies.
 fn resources(
-    desired: &Desired,
-    live: &[(&str, &crate::model::ObservedGroup)],
+    belonging: &Belonging<'_>,
     account_id: &str,
     notes: &mut Vec<String>,
 ) -> BTreeSet<Resource> {
@@ -318,7 +475,7 @@ fn resources(
         prefix: prefix.map(str::to_owned),
         account_id: account_id.to_owned(),
     };
-    for client in desired.clients.values() {
+    for client in belonging.clients.values() {
         for b in &client.buckets {
             resources.insert(resource(ResourceKind::Bucket, b, &client.name, None));
         }
@@ -329,26 +486,34 @@ fn resources(
             resources.insert(resource(ResourceKind::Distribution, d, &client.name, None));
         }
     }
-    for (client, group) in live {
-        for scope in group.inline_policies.values().flat_map(policy_scopes) {
+    let live = &belonging.live;
+    for client in live {
+        for scope in &client.buckets {
             match scope {
                 OwnedScope::Bucket(b) => {
-                    resources.insert(resource(ResourceKind::Bucket, &b, client, None));
+                    resources.insert(resource(ResourceKind::Bucket, b, client.name, None));
                 }
                 // The empty prefix is every bucket: not a bucket of its own.
                 OwnedScope::Prefix(p) if p.is_empty() => {}
                 OwnedScope::Prefix(p) => {
-                    resources.insert(resource(ResourceKind::Bucket, &p, client, Some(&p)));
+                    resources.insert(resource(ResourceKind::Bucket, p, client.name, Some(p)));
                 }
+            }
+        }
+        // provision grants distributions by id; a wildcard on one is a
+        // hand edit of that group, not something the client owns.
+        for scope in &client.distributions {
+            if let OwnedScope::Bucket(id) = scope {
+                resources.insert(resource(ResourceKind::Distribution, id, client.name, None));
             }
         }
     }
     if !live.is_empty() {
         notes.push(format!(
-            "buckets of {} client(s) not in the files given were read from their groups' policies: {}",
+            "buckets and distributions of {} client(s) not in the configuration were read from their groups' policies: {}",
             live.len(),
             live.iter()
-                .map(|(c, _)| format!("`{c}`"))
+                .map(|c| format!("`{}`", c.name))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -361,48 +526,18 @@ fn resources(
     resources
 }
 
-/// A managed user and the clients it belongs to: as the files say for
-/// loaded clients, as the account says for the others.
-fn principal(
-    desired: &Desired,
-    live: &[(&str, &crate::model::ObservedGroup)],
-    user: &crate::model::ObservedUser,
-) -> Principal {
-    let mut clients = BTreeSet::new();
-    for client in desired.clients.values() {
-        if client.developers.contains(&user.name)
-            || client.app_user.as_deref() == Some(user.name.as_str())
-        {
-            clients.insert(client.name.clone());
-        }
-    }
-    for (client, group) in live {
-        if user.groups.contains(&group.name) {
-            clients.insert((*client).to_owned());
-        }
-    }
-    if let Some(client) = user.tags.get(CLIENT_TAG_KEY) {
-        clients.insert(client.clone());
-    }
-    Principal {
-        name: user.name.clone(),
-        kind: if user.tags.contains_key(CLIENT_TAG_KEY) {
-            "app"
-        } else {
-            "developer"
-        },
-        clients,
-    }
-}
-
 /// Every policy that applies to `user`, each with the name a leak message
-/// gives it; the ARNs of managed policies whose documents are not in
-/// `docs` go to `missing`.
+/// gives it. The ARNs of attached policies whose documents are not in
+/// `docs` go to `unreadable`: they may grant anything. A boundary whose
+/// document is not there goes to `unread_boundaries` and is left out: a
+/// boundary only ever takes access away, so evaluating without it can only
+/// find more, never fewer, leaks.
 fn policies<'a>(
     observed: &'a Observed,
     user: &'a crate::model::ObservedUser,
     docs: &'a BTreeMap<String, Value>,
-    missing: &mut BTreeSet<String>,
+    unreadable: &mut BTreeSet<String>,
+    unread_boundaries: &mut BTreeSet<String>,
 ) -> Policies<'a> {
     let mut identity: Vec<(String, &Value)> = user
         .inline_policies
@@ -439,14 +574,14 @@ fn policies<'a>(
                 identity.push((format!("managed policy `{arn}` attached to {holder}"), doc))
             }
             None => {
-                missing.insert(arn.clone());
+                unreadable.insert(arn.clone());
             }
         }
     }
     let boundary = user.permissions_boundary.as_ref().and_then(|arn| {
         let doc = docs.get(arn);
         if doc.is_none() {
-            missing.insert(arn.clone());
+            unread_boundaries.insert(arn.clone());
         }
         doc.map(|d| (arn, d))
     });
@@ -589,7 +724,13 @@ pub fn grants(
     docs: &BTreeMap<String, Value>,
     r: &Resource,
 ) -> Vec<Reach> {
-    let p = policies(observed, user, docs, &mut BTreeSet::new());
+    let p = policies(
+        observed,
+        user,
+        docs,
+        &mut BTreeSet::new(),
+        &mut BTreeSet::new(),
+    );
     reach::reach(&p.rules, p.boundary_rules.as_deref(), &r.owned())
 }
 

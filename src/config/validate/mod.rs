@@ -104,11 +104,16 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
 
     // Every check above saw the context files too; the scope is the files
     // given.
-    let clients: Vec<ClientDraft<'_>> = clients
+    let (clients, context_clients): (Vec<ClientDraft<'_>>, Vec<ClientDraft<'_>>) = clients
         .into_iter()
-        .filter(|draft| files.get(draft.file_index).is_some_and(|f| !f.context))
-        .collect();
+        .partition(|draft| files.get(draft.file_index).is_some_and(|f| !f.context));
     let (developers, context_developers) = v.developers_in_scope(&clients);
+    let context_developer_declarations = v
+        .developers
+        .values()
+        .filter(|decl| context_developers.contains(&decl.value.name))
+        .map(|decl| (decl.value.name.clone(), decl.value.clone()))
+        .collect();
     let locations = v.locations(&clients);
     let mut developer_locations = BTreeMap::new();
     for decl in v.developers.values() {
@@ -125,13 +130,17 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
             );
         }
     }
-    let clients = clients
-        .into_iter()
-        .filter_map(|draft| {
-            let client = draft.finish(files)?;
-            Some((client.name.clone(), client))
-        })
-        .collect();
+    let finish = |drafts: Vec<ClientDraft<'_>>| {
+        drafts
+            .into_iter()
+            .filter_map(|draft| {
+                let client = draft.finish(files)?;
+                Some((client.name.clone(), client))
+            })
+            .collect()
+    };
+    let clients = finish(clients);
+    let context_clients = finish(context_clients);
     Desired {
         settings,
         developers,
@@ -145,6 +154,8 @@ pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagno
             .collect(),
         context_developers,
         developer_locations,
+        context_clients,
+        context_developer_declarations,
     }
 }
 

@@ -141,7 +141,7 @@ fn listed() -> BTreeMap<String, Vec<ListedKey>> {
 /// The client report and the overview, each in both formats.
 fn outputs(desired: &Desired, observed: &Observed) -> [String; 4] {
     let now = at(2026, 12, 1);
-    let m = matrix(desired, observed, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(desired, observed, &BTreeMap::new(), ACCOUNT, None);
     let rows = report_rows();
     let found = findings(&rows, observed, &desired.settings, now);
     let inputs = Inputs {

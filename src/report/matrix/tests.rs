@@ -12,6 +12,7 @@ use crate::model::{
 };
 use crate::policy::document::group_policy;
 use crate::render::matrix::{json, text};
+use chrono::NaiveDate;
 
 const ACCOUNT: &str = "123456789012";
 
@@ -89,7 +90,7 @@ fn render(m: &Matrix) -> String {
 #[test]
 fn applied_clients_are_isolated() {
     let (d, o) = world(true);
-    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
     assert!(m.isolated());
     insta::assert_snapshot!("isolated_text", render(&m));
     // Own access is what read-write grants, nothing of `full`.
@@ -116,7 +117,7 @@ fn a_hand_added_grant_is_a_leak_and_json_says_so() {
         "sneaky".into(),
         json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-*"}]}),
     );
-    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
     assert!(!m.isolated());
     insta::assert_snapshot!("leak_text", render(&m));
     let mut out = Vec::new();
@@ -141,7 +142,7 @@ fn a_grant_inside_another_clients_prefix_is_a_leak_though_the_sample_bucket_is_n
         "hand".into(),
         json!({"Statement": [{"Sid": "ReadProd", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "arn:aws:s3:::globex-prod*"}]}),
     );
-    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
     assert!(!m.isolated());
     let leaks: Vec<(&str, &str)> = m
         .leaks()
@@ -184,13 +185,13 @@ fn only_a_deny_covering_all_of_what_is_reached_cancels_a_leak() {
         "fence".into(),
         json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::globex-*"]}]}),
     );
-    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
     assert!(m.isolated(), "{}", render(&m));
     o.users.get_mut("acme-app").unwrap().inline_policies.insert(
         "fence".into(),
         json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::globex-ex*"]}]}),
     );
-    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
     let leaks: Vec<&Cell> = m.leaks().collect();
     assert_eq!(leaks.len(), 1, "{}", render(&m));
     assert_eq!(leaks[0].resource, "globex-example");
@@ -227,7 +228,7 @@ fn attached_policies_boundaries_and_denies_count() {
         ),
     ]);
     // Without a boundary, the attached policy reaches globex.
-    let m = matrix(&d, &o, &docs, ACCOUNT);
+    let m = matrix(&d, &o, &docs, ACCOUNT, None);
     assert!(
         m.leaks()
             .any(|c| c.principal == "alice" && c.client == "globex")
@@ -235,7 +236,7 @@ fn attached_policies_boundaries_and_denies_count() {
     // alice's boundary denies everything outside acme: isolated again for
     // her, while acme-app (no boundary) still leaks.
     o.users.get_mut("alice").unwrap().permissions_boundary = Some(boundary.into());
-    let m = matrix(&d, &o, &docs, ACCOUNT);
+    let m = matrix(&d, &o, &docs, ACCOUNT, None);
     assert!(!m.leaks().any(|c| c.principal == "alice"));
     let denied = m
         .cells
@@ -245,21 +246,278 @@ fn attached_policies_boundaries_and_denies_count() {
     assert_eq!(denied.explicitly_denied.len(), BUCKET_PROBES.len());
     assert!(m.leaks().any(|c| c.principal == "acme-app"));
     // A policy whose document is missing is named in a note.
-    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
     assert!(m.notes.iter().any(|n| n.contains(admin)), "{:?}", m.notes);
+}
+
+/// An attached policy that cannot be read (deleted meanwhile, or not
+/// readable with these credentials) may grant anything: with no leak
+/// found, isolation is not proven, and the verdict says so. A boundary
+/// that cannot be read only narrows access: evaluating without it can
+/// only find more leaks, so it leaves the verdict alone.
+#[test]
+fn a_policy_that_cannot_be_read_leaves_isolation_unproven() {
+    let (d, mut o) = world(true);
+    let hand = "arn:aws:iam::123456789012:policy/hand-made";
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .attached_policies
+        .push(hand.into());
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    assert_eq!(m.leaks().count(), 0);
+    assert!(!m.isolated());
+    assert_eq!(m.unreadable, BTreeSet::from([hand.to_owned()]));
+    let text = render(&m);
+    assert!(
+        text.contains("Isolation cannot be proven: 1 policy(ies) that apply to managed users could not be read")
+            && !text.contains("Isolation holds"),
+        "{text}"
+    );
+    let mut out = Vec::new();
+    json(&m, &mut out).unwrap();
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["isolated"], false);
+    assert_eq!(doc["unreadable_policies"], json!([hand]));
+    // Read, it is evaluated like any other: here it grants nothing.
+    let docs = BTreeMap::from([(
+        hand.to_owned(),
+        json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-assets/*"}}),
+    )]);
+    assert!(matrix(&d, &o, &docs, ACCOUNT, None).isolated());
+    // A boundary that cannot be read.
+    let (d, mut o) = world(true);
+    o.users.get_mut("alice").unwrap().permissions_boundary =
+        Some("arn:aws:iam::123456789012:policy/gone".into());
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    assert!(m.isolated(), "{}", render(&m));
+    assert!(
+        m.notes.iter().any(|n| n.contains("policy/gone")),
+        "{:?}",
+        m.notes
+    );
+}
+
+/// The principal of `name` in `m`.
+fn principal<'m>(m: &'m Matrix, name: &str) -> &'m Principal {
+    m.principals.iter().find(|p| p.name == name).unwrap()
+}
+
+fn clients(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// Whoever may edit IAM may tag a user or add it to a group: neither makes
+/// an application user of the configuration belong to another client.
+/// acme's application user re-tagged as globex's and put in globex's group
+/// still belongs to acme alone, so what it reaches of globex is a leak,
+/// whether globex is in the files or only in the account.
+#[test]
+fn an_app_user_belongs_to_its_client_whatever_its_tag_and_groups_say() {
+    for load_globex in [true, false] {
+        let (d, mut o) = world(load_globex);
+        let app = o.users.get_mut("acme-app").unwrap();
+        app.tags.insert(CLIENT_TAG_KEY.into(), "globex".into());
+        app.groups.insert("client-globex".into());
+        let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+        assert_eq!(principal(&m, "acme-app").clients, clients(&["acme"]));
+        assert_eq!(principal(&m, "acme-app").kind, "app");
+        assert!(
+            m.leaks()
+                .any(|c| c.principal == "acme-app" && c.client == "globex"),
+            "globex loaded: {load_globex}\n{}",
+            render(&m)
+        );
+    }
+}
+
+/// An application user no file declares belongs to the client its tag
+/// names only when the configuration does not declare that client: the
+/// configuration names that client's application user, and it is another.
+#[test]
+fn an_undeclared_app_user_belongs_to_its_tags_client_only_outside_the_configuration() {
+    let (d, mut o) = world(false);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    assert_eq!(principal(&m, "globex-app").clients, clients(&["globex"]));
+    // Tagged for acme, which the configuration declares with `acme-app`.
+    let stray = o.users.get_mut("globex-app").unwrap();
+    stray.tags.insert(CLIENT_TAG_KEY.into(), "acme".into());
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    assert_eq!(principal(&m, "globex-app").clients, clients(&[]));
+    assert!(m.leaks().any(|c| c.principal == "globex-app"));
+}
+
+/// A developer belongs to the clients whose files list it; a membership
+/// added by hand to the group of a client the configuration declares
+/// counts for nothing. In the group of a client that is not in the
+/// configuration at all, the membership is all there is to go by: it
+/// counts, and a note says it was read from the account.
+#[test]
+fn a_developers_clients_come_from_the_files_wherever_they_speak() {
+    let (d, mut o) = world(true);
+    o.users
+        .get_mut("alice")
+        .unwrap()
+        .groups
+        .insert("client-globex".into());
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    assert_eq!(principal(&m, "alice").clients, clients(&["acme"]));
+    assert!(
+        m.leaks()
+            .any(|c| c.principal == "alice" && c.client == "globex")
+    );
+
+    let (d, o) = world(false);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    assert_eq!(principal(&m, "bob").clients, clients(&["globex"]));
+    assert!(m.isolated(), "{}", render(&m));
+    assert!(
+        m.notes.iter().any(|n| n
+            == "memberships in groups of clients not in the configuration were read from the account: `bob` in `client-globex`"),
+        "{:?}",
+        m.notes
+    );
+}
+
+/// A client of a context file (a file of the same directory, not given) is
+/// part of the configuration: what it owns and who belongs to it come from
+/// its file, not from its group in the account.
+#[test]
+fn context_clients_are_taken_from_their_files() {
+    let (mut d, mut o) = world(false);
+    let mut globex = client("globex", &[], &["globex-"], &["bob"]);
+    globex.distributions = vec!["E2QWRUHAPOMQZL".into()];
+    d.context_clients.insert("globex".into(), globex);
+    // acme's developer added by hand to globex's group.
+    o.users
+        .get_mut("alice")
+        .unwrap()
+        .groups
+        .insert("client-globex".into());
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    assert_eq!(principal(&m, "alice").clients, clients(&["acme"]));
+    assert_eq!(principal(&m, "bob").clients, clients(&["globex"]));
+    assert!(
+        m.leaks()
+            .any(|c| c.principal == "alice" && c.client == "globex")
+    );
+    assert!(
+        !m.notes.iter().any(|n| n.contains("read from")),
+        "{:?}",
+        m.notes
+    );
+}
+
+/// Memberships are decided on the day, as the plan decides them: an ended
+/// membership, an expired developer and a disabled one belong to no client,
+/// so until apply removes them from the group, their reach is a leak.
+#[test]
+fn ended_memberships_belong_to_no_client() {
+    let today: NaiveDate = "2026-06-15".parse().unwrap();
+    let yesterday: NaiveDate = "2026-06-14".parse().unwrap();
+    let declared = |expires, disabled| crate::model::Developer {
+        name: "alice".into(),
+        email: None,
+        expires,
+        disabled,
+    };
+    type Edit = Box<dyn Fn(&mut Desired)>;
+    let cases: [(&str, Edit); 3] = [
+        (
+            "membership",
+            Box::new(move |d: &mut Desired| {
+                let acme = d.clients.get_mut("acme").unwrap();
+                acme.membership_expires.insert("alice".into(), yesterday);
+            }),
+        ),
+        (
+            "developer",
+            Box::new(move |d: &mut Desired| {
+                d.developers
+                    .insert("alice".into(), declared(Some(yesterday), false));
+            }),
+        ),
+        (
+            "disabled",
+            Box::new(move |d: &mut Desired| {
+                d.developers.insert("alice".into(), declared(None, true));
+            }),
+        ),
+    ];
+    for (case, edit) in cases {
+        let (mut d, o) = world(true);
+        edit(&mut d);
+        // As written, alice is acme's.
+        let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+        assert!(m.isolated(), "{case}: {}", render(&m));
+        let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, Some(today));
+        assert_eq!(principal(&m, "alice").clients, clients(&[]), "{case}");
+        assert!(
+            m.leaks()
+                .any(|c| c.principal == "alice" && c.client == "acme"),
+            "{case}: {}",
+            render(&m)
+        );
+        // The same for a client of a context file.
+        let (mut d, o) = world(true);
+        edit(&mut d);
+        let acme = d.clients.remove("acme").unwrap();
+        d.context_clients.insert("acme".into(), acme);
+        if let Some(alice) = d.developers.remove("alice") {
+            d.context_developer_declarations
+                .insert("alice".into(), alice);
+        }
+        let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, Some(today));
+        assert_eq!(
+            principal(&m, "alice").clients,
+            clients(&[]),
+            "context {case}"
+        );
+    }
+}
+
+/// A client not in the configuration whose grant did not fit inline keeps
+/// it in its managed policy `provision-s3-<client>`: its buckets are read
+/// from there, as the planner's live check reads them.
+#[test]
+fn a_live_clients_own_managed_policy_gives_its_buckets() {
+    let (d, mut o) = world(false);
+    let group = o.groups.get_mut("client-globex").unwrap();
+    let doc = group.inline_policies.remove(GROUP_POLICY_NAME).unwrap();
+    let arn = "arn:aws:iam::123456789012:policy/provision/provision-s3-globex".to_owned();
+    group.attached_policies.push(arn.clone());
+    o.managed_policies.insert(arn.clone(), doc.clone());
+    let docs = BTreeMap::from([(arn, doc)]);
+    o.users.get_mut("acme-app").unwrap().inline_policies.insert(
+        "sneaky".into(),
+        json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::globex-data/*"}]}),
+    );
+    let m = matrix(&d, &o, &docs, ACCOUNT, None);
+    assert!(
+        m.leaks().any(|c| c.principal == "acme-app"
+            && c.client == "globex"
+            && c.kind == ResourceKind::Bucket),
+        "{}",
+        render(&m)
+    );
 }
 
 #[test]
 fn clients_outside_the_files_are_read_from_the_account() {
     let (d, o) = world(false);
-    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
     let globex: Vec<&Resource> = m
         .resources
         .iter()
         .filter(|r| r.client == "globex")
         .collect();
-    assert_eq!(globex.len(), 1);
+    // Its prefix, and the distribution its group may invalidate.
+    assert_eq!(globex.len(), 2);
     assert_eq!(globex[0].name, "globex-example");
+    assert_eq!(
+        (globex[1].kind, globex[1].name.as_str()),
+        (ResourceKind::Distribution, "E2QWRUHAPOMQZL")
+    );
     let bob = m.principals.iter().find(|p| p.name == "bob").unwrap();
     assert_eq!(bob.clients, BTreeSet::from(["globex".to_owned()]));
     assert!(m.isolated());
@@ -319,7 +577,7 @@ fn matrix_at_scale() {
         desired.clients.insert(c.name.clone(), c);
     }
     let started = std::time::Instant::now();
-    let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT);
+    let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
     eprintln!(
         "{} principals x {} resources = {} cells in {:?}",
         m.principals.len(),
