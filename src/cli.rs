@@ -126,11 +126,9 @@ impl Command {
             | Command::RotateKey(RotateKeyArgs { paths, .. })
             | Command::Unlock(UnlockArgs { paths, .. })
             | Command::Audit(AuditArgs { paths, .. }) => paths,
-            // onboard has no PATH: without `--file` it reads the default
-            // directory to find the client's file.
-            Command::Onboard(args) if args.file.is_none() => {
-                return Some(PathBuf::from(DEFAULT_CONFIG));
-            }
+            // onboard takes PATHs too; with `--file` alone it reads that
+            // file's directory.
+            Command::Onboard(args) if args.file.is_none() => &mut args.paths,
             Command::Onboard(_) | Command::Completions { .. } | Command::Man | Command::Schema => {
                 return None;
             }
@@ -227,8 +225,12 @@ pub struct OnboardArgs {
     /// The developer's e-mail address, when the developer is new.
     #[arg(long, value_name = "E")]
     pub email: Option<String>,
-    /// The file to edit; by default the file under `clients/` that declares
-    /// the client.
+    /// `.toml` files or directories of them holding the configuration
+    /// (default `clients/`); the client's file is found among them.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The file to edit; by default the file of the configuration that
+    /// declares the client.
     #[arg(long, value_name = "F")]
     pub file: Option<PathBuf>,
     #[command(flatten)]

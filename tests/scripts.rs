@@ -21,7 +21,11 @@ fn scripts_test_with_an_unknown_test_name_reports_the_failure() {
         .expect("run scripts/test");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(101), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(101),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(
         stdout.contains("no test target named `no-such-test-file`")
             || stderr.contains("no test target named `no-such-test-file`"),
