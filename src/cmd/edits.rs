@@ -30,6 +30,8 @@ pub(super) async fn after_edit(
             print_secrets: after.print_secrets,
             concurrency: 8,
             remove_boundaries: false,
+            // The connection is already in `ctx`.
+            aws: Default::default(),
         };
         let status = match super::apply::run(&args, ctx).await {
             Ok(status) => status,
@@ -53,6 +55,7 @@ pub(super) async fn after_edit(
             detailed_exitcode: false,
             out: None,
             remove_boundaries: false,
+            aws: Default::default(),
         };
         let status = match super::plan::run(&args, ctx).await {
             Ok(status) => status,
