@@ -21,17 +21,8 @@ pub struct Cli {
 
 /// Flags every command accepts.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// AWS profile to use (else the standard credential chain).
-    #[arg(long, global = true, env = "AWS_PROFILE", hide_env_values = true)]
-    pub profile: Option<String>,
-    /// AWS region; IAM is global, so this rarely matters (default us-east-1).
-    #[arg(long, global = true)]
-    pub region: Option<String>,
-    /// Send AWS calls to this endpoint, e.g. a local emulator
-    /// (`AWS_ENDPOINT_URL` works too).
-    #[arg(long, global = true, value_name = "URL")]
-    pub endpoint_url: Option<String>,
     /// Say more on stderr: `-v` info, `-vv` debug, `-vvv` trace logs
     /// (`RUST_LOG` overrides the filter).
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
@@ -42,6 +33,24 @@ pub struct Global {
     /// Print the number of AWS calls made, by operation, to stderr on exit.
     #[arg(long, global = true, hide = true)]
     pub api_stats: bool,
+}
+
+/// How to reach AWS: only on the commands that call it, so that `validate`,
+/// `schema`, `man`, `policy` and `completions` do not offer flags they
+/// would ignore.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "AWS options")]
+pub struct AwsArgs {
+    /// AWS profile to use (else the standard credential chain).
+    #[arg(long, env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: Option<String>,
+    /// AWS region; IAM is global, so this rarely matters (default us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send AWS calls to this endpoint, e.g. a local emulator
+    /// (`AWS_ENDPOINT_URL` works too).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,8 +87,15 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `provision man | man -l -`.
-    Man,
+    /// Print the manual page (roff), e.g. `provision man | man -l -`, or
+    /// write one page per subcommand with `--out DIR`.
+    Man {
+        /// Write `provision.1` and a `provision-<command>.1` page for every
+        /// subcommand into DIR (created if missing), e.g.
+        /// `provision man --out /usr/local/share/man/man1`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the clients file format (version 1), for
     /// editors that check and complete TOML (taplo, Even Better TOML).
     Schema,
@@ -129,6 +145,8 @@ pub struct ImportArgs {
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
     pub format: VerifyFormat,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -140,9 +158,32 @@ pub struct UnlockArgs {
     /// managed path).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 impl Command {
+    /// How to reach AWS, for the commands that call it.
+    pub fn aws(&self) -> Option<&AwsArgs> {
+        match self {
+            Command::Plan(PlanArgs { aws, .. })
+            | Command::Apply(ApplyArgs { aws, .. })
+            | Command::Verify(VerifyArgs { aws, .. })
+            | Command::Onboard(OnboardArgs { aws, .. })
+            | Command::Offboard(OffboardArgs { aws, .. })
+            | Command::RotateKey(RotateKeyArgs { aws, .. })
+            | Command::Audit(AuditArgs { aws, .. })
+            | Command::Unlock(UnlockArgs { aws, .. })
+            | Command::Report(ReportArgs { aws, .. })
+            | Command::Import(ImportArgs { aws, .. }) => Some(aws),
+            Command::Validate { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
+            | Command::Schema
+            | Command::Policy { .. } => None,
+        }
+    }
+
     /// Gives a command that reads the configuration and was given no PATH
     /// the one default, [`DEFAULT_CONFIG`], and returns it so that the
     /// caller can say what was read. `None` when PATHs were given or the
@@ -161,15 +202,13 @@ impl Command {
             | Command::RotateKey(RotateKeyArgs { paths, .. })
             | Command::Unlock(UnlockArgs { paths, .. })
             | Command::Audit(AuditArgs { paths, .. }) => paths,
-            // onboard has no PATH: without `--file` it reads the default
-            // directory to find the client's file.
-            Command::Onboard(args) if args.file.is_none() => {
-                return Some(PathBuf::from(DEFAULT_CONFIG));
-            }
+            // onboard takes PATHs too; with `--file` alone it reads that
+            // file's directory.
+            Command::Onboard(args) if args.file.is_none() => &mut args.paths,
             Command::Onboard(_)
             | Command::Import(_)
             | Command::Completions { .. }
-            | Command::Man
+            | Command::Man { .. }
             | Command::Schema => {
                 return None;
             }
@@ -225,6 +264,8 @@ pub struct RotateKeyArgs {
     /// the secret never lands in a CI log by default).
     #[arg(long, conflicts_with_all = ["finish", "credentials_dir"])]
     pub print_secrets: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +276,8 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
     pub format: VerifyFormat,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// What `onboard` and `offboard` do after editing the files.
@@ -266,12 +309,18 @@ pub struct OnboardArgs {
     /// The developer's e-mail address, when the developer is new.
     #[arg(long, value_name = "E")]
     pub email: Option<String>,
-    /// The file to edit; by default the file under `clients/` that declares
-    /// the client.
+    /// `.toml` files or directories of them holding the configuration
+    /// (default `clients/`); the client's file is found among them.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The file to edit; by default the file of the configuration that
+    /// declares the client.
     #[arg(long, value_name = "F")]
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub after: AfterEdit,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -289,6 +338,8 @@ pub struct OffboardArgs {
     pub keep_user: bool,
     #[command(flatten)]
     pub after: AfterEdit,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Output formats of `plan`.
@@ -320,6 +371,8 @@ pub struct PlanArgs {
     /// a warning).
     #[arg(long)]
     pub remove_boundaries: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +405,8 @@ pub struct ApplyArgs {
     /// operator policy denies: an administrator's job.
     #[arg(long)]
     pub remove_boundaries: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Output formats of `verify`.
@@ -381,6 +436,8 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -395,4 +452,39 @@ pub struct VerifyArgs {
     /// per principal); fails if the account does not support it.
     #[arg(long)]
     pub simulate: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// `validate`, `schema`, `man`, `policy` and `completions` never call
+    /// AWS and used to list `--profile`, `--region` and `--endpoint-url`;
+    /// the commands that call AWS list them under their own heading.
+    #[test]
+    fn aws_flags_only_on_commands_that_call_aws() {
+        let mut cli = Cli::command();
+        cli.build();
+        let offline = ["validate", "schema", "man", "policy", "completions", "help"];
+        for sub in cli.get_subcommands() {
+            let name = sub.get_name();
+            let mut commands = vec![sub];
+            commands.extend(sub.get_subcommands());
+            for command in commands {
+                for flag in ["profile", "region", "endpoint_url"] {
+                    let arg = command.get_arguments().find(|a| a.get_id() == flag);
+                    if offline.contains(&name) {
+                        assert!(arg.is_none(), "`{name}` offers `--{flag}`");
+                    } else if command.get_name() == name {
+                        let arg = arg.unwrap_or_else(|| panic!("`{name}` lacks `--{flag}`"));
+                        assert_eq!(arg.get_help_heading(), Some("AWS options"), "{name}");
+                    }
+                }
+            }
+        }
+    }
 }

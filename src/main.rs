@@ -20,11 +20,12 @@ fn main() -> ExitCode {
     if let Some(dir) = cli.command.default_paths() {
         cmd::note_default_configuration(printer, &dir);
     }
+    let aws = cli.command.aws().cloned().unwrap_or_default();
     let ctx = Context {
         connect: ConnectOptions {
-            profile: cli.global.profile.clone(),
-            region: cli.global.region.clone(),
-            endpoint_url: cli.global.endpoint_url.clone(),
+            profile: aws.profile,
+            region: aws.region,
+            endpoint_url: aws.endpoint_url,
         },
         api_stats: cli.global.api_stats,
         printer,
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => runtime().block_on(cmd::apply::run(args, &ctx)),
         // These print what the binary knows about itself; no runtime either.
         Command::Completions { shell } => cmd::completions::run(*shell),
-        Command::Man => cmd::man::run(),
+        Command::Man { out } => cmd::man::run(out.as_deref(), printer),
         Command::Schema => cmd::schema::run(),
         // Printed from the files alone: no AWS call.
         Command::Policy { policy } => cmd::policy::run(policy, &ctx),

@@ -144,3 +144,83 @@ fn alone(file: &str, bytes: &[u8]) -> tempfile::TempDir {
     std::fs::write(cases.join(file), bytes).unwrap();
     dir
 }
+
+/// The directory a new user wrote with five mistakes in five places: a
+/// misspelt key, a developer declared nowhere, an upper-case bucket, a
+/// bucket listed by two clients and a date written `28/02/2027`. Every one
+/// is reported in one run, the date with how to write it, and nothing is
+/// sent to AWS.
+#[test]
+fn five_mistakes_in_one_directory_are_reported_in_one_run() {
+    let proxy = CountingProxy::start("http://127.0.0.1:9");
+    let dir = tempfile::tempdir().unwrap();
+    let clients = dir.path().join("clients");
+    std::fs::create_dir(&clients).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(clients.join(name), text).unwrap();
+    write(
+        "team.toml",
+        "[settings]\naccount_id = \"123456789012\"\npath = \"/provision/\"\n\n\
+         [[developers]]\nname = \"alice\"\nemial = \"alice@example.com\"\n\n\
+         [[developers]]\nname = \"bob\"\nemail = \"bob@example.com\"\n",
+    );
+    write(
+        "contractors.toml",
+        "[[developers]]\nname = \"dave\"\nemail = \"dave@example.com\"\nexpires = 28/02/2027\n",
+    );
+    write(
+        "acme.toml",
+        "[[clients]]\nname = \"acme\"\nbuckets = [\"Acme-Assets\"]\ndevelopers = [\"alice\", \"carol\"]\n",
+    );
+    write(
+        "globex.toml",
+        "[[clients]]\nname = \"globex\"\nbuckets = [\"globex-data\", \"shared-exports\"]\ndevelopers = [\"bob\"]\n",
+    );
+    write(
+        "initech.toml",
+        "[[clients]]\nname = \"initech\"\nbuckets = [\"initech-data\", \"shared-exports\"]\ndevelopers = [\"bob\", \"dave\"]\n",
+    );
+
+    let (code, validate_err) = run(&proxy.url(), dir.path(), &["validate"], "clients/");
+    assert_eq!(code, Some(1), "{validate_err}");
+    let (code, plan_err) = run(&proxy.url(), dir.path(), &["plan"], "clients/");
+    assert_eq!(code, Some(1), "{plan_err}");
+    assert_eq!(plan_err, validate_err);
+    assert_eq!(proxy.calls(), Vec::<String>::new());
+    for mistake in [
+        "unknown key `emial`",
+        "developer `carol` is not declared",
+        "bucket names must be lowercase: `Acme-Assets`",
+        "bucket `shared-exports` is listed by two clients",
+        "`28/02/2027` is not a date TOML can read",
+    ] {
+        assert!(
+            validate_err.contains(mistake),
+            "missing {mistake:?}:\n{validate_err}"
+        );
+    }
+    insta::assert_snapshot!(validate_err);
+}
+
+/// An `expires` date already past is valid (the next apply revokes the
+/// access), but `validate` says so: the author should know before review.
+#[test]
+fn validate_warns_about_an_expires_date_already_past() {
+    let proxy = CountingProxy::start("http://127.0.0.1:9");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clients.toml"),
+        "[[developers]]\nname = \"alice\"\nexpires = 2020-01-31\n\n\
+         [[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\n\
+         developers = [\"alice\"]\n",
+    )
+    .unwrap();
+    let (code, stderr) = run(&proxy.url(), dir.path(), &["validate"], "clients.toml");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: developer `alice` expired on 2020-01-31; its access is revoked and its user deleted"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(proxy.calls(), Vec::<String>::new());
+}

@@ -378,14 +378,25 @@ fn man_page_is_generated_from_the_command_line_definition() {
         "validate",
         "completions",
         "schema",
-        "\\-\\-endpoint\\-url",
+        "provision\\-plan(1)",
         "\\-\\-quiet",
+        "EXIT STATUS",
     ] {
         assert!(
             page.contains(word),
             "`{word}` missing from the man page:\n{page}"
         );
     }
+    // The AWS options are on the pages of the commands that call AWS.
+    let dir = tempfile::tempdir().unwrap();
+    offline()
+        .arg("man")
+        .arg("--out")
+        .arg(dir.path())
+        .assert()
+        .success();
+    let plan = std::fs::read_to_string(dir.path().join("provision-plan.1")).unwrap();
+    assert!(plan.contains("\\-\\-endpoint\\-url"), "{plan}");
 }
 
 #[test]

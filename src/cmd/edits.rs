@@ -30,6 +30,8 @@ pub(super) async fn after_edit(
             print_secrets: after.print_secrets,
             concurrency: 8,
             remove_boundaries: false,
+            // The connection is already in `ctx`.
+            aws: Default::default(),
         };
         let status = match super::apply::run(&args, ctx).await {
             Ok(status) => status,
@@ -53,12 +55,29 @@ pub(super) async fn after_edit(
             detailed_exitcode: false,
             out: None,
             remove_boundaries: false,
+            aws: Default::default(),
         };
-        let status = super::plan::run(&args, ctx).await?;
-        printer.status(format_args!(
-            "The files are edited; nothing was changed in AWS. Review the plan, then run `provision apply {}`.",
-            shown_paths(&args.paths)
-        ));
+        let status = match super::plan::run(&args, ctx).await {
+            Ok(status) => status,
+            Err(err) => {
+                // Said here, so that the note below comes after it.
+                printer.error(format_args!("{err:#}"));
+                ExitStatus::Failure
+            }
+        };
+        if status == ExitStatus::Failure {
+            // The edit is valid and stays: only the plan, which reads the
+            // account, could not be made.
+            printer.line(format_args!(
+                "The files stay edited (they are valid); nothing was changed in AWS. Once the problem is solved, see the plan with `provision plan {}`.",
+                shown_paths(&args.paths)
+            ));
+        } else {
+            printer.status(format_args!(
+                "The files are edited; nothing was changed in AWS. Review the plan, then run `provision apply {}`.",
+                shown_paths(&args.paths)
+            ));
+        }
         Ok(status)
     }
 }

@@ -196,29 +196,42 @@ fn onboard_normal(
     }
 
     if let Some(decl) = declare {
-        let mut table = Table::new();
-        table.insert("name", toml_edit::value(developer));
-        if let Some(email) = &decl.email {
-            table.insert("email", toml_edit::value(email.as_str()));
-        }
-        if let Some(date) = decl.expires {
-            let date = toml_edit::Date {
-                year: u16::try_from(chrono::Datelike::year(&date)).unwrap_or_default(),
-                month: chrono::Datelike::month(&date) as u8,
-                day: chrono::Datelike::day(&date) as u8,
-            };
-            table.insert(
-                "expires",
-                toml_edit::value(toml_edit::Datetime {
-                    date: Some(date),
-                    time: None,
-                    offset: None,
-                }),
-            );
-        }
-        declare_developer(&mut doc, table)?;
+        declare_developer(&mut doc, declaration_table(developer, decl))?;
     }
     Ok(doc.to_string())
+}
+
+/// Add a `[[developers]]` entry for `developer` after the last one, and
+/// change nothing else: for a file that holds the developers of a
+/// configuration whose clients live in other files.
+pub fn declare(text: &str, developer: &str, decl: &Declaration) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    declare_developer(&mut doc, declaration_table(developer, decl))?;
+    Ok(doc.to_string())
+}
+
+fn declaration_table(developer: &str, decl: &Declaration) -> Table {
+    let mut table = Table::new();
+    table.insert("name", toml_edit::value(developer));
+    if let Some(email) = &decl.email {
+        table.insert("email", toml_edit::value(email.as_str()));
+    }
+    if let Some(date) = decl.expires {
+        let date = toml_edit::Date {
+            year: u16::try_from(chrono::Datelike::year(&date)).unwrap_or_default(),
+            month: chrono::Datelike::month(&date) as u8,
+            day: chrono::Datelike::day(&date) as u8,
+        };
+        table.insert(
+            "expires",
+            toml_edit::value(toml_edit::Datetime {
+                date: Some(date),
+                time: None,
+                offset: None,
+            }),
+        );
+    }
+    table
 }
 
 /// Remove `developer` from every client's `developers` in the file. With

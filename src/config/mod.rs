@@ -6,9 +6,12 @@
 //! span-free [`Desired`]. Only [`source`] does IO; [`load_sources`] takes
 //! bytes, so tests need no files.
 //!
-//! What `toml` itself rejects (syntax, a wrong type, an unknown key) stops
-//! that one file at its first error; every other problem, in every file, is
-//! reported together.
+//! A TOML syntax error stops that one file (the parser cannot go past it);
+//! a value of the wrong type or an unknown key is one error in a file that
+//! is otherwise checked ([`raw::parse`]); every problem, in every file, is
+//! reported together. A developer listed by a client but declared nowhere
+//! that could be read is a warning, not an error, when a file or entry
+//! that could not be read names it: it may be declared there.
 //!
 //! A configuration is a directory of `*.toml` files. A file given alone
 //! still belongs to the configuration of its directory: the other `*.toml`
@@ -117,9 +120,17 @@ fn load_into(
         .into_iter()
         .map(|source| (source, false))
         .chain(context.into_iter().map(|source| (source, true)));
+    // The name and text of every file or `[[developers]]` entry that could
+    // not be read: it may declare developers that other files list.
+    let mut unreadable = Vec::new();
     let parsed: Vec<validate::Parsed> = sources
         .filter_map(|((path, bytes), context)| {
-            let (file, raw) = parse(&path, &bytes, &mut diags)?;
+            let parsed = parse(&path, &bytes, &mut diags, &mut unreadable);
+            if parsed.is_none() {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                unreadable.push((path.display().to_string(), text));
+            }
+            let (file, raw) = parsed?;
             Some(validate::Parsed {
                 file,
                 path,
@@ -128,7 +139,7 @@ fn load_into(
             })
         })
         .collect();
-    let desired = validate::validate(&parsed, authoritative, &mut diags);
+    let desired = validate::validate(&parsed, &unreadable, authoritative, &mut diags);
     if diags.has_errors() {
         Err(diags)
     } else {
@@ -139,7 +150,12 @@ fn load_into(
 /// Decodes and parses one file. On failure the problem is in `diags` and
 /// the file takes no further part (its clients are unknown, so checks
 /// across files simply do not see them).
-fn parse(path: &Path, bytes: &[u8], diags: &mut Diagnostics) -> Option<(FileId, raw::RawFile)> {
+fn parse(
+    path: &Path,
+    bytes: &[u8],
+    diags: &mut Diagnostics,
+    unreadable: &mut Vec<(String, String)>,
+) -> Option<(FileId, raw::RawFile)> {
     let name = path.display().to_string();
     if bytes.len() > MAX_FILE_BYTES {
         diags.push(
@@ -187,11 +203,11 @@ fn parse(path: &Path, bytes: &[u8], diags: &mut Diagnostics) -> Option<(FileId, 
         return None;
     }
     let file = diags.add_file(name.as_str(), text);
-    match toml::from_str::<raw::RawFile>(text) {
+    match raw::parse(text) {
         // A file that declares nothing is almost always a mistake (a
         // truncated checkout, the wrong file), and given as the whole
         // configuration it would make `apply` delete every managed client.
-        Ok(raw) if raw.declares_nothing() => {
+        Ok((raw, errors)) if errors.is_empty() && raw.declares_nothing() => {
             diags.push(
                 Diagnostic::error(format!(
                     "`{name}` declares nothing: no `[settings]`, `[[developers]]` or `[[clients]]`"
@@ -203,9 +219,21 @@ fn parse(path: &Path, bytes: &[u8], diags: &mut Diagnostics) -> Option<(FileId, 
             );
             None
         }
-        Ok(raw) => Some((file, raw)),
-        Err(e) => {
-            diags.push(toml_error(file, &name, text, &e));
+        // Each value of the wrong type or unknown key is one error; the
+        // rest of the file is still checked.
+        Ok((raw, errors)) => {
+            for error in &errors {
+                diags.push(toml_error(file, &name, text, error));
+            }
+            for span in &raw.unreadable {
+                if let Some(entry) = text.get(span.clone()) {
+                    unreadable.push((name.clone(), entry.to_owned()));
+                }
+            }
+            Some((file, raw))
+        }
+        Err(error) => {
+            diags.push(toml_error(file, &name, text, &error));
             None
         }
     }
@@ -213,10 +241,10 @@ fn parse(path: &Path, bytes: &[u8], diags: &mut Diagnostics) -> Option<(FileId, 
 
 /// Turns a `toml` error into a diagnostic with a span, a short label and a
 /// `help:` line.
-fn toml_error(file: FileId, name: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
+fn toml_error(file: FileId, name: &str, text: &str, error: &raw::RawError) -> Diagnostic {
     // `toml` messages are one line; be safe if that ever changes.
-    let message = error.message().trim().replace('\n', "; ");
-    let Some(span) = error.span() else {
+    let message = error.message.trim().replace('\n', "; ");
+    let Some(span) = error.span.clone() else {
         // Only a few limits (such as a dotted key nested past the recursion
         // limit) come without a position.
         return Diagnostic::error(format!("`{name}`: {message}"))
@@ -318,6 +346,33 @@ fn toml_error(file: FileId, name: &str, text: &str, error: &toml::de::Error) -> 
         return Diagnostic::error(format!("wrong type: {rest}"))
             .with_primary(file, range, label)
             .with_help(help);
+    }
+
+    // A date written as people write dates, `28/02/2027`: TOML reads it
+    // as an unquoted string, but quoting it would be the wrong fix.
+    // The parser may stop inside the value (`28.02.2027` reads as the float
+    // `28.02` and fails at `.2027`): look at the whole bare word around it.
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-');
+    let start = text
+        .get(..span.start)
+        .map_or(span.start, |before| before.trim_end_matches(word).len());
+    let end = text.get(span.start..).map_or(span.end, |after| {
+        span.start + after.len() - after.trim_start_matches(word).len()
+    });
+    let bare = text.get(start..end).unwrap_or("");
+    if let Some((iso, ambiguous)) = rules::date_written_otherwise(bare) {
+        let spanned = bare;
+        let (range, label) = (start..end, "not a TOML date".to_owned());
+        let reading = if ambiguous {
+            format!(" (read day first; if `{spanned}` is month first, swap the two)")
+        } else {
+            String::new()
+        };
+        return Diagnostic::error(format!("`{spanned}` is not a date TOML can read"))
+            .with_primary(file, range, label)
+            .with_help(format!(
+                "write dates as year-month-day, without quotes: `{iso}`{reading}"
+            ));
     }
 
     // A syntax error: `description, expected X`. The description is the

@@ -983,6 +983,39 @@ pub(super) fn check_distribution_id(id: &str) -> Result<(), DistributionIdError>
     }
 }
 
+/// When `text` (a bare value TOML could not read) is a date written the
+/// way people write dates, `28/02/2027` or `28.02.2027`, the TOML way of
+/// writing it: `2027-02-28`. Day first, as in most of the world; when both
+/// numbers could be the month, `ambiguous` is true and the caller says
+/// which reading it chose.
+pub(super) fn date_written_otherwise(text: &str) -> Option<(String, bool)> {
+    let parts: Vec<&str> = text.split(['/', '.']).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    if !parts
+        .iter()
+        .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let number = |p: &str| p.parse::<u32>().ok();
+    let (a, b, c) = (number(a)?, number(b)?, number(c)?);
+    // `2027/02/28`: already year first.
+    let (year, first, second) = if a > 31 { (a, b, c) } else { (c, a, b) };
+    if year < 1000 {
+        return None;
+    }
+    let (month, day, ambiguous) = match (first, second) {
+        _ if a > 31 => (first, second, false),
+        (d, m) if d > 12 && m <= 12 => (m, d, false),
+        (m, d) if m <= 12 && d > 12 => (m, d, false),
+        (d, m) => (m, d, d != m),
+    };
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    Some((format!("{year:04}-{month:02}-{day:02}"), ambiguous))
+}
+
 /// The closest of `candidates` to `word`, if it is close enough to be a
 /// plausible typo (an edit distance of at most a third of the word, and at
 /// least 1). Used for "did you mean" hints.
@@ -1172,5 +1205,24 @@ mod tests {
         );
         assert_eq!(closest("alcie", ["bob", "alice"]), Some("alice"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::date_written_otherwise;
+
+    #[test]
+    fn dates_written_otherwise_are_turned_into_toml_dates() {
+        let read = |s| date_written_otherwise(s);
+        assert_eq!(read("28/02/2027"), Some(("2027-02-28".to_owned(), false)));
+        assert_eq!(read("28.02.2027"), Some(("2027-02-28".to_owned(), false)));
+        assert_eq!(read("02/28/2027"), Some(("2027-02-28".to_owned(), false)));
+        assert_eq!(read("2027/02/28"), Some(("2027-02-28".to_owned(), false)));
+        assert_eq!(read("03/04/2027"), Some(("2027-04-03".to_owned(), true)));
+        assert_eq!(read("04/04/2027"), Some(("2027-04-04".to_owned(), false)));
+        for not_a_date in ["31/02/2027", "1/2", "acme", "1.2.3", "28/02/27", ""] {
+            assert_eq!(read(not_a_date), None, "{not_a_date}");
+        }
     }
 }

@@ -1168,3 +1168,89 @@ developers = ["alice", { name = "bob", expires = 2027-01-31 }]
     assert!(!desired.developers["alice"].disabled);
     assert_eq!(desired.settings.max_key_age_days, 30);
 }
+
+// ---- error recovery: every mistake in one run ------------------------------
+
+#[test]
+fn a_value_of_the_wrong_type_is_one_error_and_the_rest_of_the_file_is_checked() {
+    // Each of these used to stop the file at its first error.
+    let text = errors(&[(
+        "clients.toml",
+        "[[developers]]\nname = \"alice\"\nemial = \"alice@example.com\"\n\n\
+         [[clients]]\nname = \"acme\"\nbuckets = \"acme-assets\"\n\n\
+         [[clients]]\nname = \"globex\"\nbuckets = [\"Globex-Data\"]\ndevelopers = [\"alice\", \"bob\"]\n",
+    )]);
+    for expected in [
+        "unknown key `emial`",
+        "wrong type: string \"acme-assets\", expected a list",
+        "bucket names must be lowercase: `Globex-Data`",
+        "developer `bob` is not declared",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // The key that failed is not also reported missing.
+    assert!(!text.contains("has no buckets"), "{text}");
+    // `alice` was read although her entry has a bad key.
+    assert!(
+        !text.contains("developer `alice` is not declared"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_with_a_syntax_error_does_not_hide_the_other_files() {
+    let loaded = load_sources_with_warnings(
+        sources(&[
+            (
+                "clients/team.toml",
+                "[[developers]]\nname = \"dave\"\nexpires = 28/02/2027\n",
+            ),
+            (
+                "clients/acme.toml",
+                "[[clients]]\nname = \"acme\"\nbuckets = [\"Acme\"]\ndevelopers = [\"dave\", \"carol\"]\n",
+            ),
+        ]),
+        false,
+    );
+    let Err(diags) = loaded else {
+        panic!("expected errors")
+    };
+    let text = diags.render(false);
+    insta::assert_snapshot!(text);
+    // `dave` may be declared in the broken file: a warning, not an error;
+    // `carol` appears nowhere in it, so she is an error.
+    assert!(
+        text.contains("not checked whether developer `dave` is declared"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("error: developer `dave` is not declared"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: developer `carol` is not declared"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_date_written_like_people_write_dates_says_how_to_write_it() {
+    insta::assert_snapshot!(cases(&[
+        (
+            "day first",
+            "[[developers]]\nname = \"bob\"\nexpires = 28/02/2027\n"
+        ),
+        (
+            "dots",
+            "[[developers]]\nname = \"bob\"\nexpires = 28.02.2027\n"
+        ),
+        (
+            "ambiguous",
+            "[[developers]]\nname = \"bob\"\nexpires = 03/04/2027\n"
+        ),
+        (
+            "in a membership",
+            "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\"]\ndevelopers = [{ name = \"bob\", expires = 2027/02/28 }]\n",
+        ),
+    ]));
+}

@@ -60,6 +60,9 @@ impl<'a> Validator<'a> {
         let raw = entry.get_ref();
         let name = match &raw.name {
             Some(name) => Some(name),
+            // A key that could not be read (a name of the wrong type, a
+            // misspelt `nmae`) was already reported, and is likely the name.
+            None if !raw.broken.is_empty() => None,
             None => {
                 self.push(
                     Diagnostic::error("`[[clients]]` entry has no `name`")
@@ -106,7 +109,10 @@ impl<'a> Validator<'a> {
         let prefixes = self.s3_names(file, &this, raw.bucket_prefixes.as_ref(), S3Kind::Prefix);
         let listed =
             |list: &Option<SpannedList>| list.as_ref().is_some_and(|l| !l.get_ref().is_empty());
-        if !listed(&raw.buckets) && !listed(&raw.bucket_prefixes) {
+        // Likewise a key that could not be read (`bucket = [...]`, a
+        // `buckets` that is not a list) was already reported and is likely
+        // the buckets: one error, not two.
+        if !listed(&raw.buckets) && !listed(&raw.bucket_prefixes) && raw.broken.is_empty() {
             let example = if name_ok {
                 client_name.as_str()
             } else {

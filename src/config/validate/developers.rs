@@ -11,6 +11,11 @@ impl<'a> Validator<'a> {
             for entry in &parsed.raw.developers {
                 let raw = entry.get_ref();
                 let Some(name) = &raw.name else {
+                    // A key that could not be read (a name of the wrong
+                    // type, a misspelt `nmae`) was already reported.
+                    if !raw.broken.is_empty() {
+                        continue;
+                    }
                     self.push(
                         Diagnostic::error("`[[developers]]` entry has no `name`")
                             .with_primary(file, entry.span(), "missing `name`")

@@ -84,9 +84,15 @@ impl Loc {
 /// Validates every parsed file together and returns what they ask for.
 /// Problems go to `diags`; the result is meaningful only when none of them is
 /// an error.
-pub(super) fn validate(files: &[Parsed], authoritative: bool, diags: &mut Diagnostics) -> Desired {
+pub(super) fn validate(
+    files: &[Parsed],
+    unreadable: &[(String, String)],
+    authoritative: bool,
+    diags: &mut Diagnostics,
+) -> Desired {
     let mut v = Validator {
         files,
+        unreadable,
         diags,
         developers: BTreeMap::new(),
         declared_in_scope: BTreeSet::new(),
@@ -236,6 +242,10 @@ impl ClientDraft<'_> {
 
 struct Validator<'a> {
     files: &'a [Parsed],
+    /// The file name and text of files and `[[developers]]` entries that
+    /// could not be read (see `load_into`): a developer named in one of
+    /// them may be declared there, so it is not called undeclared.
+    unreadable: &'a [(String, String)],
     diags: &'a mut Diagnostics,
     /// Declared developers by lowercased name (IAM names are
     /// case-insensitive).

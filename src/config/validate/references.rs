@@ -15,7 +15,26 @@ impl<'a> Validator<'a> {
         for (file, dev) in std::mem::take(&mut self.references) {
             let loc = Loc::of(file, dev);
             let name = dev.get_ref().as_str();
-            match self.developers.get(&name.to_lowercase()) {
+            let declared = self.developers.get(&name.to_lowercase());
+            // A file or entry that could not be read may declare this name:
+            // a warning, not an error that would vanish once its syntax is
+            // fixed.
+            let unreadable = self.unreadable.iter().find(|(_, text)| text.contains(name));
+            if let (None, Some((unread, _))) = (declared, unreadable) {
+                let unread = unread.clone();
+                self.push(
+                    Diagnostic::warning(format!(
+                        "not checked whether developer `{name}` is declared: `{unread}` could \
+                         not be read and may declare it"
+                    ))
+                    .with_primary(loc.file, loc.span, "not checked")
+                    .with_help(format!(
+                        "fix the error in `{unread}`; the next run checks this name"
+                    )),
+                );
+                continue;
+            }
+            match declared {
                 Some(decl) if decl.name.get_ref() == name => {}
                 Some(decl) => {
                     let declared = decl.name.get_ref().clone();
