@@ -30,6 +30,7 @@ pub(super) async fn after_edit(
             print_secrets: after.print_secrets,
             concurrency: 8,
             remove_boundaries: false,
+            adopt: Vec::new(),
         };
         let status = match super::apply::run(&args, ctx).await {
             Ok(status) => status,
@@ -53,6 +54,7 @@ pub(super) async fn after_edit(
             detailed_exitcode: false,
             out: None,
             remove_boundaries: false,
+            adopt: Vec::new(),
         };
         let status = super::plan::run(&args, ctx).await?;
         printer.status(format_args!(
