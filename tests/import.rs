@@ -237,7 +237,7 @@ fn the_seed_recipe_imports_as_files_that_validate_and_its_holes_as_findings() {
         "cloudfront-wildcard: group `new-client` inline policy `new-client-access`, statement #2 allows `cloudfront:CreateInvalidation`",
         "several-clients: user `alice` is in the groups of clients `globex`, `new-client`",
         "console-without-mfa: user `bob` can sign in",
-        "replaced-group: group `new-client` (path `/`) is not provision's: apply creates `client-new-client` beside it",
+        "replaced-group: group `new-client` (path `/`) is not provision's and keeps every grant it has until it is taken over: give `--adopt new-client`",
         "unused-key: access key 1 of user `globex-app` is active and was never used",
         "unused-key: access key 1 of user `new-client-app` is active and was never used",
     ] {
