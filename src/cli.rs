@@ -373,6 +373,13 @@ pub struct PlanArgs {
     pub remove_boundaries: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Take over a user or group made by hand (repeat, or separate names
+    /// with commas): a declared user is moved under the managed path and
+    /// tagged, and leaves every group provision does not manage; a group
+    /// `client-<client>` is moved under the managed path; a group named like
+    /// a client is emptied and deleted. Needs an administrator.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub adopt: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -407,6 +414,13 @@ pub struct ApplyArgs {
     pub remove_boundaries: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Take over a user or group made by hand (repeat, or separate names
+    /// with commas): a declared user is moved under the managed path and
+    /// tagged, and leaves every group provision does not manage; a group
+    /// `client-<client>` is moved under the managed path; a group named like
+    /// a client is emptied and deleted. Needs an administrator.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub adopt: Vec<String>,
 }
 
 /// Output formats of `verify`.

@@ -237,7 +237,7 @@ fn the_seed_recipe_imports_as_files_that_validate_and_its_holes_as_findings() {
         "cloudfront-wildcard: group `new-client` inline policy `new-client-access`, statement #2 allows `cloudfront:CreateInvalidation`",
         "several-clients: user `alice` is in the groups of clients `globex`, `new-client`",
         "console-without-mfa: user `bob` can sign in",
-        "replaced-group: group `new-client` (path `/`) is not provision's: apply creates `client-new-client` beside it",
+        "replaced-group: group `new-client` (path `/`) is not provision's and keeps every grant it has until it is taken over: give `--adopt new-client`",
         "unused-key: access key 1 of user `globex-app` is active and was never used",
         "unused-key: access key 1 of user `new-client-app` is active and was never used",
     ] {
@@ -549,4 +549,233 @@ fn the_readme_migration_closes_the_reach_of_the_old_wildcard() {
         "the app user no longer reaches `new-clientele-backups`"
     );
     assert!(!old, "the old key is gone");
+}
+
+/// Every name the seed recipe's migration adopts: the people, the app
+/// users, and the hand-made groups the files replace.
+const ADOPT: &str = "alice,bob,new-client-app,globex-app,new-client,globex";
+
+/// `provision apply CLIENTS --yes --credentials-dir CREDS --adopt ADOPT`.
+fn apply_adopting(env: &TestEnv) -> assert_cmd::assert::Assert {
+    env.cmd()
+        .arg("apply")
+        .arg(env.clients())
+        .args(["--yes", "--adopt", ADOPT, "--credentials-dir"])
+        .arg(env.creds())
+        .assert()
+}
+
+/// The seed account, with a policy of alice's own on top, imported into
+/// `clients/`.
+fn seed_and_import(env: &TestEnv) -> Vec<(String, String, String)> {
+    let keys = build_seed(env);
+    block_on(async {
+        env.iam()
+            .put_user_policy()
+            .user_name("alice")
+            .policy_name("alice-extra")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::new-clientele-backups/*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    import(env, &env.clients(), &[]).success();
+    keys
+}
+
+/// For each of the seed's users: the groups it is in at the managed path,
+/// and what it holds outside it (hand-made groups, its own policies).
+fn holdings(env: &TestEnv) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let iam = env.iam();
+    block_on(async {
+        let mut all = Vec::new();
+        for user in ["alice", "bob", "new-client-app", "globex-app"] {
+            let groups = iam
+                .list_groups_for_user()
+                .user_name(user)
+                .send()
+                .await
+                .unwrap();
+            let (managed, mut other): (Vec<_>, Vec<_>) = groups
+                .groups()
+                .iter()
+                .partition(|g| g.path() == "/provision/");
+            let managed: Vec<String> = managed.iter().map(|g| g.group_name().to_owned()).collect();
+            let mut other: Vec<String> = other
+                .drain(..)
+                .map(|g| format!("group {}", g.group_name()))
+                .collect();
+            let own = iam
+                .list_user_policies()
+                .user_name(user)
+                .send()
+                .await
+                .unwrap();
+            other.extend(own.policy_names().iter().map(|p| format!("policy {p}")));
+            all.push((user.to_owned(), managed, other));
+        }
+        all
+    })
+}
+
+/// Point 3 of the import issue, end to end: the seed recipe's account is
+/// imported; nothing is taken over without `--adopt`; a saved plan made
+/// with `--adopt` shows each takeover and the grants it removes, and
+/// applying it adopts the users, replaces the hand-made groups and the app
+/// users' keys. Afterwards the plan is empty, verify says isolation holds,
+/// and the emulator's enforcement shows the old wildcard's reach gone.
+#[test]
+fn the_seed_recipe_is_adopted_by_an_explicit_apply_and_the_old_wildcard_reaches_nothing() {
+    let env = TestEnv::start();
+    let keys = seed_and_import(&env);
+    let (_, old_id, old_secret) = keys.iter().find(|k| k.0 == "new-client-app").unwrap();
+
+    // Without the opt-in: refused, as before, and the message says how.
+    let refused = env.cmd().arg("plan").arg(env.clients()).assert().failure();
+    let err = stderr(&refused);
+    assert!(err.contains("--adopt alice"), "{err}");
+
+    let saved = env.dir.path().join("adopt.json");
+    let plan = stdout(
+        &env.cmd()
+            .arg("plan")
+            .arg(env.clients())
+            .args(["--adopt", ADOPT, "--out"])
+            .arg(&saved)
+            .assert()
+            .success(),
+    );
+    for line in [
+        "~ user alice: adopt (path / → /provision/, tag managed-by=provision)",
+        "~ user new-client-app: adopt (path / → /provision/, tag managed-by=provision)",
+        "- group new-client",
+        "+ group client-new-client",
+        "- group globex",
+        "adopting user `alice` takes it out of groups provision does not manage",
+        "- user-policy alice/alice-extra",
+        "replaces keys whose secret was never delivered",
+    ] {
+        assert!(plan.contains(line), "missing `{line}` in:\n{plan}");
+    }
+    env.proxy.clear();
+    env.cmd()
+        .arg("apply")
+        .arg(&saved)
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .assert()
+        .success();
+    assert!(
+        env.proxy.count("UpdateUser") >= 4,
+        "{:?}",
+        env.proxy.calls()
+    );
+
+    let (code, plan) = env.plan_exit(&env.clients());
+    assert_eq!(code, 0, "{plan}");
+    let verify = stdout(
+        &env.cmd()
+            .arg("verify")
+            .arg(env.clients())
+            .assert()
+            .success(),
+    );
+    assert!(verify.contains("Isolation holds"), "{verify}");
+    for (user, managed, other) in holdings(&env) {
+        assert!(other.is_empty(), "`{user}` still holds {other:?}");
+        assert!(!managed.is_empty(), "`{user}` is in no client group");
+    }
+    let groups: Vec<String> = block_on(env.iam().list_groups().send())
+        .unwrap()
+        .groups()
+        .iter()
+        .map(|g| g.group_name().to_owned())
+        .collect();
+    assert!(
+        !groups.iter().any(|g| g == "new-client" || g == "globex"),
+        "{groups:?}"
+    );
+
+    let (id, secret) = read_key(&env.creds(), "new-client-app");
+    env.moto.set_auth(true);
+    let own = lists(&env, &id, &secret, "new-client-assets");
+    let other = lists(&env, &id, &secret, "new-clientele-backups");
+    let old = lists(&env, old_id, old_secret, "new-client-assets");
+    env.moto.set_auth(false);
+    assert!(own, "the adopted app user reaches its own bucket");
+    assert!(
+        !other,
+        "the old wildcard's reach into `new-clientele-backups` is gone"
+    );
+    assert!(!old, "the hand-made key was replaced");
+}
+
+/// Each write of the adopting apply refused in turn (by action and the
+/// user or group it names): the account is never left with a user that
+/// holds both what it had by hand and what the files grant, and running
+/// the same command again finishes the job.
+#[test]
+fn every_write_of_an_adopting_apply_can_fail_and_the_same_command_converges() {
+    let env = TestEnv::start();
+    seed_and_import(&env);
+    env.proxy.clear();
+    apply_adopting(&env).success();
+    let mut writes: Vec<(String, String, String)> = env
+        .proxy
+        .requests()
+        .iter()
+        .filter(|c| c.is_write() && !c.is_lock_call())
+        .map(|c| {
+            let (param, value) = ["UserName", "GroupName"]
+                .iter()
+                .find_map(|p| c.param(p).map(|v| (p.to_string(), v)))
+                .unwrap_or_default();
+            (c.action.clone(), param, value)
+        })
+        .collect();
+    writes.sort();
+    writes.dedup();
+    assert!(writes.len() > 15, "{writes:?}");
+
+    for (action, param, value) in &writes {
+        env.moto.reset();
+        seed_and_import_again(&env);
+        env.proxy.refuse(action, param, value);
+        let failed = apply_adopting(&env).failure();
+        env.proxy.stop_refusing();
+        for (user, managed, other) in holdings(&env) {
+            assert!(
+                managed.is_empty() || other.is_empty(),
+                "with `{action}` {param}={value} refused, `{user}` holds {other:?} and the files' {managed:?} at once:\n{}",
+                stderr(&failed)
+            );
+        }
+        apply_adopting(&env).success();
+        let (code, plan) = env.plan_exit(&env.clients());
+        assert_eq!(
+            code, 0,
+            "after `{action}` {param}={value} was refused:\n{plan}"
+        );
+    }
+}
+
+/// The seed again after a reset of the emulator; the imported files and
+/// credentials of the last round are reused (the account id is the same).
+fn seed_and_import_again(env: &TestEnv) {
+    let _ = fs::remove_dir_all(env.creds());
+    build_seed(env);
+    block_on(async {
+        env.iam()
+            .put_user_policy()
+            .user_name("alice")
+            .policy_name("alice-extra")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::new-clientele-backups/*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
 }

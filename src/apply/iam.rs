@@ -100,6 +100,14 @@ impl Backend for Aws {
                 set_user_boundary(iam, user, after).await
             }
             Change::RemoveUserBoundary { user, .. } => remove_user_boundary(iam, user).await,
+            Change::AdoptUser {
+                user,
+                path,
+                before,
+                after,
+                ..
+            } => adopt_user(iam, user, path, before, after).await,
+            Change::AdoptGroup { group, path, .. } => adopt_group(iam, group, path).await,
         }
     }
 }
@@ -172,6 +180,43 @@ async fn update_user_tags(
                 .await
         );
     }
+    Ok(())
+}
+
+/// Takes over a user made by hand: moves it to the managed path, then
+/// gives it provision's tags. Moved first: a user at the managed path
+/// without the tag is still refused as not provision's (or adopted again
+/// when named), whereas one tagged at another path would read as another
+/// configuration's.
+async fn adopt_user(
+    iam: &Client,
+    user: &str,
+    path: &str,
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Result<(), ApplyError> {
+    check!(
+        "UpdateUser",
+        iam.update_user()
+            .user_name(user)
+            .new_path(path)
+            .send()
+            .await
+    );
+    update_user_tags(iam, user, before, after).await
+}
+
+/// Takes over a hand-made `client-<client>` group: moves it to the managed
+/// path, where the rest of the plan makes its policies provision's.
+async fn adopt_group(iam: &Client, group: &str, path: &str) -> Result<(), ApplyError> {
+    check!(
+        "UpdateGroup",
+        iam.update_group()
+            .group_name(group)
+            .new_path(path)
+            .send()
+            .await
+    );
     Ok(())
 }
 

@@ -1,12 +1,13 @@
 //! `provision apply`: plan, show, confirm, then carry out the plan under
 //! the apply lock, or apply a saved plan exactly as it was reviewed.
 
+use std::collections::BTreeSet;
 use std::io::{self, BufRead, IsTerminal};
 
 use anyhow::{Result, bail};
 
 use super::configuration::load;
-use super::plan::{make_plan, plan_observed, show};
+use super::plan::{make_plan, observe_for, plan_observed, show};
 use super::secrets::{deliver_held, key_sink, new_key_users, print_written};
 use super::{Context, ExitStatus, locked};
 use crate::apply::{self, Event, KeySink};
@@ -52,7 +53,8 @@ async fn apply_inner(
     aws: &Aws,
     desired: &Desired,
 ) -> Result<ExitStatus> {
-    let Some(plan) = make_plan(printer, aws, desired, args.remove_boundaries).await? else {
+    let adopt: BTreeSet<String> = args.adopt.iter().cloned().collect();
+    let Some(plan) = make_plan(printer, aws, desired, args.remove_boundaries, &adopt).await? else {
         return Ok(ExitStatus::Failure);
     };
     show(printer, &plan)?;
@@ -87,7 +89,10 @@ async fn execute_locked(
 ) -> Result<ExitStatus> {
     let command = apply::lock::command_line("apply", &args.paths);
     locked::run(printer, aws, &desired.settings.path, &command, async {
-        let Some(fresh) = make_plan(printer, aws, desired, args.remove_boundaries).await? else {
+        let adopt: BTreeSet<String> = args.adopt.iter().cloned().collect();
+        let Some(fresh) =
+            make_plan(printer, aws, desired, args.remove_boundaries, &adopt).await?
+        else {
             bail!(
                 "the configuration no longer plans cleanly against the account (see above); nothing was applied"
             );
@@ -116,6 +121,11 @@ async fn apply_saved(args: &ApplyArgs, ctx: &Context) -> Result<ExitStatus> {
             "a saved plan is applied on its own: give `provision apply PLANFILE` alone, without other PATHs"
         );
     };
+    if !args.adopt.is_empty() {
+        bail!(
+            "a saved plan carries the names it adopts; give `provision apply PLANFILE` without `--adopt` (plan again with `--adopt` to change them)"
+        );
+    }
     let saved = SavedPlan::read(path)?;
     // The configuration is checked before any AWS call: a plan made from
     // other files than the ones now checked in is refused offline.
@@ -175,7 +185,8 @@ async fn check_saved(
     saved: &SavedPlan,
     account: String,
 ) -> Result<Plan> {
-    let observed = aws.observe(&desired.settings.path).await?;
+    let adopt: BTreeSet<String> = saved.adopt.iter().cloned().collect();
+    let observed = observe_for(aws, desired, &adopt).await?;
     saved.check_observed(&observed)?;
     let plan = saved.plan();
     // The fingerprints cover the entities each change touches. Planning
@@ -194,6 +205,7 @@ async fn check_saved(
         observed,
         account,
         args.remove_boundaries || removes_boundaries,
+        &adopt,
     )
     .await?
     else {

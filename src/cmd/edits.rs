@@ -32,6 +32,7 @@ pub(super) async fn after_edit(
             remove_boundaries: false,
             // The connection is already in `ctx`.
             aws: Default::default(),
+            adopt: Vec::new(),
         };
         let status = match super::apply::run(&args, ctx).await {
             Ok(status) => status,
@@ -56,6 +57,7 @@ pub(super) async fn after_edit(
             out: None,
             remove_boundaries: false,
             aws: Default::default(),
+            adopt: Vec::new(),
         };
         let status = match super::plan::run(&args, ctx).await {
             Ok(status) => status,

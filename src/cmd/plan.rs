@@ -15,6 +15,7 @@ use crate::model::{Desired, Observed};
 use crate::observe::Observe;
 use crate::observe::account::guarded_account;
 use crate::observe::documents::{self, PolicyDocument};
+use crate::observe::keys::adoption_keys;
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{self, Plan, PlanError, PlanOptions};
 use crate::render;
@@ -39,7 +40,8 @@ pub async fn run(args: &PlanArgs, ctx: &Context) -> Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     };
     let aws = ctx.aws().await;
-    let result = observe_and_plan(printer, &aws, &desired, args.remove_boundaries).await;
+    let adopt: BTreeSet<String> = args.adopt.iter().cloned().collect();
+    let result = observe_and_plan(printer, &aws, &desired, args.remove_boundaries, &adopt).await;
     ctx.print_stats(&aws);
     let Some(Planned {
         plan,
@@ -50,7 +52,8 @@ pub async fn run(args: &PlanArgs, ctx: &Context) -> Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     };
     if let Some(out) = &args.out {
-        let saved = SavedPlan::new(&plan, &desired, &args.paths, &observed, &account);
+        let mut saved = SavedPlan::new(&plan, &desired, &args.paths, &observed, &account);
+        saved.adopt = adopt.iter().cloned().collect();
         let text = saved
             .to_json()
             .context("the plan could not be saved: a PATH is not valid UTF-8")?;
@@ -115,10 +118,13 @@ pub(super) async fn make_plan(
     aws: &Aws,
     desired: &Desired,
     remove_boundaries: bool,
+    adopt: &BTreeSet<String>,
 ) -> Result<Option<Plan>> {
-    Ok(observe_and_plan(printer, aws, desired, remove_boundaries)
-        .await?
-        .map(|planned| planned.plan))
+    Ok(
+        observe_and_plan(printer, aws, desired, remove_boundaries, adopt)
+            .await?
+            .map(|planned| planned.plan),
+    )
 }
 
 /// A plan with the account state it was made from, which a saved plan
@@ -129,6 +135,18 @@ struct Planned {
     account: String,
 }
 
+/// Read the account, with the keys of the users named for adoption.
+pub(super) async fn observe_for(
+    aws: &Aws,
+    desired: &Desired,
+    adopt: &BTreeSet<String>,
+) -> Result<Observed> {
+    let path = &desired.settings.path;
+    let mut observed = aws.observe(path).await?;
+    adoption_keys(&aws.iam, &mut observed, path, adopt).await?;
+    Ok(observed)
+}
+
 /// Read the account and plan against it, keeping what was observed. The
 /// account guard comes first: with `settings.account_id`, nothing else is
 /// called on another account.
@@ -137,6 +155,7 @@ async fn observe_and_plan(
     aws: &Aws,
     desired: &Desired,
     remove_boundaries: bool,
+    adopt: &BTreeSet<String>,
 ) -> Result<Option<Planned>> {
     // Checked before the first call too: a file over a quota is bad input,
     // refused with no AWS call, exactly as `validate` refuses it.
@@ -151,22 +170,28 @@ async fn observe_and_plan(
         print_plan_errors(printer, &errors);
         return Ok(None);
     }
-    let observed = aws.observe(&desired.settings.path).await?;
+    let observed = observe_for(aws, desired, adopt).await?;
     tracing::info!(
         account = %account,
         users = observed.users.len(),
         groups = observed.groups.len(),
         "account read"
     );
-    Ok(
-        plan_observed(printer, aws, desired, observed, account, remove_boundaries)
-            .await?
-            .map(|(plan, observed, account)| Planned {
-                plan,
-                observed,
-                account,
-            }),
+    Ok(plan_observed(
+        printer,
+        aws,
+        desired,
+        observed,
+        account,
+        remove_boundaries,
+        adopt,
     )
+    .await?
+    .map(|(plan, observed, account)| Planned {
+        plan,
+        observed,
+        account,
+    }))
 }
 
 /// Plan against an account already read: the boundary check, then the
@@ -180,6 +205,7 @@ pub(super) async fn plan_observed(
     observed: Observed,
     account: String,
     remove_boundaries: bool,
+    adopt: &BTreeSet<String>,
 ) -> Result<Option<(Plan, Observed, String)>> {
     if !observed.quotas.from_account {
         printer.warning(
@@ -192,6 +218,7 @@ pub(super) async fn plan_observed(
         // Expiry is decided on the local date: a person's last day is the
         // one written in the file, where the file is reviewed.
         today: Some(chrono::Local::now().date_naive()),
+        adopt: adopt.clone(),
     };
     if let Some(arn) = &desired.settings.permissions_boundary {
         match documents::managed_policy_document(&aws.iam, arn).await {

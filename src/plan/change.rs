@@ -192,6 +192,27 @@ pub enum Change {
         user: String,
         before: String,
     },
+    /// Take over a user made by hand, named with `--adopt`: `UpdateUser`
+    /// moves it to the managed path, then `TagUser` gives it provision's
+    /// tags (`before` are provision's tag keys it had, which are set or
+    /// removed to match `after`). It grants nothing: its other groups and
+    /// own policies are removed by changes of their own in the same plan.
+    AdoptUser {
+        user: String,
+        before_path: String,
+        path: String,
+        before: BTreeMap<String, String>,
+        after: BTreeMap<String, String>,
+    },
+    /// Take over a hand-made group that already has a client group's name
+    /// (`client-<client>`), named with `--adopt`: `UpdateGroup` moves it to
+    /// the managed path. Its policies are then made exactly provision's by
+    /// the usual changes of a managed group.
+    AdoptGroup {
+        group: String,
+        before_path: String,
+        path: String,
+    },
     /// Keep a developer's user but take away its console password and
     /// deactivate its access keys, then record that with the
     /// [`DISABLED_TAG_KEY`](crate::model::DISABLED_TAG_KEY) tag (`disabled = true` in the file).
@@ -215,7 +236,9 @@ impl Change {
             | Change::PutManagedPolicy { .. }
             | Change::UpdateUserTags { .. }
             | Change::SetUserBoundary { .. }
-            | Change::DisableUser { .. } => Action::Update,
+            | Change::DisableUser { .. }
+            | Change::AdoptUser { .. }
+            | Change::AdoptGroup { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -233,8 +256,11 @@ impl Change {
             Change::CreateUser { .. }
             | Change::UpdateUserTags { .. }
             | Change::DeleteUser { .. }
-            | Change::DisableUser { .. } => Kind::User,
-            Change::CreateGroup { .. } | Change::DeleteGroup { .. } => Kind::Group,
+            | Change::DisableUser { .. }
+            | Change::AdoptUser { .. } => Kind::User,
+            Change::CreateGroup { .. } | Change::DeleteGroup { .. } | Change::AdoptGroup { .. } => {
+                Kind::Group
+            }
             Change::PutGroupPolicy { .. }
             | Change::NarrowGrant { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -260,8 +286,11 @@ impl Change {
             | Change::CreateAccessKey { user, .. }
             | Change::SetUserBoundary { user, .. }
             | Change::RemoveUserBoundary { user, .. }
+            | Change::AdoptUser { user, .. }
             | Change::DisableUser { user } => user.clone(),
-            Change::CreateGroup { group, .. } | Change::DeleteGroup { group, .. } => group.clone(),
+            Change::CreateGroup { group, .. }
+            | Change::DeleteGroup { group, .. }
+            | Change::AdoptGroup { group, .. } => group.clone(),
             Change::PutGroupPolicy {
                 group, policy_name, ..
             }
@@ -290,11 +319,23 @@ impl Change {
 
     /// The change as one line: `+ user alice`, and for a first-phase
     /// narrowing `~ group-policy client-zed/provision-s3 (narrows first)`,
-    /// which tells it from the later write of the same policy.
+    /// which tells it from the later write of the same policy. An adoption
+    /// says what it changes, so that it is never read as a routine update:
+    /// `~ user alice: adopt (path / → /provision/, tag managed-by=provision)`.
     pub fn label(&self) -> String {
         let suffix = match self {
-            Change::NarrowGrant { .. } => " (narrows first)",
-            _ => "",
+            Change::NarrowGrant { .. } => " (narrows first)".to_owned(),
+            Change::AdoptUser {
+                before_path, path, ..
+            } => format!(
+                ": adopt (path {before_path} → {path}, tag {}={})",
+                crate::model::MANAGED_TAG_KEY,
+                crate::model::MANAGED_TAG_VALUE
+            ),
+            Change::AdoptGroup {
+                before_path, path, ..
+            } => format!(": adopt (path {before_path} → {path})"),
+            _ => String::new(),
         };
         format!(
             "{} {} {}{suffix}",
@@ -319,6 +360,10 @@ impl Change {
     /// first); 2 adds memberships and creates keys (both need the user and
     /// group to exist).
     ///
+    /// Adoptions run in phase 0: they grant nothing, and every grant of the
+    /// new files (memberships, policies, keys) comes in a later phase, after
+    /// the adopted user's hand-made memberships and own policies are gone.
+    ///
     /// The planner decides what narrows ([`Change::NarrowGrant`]), so the
     /// phase of a change follows from its variant alone, the same for a
     /// plan made now and one read back from a file.
@@ -337,7 +382,9 @@ impl Change {
             | Change::DetachGroupPolicy { .. }
             | Change::DeleteUserPolicy { .. }
             | Change::DetachUserPolicy { .. }
-            | Change::DeleteGroup { .. } => 0,
+            | Change::DeleteGroup { .. }
+            | Change::AdoptUser { .. }
+            | Change::AdoptGroup { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::PutManagedPolicy { .. }
@@ -354,6 +401,7 @@ impl Change {
         let group = match self {
             Change::CreateGroup { group, .. }
             | Change::DeleteGroup { group, .. }
+            | Change::AdoptGroup { group, .. }
             | Change::PutGroupPolicy { group, .. }
             | Change::NarrowGrant { group, .. }
             | Change::DeleteGroupPolicy { group, .. }

@@ -6,7 +6,7 @@
 pub enum PlanError {
     /// A desired user's name is taken by a user provision does not manage.
     #[error(
-        "user `{name}` already exists but is not managed by provision (path `{path}`, no `managed-by=provision` tag); rename it in the file, or adopt the existing user by moving it under `{managed_path}` and tagging it `managed-by=provision`"
+        "user `{name}` already exists but is not managed by provision (path `{path}`, no `managed-by=provision` tag); rename it in the file, or take it over with `--adopt {name}` on `plan` and `apply` (run by an administrator; see \"Migrating an account set up by hand\" in the README)"
     )]
     UnmanagedUser {
         name: String,
@@ -26,7 +26,7 @@ pub enum PlanError {
     },
     /// A desired group's name is taken by a group outside the managed path.
     #[error(
-        "group `{name}` already exists outside the managed path `{managed_path}` (its path is `{path}`); provision never takes over a group it did not create: rename the client, or move the group with `aws iam update-group --group-name {name} --new-path {managed_path}` to adopt it"
+        "group `{name}` already exists outside the managed path `{managed_path}` (its path is `{path}`); provision never takes over a group it did not create unless told to: rename the client, or take the group over with `--adopt {name}` on `plan` and `apply` (run by an administrator)"
     )]
     UnmanagedGroup {
         name: String,
@@ -133,4 +133,7 @@ pub enum PlanError {
         managed_path: String,
         found: String,
     },
+    /// A name given to `--adopt` that cannot be taken over.
+    #[error("`--adopt {name}`: {reason}")]
+    CannotAdopt { name: String, reason: String },
 }

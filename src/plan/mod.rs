@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::model::{Desired, Observed};
 use crate::policy::lint::Drift;
 
+mod adopt;
 mod change;
 mod collisions;
 mod error;
@@ -105,6 +106,10 @@ pub struct PlanOptions {
     /// last day is the one written in the file, where the file is reviewed.
     /// `None` plans the configuration as written.
     pub today: Option<NaiveDate>,
+    /// Users and groups made by hand that this plan takes over
+    /// (`--adopt NAME`, see [`adopt`]). Anything not named here that
+    /// provision did not make stays refused (SPEC, Ownership).
+    pub adopt: BTreeSet<String>,
 }
 
 /// Compute the changes that take `observed` to `desired`, with the default
@@ -124,7 +129,8 @@ pub fn plan(
 /// Each step is a function of its own, in the order they run:
 ///
 /// 1. [`expiry`]: with [`PlanOptions::today`], expired developers and
-///    memberships leave the configuration, as if their lines were deleted.
+///    memberships leave the configuration, as if their lines were deleted;
+///    then [`adopt`]: what `--adopt` names is taken over.
 /// 2. [`inputs::check`]: every reason the plan cannot be made (names held
 ///    by others, case clashes, collisions with live clients, quotas), all
 ///    at once; nothing is planned while any exists.
@@ -151,12 +157,20 @@ pub fn plan_with(
         None => (None, Vec::new()),
     };
     let desired = expired.as_ref().unwrap_or(desired);
+    // Adoption first: the rest of the plan sees the adopted users and
+    // groups as they will be once taken over, so every rule for managed
+    // entities applies to them (their own policies go, their grants become
+    // exactly the files').
+    let adoption = adopt::adopt(desired, observed, &options.adopt)?;
+    let observed = adoption.observed.as_ref().unwrap_or(observed);
     let inputs = Inputs::new(desired, observed, account_id);
     inputs::check(&inputs)?;
     let mut plan = Plan {
         warnings,
         ..Plan::default()
     };
+    plan.warnings.extend(adoption.warnings);
+    plan.changes.extend(adoption.changes);
     users::plan_users(&inputs, options, &mut plan);
     let mut members_after = groups::plan_groups(&inputs, &mut plan);
     let deleted_clients = strays::undeclared_groups(&inputs, &mut members_after, &mut plan);

@@ -54,6 +54,11 @@ pub struct SavedPlan {
     /// Managed clients left alone, shown again when it is applied.
     #[serde(default)]
     pub out_of_scope: Vec<String>,
+    /// The users and groups the plan takes over (`--adopt`): applying the
+    /// file plans again with the same names, so it adopts exactly what was
+    /// reviewed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopt: Vec<String>,
     /// The changes, in execution order.
     pub changes: Vec<SavedChange>,
 }
@@ -305,6 +310,7 @@ impl SavedPlan {
             configuration: configuration_fingerprint(desired),
             warnings: plan.warnings.clone(),
             out_of_scope: plan.out_of_scope.clone(),
+            adopt: Vec::new(),
             changes: plan
                 .changes
                 .iter()

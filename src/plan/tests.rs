@@ -55,7 +55,7 @@ fn desired() -> Desired {
 }
 
 /// Apply `plan` to an in-memory account, as IAM would.
-fn simulate(observed: &Observed, plan: &Plan) -> Observed {
+pub(super) fn simulate(observed: &Observed, plan: &Plan) -> Observed {
     let mut o = observed.clone();
     for change in &plan.changes {
         match change {
@@ -216,18 +216,35 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                     .tags
                     .insert(crate::model::DISABLED_TAG_KEY.into(), "true".into());
             }
+            Change::AdoptUser {
+                user,
+                path,
+                before,
+                after,
+                ..
+            } => {
+                let u = o.users.get_mut(user).unwrap();
+                u.path = path.clone();
+                for k in before.keys() {
+                    u.tags.remove(k);
+                }
+                u.tags.extend(after.clone());
+            }
+            Change::AdoptGroup { group, path, .. } => {
+                o.groups.get_mut(group).unwrap().path = path.clone();
+            }
         }
     }
     o
 }
 
-fn text(plan: &Plan) -> String {
+pub(super) fn text(plan: &Plan) -> String {
     let mut out = Vec::new();
     render::plan::text(plan, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
-fn json(plan: &Plan) -> String {
+pub(super) fn json(plan: &Plan) -> String {
     let mut out = Vec::new();
     render::plan::json(plan, &mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -238,7 +255,7 @@ fn converged(d: &Desired) -> Observed {
     simulate(&Observed::default(), &p)
 }
 
-fn names(plan: &Plan) -> Vec<String> {
+pub(super) fn names(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()
         .map(|c| format!("{} {} {}", c.action().symbol(), c.kind().as_str(), c.name()))
@@ -384,7 +401,7 @@ fn an_unmanaged_user_with_a_declared_name_is_an_error() {
     );
     let errors = plan(&d, &o, ACCOUNT).unwrap_err();
     assert_eq!(errors.len(), 1);
-    insta::assert_snapshot!(errors[0].to_string(), @"user `alice` already exists but is not managed by provision (path `/`, no `managed-by=provision` tag); rename it in the file, or adopt the existing user by moving it under `/provision/` and tagging it `managed-by=provision`");
+    insta::assert_snapshot!(errors[0].to_string(), @r#"user `alice` already exists but is not managed by provision (path `/`, no `managed-by=provision` tag); rename it in the file, or take it over with `--adopt alice` on `plan` and `apply` (run by an administrator; see "Migrating an account set up by hand" in the README)"#);
 }
 
 #[test]
@@ -1162,7 +1179,7 @@ fn zed_and_bee(zed: &[&str], bee: &[&str]) -> Desired {
 
 /// Every moment an apply of `p` can stop at: the account after each
 /// phase, when the changes of the next phase all failed.
-fn states_after_each_phase(o: &Observed, p: &Plan) -> Vec<Observed> {
+pub(super) fn states_after_each_phase(o: &Observed, p: &Plan) -> Vec<Observed> {
     let mut states = vec![o.clone()];
     let mut phases: Vec<u8> = p.changes.iter().map(Change::phase).collect();
     phases.dedup();

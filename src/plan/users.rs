@@ -39,6 +39,31 @@ const MANAGED_TAG_KEYS: [&str; 4] = [
     DISABLED_TAG_KEY,
 ];
 
+/// Every tag key provision sets or reads on its users: the managed ones
+/// and the record of a delivered key. A user taken over by adoption loses
+/// any of them it carried, since provision wrote none of them.
+pub(super) const PROVISION_TAG_KEYS: [&str; 5] = [
+    MANAGED_TAG_KEY,
+    EMAIL_TAG_KEY,
+    CLIENT_TAG_KEY,
+    DISABLED_TAG_KEY,
+    ACCESS_KEY_TAG_KEY,
+];
+
+/// The tags an adopted user gets: those of a user provision creates.
+pub(super) fn adopted_tags(role: &Role) -> BTreeMap<String, String> {
+    desired_tags(role)
+}
+
+/// The tags of `user` whose keys are provision's ([`PROVISION_TAG_KEYS`]).
+pub(super) fn provision_tags(user: &ObservedUser) -> BTreeMap<String, String> {
+    user.tags
+        .iter()
+        .filter(|(k, _)| PROVISION_TAG_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 fn desired_tags(role: &Role) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
     tags.insert(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned());

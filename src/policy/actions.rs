@@ -51,6 +51,12 @@ pub enum Grant {
     /// Explicitly denied: only an administrator may do it, e.g. take a
     /// boundary off (`apply --remove-boundaries`).
     Deny,
+    /// Not granted (nor denied): adoption (`--adopt`) moves users and groups
+    /// made outside the managed path into it. The source is any path, so no
+    /// resource scoped to the managed path can allow exactly that; granting
+    /// it on `*` would let the operator move any user. An administrator
+    /// runs adoptions.
+    Administrator,
 }
 
 /// One AWS operation provision calls.
@@ -88,7 +94,7 @@ const fn op(
     }
 }
 
-use Grant::{Allow, Deny, OwnPolicyOnly, WithBoundary};
+use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
 use Service::{Iam, S3, Sts};
 use Target::{Any, Group, MfaDevice, Policy, User};
@@ -140,6 +146,10 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "TagUser", "tag_user", "iam:TagUser", Write, User, Allow),
     op(Iam, "UntagUser", "untag_user", "iam:UntagUser", Write, User, Allow),
     op(Iam, "UpdateAccessKey", "update_access_key", "iam:UpdateAccessKey", Write, User, Allow),
+    // Adoption only (`--adopt`): they move what was made outside the
+    // managed path into it, which a policy scoped to that path cannot allow.
+    op(Iam, "UpdateGroup", "update_group", "iam:UpdateGroup", Write, Group, Administrator),
+    op(Iam, "UpdateUser", "update_user", "iam:UpdateUser", Write, User, Administrator),
     // `import` only: resolves hand-made wildcards against the buckets. The
     // operation and its action are named differently by AWS.
     op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),

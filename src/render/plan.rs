@@ -270,6 +270,25 @@ pub(super) fn details(change: &Change) -> Vec<String> {
             }
         }
         Change::AddMember { .. } | Change::RemoveMember { .. } => {}
+        Change::AdoptUser { before, after, .. } => {
+            lines.push(
+                "made by hand; taken over (`--adopt`): from now on provision manages it, and it keeps only what the files grant"
+                    .into(),
+            );
+            for (k, v) in before {
+                if after.get(k) != Some(v) {
+                    lines.push(format!("- tag {k}={v}"));
+                }
+            }
+            for (k, v) in after {
+                if before.get(k) != Some(v) {
+                    lines.push(format!("+ tag {k}={v}"));
+                }
+            }
+        }
+        Change::AdoptGroup { .. } => lines.push(
+            "made by hand; taken over (`--adopt`): its policies become exactly provision's".into(),
+        ),
         Change::DisableUser { .. } => lines.push(
             "disables: deletes the console password, deactivates access keys; keeps the user"
                 .into(),
@@ -383,6 +402,22 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
             None,
         ),
         Change::AddMember { .. } | Change::RemoveMember { .. } => (None, None),
+        Change::AdoptUser {
+            before_path,
+            path,
+            before,
+            after,
+            ..
+        } => (
+            Some(json!({"path": before_path, "tags": before})),
+            Some(json!({"path": path, "tags": after, "adopted": true})),
+        ),
+        Change::AdoptGroup {
+            before_path, path, ..
+        } => (
+            Some(json!({"path": before_path})),
+            Some(json!({"path": path, "adopted": true})),
+        ),
         Change::DisableUser { .. } => (
             Some(json!({"disabled": false})),
             Some(json!({"disabled": true})),

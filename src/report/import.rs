@@ -886,14 +886,14 @@ fn client(
         });
     }
     if !c.managed {
-        // provision never changes a group it did not create: the old one
-        // keeps granting what it granted, wildcards included, until a
-        // person deletes it.
+        // provision never changes a group it did not create unless an
+        // apply names it: until then the old one keeps granting what it
+        // granted, wildcards included.
         findings.push(Finding {
             kind: Kind::ReplacedGroup,
             subject: group.clone(),
             detail: format!(
-                "group `{group}` (path `{}`) is not provision's: apply creates `client-{}` beside it, and `{group}` keeps every grant it has until you empty and delete it after the first apply",
+                "group `{group}` (path `{}`) is not provision's and keeps every grant it has until it is taken over: give `--adopt {group}` to `plan` and `apply` (it is deleted and replaced by `client-{}`, or moved under the managed path when it already has that name)",
                 c.group.path, c.client
             ),
             resources: Vec::new(),
