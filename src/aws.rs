@@ -69,6 +69,14 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
                 .with_initial_backoff(Duration::from_millis(100))
                 .with_max_backoff(Duration::from_secs(10)),
         )
+        // The upload side measures a request body's throughput from when
+        // the attempt starts, so it would count the wait for the pacer as a
+        // stalled upload; provision's bodies are small forms in memory.
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .build(),
+        )
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))

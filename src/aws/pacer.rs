@@ -33,6 +33,16 @@ const BACKOFF: f64 = 0.8;
 /// Growth per accepted call once a limit was met: back to the rate before a
 /// decrease after about 56 calls, so about 2% of answers are throttled.
 const GROWTH: f64 = 0.004;
+/// Growth per second, in calls per second, besides [`GROWTH`]. Growth per
+/// call alone cannot outgrow throttles that come whatever the rate (other
+/// callers sharing the account's bucket, or injected at random): above
+/// about 2% of answers it would sink to [`MIN_RATE`]. With this term such
+/// a rate settles where a second's growth makes up for the decreases.
+const GROWTH_PER_SECOND: f64 = 0.25;
+/// The rate a first throttle starts from when the last second saw fewer
+/// accepted calls (the first calls of a run): a throttle then says the
+/// account is busy, not that it allows no more than those few.
+const START_RATE: f64 = 5.0;
 /// The window over which accepted calls are counted.
 const WINDOW: Duration = Duration::from_secs(1);
 
@@ -47,6 +57,8 @@ pub struct Pacer {
     epoch: u64,
     /// When the calls of the last [`WINDOW`] were accepted.
     accepted: VecDeque<Instant>,
+    /// When the rate last grew with time.
+    grown: Instant,
 }
 
 /// The permission to send one attempt, handed back with its answer.
@@ -64,6 +76,7 @@ impl Pacer {
             next: now,
             epoch: 0,
             accepted: VecDeque::new(),
+            grown: now,
         }
     }
 
@@ -97,8 +110,10 @@ impl Pacer {
             self.accepted.pop_front();
         }
         if let Some(rate) = &mut self.rate {
-            *rate = (*rate * (1.0 + GROWTH)).min(MAX_RATE);
+            let seconds = now.saturating_duration_since(self.grown).as_secs_f64();
+            *rate = (*rate * (1.0 + GROWTH) + GROWTH_PER_SECOND * seconds.min(1.0)).min(MAX_RATE);
         }
+        self.grown = self.grown.max(now);
     }
 
     /// The account throttled the attempt sent with `ticket`.
@@ -115,10 +130,9 @@ impl Pacer {
         {
             self.accepted.pop_front();
         }
-        let recent = self.accepted.len() as f64;
+        let recent = (self.accepted.len() as f64).max(START_RATE);
         let base = match self.rate {
-            Some(rate) if recent >= 1.0 => rate.min(recent),
-            Some(rate) => rate,
+            Some(rate) => rate.min(recent),
             // The first throttle: what the account took in the last second
             // is the only measure there is.
             None => recent,
@@ -128,6 +142,7 @@ impl Pacer {
         // The account is out of tokens now: the next slot starts one
         // interval after now, not at a slot reserved before the news.
         self.next = self.next.max(now) + Duration::from_secs_f64(1.0 / rate);
+        self.grown = self.grown.max(now);
     }
 }
 
@@ -208,8 +223,9 @@ mod tests {
         let (_, ticket) = pacer.reserve(clock.at(1.0));
         pacer.throttled(clock.at(1.0), ticket);
         let low = pacer.rate().unwrap();
+        // Close together, so growth with time adds next to nothing.
         for i in 0..56 {
-            pacer.accepted(clock.at(2.0 + i as f64));
+            pacer.accepted(clock.at(1.0 + i as f64 * 1e-6));
         }
         let recovered = pacer.rate().unwrap();
         // 56 calls undo one decrease: (1 + GROWTH)^56 is about 1 / BACKOFF.
@@ -217,6 +233,37 @@ mod tests {
             (recovered / low - 1.0 / BACKOFF).abs() < 0.01,
             "{low} -> {recovered}"
         );
+    }
+
+    #[test]
+    fn the_first_throttle_of_a_run_does_not_start_at_the_floor() {
+        let clock = Clock(Instant::now());
+        let mut pacer = Pacer::new(clock.at(0.0));
+        let (_, ticket) = pacer.reserve(clock.at(0.0));
+        pacer.throttled(clock.at(0.1), ticket);
+        assert_eq!(pacer.rate(), Some(START_RATE * BACKOFF));
+    }
+
+    /// Throttles that come whatever the rate (a tenth of the answers, at
+    /// random) lower the rate to where a second's growth makes up for them,
+    /// not to the floor.
+    #[test]
+    fn throttles_at_random_do_not_sink_the_rate_to_the_floor() {
+        let clock = Clock(Instant::now());
+        let mut pacer = Pacer::new(clock.at(0.0));
+        let mut t = 0.0_f64;
+        for i in 0..2000_u64 {
+            let (wait, ticket) = pacer.reserve(clock.at(t));
+            t += wait.as_secs_f64() + 0.001;
+            // A fixed pseudo-random tenth.
+            if (i.wrapping_mul(2_654_435_761) >> 7) % 10 == 0 {
+                pacer.throttled(clock.at(t), ticket);
+            } else {
+                pacer.accepted(clock.at(t));
+            }
+        }
+        let rate = pacer.rate().unwrap();
+        assert!(rate > 2.0, "sank to {rate} calls/s");
     }
 
     #[test]
