@@ -6,9 +6,13 @@
 //!   configuration (`BENCH_CLIENTS` clients, default 300, and 15 developers
 //!   per client, each developer in 3 clients).
 //! - `against_moto`: the real binary against moto through the counting
-//!   proxy: apply from empty, a no-op plan, a 1% change, and calls in
-//!   flight with 100 ms of injected latency. Printed per scenario: API calls
-//!   by action, wall time and peak memory (GNU time's maximum RSS).
+//!   proxy: apply from empty, `verify` of the result, a no-op plan, a 1%
+//!   change, and calls in flight with 100 ms of injected latency. Printed
+//!   per scenario: API calls by action, wall time and peak memory (GNU
+//!   time's maximum RSS).
+//! - `rate_limited`: apply from empty of 30 clients against the proxy's
+//!   token bucket (`BENCH_RATE` calls a second, default 10, burst twice
+//!   that), next to the same apply without a limit.
 
 mod common;
 
