@@ -490,7 +490,11 @@ fn rate_limited() {
                 "-".to_owned()
             },
         );
-        if let Some(summary) = applied.stderr.lines().find(|l| l.starts_with("AWS calls:")) {
+        if let Some(summary) = applied
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("Calls to AWS:"))
+        {
             println!("  apply's summary: {summary}");
         }
         for line in applied

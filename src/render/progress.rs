@@ -131,7 +131,7 @@ pub fn is_read_operation(operation: &str) -> bool {
         || operation == "GenerateCredentialReport"
 }
 
-/// The summary of an apply's calls: `AWS calls: 1402 writes, 3 reads,
+/// The summary of an apply's calls: `Calls to AWS: 1402 writes, 3 reads,
 /// 41 throttled answers (2.9%); 9.8 accepted calls/s over 2m 23s.`
 pub fn summary_line(calls: &CallSummary, elapsed: Duration) -> String {
     let attempts = calls.writes + calls.reads;
@@ -142,7 +142,7 @@ pub fn summary_line(calls: &CallSummary, elapsed: Duration) -> String {
     };
     let accepted = attempts.saturating_sub(calls.throttled) as usize;
     format!(
-        "AWS calls: {} writes, {} reads, {} throttled answers ({share:.1}%); {:.1} accepted calls/s over {}.",
+        "Calls to AWS: {} writes, {} reads, {} throttled answers ({share:.1}%); {:.1} accepted calls/s over {}.",
         calls.writes,
         calls.reads,
         calls.throttled,
@@ -199,7 +199,7 @@ mod tests {
         );
         assert_eq!(
             summary_line(&calls, Duration::from_secs(4)),
-            "AWS calls: 42 writes, 2 reads, 4 throttled answers (9.1%); 10.0 accepted calls/s over 4s."
+            "Calls to AWS: 42 writes, 2 reads, 4 throttled answers (9.1%); 10.0 accepted calls/s over 4s."
         );
     }
 
