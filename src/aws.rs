@@ -12,11 +12,16 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+mod paced;
+pub mod pacer;
+
+pub use paced::SharedPacer;
 
 /// IAM is a global service; its endpoint lives in `us-east-1`.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -37,14 +42,23 @@ pub struct Aws {
     /// Only `import` uses it, to list the account's buckets.
     pub s3: aws_sdk_s3::Client,
     pub calls: CallCounter,
+    /// The pacer every IAM call shares (see [`pacer`]).
+    pub pacer: SharedPacer,
 }
 
 /// Build clients from the standard AWS configuration chain (environment,
 /// profile, `AWS_ENDPOINT_URL`, ...), with the command-line flags on top.
 ///
-/// Retries are the SDK's standard mode with more attempts than its default:
-/// IAM throttles per account, and an apply of many changes should ride out a
-/// burst of `Throttling` or 5xx answers instead of stopping halfway.
+/// Every IAM call waits for one shared [`pacer`], which finds the rate the
+/// account allows; a throttled attempt is sent again by the paced HTTP
+/// client (see `paced`). The SDK's standard retries remain for 5xx answers
+/// and for throttles that outlast a signature, with more attempts than its
+/// default: an apply of many changes should ride out a bad minute instead
+/// of stopping halfway.
+///
+/// There is no timeout on a whole attempt, because an attempt includes the
+/// wait for the pacer, which at a low rate is long by design; the HTTP
+/// client's read timeout bounds the time AWS takes to answer instead.
 pub async fn connect(options: &ConnectOptions) -> Aws {
     let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
         .or_default_provider()
@@ -57,10 +71,18 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
                 .with_initial_backoff(Duration::from_millis(100))
                 .with_max_backoff(Duration::from_secs(10)),
         )
+        // The upload side measures a request body's throughput from when
+        // the attempt starts, so it would count the wait for the pacer as a
+        // stalled upload; provision's bodies are small forms in memory.
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .build(),
+        )
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
+                .read_timeout(Duration::from_secs(30))
                 .build(),
         );
     if let Some(profile) = &options.profile {
@@ -71,21 +93,41 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
     }
     let shared = loader.load().await;
     let calls = CallCounter::default();
+    let pacer = SharedPacer::new();
     let iam = aws_sdk_iam::Client::from_conf(
         aws_sdk_iam::config::Builder::from(&shared)
             .interceptor(calls.clone())
+            .http_client(paced::PacedClient {
+                inner: https_client(),
+                pacer: pacer.clone(),
+                calls: calls.clone(),
+            })
             .retry_partition(no_retry_quota())
             .build(),
     );
+    // STS has its own limits; its one call per run needs no pacing beyond
+    // being counted, so it gets a pacer of its own.
     let sts = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(&shared)
             .interceptor(calls.clone())
+            .http_client(paced::PacedClient {
+                inner: https_client(),
+                pacer: SharedPacer::new(),
+                calls: calls.clone(),
+            })
             .retry_partition(no_retry_quota())
             .build(),
     );
+    // S3 throttles per bucket and prefix, not per account: like STS, its
+    // calls are counted through a pacer of their own.
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&shared)
             .interceptor(calls.clone())
+            .http_client(paced::PacedClient {
+                inner: https_client(),
+                pacer: SharedPacer::new(),
+                calls: calls.clone(),
+            })
             .retry_partition(no_retry_quota())
             .build(),
     );
@@ -94,7 +136,27 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
         sts,
         s3,
         calls,
+        pacer,
     }
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, proxies
+/// from the environment), built here because the SDK does not hand out its
+/// default to be wrapped.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// A retry partition without the standard mode's retry quota.
@@ -113,11 +175,14 @@ fn no_retry_quota() -> aws_sdk_iam::config::retry::RetryPartition {
         .build()
 }
 
-/// Counts every attempt the SDK sends, by operation name. Retries count:
-/// they are what the account's throttling budget pays for.
+/// Counts every attempt sent, by operation name, and the attempts AWS
+/// throttled. Retries count: they are what the account's throttling budget
+/// pays for. As an interceptor it names each request's operation; the paced
+/// HTTP client counts the attempts, its own resends included.
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    throttled: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl CallCounter {
@@ -130,6 +195,25 @@ impl CallCounter {
     pub fn total(&self) -> u64 {
         self.snapshot().values().sum()
     }
+
+    /// How many attempts AWS answered with a throttling error so far.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn attempt(&self, name: &str) {
+        // The operation's name only: parameters and bodies may hold names
+        // worth keeping out of logs, and responses may hold secrets.
+        tracing::debug!(operation = %name, "AWS call");
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+
+    fn throttle(&self) {
+        self.throttled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Intercept for CallCounter {
@@ -137,22 +221,16 @@ impl Intercept for CallCounter {
         "provision-call-counter"
     }
 
-    fn read_before_transmit(
+    fn modify_before_transmit(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_owned())
-            .unwrap_or_else(|| "unknown".to_owned());
-        // The operation's name only: parameters and bodies may hold names
-        // worth keeping out of logs, and responses may hold secrets.
-        tracing::debug!(operation = %name, "AWS call");
-        if let Ok(mut counts) = self.counts.lock() {
-            *counts.entry(name).or_default() += 1;
-        }
+        let name = cfg.load::<Metadata>().map_or("unknown", |m| m.name());
+        context
+            .request_mut()
+            .add_extension(paced::OperationName(name.into()));
         Ok(())
     }
 }

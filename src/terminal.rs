@@ -12,7 +12,7 @@
 
 use std::fmt::{self, Display};
 use std::io::{self, IsTerminal, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anstream::{AutoStream, ColorChoice};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -20,7 +20,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::diag::Diagnostics;
 use crate::plan::Change;
-use crate::render::progress::{done_line, failed_line};
+use crate::render::progress::{done_line, failed_line, is_milestone, milestone_line};
 
 /// How much the program says on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -194,8 +194,10 @@ impl Printer {
 }
 
 /// Progress of an apply on stderr. On a terminal, a bar (done/total,
-/// elapsed time, the operation started last) with each finished change
-/// printed above it; elsewhere (CI logs, pipes) and with `-v`, one plain
+/// elapsed time, changes per second, time left, the operation started
+/// last) with each finished change printed above it; elsewhere (CI logs,
+/// pipes), one line per tenth of the plan with the same figures, so a large
+/// apply's log stays short and says when it will end; with `-v`, one plain
 /// line per finished change, `[n/total] + user alice: done`; with `-q`,
 /// failures only.
 pub struct Progress {
@@ -203,6 +205,7 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     done: usize,
     total: usize,
+    started: Instant,
 }
 
 impl Progress {
@@ -216,7 +219,7 @@ impl Progress {
                     ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+                        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} ETA {eta} {wide_msg}",
                     )
                     .expect("the template is valid"),
                 );
@@ -228,6 +231,7 @@ impl Progress {
             bar,
             done: 0,
             total,
+            started: Instant::now(),
         }
     }
 
@@ -249,7 +253,15 @@ impl Progress {
                 bar.inc(1);
                 bar.println(line);
             }
-            None => self.printer.status(line),
+            None if matches!(self.printer.verbosity(), Verbosity::Verbose(_)) => {
+                self.printer.status(line)
+            }
+            None if is_milestone(self.done, self.total) => self.printer.status(milestone_line(
+                self.done,
+                self.total,
+                self.started.elapsed(),
+            )),
+            None => {}
         }
     }
 

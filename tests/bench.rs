@@ -6,9 +6,13 @@
 //!   configuration (`BENCH_CLIENTS` clients, default 300, and 15 developers
 //!   per client, each developer in 3 clients).
 //! - `against_moto`: the real binary against moto through the counting
-//!   proxy: apply from empty, a no-op plan, a 1% change, and calls in
-//!   flight with 100 ms of injected latency. Printed per scenario: API calls
-//!   by action, wall time and peak memory (GNU time's maximum RSS).
+//!   proxy: apply from empty, `verify` of the result, a no-op plan, a 1%
+//!   change, and calls in flight with 100 ms of injected latency. Printed
+//!   per scenario: API calls by action, wall time and peak memory (GNU
+//!   time's maximum RSS).
+//! - `rate_limited`: apply from empty of 30 clients against the proxy's
+//!   token bucket (`BENCH_RATE` calls a second, default 10, burst twice
+//!   that), next to the same apply without a limit.
 
 mod common;
 
@@ -17,7 +21,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{CountingProxy, Faults, MotoServer, is_read_action, provision_process};
+use common::{CountingProxy, Faults, MotoServer, RateLimit, is_read_action, provision_process};
 use provision::model::{ACCESS_KEY_TAG_KEY, Observed, ObservedGroup, ObservedUser};
 use provision::plan::{self, Change};
 
@@ -330,6 +334,21 @@ fn against_moto() {
         proxy.writes().len()
     );
 
+    // verify on the converged account: every principal against every
+    // resource. Its output is the whole matrix.
+    proxy.clear();
+    let verified = run(&proxy, &["verify"], &config);
+    report("verify", &verified, &proxy);
+    println!(
+        "  exit {}, {} bytes of output",
+        if verified.ok {
+            "0 (isolated)"
+        } else {
+            "non-zero"
+        },
+        verified.stdout.len()
+    );
+
     // No-op plan.
     proxy.clear();
     let noop = run(&proxy, &["plan", "--detailed-exitcode"], &config);
@@ -389,6 +408,102 @@ fn against_moto() {
             &latency,
             &proxy,
         );
+    }
+}
+
+/// Apply from empty against a rate-limited account, next to the same apply
+/// without a limit: the proxy answers `Throttling` above a token bucket of
+/// `BENCH_RATE` calls a second (default 10) with a burst of twice that, one
+/// bucket for every call. Always 30 clients (300 developers, about 1,400
+/// writes): long enough for the pacer to settle, short enough to run.
+#[test]
+#[ignore = "benchmark: run with scripts/bench"]
+fn rate_limited() {
+    let clients = 30;
+    let rate: f64 = std::env::var("BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10.0);
+    let burst = 2.0 * rate;
+    println!(
+        "rate-limited apply from empty: {clients} clients, {} developers, server {rate}/s, burst {burst}",
+        clients * DEVELOPERS_PER_CLIENT
+    );
+    println!(
+        "| server | writes (plan) | calls | throttled | wall | writes / rate | wall / (writes / rate) | failed |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for limited in [false, true] {
+        let moto = MotoServer::start();
+        let proxy = CountingProxy::start(&moto.url());
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("clients");
+        let creds = dir.path().join("creds");
+        write_config(&config, clients, 0);
+        let planned = run(&proxy, &["plan", "--format", "json"], &config);
+        assert!(planned.ok, "{}", planned.stderr);
+        let want_writes = planned_writes(&planned.stdout);
+        proxy.clear();
+        if limited {
+            proxy.set_faults(Faults {
+                rate_limit: Some(RateLimit::all(rate, burst)),
+                ..Faults::default()
+            });
+        }
+        let applied = run(
+            &proxy,
+            &[
+                "apply",
+                "--yes",
+                "--credentials-dir",
+                creds.to_str().unwrap(),
+            ],
+            &config,
+        );
+        let failed = applied
+            .stderr
+            .lines()
+            .filter(|l| l.contains("FAILED"))
+            .count();
+        assert!(applied.ok, "apply failed:\n{}", tail(&applied.stderr));
+        let calls = proxy.requests().len();
+        let throttled = proxy.throttled();
+        let writes = proxy.writes().len();
+        let ideal = writes as f64 / rate;
+        println!(
+            "| {} | {writes} ({want_writes}) | {calls} | {throttled} ({:.1}%) | {:.1} s | {} | {} | {failed} |",
+            if limited {
+                format!("{rate}/s, burst {burst}")
+            } else {
+                "no limit".to_owned()
+            },
+            100.0 * throttled as f64 / calls as f64,
+            applied.wall,
+            if limited {
+                format!("{ideal:.1} s")
+            } else {
+                "-".to_owned()
+            },
+            if limited {
+                format!("{:.3}", applied.wall / ideal)
+            } else {
+                "-".to_owned()
+            },
+        );
+        if let Some(summary) = applied
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("Calls to AWS:"))
+        {
+            println!("  apply's summary: {summary}");
+        }
+        for line in applied
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with('[') && l.contains('%'))
+        {
+            println!("  progress: {line}");
+        }
     }
 }
 

@@ -243,3 +243,44 @@ fn a_policy_named_like_a_clients_managed_policy_elsewhere_refuses_the_plan() {
     env.apply(&env.clients()).success();
     assert_eq!(env.plan_exit(&env.clients()).0, 0);
 }
+
+fn as_strs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+/// An update of a client's managed policy writes its new version and
+/// nothing else: no `AttachGroupPolicy` of a policy the plan read attached,
+/// no deletion of old versions until IAM's five are reached, then one.
+/// Before, each update also re-attached the policy and deleted every old
+/// version (three writes for one change).
+#[test]
+fn updating_a_managed_policy_writes_one_version_and_no_more() {
+    let mut zed = vec!["zed-one".to_owned(), "zed-two".to_owned()];
+    let env = TestEnv::with_files(&[("clients.toml", &clients(&as_strs(&zed), &["bee-one"], 72))]);
+    env.apply(&env.clients()).success();
+    for update in 1..=6 {
+        // A bucket renamed: the policy's size stays under IAM's limit.
+        zed[1] = format!("zed-v{update}");
+        env.write("clients.toml", &clients(&as_strs(&zed), &["bee-one"], 72));
+        env.proxy.clear();
+        env.apply(&env.clients()).success();
+        let writes = env.proxy.writes();
+        // Renaming a bucket is two changes, each one version: the narrowing
+        // (first phase) and the new grant. v1 was the first version, so
+        // updates 1 and 2 make v2 to v5; from then on each version first
+        // makes room for itself.
+        let want: &[&str] = if update <= 2 {
+            &["CreatePolicyVersion", "CreatePolicyVersion"]
+        } else {
+            &[
+                "DeletePolicyVersion",
+                "CreatePolicyVersion",
+                "DeletePolicyVersion",
+                "CreatePolicyVersion",
+            ]
+        };
+        assert_eq!(writes, want, "update {update}");
+        assert_eq!(env.plan_exit(&env.clients()).0, 0, "update {update}");
+    }
+    assert!(reaches(&env, "zed", "zed-v6") && !reaches(&env, "zed", "zed-two"));
+}

@@ -63,9 +63,12 @@ impl Backend for Aws {
                 policy_name,
                 path,
                 arn,
+                before,
                 after,
-                ..
-            } => put_managed_policy(iam, group, policy_name, path, arn, after).await,
+            } => {
+                let attached = before.is_some();
+                put_managed_policy(iam, group, policy_name, path, arn, after, attached).await
+            }
             Change::DeleteManagedPolicy { group, arn, .. } => {
                 delete_own_policy(iam, group, arn).await
             }
@@ -303,7 +306,9 @@ async fn delete_group_policy(
 
 /// Creates provision's managed policy for a client, or, when it exists (an
 /// earlier apply was cut off, or it is an update), makes the new document
-/// its default version; then attaches it to the client's group.
+/// its default version; then attaches it to the client's group unless the
+/// plan read it `attached` there already (an update writes one version and
+/// nothing else).
 async fn put_managed_policy(
     iam: &Client,
     group: &str,
@@ -311,8 +316,12 @@ async fn put_managed_policy(
     path: &str,
     arn: &str,
     after: &Value,
+    attached: bool,
 ) -> Result<(), ApplyError> {
     let document = after.to_string();
+    if attached {
+        return set_policy_document(iam, arn, &document).await;
+    }
     let created = iam
         .create_policy()
         .policy_name(policy_name)
@@ -490,9 +499,11 @@ async fn remove_user_boundary(iam: &Client, user: &str) -> Result<(), ApplyError
 }
 
 /// Make `document` the default version of provision's managed policy
-/// `arn`, dropping old versions first (IAM keeps five).
+/// `arn`, first dropping the oldest version when IAM's limit of five is
+/// reached (a version that is not the default grants nothing, so the
+/// others can stay: deleting them all each time cost a write per update).
 async fn set_policy_document(iam: &Client, arn: &str, document: &str) -> Result<(), ApplyError> {
-    delete_old_versions(iam, arn).await?;
+    make_room_for_a_version(iam, arn).await?;
     check!(
         "CreatePolicyVersion",
         iam.create_policy_version()
@@ -523,6 +534,39 @@ async fn delete_own_policy(iam: &Client, group: &str, arn: &str) -> Result<(), A
         "DeletePolicy",
         gone_ok(iam.delete_policy().policy_arn(arn).send().await)
     );
+    Ok(())
+}
+
+/// IAM keeps at most this many versions of a managed policy.
+const POLICY_VERSIONS: usize = 5;
+
+/// Delete the oldest version of managed policy `arn` that is not the
+/// default, when it has as many as IAM keeps.
+async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), ApplyError> {
+    let listed = check!(
+        "ListPolicyVersions",
+        iam.list_policy_versions().policy_arn(arn).send().await
+    );
+    let versions = listed.versions();
+    if versions.len() < POLICY_VERSIONS {
+        return Ok(());
+    }
+    let oldest = versions
+        .iter()
+        .filter(|v| !v.is_default_version())
+        .min_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
+    if let Some(id) = oldest.and_then(|v| v.version_id()) {
+        check!(
+            "DeletePolicyVersion",
+            gone_ok(
+                iam.delete_policy_version()
+                    .policy_arn(arn)
+                    .version_id(id)
+                    .send()
+                    .await
+            )
+        );
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use crate::model::Desired;
 use crate::observe::Observe;
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{Change, Plan};
+use crate::render::progress::{CallSummary, summary_line};
 use crate::terminal::{Printer, Progress};
 
 /// `provision apply`.
@@ -230,6 +231,8 @@ async fn execute(
     keys: KeySink,
 ) -> Result<ExitStatus> {
     let mut progress = Progress::new(printer, plan.changes.len());
+    let (calls_before, throttled_before) = (aws.calls.snapshot(), aws.calls.throttled());
+    let started = std::time::Instant::now();
     let report = apply::execute(
         aws,
         plan,
@@ -243,6 +246,12 @@ async fn execute(
     )
     .await;
     progress.finish();
+    let calls = CallSummary::between(
+        &calls_before,
+        &aws.calls.snapshot(),
+        aws.calls.throttled() - throttled_before,
+    );
+    let elapsed = started.elapsed();
 
     // Secrets are shown once, at the very end, whatever else happened: a
     // key created before a failure must still reach its owner.
@@ -254,8 +263,10 @@ async fn execute(
             "Apply complete: {} change(s) made.",
             report.done.len()
         ));
+        printer.status(summary_line(&calls, elapsed));
         Ok(ExitStatus::Success)
     } else {
+        printer.status(summary_line(&calls, elapsed));
         print_failure(printer, plan.changes.len(), &report, delivered);
         Ok(ExitStatus::Failure)
     }

@@ -59,7 +59,11 @@ impl Context {
             let counts = aws.calls.snapshot();
             self.printer.line(format_args!(
                 "api-calls: {}",
-                serde_json::json!({"total": aws.calls.total(), "by_operation": counts})
+                serde_json::json!({
+                    "total": aws.calls.total(),
+                    "throttled": aws.calls.throttled(),
+                    "by_operation": counts,
+                })
             ));
         }
     }

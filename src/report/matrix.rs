@@ -13,7 +13,7 @@
 //! anything another client owns (any bucket a prefix covers, not only the
 //! sample), and the leak names that statement.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -254,7 +254,13 @@ pub fn matrix(
     let belonging = Belonging::new(desired, observed, today);
     let resources = resources(&belonging, account_id, &mut notes);
     let mut principals = Vec::new();
-    let mut policies_of: BTreeMap<String, Policies<'_>> = BTreeMap::new();
+    // Principals with the same policies (the same groups, no policies of
+    // their own, the same boundary) have the same row but for who they are
+    // and which clients they belong to: their policies are gathered and
+    // evaluated once per distinct set, not once per principal.
+    let mut policy_sets: Vec<Policies<'_>> = Vec::new();
+    let mut set_of_key: HashMap<(&BTreeSet<String>, Option<&String>), usize> = HashMap::new();
+    let mut set_of: Vec<usize> = Vec::new();
     let mut unreadable: BTreeSet<String> = BTreeSet::new();
     let mut unread_boundaries: BTreeSet<String> = BTreeSet::new();
     let mut from_account: Vec<String> = Vec::new();
@@ -267,16 +273,25 @@ pub fn matrix(
                 .map(|client| format!("`{}` in `{}`", user.name, client.group.name)),
         );
         principals.push(principal);
-        policies_of.insert(
-            user.name.clone(),
-            policies(
-                observed,
-                user,
-                docs,
-                &mut unreadable,
-                &mut unread_boundaries,
-            ),
-        );
+        let shared = user.inline_policies.is_empty() && user.attached_policies.is_empty();
+        let key = (&user.groups, user.permissions_boundary.as_ref());
+        let set = match set_of_key.get(&key) {
+            Some(set) if shared => *set,
+            _ => {
+                policy_sets.push(policies(
+                    observed,
+                    user,
+                    docs,
+                    &mut unreadable,
+                    &mut unread_boundaries,
+                ));
+                if shared {
+                    set_of_key.insert(key, policy_sets.len() - 1);
+                }
+                policy_sets.len() - 1
+            }
+        };
+        set_of.push(set);
     }
     if !from_account.is_empty() {
         notes.push(format!(
@@ -298,10 +313,15 @@ pub fn matrix(
     }
     // Each resource's patterns are parsed once, not once per principal.
     let owned: Vec<(&Resource, Owned)> = resources.iter().map(|r| (r, r.owned())).collect();
-    let mut cells = Vec::new();
-    for principal in &principals {
-        for (r, owned) in &owned {
-            cells.push(cell(principal, &policies_of[&principal.name], r, owned));
+    let mut cells = Vec::with_capacity(principals.len() * owned.len());
+    let mut evaluated: Vec<Vec<Evaluated>> = vec![Vec::new(); policy_sets.len()];
+    for (principal, set) in principals.iter().zip(set_of) {
+        let row = &mut evaluated[set];
+        if row.is_empty() {
+            *row = vec![Evaluated::default(); owned.len()];
+        }
+        for ((r, owned), done) in owned.iter().zip(row.iter_mut()) {
+            cells.push(cell(principal, &policy_sets[set], r, owned, done));
         }
     }
     if cells.iter().any(|c| c.conditional) {
@@ -588,28 +608,60 @@ fn policies<'a>(
     Policies::new(identity, boundary)
 }
 
+/// What one set of policies allows on one resource, worked out at most
+/// once however many principals hold that set: the probes' answers, and
+/// the statements that reach it (needed only for principals of another
+/// client).
+#[derive(Debug, Clone, Default)]
+struct Evaluated {
+    probes: Option<(Vec<&'static str>, Vec<&'static str>, bool)>,
+    reached_by: Option<Vec<Reach>>,
+}
+
 /// What `principal` may do on `r`: the probes, and for another client's
-/// resource every statement that reaches it.
-fn cell(principal: &Principal, policies: &Policies<'_>, r: &Resource, owned: &Owned) -> Cell {
+/// resource every statement that reaches it; from `done` when another
+/// principal with the same policies needed them first.
+fn cell(
+    principal: &Principal,
+    policies: &Policies<'_>,
+    r: &Resource,
+    owned: &Owned,
+    done: &mut Evaluated,
+) -> Cell {
     let own = principal.clients.contains(&r.client);
-    let mut cell = Cell {
+    // A client's own access is what it is granted; only another client's
+    // resources can leak.
+    let reached_by = if own {
+        Vec::new()
+    } else {
+        done.reached_by
+            .get_or_insert_with(|| {
+                reach::reach(&policies.rules, policies.boundary_rules.as_deref(), owned)
+            })
+            .clone()
+    };
+    let (allowed, explicitly_denied, conditional) = done
+        .probes
+        .get_or_insert_with(|| probe(policies, r))
+        .clone();
+    Cell {
         principal: principal.name.clone(),
         resource: r.name.clone(),
         kind: r.kind,
         client: r.client.clone(),
         own,
-        allowed: Vec::new(),
-        explicitly_denied: Vec::new(),
-        conditional: false,
-        // A client's own access is what it is granted; only another
-        // client's resources can leak.
-        reached_by: if own {
-            Vec::new()
-        } else {
-            reach::reach(&policies.rules, policies.boundary_rules.as_deref(), owned)
-        },
+        allowed,
+        explicitly_denied,
+        conditional,
+        reached_by,
         described: r.describe(),
-    };
+    }
+}
+
+/// The probed actions `policies` allow and deny on `r`, and whether a
+/// conditional statement took part.
+fn probe(policies: &Policies<'_>, r: &Resource) -> (Vec<&'static str>, Vec<&'static str>, bool) {
+    let (mut allowed, mut denied, mut conditional) = (Vec::new(), Vec::new(), false);
     for probe in r.probes() {
         let e = evaluate(
             &policies.documents,
@@ -617,14 +669,14 @@ fn cell(principal: &Principal, policies: &Policies<'_>, r: &Resource, owned: &Ow
             probe.action,
             &r.arn(probe.target),
         );
-        cell.conditional |= e.conditional;
+        conditional |= e.conditional;
         match e.decision {
-            Decision::Allowed => cell.allowed.push(probe.action),
-            Decision::ExplicitDeny => cell.explicitly_denied.push(probe.action),
+            Decision::Allowed => allowed.push(probe.action),
+            Decision::ExplicitDeny => denied.push(probe.action),
             Decision::ImplicitDeny => {}
         }
     }
-    cell
+    (allowed, denied, conditional)
 }
 
 /// One principal's policies: the documents, for the probes, and their

@@ -24,4 +24,4 @@ pub use aws::{
 };
 pub use env::{TestEnv, read_key, stderr, stdout};
 pub use moto::{MotoServer, free_loopback_port, http_request, moto_venv};
-pub use proxy::{Call, CountingProxy, Fault, Faults, is_read_action};
+pub use proxy::{Call, CountingProxy, Family, Fault, Faults, RateLimit, is_read_action};

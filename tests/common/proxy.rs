@@ -52,6 +52,40 @@ pub struct Faults {
     pub actions: Vec<String>,
     /// Seed of the sequence that picks the failing requests.
     pub seed: u64,
+    /// A token bucket in front of the account, as IAM has: a request that
+    /// finds it empty is answered `Throttling` (like [`throttle`](Self::throttle)),
+    /// one that finds a token is forwarded. `None`: no limit.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket: `rate` tokens a second, at most `burst` saved up, full at
+/// the start. Each operation family has its own bucket, as each IAM API has
+/// its own in an account.
+#[derive(Clone, Debug)]
+pub struct RateLimit {
+    pub rate: f64,
+    pub burst: f64,
+    pub family: Family,
+}
+
+/// Which requests share a bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// One bucket for every request: the strictest account.
+    All,
+    /// One bucket per action (`CreateUser`, `AddUserToGroup`, ...).
+    Action,
+}
+
+impl RateLimit {
+    /// One bucket for every request, `rate` a second with `burst`.
+    pub fn all(rate: f64, burst: f64) -> RateLimit {
+        RateLimit {
+            rate,
+            burst,
+            family: Family::All,
+        }
+    }
 }
 
 /// What the proxy did with a request instead of passing the answer back.
@@ -131,6 +165,9 @@ struct Shared {
     /// Calls answered `AccessDenied` without reaching moto: (action,
     /// parameter, decoded value), see [`CountingProxy::refuse`].
     refusals: Mutex<Vec<(String, String, String)>>,
+    /// The token buckets of [`Faults::rate_limit`], by family: tokens left
+    /// and when they were last counted.
+    buckets: Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
     /// Requests being handled now, and the most there ever were at once.
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -285,6 +322,16 @@ impl CountingProxy {
     pub fn set_faults(&self, faults: Faults) {
         *lock(&self.shared.faults) = faults;
         self.shared.requests.store(0, Ordering::SeqCst);
+        lock(&self.shared.buckets).clear();
+    }
+
+    /// How many requests were answered with an injected throttle, by
+    /// [`Faults::throttle`] or [`Faults::rate_limit`].
+    pub fn throttled(&self) -> usize {
+        lock(&self.shared.calls)
+            .iter()
+            .filter(|call| call.fault == Some(Fault::Throttle))
+            .count()
     }
 }
 
@@ -380,7 +427,10 @@ async fn handle(
     let (fault, latency) = if refused {
         (Some(Fault::Refused), Duration::ZERO)
     } else {
-        choose_fault(&shared, &action)
+        match choose_fault(&shared, &action) {
+            (None, latency) if !take_token(&shared, &action) => (Some(Fault::Throttle), latency),
+            chosen => chosen,
+        }
     };
     let number = {
         let mut calls = lock(&shared.calls);
@@ -491,6 +541,29 @@ fn choose_fault(shared: &Shared, action: &str) -> (Option<Fault>, Duration) {
         None
     };
     (fault, faults.latency)
+}
+
+/// Takes a token from the bucket of `action`'s family; false when it is
+/// empty (and the request must be throttled). True without a rate limit.
+fn take_token(shared: &Shared, action: &str) -> bool {
+    let Some(limit) = lock(&shared.faults).rate_limit.clone() else {
+        return true;
+    };
+    let family = match limit.family {
+        Family::All => String::new(),
+        Family::Action => action.to_owned(),
+    };
+    let now = std::time::Instant::now();
+    let mut buckets = lock(&shared.buckets);
+    let (tokens, last) = buckets.entry(family).or_insert((limit.burst, now));
+    *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * limit.rate).min(limit.burst);
+    *last = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
 }
 
 /// One step of splitmix64: a good enough, dependency-free hash of a counter.
