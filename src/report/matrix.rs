@@ -246,7 +246,7 @@ pub fn matrix(
         principals.push(principal(desired, &live, user));
         policies_of.insert(
             user.name.clone(),
-            policies(observed, user, docs, &mut missing),
+            policies(observed, user, docs, account_id, &mut missing),
         );
     }
     if !missing.is_empty() {
@@ -402,6 +402,7 @@ fn policies<'a>(
     observed: &'a Observed,
     user: &'a crate::model::ObservedUser,
     docs: &'a BTreeMap<String, Value>,
+    account_id: &str,
     missing: &mut BTreeSet<String>,
 ) -> Policies<'a> {
     let mut identity: Vec<(String, &Value)> = user
@@ -450,7 +451,7 @@ fn policies<'a>(
         }
         doc.map(|d| (arn, d))
     });
-    Policies::new(identity, boundary)
+    Policies::new(identity, boundary, account_id)
 }
 
 /// What `principal` may do on `r`: the probes, and for another client's
@@ -481,6 +482,7 @@ fn cell(principal: &Principal, policies: &Policies<'_>, r: &Resource, owned: &Ow
             policies.boundary,
             probe.action,
             &r.arn(probe.target),
+            &r.account_id,
         );
         cell.conditional |= e.conditional;
         match e.decision {
@@ -502,15 +504,20 @@ struct Policies<'a> {
 }
 
 impl<'a> Policies<'a> {
-    fn new(identity: Vec<(String, &'a Value)>, boundary: Option<(&String, &'a Value)>) -> Self {
+    fn new(
+        identity: Vec<(String, &'a Value)>,
+        boundary: Option<(&String, &'a Value)>,
+        account_id: &str,
+    ) -> Self {
         Policies {
             rules: identity
                 .iter()
-                .flat_map(|(name, doc)| reach::rules(doc, name))
+                .flat_map(|(name, doc)| reach::rules(doc, name, account_id))
                 .collect(),
             documents: identity.into_iter().map(|(_, doc)| doc).collect(),
-            boundary_rules: boundary
-                .map(|(arn, doc)| reach::rules(doc, &format!("permissions boundary `{arn}`"))),
+            boundary_rules: boundary.map(|(arn, doc)| {
+                reach::rules(doc, &format!("permissions boundary `{arn}`"), account_id)
+            }),
             boundary: boundary.map(|(_, doc)| doc),
         }
     }
@@ -589,7 +596,7 @@ pub fn grants(
     docs: &BTreeMap<String, Value>,
     r: &Resource,
 ) -> Vec<Reach> {
-    let p = policies(observed, user, docs, &mut BTreeSet::new());
+    let p = policies(observed, user, docs, &r.account_id, &mut BTreeSet::new());
     reach::reach(&p.rules, p.boundary_rules.as_deref(), &r.owned())
 }
 
