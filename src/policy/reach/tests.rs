@@ -315,6 +315,11 @@ fn the_resource_account_decides_reach() {
     let rules = rules_of(&mixed);
     assert_eq!(rules.len(), 1);
     assert!(rules[0].conditional);
+    // Every action, S3 or not: decided when both answers agree.
+    let everywhere_else = grant("999999999999", "StringEquals", json!("*"));
+    assert!(rules_of(&everywhere_else).is_empty());
+    let everywhere_here = grant(ACCOUNT, "StringEquals", json!("*"));
+    assert!(rules_of(&everywhere_here)[0].conditional);
     // Only another service: decided for it.
     let other = grant(ACCOUNT, "StringNotEquals", json!(["iam:*"]));
     assert!(!rules_of(&other)[0].conditional);
