@@ -865,12 +865,15 @@ fn the_accounts_own_quotas_are_used() {
 
 /// Group policies written before their S3 statements carried
 /// `s3:ResourceAccount` are provision's: brought up to date in one write,
-/// as a change of configuration, with no drift warning.
+/// as a change of configuration, with no drift warning, even when that
+/// earlier configuration granted more (here a bucket since removed).
 #[test]
 fn a_policy_without_the_resource_account_is_updated_not_flagged() {
     let d = desired();
     let mut o = converged(&d);
-    let legacy = document::group_policy_of(&d.clients["acme"], ACCOUNT, None);
+    let mut earlier = d.clients["acme"].clone();
+    earlier.buckets.push("acme-removed".into());
+    let legacy = document::group_policy_of(&earlier, ACCOUNT, None);
     o.groups
         .get_mut("client-acme")
         .unwrap()
