@@ -529,7 +529,7 @@ mod tests {
     #[test]
     fn the_lock_document_grants_nothing() {
         let doc: serde_json::Value = serde_json::from_str(LOCK_DOCUMENT).unwrap();
-        let rules = crate::policy::reach::rules(&doc, "lock");
+        let rules = crate::policy::reach::rules(&doc, "lock", "123456789012");
         assert!(
             rules
                 .iter()

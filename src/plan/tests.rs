@@ -963,12 +963,39 @@ fn the_accounts_own_quotas_are_used() {
     insta::assert_snapshot!("account_quotas", errors.join("\n"));
 }
 
+/// Group policies written before their S3 statements carried
+/// `s3:ResourceAccount` are provision's: brought up to date in one write,
+/// as a change of configuration, with no drift warning, even when that
+/// earlier configuration granted more (here a bucket since removed).
+#[test]
+fn a_policy_without_the_resource_account_is_updated_not_flagged() {
+    let d = desired();
+    let mut o = converged(&d);
+    let mut earlier = d.clients["acme"].clone();
+    earlier.buckets.push("acme-removed".into());
+    let legacy = document::group_policy_of(&earlier, ACCOUNT, None);
+    o.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .inline_policies
+        .insert(GROUP_POLICY_NAME.into(), legacy);
+    let p = plan(&d, &o, ACCOUNT).unwrap();
+    assert_eq!(names(&p), vec!["~ group-policy client-acme/provision-s3"]);
+    assert!(p.drift.is_empty(), "{:?}", p.drift);
+    assert!(
+        !text(&p).contains("not written by provision"),
+        "{}",
+        text(&p)
+    );
+}
+
 #[test]
 fn only_widening_drift_is_flagged_and_json_carries_it() {
     let d = desired();
     let mut o = converged(&d);
-    // Narrowed by hand: reverted, but not flagged as widening.
-    let narrower = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-assets/*"]}]});
+    // Narrowed by hand (kept to the account's buckets): reverted, but not
+    // flagged as widening.
+    let narrower = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::acme-assets/*"], "Condition": {"StringEquals": {"s3:ResourceAccount": [ACCOUNT]}}}]});
     o.groups
         .get_mut("client-acme")
         .unwrap()

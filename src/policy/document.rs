@@ -91,6 +91,10 @@ pub const SID_PREFIXES: &str = "S3Prefixes";
 /// `Sid` of the statement granting CloudFront invalidations.
 pub const SID_CLOUDFRONT: &str = "CloudFrontInvalidations";
 
+/// The condition key every S3 statement of a group policy tests against the
+/// account's id, so that its grants reach only buckets this account owns.
+pub const RESOURCE_ACCOUNT_KEY: &str = "s3:ResourceAccount";
+
 /// Bucket-level actions granted by `access`, sorted.
 pub fn bucket_actions(access: Access) -> &'static [&'static str] {
     match access {
@@ -122,7 +126,9 @@ pub fn object_actions(access: Access) -> &'static [&'static str] {
 /// [`SID_PREFIXES`] (both on `arn:aws:s3:::<prefix>*`) and [`SID_CLOUDFRONT`].
 /// `full` keeps the same statements with `s3:*` as their action, so changing a
 /// client's access level shows in `provision plan` as a change of the action
-/// lines only.
+/// lines only. The three S3 statements carry the condition
+/// `StringEquals` [`RESOURCE_ACCOUNT_KEY`] = `account_id`: a name (or a
+/// prefix) grants nothing on a bucket of another account.
 ///
 /// A client with no bucket, prefix or distribution gets an empty `Statement`
 /// array, which IAM rejects; configuration validation is expected to refuse
@@ -132,6 +138,18 @@ pub fn object_actions(access: Access) -> &'static [&'static str] {
 /// validation (S3 naming rules forbid `*` and `?`, which would widen the grant
 /// to other clients' buckets).
 pub fn group_policy(client: &Client, account_id: &str) -> Value {
+    group_policy_of(client, account_id, Some(account_id))
+}
+
+/// [`group_policy`], with its S3 statements confined to buckets of
+/// `resource_account` (or, for `None`, in the form provision wrote before
+/// it added that condition, which [`written_by_provision`] still
+/// recognizes).
+pub(crate) fn group_policy_of(
+    client: &Client,
+    account_id: &str,
+    resource_account: Option<&str>,
+) -> Value {
     debug_assert!(
         client
             .buckets
@@ -163,21 +181,52 @@ pub fn group_policy(client: &Client, account_id: &str) -> Value {
         .copied()
         .collect();
 
+    // Bucket names are global, and an ARN `arn:aws:s3:::acme-*` names
+    // buckets of every account: without the condition, a client's grant
+    // would reach a bucket someone else created under a matching name (and
+    // let its keys copy data there). The value is an array, the
+    // [`normalize`]d form.
+    let s3_condition =
+        resource_account.map(|account| json!({"StringEquals": {RESOURCE_ACCOUNT_KEY: [account]}}));
     let mut statements = Vec::new();
-    let mut push = |sid: &str, actions: Vec<&str>, resources: BTreeSet<String>| {
+    let mut push = |sid: &str, actions: Vec<&str>, resources: BTreeSet<String>, s3: bool| {
         if !resources.is_empty() {
-            statements.push(json!({
+            let mut statement = json!({
                 "Sid": sid,
                 "Effect": "Allow",
                 "Action": actions,
                 "Resource": resources,
-            }));
+            });
+            if let (true, Some(condition)) = (s3, &s3_condition) {
+                statement["Condition"] = condition.clone();
+            }
+            statements.push(statement);
         }
     };
-    push(SID_BUCKETS, bucket_actions(client.access).to_vec(), buckets);
-    push(SID_OBJECTS, object_actions(client.access).to_vec(), objects);
-    push(SID_PREFIXES, prefix_actions.into_iter().collect(), prefixes);
-    push(SID_CLOUDFRONT, CLOUDFRONT_ACTIONS.to_vec(), distributions);
+    push(
+        SID_BUCKETS,
+        bucket_actions(client.access).to_vec(),
+        buckets,
+        true,
+    );
+    push(
+        SID_OBJECTS,
+        object_actions(client.access).to_vec(),
+        objects,
+        true,
+    );
+    push(
+        SID_PREFIXES,
+        prefix_actions.into_iter().collect(),
+        prefixes,
+        true,
+    );
+    push(
+        SID_CLOUDFRONT,
+        CLOUDFRONT_ACTIONS.to_vec(),
+        distributions,
+        false,
+    );
 
     json!({
         "Version": POLICY_VERSION,
@@ -541,12 +590,27 @@ pub fn written_by_provision(doc: &Value, account_id: &str) -> bool {
             }
         }
     }
+    // Both forms are provision's: the one it writes now, and the one it
+    // wrote before its S3 statements carried the resource account. An old
+    // one is a change of configuration to apply, not a hand edit.
     [Access::ReadOnly, Access::ReadWrite, Access::Full]
         .into_iter()
         .any(|access| {
             client.access = access;
-            group_policy(&client, account_id) == *doc
+            [Some(account_id), None]
+                .into_iter()
+                .any(|resource_account| {
+                    group_policy_of(&client, account_id, resource_account) == *doc
+                })
         })
+}
+
+/// True when `condition` (a statement's `Condition`) is the one
+/// [`group_policy`] puts on its S3 statements for `account_id`, in any of
+/// the forms IAM treats alike (a string or a one-element array).
+pub fn is_resource_account_condition(condition: &Value, account_id: &str) -> bool {
+    normalize_nested("Condition", condition)
+        == json!({"StringEquals": {RESOURCE_ACCOUNT_KEY: [account_id]}})
 }
 
 /// The canonical form of a policy document, so that two documents IAM treats
@@ -1126,7 +1190,7 @@ mod tests {
     fn size_of_generated_policy() {
         let c = client(Access::ReadOnly, &["acme-assets"], &[], &[]);
         let doc = group_policy(&c, ACCOUNT);
-        let compact = r#"{"Statement":[{"Action":["s3:GetBucketLocation","s3:ListBucket"],"Effect":"Allow","Resource":["arn:aws:s3:::acme-assets"],"Sid":"S3Buckets"},{"Action":["s3:GetObject","s3:GetObjectVersion"],"Effect":"Allow","Resource":["arn:aws:s3:::acme-assets/*"],"Sid":"S3Objects"}],"Version":"2012-10-17"}"#;
+        let compact = r#"{"Statement":[{"Action":["s3:GetBucketLocation","s3:ListBucket"],"Condition":{"StringEquals":{"s3:ResourceAccount":["123456789012"]}},"Effect":"Allow","Resource":["arn:aws:s3:::acme-assets"],"Sid":"S3Buckets"},{"Action":["s3:GetObject","s3:GetObjectVersion"],"Condition":{"StringEquals":{"s3:ResourceAccount":["123456789012"]}},"Effect":"Allow","Resource":["arn:aws:s3:::acme-assets/*"],"Sid":"S3Objects"}],"Version":"2012-10-17"}"#;
         assert_eq!(doc.to_string(), compact);
         assert_eq!(size(&doc), compact.len());
         assert!(size(&doc) < GROUP_INLINE_POLICY_LIMIT);
@@ -1347,17 +1411,24 @@ mod tests {
         let stays = with_buckets(Access::ReadWrite, &["zed-one"]);
         assert!(covers(&both, &stays) && covers(&stays, &both), "{both:#}");
         assert!(covers(&old, &both) && covers(&new, &both));
+        let in_account = |mut statement: Value| {
+            statement["Condition"] = json!({"StringEquals": {RESOURCE_ACCOUNT_KEY: [ACCOUNT]}});
+            statement
+        };
         assert_eq!(
             both,
             doc(json!([
-                allow(
+                in_account(allow(
                     READ_WRITE_BUCKET_ACTIONS,
                     &s3(&["zed-one"])
                         .iter()
                         .map(String::as_str)
                         .collect::<Vec<_>>()
-                ),
-                allow(READ_WRITE_OBJECT_ACTIONS, &["arn:aws:s3:::zed-one/*"]),
+                )),
+                in_account(allow(
+                    READ_WRITE_OBJECT_ACTIONS,
+                    &["arn:aws:s3:::zed-one/*"]
+                )),
             ]))
         );
         assert_eq!(
@@ -1509,13 +1580,52 @@ mod tests {
             ] {
                 let doc = group_policy(&c, ACCOUNT);
                 assert!(written_by_provision(&doc, ACCOUNT), "{doc:#}");
-                // Another account's distributions are not this one's.
+                // Another account's buckets and distributions are not
+                // this one's.
+                assert!(!written_by_provision(&doc, "999999999999"), "{doc:#}");
+                // The form written before S3 statements carried the
+                // resource account is provision's too.
+                let legacy = group_policy_of(&c, ACCOUNT, None);
+                assert!(written_by_provision(&legacy, ACCOUNT), "{legacy:#}");
                 assert_eq!(
-                    written_by_provision(&doc, "999999999999"),
+                    written_by_provision(&legacy, "999999999999"),
                     c.distributions.is_empty()
                 );
             }
         }
+    }
+
+    /// Bucket names are global: a grant by name or prefix must not reach
+    /// a same-named bucket of another account. Every S3 statement says so;
+    /// the CloudFront one names the account in its ARNs already.
+    #[test]
+    fn s3_statements_reach_only_buckets_of_the_account() {
+        let c = client(Access::ReadWrite, &["acme-1"], &["acme-"], &["E1"]);
+        let doc = group_policy(&c, ACCOUNT);
+        let statements = doc["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 4);
+        for statement in statements {
+            let s3 = statement["Sid"] != SID_CLOUDFRONT;
+            assert_eq!(
+                statement
+                    .get("Condition")
+                    .is_some_and(|c| is_resource_account_condition(c, ACCOUNT)),
+                s3,
+                "{statement:#}"
+            );
+        }
+        assert!(is_resource_account_condition(
+            &json!({"StringEquals": {RESOURCE_ACCOUNT_KEY: ACCOUNT}}),
+            ACCOUNT
+        ));
+        assert!(!is_resource_account_condition(
+            &json!({"StringEquals": {RESOURCE_ACCOUNT_KEY: ACCOUNT}}),
+            "999999999999"
+        ));
+        assert!(!is_resource_account_condition(
+            &json!({"StringLike": {RESOURCE_ACCOUNT_KEY: ACCOUNT}}),
+            ACCOUNT
+        ));
     }
 
     #[test]
@@ -1565,6 +1675,20 @@ mod tests {
         assert!(!edit(&|d| d["Statement"][3]["Resource"] =
             json!(["arn:aws:cloudfront::123456789012:distribution/"])));
         assert!(!edit(&|d| d["Statement"] = json!("S3Buckets")));
+        // The resource account changed, dropped from one statement, or
+        // put on the CloudFront one.
+        assert!(!edit(&|d| d["Statement"][0]["Condition"]["StringEquals"]
+            [RESOURCE_ACCOUNT_KEY] =
+            json!(["999999999999"])));
+        assert!(!edit(&|d| {
+            d["Statement"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("Condition");
+        }));
+        assert!(!edit(
+            &|d| d["Statement"][3]["Condition"] = d["Statement"][0]["Condition"].clone()
+        ));
         // A statement without resources is not written either.
         assert!(!edit(&|d| {
             d["Statement"][0]

@@ -17,7 +17,11 @@
 //! run of characters and `?` exactly one; actions compare case-insensitively,
 //! resources case-sensitively.
 //!
-//! `Condition` blocks are not evaluated: the answer would depend on the
+//! `Condition` blocks are decided where they can be: `s3:ResourceAccount`
+//! (the bucket's owner) is known for a resource of the account being
+//! checked (see [`crate::policy::condition`]), so a statement confined to
+//! this account's buckets applies as if unconditional, and one confined to
+//! another account's does not apply. Other keys would depend on the
 //! request (source IP, MFA, tags...). Such statements are treated the way
 //! that errs towards showing access, which is the safe side for an isolation
 //! check: a conditional `Allow` counts as allowing and a conditional `Deny`
@@ -26,6 +30,7 @@
 
 use serde_json::Value;
 
+use crate::policy::condition::{Applies, Known, applies};
 use crate::policy::document::{statements, strings};
 
 /// The outcome of evaluating one request.
@@ -70,7 +75,14 @@ fn verdict<'a>(
     policies: impl IntoIterator<Item = &'a Value>,
     action: &str,
     resource: &str,
+    resource_account: Option<&str>,
 ) -> Verdict {
+    let known = resource_account.map(|account| Known {
+        resource_account: account,
+        s3: action
+            .get(..3)
+            .is_some_and(|service| service.eq_ignore_ascii_case("s3:")),
+    });
     let mut v = Verdict::default();
     for doc in policies {
         for statement in statements(doc) {
@@ -86,7 +98,14 @@ fn verdict<'a>(
             {
                 continue;
             }
-            let conditional = statement.get("Condition").is_some();
+            let conditional = match known {
+                Some(known) => match applies(statement.get("Condition"), known) {
+                    Applies::Always => false,
+                    Applies::Never => continue,
+                    Applies::Maybe => true,
+                },
+                None => statement.get("Condition").is_some(),
+            };
             v.conditional |= conditional;
             match effect {
                 // Conservative for isolation: a conditional allow may apply.
@@ -190,14 +209,18 @@ fn glob_match<T: Copy + PartialEq>(
 /// Evaluates `action` on `resource` for a principal whose identity policies
 /// are `identity` (user inline and attached, and its groups' inline and
 /// attached), with an optional permissions boundary document.
+/// `resource_account` owns `resource`: it decides `s3:ResourceAccount`
+/// conditions.
 pub fn evaluate(
     identity: &[&Value],
     boundary: Option<&Value>,
     action: &str,
     resource: &str,
+    resource_account: &str,
 ) -> Evaluation {
-    let id = verdict(identity.iter().copied(), action, resource);
-    let bound = boundary.map(|b| verdict([b], action, resource));
+    let account = Some(resource_account);
+    let id = verdict(identity.iter().copied(), action, resource, account);
+    let bound = boundary.map(|b| verdict([b], action, resource, account));
     let conditional = id.conditional || bound.is_some_and(|b| b.conditional);
     let decision = if id.deny || bound.is_some_and(|b| b.deny) {
         Decision::ExplicitDeny
@@ -215,8 +238,11 @@ pub fn evaluate(
 /// True when `policies` together allow `action` on `resource` and nothing in
 /// them denies it: the plain question "does this set of policies (say, a
 /// permissions boundary) cover this request".
+/// The resource's account is not known here, so every condition counts as
+/// it does in [`evaluate`] for keys that depend on the request.
 pub fn is_allowed(policies: &[&Value], action: &str, resource: &str) -> bool {
-    evaluate(policies, None, action, resource).decision == Decision::Allowed
+    let v = verdict(policies.iter().copied(), action, resource, None);
+    v.allow && !v.deny
 }
 
 #[cfg(test)]
@@ -226,6 +252,7 @@ mod tests {
 
     use Decision::{Allowed, ExplicitDeny, ImplicitDeny};
 
+    const ACCOUNT: &str = "123456789012";
     const BUCKET: &str = "arn:aws:s3:::acme-assets";
     const OBJECT: &str = "arn:aws:s3:::acme-assets/photos/cat.jpg";
 
@@ -244,7 +271,7 @@ mod tests {
         resource: &str,
     ) -> Decision {
         let refs: Vec<&Value> = identity.iter().collect();
-        evaluate(&refs, boundary.as_ref(), action, resource).decision
+        evaluate(&refs, boundary.as_ref(), action, resource, ACCOUNT).decision
     }
 
     /// (rule, identity policies, boundary, action, resource, expected).
@@ -489,14 +516,61 @@ mod tests {
     #[test]
     fn conditions_err_towards_showing_access() {
         let cond_allow = json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}});
-        let e = evaluate(&[&cond_allow], None, "s3:GetObject", OBJECT);
+        let e = evaluate(&[&cond_allow], None, "s3:GetObject", OBJECT, ACCOUNT);
         assert_eq!((e.decision, e.conditional), (Allowed, true));
         let all = allow(json!("s3:*"), json!("*"));
         let cond_deny = json!({"Statement": {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}});
-        let e = evaluate(&[&all, &cond_deny], None, "s3:GetObject", OBJECT);
+        let e = evaluate(&[&all, &cond_deny], None, "s3:GetObject", OBJECT, ACCOUNT);
         assert_eq!((e.decision, e.conditional), (Allowed, true));
-        let e = evaluate(&[&all], None, "s3:GetObject", OBJECT);
+        let e = evaluate(&[&all], None, "s3:GetObject", OBJECT, ACCOUNT);
         assert!(!e.conditional);
+    }
+
+    /// The group policies provision writes grant only in the account
+    /// owning the bucket: there they apply as if unconditional (no `*` in
+    /// the matrix), and a grant confined to another account gives nothing
+    /// here. A Deny that cannot apply here does not deny.
+    #[test]
+    fn the_resource_account_is_decided() {
+        let in_account = |account: &str, effect: &str, operator: &str, action: &str| {
+            json!({"Statement": {"Effect": effect, "Action": action, "Resource": "*",
+                "Condition": {operator: {"s3:ResourceAccount": [account]}}}})
+        };
+        let here = in_account(ACCOUNT, "Allow", "StringEquals", "s3:*");
+        let e = evaluate(&[&here], None, "s3:GetObject", OBJECT, ACCOUNT);
+        assert_eq!((e.decision, e.conditional), (Allowed, false));
+        let e = evaluate(&[&here], None, "s3:GetObject", OBJECT, "999999999999");
+        assert_eq!((e.decision, e.conditional), (ImplicitDeny, false));
+        // The key is absent outside S3, so `StringEquals` fails there.
+        let wide = in_account(ACCOUNT, "Allow", "StringEquals", "*");
+        let e = evaluate(
+            &[&wide],
+            None,
+            "cloudfront:CreateInvalidation",
+            "*",
+            ACCOUNT,
+        );
+        assert_eq!((e.decision, e.conditional), (ImplicitDeny, false));
+        let all = allow(json!("*"), json!("*"));
+        let deny_elsewhere = in_account(ACCOUNT, "Deny", "StringNotEquals", "s3:*");
+        let e = evaluate(
+            &[&all, &deny_elsewhere],
+            None,
+            "s3:GetObject",
+            OBJECT,
+            ACCOUNT,
+        );
+        assert_eq!((e.decision, e.conditional), (Allowed, false));
+        let deny_here = in_account(ACCOUNT, "Deny", "StringEquals", "s3:*");
+        let e = evaluate(&[&all, &deny_here], None, "s3:GetObject", OBJECT, ACCOUNT);
+        assert_eq!((e.decision, e.conditional), (ExplicitDeny, false));
+        // In the boundary too.
+        let e = evaluate(&[&all], Some(&here), "s3:GetObject", OBJECT, "999999999999");
+        assert_eq!(e.decision, ImplicitDeny);
+        // Without an account (`is_allowed`), the condition is treated as
+        // any other: the Allow counts, the Deny does not.
+        assert!(is_allowed(&[&here], "s3:GetObject", OBJECT));
+        assert!(is_allowed(&[&all, &deny_here], "s3:GetObject", OBJECT));
     }
 
     #[test]

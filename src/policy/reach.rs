@@ -29,6 +29,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::policy::condition::{Applies, Known, applies};
 use crate::policy::document::{statements, strings};
 
 /// How many states [`overlap`] explores before it answers "they may
@@ -321,16 +322,23 @@ pub struct Rule {
     pub conditional: bool,
 }
 
-/// The statements of `doc`, named after `policy`. A statement without a
-/// valid `Effect` is left out: it grants and denies nothing (IAM would not
-/// have stored it).
-pub fn rules(doc: &Value, policy: &str) -> Vec<Rule> {
+/// The statements of `doc`, named after `policy`, for resources owned by
+/// `resource_account`. A statement without a valid `Effect` is left out: it
+/// grants and denies nothing (IAM would not have stored it); so is one
+/// whose condition can never hold there (see [`crate::policy::condition`]).
+pub fn rules(doc: &Value, policy: &str, resource_account: &str) -> Vec<Rule> {
     let mut out = Vec::new();
     for (n, statement) in statements(doc).into_iter().enumerate() {
         let effect = match statement.get("Effect").and_then(Value::as_str) {
             Some("Allow") => Effect::Allow,
             Some("Deny") => Effect::Deny,
             _ => continue,
+        };
+        let actions = Elements::read(statement, "Action", "NotAction", Glob::action);
+        let conditional = match condition_applies(statement, &actions, resource_account) {
+            Applies::Always => false,
+            Applies::Never => continue,
+            Applies::Maybe => true,
         };
         out.push(Rule {
             policy: policy.to_owned(),
@@ -340,12 +348,49 @@ pub fn rules(doc: &Value, policy: &str) -> Vec<Rule> {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             effect,
-            actions: Elements::read(statement, "Action", "NotAction", Glob::action),
+            actions,
             resources: Elements::read(statement, "Resource", "NotResource", Glob::resource),
-            conditional: statement.contains_key("Condition"),
+            conditional,
         });
     }
     out
+}
+
+/// How a statement's condition decides for the requests its `actions`
+/// can match: `s3:ResourceAccount` is present in S3 requests only, so the
+/// answer is taken for S3 when every action is an S3 one, for other
+/// services when none can be, and otherwise only when both agree.
+fn condition_applies(
+    statement: &serde_json::Map<String, Value>,
+    actions: &Elements,
+    resource_account: &str,
+) -> Applies {
+    let condition = statement.get("Condition");
+    let known = |s3| Known {
+        resource_account,
+        s3,
+    };
+    let any_s3 = Glob::action("s3:*");
+    let (only_s3, no_s3) = match actions {
+        Elements::Only(list) => (
+            list.iter().all(|g| any_s3.covers(g)),
+            list.iter().all(|g| !overlap(&[g, &any_s3])),
+        ),
+        _ => (false, false),
+    };
+    if only_s3 {
+        return applies(condition, known(true));
+    }
+    if no_s3 {
+        return applies(condition, known(false));
+    }
+    match (
+        applies(condition, known(true)),
+        applies(condition, known(false)),
+    ) {
+        (a, b) if a == b => a,
+        _ => Applies::Maybe,
+    }
 }
 
 /// What a client owns, as patterns: the actions that act on it and the

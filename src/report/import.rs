@@ -355,9 +355,18 @@ fn read_grants(doc: &Value, holder: &str, account_id: &str, grants: &mut Grants)
         if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
             continue;
         }
+        // The one condition provision writes (its S3 statements reach only
+        // this account's buckets) is not unusual.
         let unusual: Vec<&str> = ["NotAction", "NotResource", "Condition"]
             .into_iter()
             .filter(|k| statement.get(*k).is_some())
+            .filter(|k| {
+                *k != "Condition"
+                    || !crate::policy::document::is_resource_account_condition(
+                        &statement[*k],
+                        account_id,
+                    )
+            })
             .collect();
         if !unusual.is_empty() {
             grants.dropped.push(format!(

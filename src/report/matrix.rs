@@ -282,6 +282,7 @@ pub fn matrix(
                     observed,
                     user,
                     docs,
+                    account_id,
                     &mut unreadable,
                     &mut unread_boundaries,
                 ));
@@ -556,6 +557,7 @@ fn policies<'a>(
     observed: &'a Observed,
     user: &'a crate::model::ObservedUser,
     docs: &'a BTreeMap<String, Value>,
+    account_id: &str,
     unreadable: &mut BTreeSet<String>,
     unread_boundaries: &mut BTreeSet<String>,
 ) -> Policies<'a> {
@@ -605,7 +607,7 @@ fn policies<'a>(
         }
         doc.map(|d| (arn, d))
     });
-    Policies::new(identity, boundary)
+    Policies::new(identity, boundary, account_id)
 }
 
 /// What one set of policies allows on one resource, worked out at most
@@ -668,6 +670,7 @@ fn probe(policies: &Policies<'_>, r: &Resource) -> (Vec<&'static str>, Vec<&'sta
             policies.boundary,
             probe.action,
             &r.arn(probe.target),
+            &r.account_id,
         );
         conditional |= e.conditional;
         match e.decision {
@@ -689,15 +692,20 @@ struct Policies<'a> {
 }
 
 impl<'a> Policies<'a> {
-    fn new(identity: Vec<(String, &'a Value)>, boundary: Option<(&String, &'a Value)>) -> Self {
+    fn new(
+        identity: Vec<(String, &'a Value)>,
+        boundary: Option<(&String, &'a Value)>,
+        account_id: &str,
+    ) -> Self {
         Policies {
             rules: identity
                 .iter()
-                .flat_map(|(name, doc)| reach::rules(doc, name))
+                .flat_map(|(name, doc)| reach::rules(doc, name, account_id))
                 .collect(),
             documents: identity.into_iter().map(|(_, doc)| doc).collect(),
-            boundary_rules: boundary
-                .map(|(arn, doc)| reach::rules(doc, &format!("permissions boundary `{arn}`"))),
+            boundary_rules: boundary.map(|(arn, doc)| {
+                reach::rules(doc, &format!("permissions boundary `{arn}`"), account_id)
+            }),
             boundary: boundary.map(|(_, doc)| doc),
         }
     }
@@ -780,6 +788,7 @@ pub fn grants(
         observed,
         user,
         docs,
+        &r.account_id,
         &mut BTreeSet::new(),
         &mut BTreeSet::new(),
     );

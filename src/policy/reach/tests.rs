@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
+const ACCOUNT: &str = "123456789012";
+
 fn r(p: &str) -> Glob {
     Glob::resource(p)
 }
@@ -249,7 +251,7 @@ fn rules_read_every_statement_with_its_place() {
         {"Effect": "Allow"},
         {"Effect": "allow", "Action": "*", "Resource": "*"}
     ]});
-    let rules = rules(&doc, "inline policy `p` of user `u`");
+    let rules = rules(&doc, "inline policy `p` of user `u`", ACCOUNT);
     assert_eq!(
         rules,
         [
@@ -288,8 +290,51 @@ fn rules_read_every_statement_with_its_place() {
     assert_eq!(one[0].effect, Effect::Deny);
 }
 
+/// A grant on another client's prefix confined to another account's
+/// buckets reaches nothing here; confined to this account, it reaches as
+/// an unconditional grant would. A statement that mixes S3 with other
+/// services is decided only when both answers agree.
+#[test]
+fn the_resource_account_decides_reach() {
+    let owned = Owned::prefix("globex-");
+    let grant = |account: &str, operator: &str, actions: Value| {
+        json!({"Statement": [{"Effect": "Allow", "Action": actions,
+            "Resource": "arn:aws:s3:::globex-*",
+            "Condition": {operator: {"s3:ResourceAccount": account}}}]})
+    };
+    let elsewhere = grant("999999999999", "StringEquals", json!("s3:GetObject"));
+    assert!(rules_of(&elsewhere).is_empty());
+    assert!(reach(&rules_of(&elsewhere), None, &owned).is_empty());
+    let here = grant(ACCOUNT, "StringEquals", json!("s3:GetObject"));
+    let found = reach(&rules_of(&here), None, &owned);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(!found[0].conditional);
+    // Outside S3 the key is absent: `StringNotEquals` holds there and
+    // fails for S3 here, so a mixed statement stays conditional.
+    let mixed = grant(ACCOUNT, "StringNotEquals", json!(["s3:GetObject", "iam:*"]));
+    let rules = rules_of(&mixed);
+    assert_eq!(rules.len(), 1);
+    assert!(rules[0].conditional);
+    // Every action, S3 or not: decided when both answers agree.
+    let everywhere_else = grant("999999999999", "StringEquals", json!("*"));
+    assert!(rules_of(&everywhere_else).is_empty());
+    let everywhere_here = grant(ACCOUNT, "StringEquals", json!("*"));
+    assert!(rules_of(&everywhere_here)[0].conditional);
+    // Only another service: decided for it.
+    let other = grant(ACCOUNT, "StringNotEquals", json!(["iam:*"]));
+    assert!(!rules_of(&other)[0].conditional);
+    let other = grant(ACCOUNT, "StringEquals", json!(["iam:*"]));
+    assert!(rules_of(&other).is_empty());
+    // A Deny confined to another account cancels nothing.
+    let all = allow(json!("s3:*"), json!("*"));
+    let deny = json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+        "Condition": {"StringEquals": {"s3:ResourceAccount": "999999999999"}}}]});
+    let rules: Vec<Rule> = [all, deny].iter().flat_map(rules_of).collect();
+    assert_eq!(reach(&rules, None, &owned).len(), 1);
+}
+
 fn rules_of(doc: &Value) -> Vec<Rule> {
-    rules(doc, "policy `p`")
+    rules(doc, "policy `p`", ACCOUNT)
 }
 
 fn allow(action: Value, resource: Value) -> Value {
