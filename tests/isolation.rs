@@ -747,7 +747,7 @@ fn verify_of_one_file_reports_an_app_user_put_in_another_clients_group() {
 /// collision check does.
 #[test]
 fn verify_of_one_file_sees_the_buckets_of_a_client_granted_by_managed_policy() {
-    let buckets: Vec<String> = (0..72)
+    let buckets: Vec<String> = (0..68)
         .map(|i| format!("globex-bucket-number-{i:03}"))
         .collect();
     let big = format!(
