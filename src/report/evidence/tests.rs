@@ -140,7 +140,13 @@ fn listed() -> BTreeMap<String, Vec<ListedKey>> {
 
 /// The client report and the overview, each in both formats.
 fn outputs(desired: &Desired, observed: &Observed) -> [String; 4] {
-    outputs_read(desired, observed, &report_rows(), &listed(), at(2026, 12, 1))
+    outputs_read(
+        desired,
+        observed,
+        &report_rows(),
+        &listed(),
+        at(2026, 12, 1),
+    )
 }
 
 /// [`outputs`] for the credential report `rows` and listed `keys`, read at
@@ -277,11 +283,7 @@ fn the_same_account_read_on_another_day_differs_only_in_the_read_time() {
         );
     }
     for (a, b) in first.iter().zip(&later) {
-        let differ: Vec<(&str, &str)> = a
-            .lines()
-            .zip(b.lines())
-            .filter(|(x, y)| x != y)
-            .collect();
+        let differ: Vec<(&str, &str)> = a.lines().zip(b.lines()).filter(|(x, y)| x != y).collect();
         assert_eq!(a.lines().count(), b.lines().count(), "{a}\n---\n{b}");
         assert_eq!(differ.len(), 1, "{differ:#?}");
         assert!(
