@@ -41,6 +41,9 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     /// Only `import` uses it, to list the account's buckets.
     pub s3: aws_sdk_s3::Client,
+    /// Only `import` uses it, to list the account's distributions when a
+    /// group grants CloudFront on `*`.
+    pub cloudfront: aws_sdk_cloudfront::Client,
     pub calls: CallCounter,
     /// The pacer every IAM call shares (see [`pacer`]).
     pub pacer: SharedPacer,
@@ -131,10 +134,23 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
             .retry_partition(no_retry_quota())
             .build(),
     );
+    // CloudFront's one list per import is paced like S3's.
+    let cloudfront = aws_sdk_cloudfront::Client::from_conf(
+        aws_sdk_cloudfront::config::Builder::from(&shared)
+            .interceptor(calls.clone())
+            .http_client(paced::PacedClient {
+                inner: https_client(),
+                pacer: SharedPacer::new(),
+                calls: calls.clone(),
+            })
+            .retry_partition(no_retry_quota())
+            .build(),
+    );
     Aws {
         iam,
         sts,
         s3,
+        cloudfront,
         calls,
         pacer,
     }

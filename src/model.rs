@@ -277,6 +277,21 @@ pub struct Observed {
     pub managed_policies: BTreeMap<String, Value>,
 }
 
+/// A CloudFront distribution of the account, as `ListDistributions`
+/// summarizes it: `import` reads them only to tell which ones a grant on
+/// `*` was meant for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ObservedDistribution {
+    pub id: String,
+    /// `d111111abcdef8.cloudfront.net`.
+    pub domain_name: String,
+    /// Alternate domain names (CNAMEs), sorted.
+    pub aliases: Vec<String>,
+    pub comment: String,
+    /// The domain names of its origins, as configured, sorted.
+    pub origins: Vec<String>,
+}
+
 impl Observed {
     /// Members of `group`, derived from the users' group lists.
     pub fn members(&self, group: &str) -> BTreeSet<String> {

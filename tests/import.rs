@@ -147,6 +147,65 @@ fn build_seed(env: &TestEnv) -> Vec<(String, String, String)> {
     })
 }
 
+/// The path of CloudFront's `ListDistributions`, as the proxy counts it.
+const LIST_DISTRIBUTIONS: &str = "GET /2020-05-31/distribution";
+
+/// Creates a distribution in front of the S3 origin `origin` (a domain
+/// name) with one alias, straight on the emulator; returns its id.
+fn create_distribution(env: &TestEnv, origin: &str, alias: &str, comment: &str) -> String {
+    use aws_sdk_cloudfront::types::{
+        Aliases, DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig,
+        ViewerProtocolPolicy,
+    };
+    let url = env.moto.url();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let config = aws_sdk_cloudfront::Config::builder()
+        .behavior_version(aws_sdk_cloudfront::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    let cloudfront = aws_sdk_cloudfront::Client::from_conf(config);
+    let origin = Origin::builder()
+        .id("origin")
+        .domain_name(origin)
+        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+        .build()
+        .unwrap();
+    let distribution = DistributionConfig::builder()
+        .caller_reference(alias)
+        .aliases(Aliases::builder().quantity(1).items(alias).build().unwrap())
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("origin")
+                .viewer_protocol_policy(ViewerProtocolPolicy::AllowAll)
+                .build()
+                .unwrap(),
+        )
+        .comment(comment)
+        .enabled(true)
+        .build()
+        .unwrap();
+    block_on(async {
+        let out = cloudfront
+            .create_distribution()
+            .distribution_config(distribution)
+            .send()
+            .await
+            .unwrap();
+        out.distribution().unwrap().id().to_owned()
+    })
+}
+
 /// `provision import --out DIR [extra...]`.
 fn import(env: &TestEnv, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     env.cmd()
@@ -181,6 +240,20 @@ fn imported_dir(env: &TestEnv) -> PathBuf {
 fn the_seed_recipe_imports_as_files_that_validate_and_its_holes_as_findings() {
     let env = TestEnv::start();
     build_seed(&env);
+    // One distribution serves `new-client`'s bucket, one a bucket of no
+    // client: the grant on `*` reached both.
+    let own = create_distribution(
+        &env,
+        "new-client-assets.s3.us-east-1.amazonaws.com",
+        "cdn.new-client.example",
+        "new-client site",
+    );
+    let unrelated = create_distribution(
+        &env,
+        "marketing-site.s3.amazonaws.com",
+        "www.agency.example",
+        "agency site",
+    );
     let out = imported_dir(&env);
     env.proxy.clear();
     let assert = import(&env, &out, &[]).success();
@@ -198,6 +271,13 @@ fn the_seed_recipe_imports_as_files_that_validate_and_its_holes_as_findings() {
         env.proxy.calls()
     );
     assert_eq!(env.proxy.count("GET /"), 1, "{:?}", env.proxy.calls());
+    // Two groups grant CloudFront on `*`: the distributions are read once.
+    assert_eq!(
+        env.proxy.count(LIST_DISTRIBUTIONS),
+        1,
+        "{:?}",
+        env.proxy.calls()
+    );
 
     // The files validate, as a directory.
     env.cmd().arg("validate").arg(&out).assert().success();
@@ -220,10 +300,23 @@ fn the_seed_recipe_imports_as_files_that_validate_and_its_holes_as_findings() {
         new_client.contains("app_user = \"new-client-app\""),
         "{new_client}"
     );
+    // The distribution that serves the client's bucket is a suggestion,
+    // commented out: CloudFront on `*` never becomes a grant by itself.
     assert!(
-        !new_client.contains("[clients.cloudfront]"),
-        "CloudFront on `*` names no distribution:\n{new_client}"
+        new_client.contains(&format!(
+            "# [clients.cloudfront]\n# distributions = [\"{own}\"]\n"
+        )),
+        "{new_client}"
     );
+    for (name, text) in &files {
+        assert!(
+            text.lines()
+                .all(|l| l.starts_with('#')
+                    || !l.contains("cloudfront") && !l.contains("distributions")),
+            "CloudFront on `*` must not become config in {name}:\n{text}"
+        );
+        assert!(!text.contains(&unrelated), "{name}:\n{text}");
+    }
 
     // The holes are findings.
     assert!(
@@ -246,6 +339,94 @@ fn the_seed_recipe_imports_as_files_that_validate_and_its_holes_as_findings() {
     assert!(
         !report.contains("console-without-mfa: user `alice`"),
         "{report}"
+    );
+    // Both findings name both distributions; only `new-client`'s ties its
+    // own one to it.
+    let cloudfront: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("cloudfront-wildcard:"))
+        .collect();
+    assert_eq!(cloudfront.len(), 2, "{report}");
+    for line in &cloudfront {
+        for id in [&own, &unrelated] {
+            assert!(line.contains(&format!("`{id}`")), "{line}");
+        }
+    }
+    assert!(
+        cloudfront[1].contains(&format!(
+            "`{own}` serves only buckets of client `new-client`: its file suggests it"
+        )),
+        "{}",
+        cloudfront[1]
+    );
+    assert!(
+        cloudfront[0].contains("none serves only buckets of client `globex`"),
+        "{}",
+        cloudfront[0]
+    );
+    assert!(
+        cloudfront[1].contains("aliases `cdn.new-client.example`, comment \"new-client site\", S3 origin `new-client-assets`"),
+        "{}",
+        cloudfront[1]
+    );
+}
+
+/// CloudFront refused: import still writes its files, and the finding says
+/// the distributions could not be listed, and why, in both formats.
+#[test]
+fn import_goes_on_when_the_distributions_cannot_be_listed_and_says_why() {
+    let env = TestEnv::start();
+    build_seed(&env);
+    create_distribution(
+        &env,
+        "new-client-assets.s3.amazonaws.com",
+        "cdn.new-client.example",
+        "new-client site",
+    );
+    env.proxy.refuse(LIST_DISTRIBUTIONS, "", "");
+    let out = imported_dir(&env);
+    let assert = import(&env, &out, &["--format", "json"]).success();
+    assert_eq!(env.proxy.count(LIST_DISTRIBUTIONS), 1);
+    let names: Vec<String> = read_dir(&out).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["globex.toml", "new-client.toml", "team.toml"]);
+    assert!(
+        read_dir(&out)
+            .iter()
+            .all(|(_, text)| !text.contains("distributions")),
+        "{:#?}",
+        read_dir(&out)
+    );
+    let report: Value = serde_json::from_str(&stdout(&assert)).unwrap();
+    let findings: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "cloudfront-wildcard")
+        .collect();
+    assert_eq!(findings.len(), 2, "{report:#}");
+    for f in findings {
+        let detail = f["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(
+                "import could not list the account's distributions (cloudfront:ListDistributions): AccessDenied: "
+            ) && detail.contains("so none is suggested"),
+            "{detail}"
+        );
+        let error = f["distributions"]["error"].as_str().unwrap();
+        assert!(error.contains("AccessDenied"), "{error}");
+        assert_eq!(f["distributions"]["listed"], serde_json::json!([]));
+    }
+    let err = stderr(&assert);
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+
+    // The text report says the same.
+    let text = stdout(&import(&env, &env.dir.path().join("text"), &[]).success());
+    assert!(
+        text.contains("import could not list the account's distributions"),
+        "{text}"
     );
 }
 
@@ -348,7 +529,15 @@ fn an_account_provision_manages_imports_as_files_that_plan_no_changes() {
     assert_eq!(env.plan_exit(&env.clients()).0, 0);
 
     let out = imported_dir(&env);
+    env.proxy.clear();
     let report = stdout(&import(&env, &out, &[]).success());
+    // Nothing grants CloudFront on `*`: CloudFront is not read at all.
+    assert_eq!(
+        env.proxy.count(LIST_DISTRIBUTIONS),
+        0,
+        "{:?}",
+        env.proxy.calls()
+    );
     for kind in [
         "wildcard-reach",
         "dropped-grant",
@@ -376,8 +565,9 @@ fn import_writes_nothing_when_any_read_fails() {
     let mut actions = env.proxy.calls();
     actions.sort();
     actions.dedup();
-    // The reads: STS, the bulk read, quotas, the credential report, and
-    // S3's bucket list.
+    // The reads: STS, the bulk read, quotas, the credential report, S3's
+    // bucket list, and CloudFront's distributions (the seed grants
+    // CloudFront on `*`).
     for read in [
         "GetCallerIdentity",
         "GetAccountAuthorizationDetails",
@@ -385,13 +575,16 @@ fn import_writes_nothing_when_any_read_fails() {
         "GenerateCredentialReport",
         "GetCredentialReport",
         "GET /",
+        LIST_DISTRIBUTIONS,
     ] {
         assert!(actions.iter().any(|a| a == read), "{actions:?}");
     }
     for (i, action) in actions.iter().enumerate() {
         // The quotas fall back to AWS's defaults when they cannot be read
         // (as for plan), and import does not use them.
-        if action == "GetAccountSummary" {
+        // The distributions only inform a finding, which says when they
+        // could not be read (see the test above).
+        if action == "GetAccountSummary" || action == LIST_DISTRIBUTIONS {
             continue;
         }
         env.proxy.stop_refusing();

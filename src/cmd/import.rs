@@ -14,10 +14,11 @@ use crate::config;
 use crate::observe::Observe;
 use crate::observe::buckets::list_buckets;
 use crate::observe::credential_report::credential_report;
+use crate::observe::distributions::list_distributions;
 use crate::observe::documents::policy_documents;
 use crate::render;
 use crate::report::audit::parse_report;
-use crate::report::import::{Inputs, import};
+use crate::report::import::{Distributions, Inputs, import};
 use crate::safe_write::{self, DirPolicy};
 
 /// Mode of the files written: clients files hold no secret.
@@ -39,15 +40,29 @@ pub async fn run(args: &ImportArgs, ctx: &Context) -> Result<ExitStatus> {
         let attached = policy_documents(&aws.iam, &arns).await?;
         let buckets = list_buckets(&aws).await?;
         let credentials = parse_report(&credential_report(&aws).await?)?;
-        anyhow::Ok(import(&Inputs {
+        let mut inputs = Inputs {
             account_id: &account_id,
             path: &args.path,
             observed: &observed,
             attached: &attached,
             buckets: &buckets,
             credentials: &credentials,
+            distributions: &Distributions::NotRead,
             now: chrono::Utc::now(),
-        }))
+        };
+        let imported = import(&inputs);
+        if !imported.grants_cloudfront_on_star() {
+            return anyhow::Ok(imported);
+        }
+        // Only a grant of CloudFront on `*` needs the distributions, and
+        // they only help a person choose: when they cannot be read, the
+        // finding says why and the import goes on.
+        let listing = match list_distributions(&aws).await {
+            Ok(list) => Distributions::Listed(list),
+            Err(e) => Distributions::Unreadable(e.to_string()),
+        };
+        inputs.distributions = &listing;
+        anyhow::Ok(import(&inputs))
     }
     .await;
     ctx.print_stats(&aws);

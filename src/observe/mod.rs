@@ -10,7 +10,8 @@
 //! Every read of AWS lives here, one file per kind of read: the bulk read
 //! (this file), [`quotas`], managed policy [`documents`], a user's [`keys`],
 //! the [`account`] guard, the [`credential_report`], the [`simulate`]d
-//! answers of IAM, and the one [`user`] a rotation reads.
+//! answers of IAM, the one [`user`] a rotation reads, and the account's
+//! [`buckets`] and [`distributions`] that `import` reads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -26,6 +27,7 @@ use crate::policy::{arn, document};
 pub mod account;
 pub mod buckets;
 pub mod credential_report;
+pub mod distributions;
 pub mod documents;
 pub mod keys;
 pub mod quotas;

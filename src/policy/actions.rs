@@ -7,6 +7,8 @@
 /// The AWS service an operation belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Service {
+    /// Only `import`'s list of distributions.
+    Cloudfront,
     Iam,
     /// Only `import`'s bucket list.
     S3,
@@ -96,12 +98,16 @@ const fn op(
 
 use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
-use Service::{Iam, S3, Sts};
+use Service::{Cloudfront, Iam, S3, Sts};
 use Target::{Any, Group, MfaDevice, Policy, User};
 
 /// Every operation provision calls, sorted by service and operation.
 #[rustfmt::skip]
 pub const OPERATIONS: &[Operation] = &[
+    // `import` only, and only when a group grants CloudFront on `*`: lists
+    // the distributions that grant reached. A read, granted as
+    // `s3:ListAllMyBuckets` is.
+    op(Cloudfront, "ListDistributions", "list_distributions", "cloudfront:ListDistributions", Read, Any, Allow),
     op(Iam, "AddUserToGroup", "add_user_to_group", "iam:AddUserToGroup", Write, Group, Allow),
     op(Iam, "AttachGroupPolicy", "attach_group_policy", "iam:AttachGroupPolicy", Write, Group, OwnPolicyOnly),
     op(Iam, "CreateAccessKey", "create_access_key", "iam:CreateAccessKey", Write, User, Allow),
@@ -203,20 +209,28 @@ mod tests {
         }
     }
 
-    /// `(service, method)` of every `iam.<method>(` and `sts.<method>(` in
-    /// `text`, whitespace and line breaks between the parts allowed, as
-    /// rustfmt splits long builder chains.
+    /// `(service, method)` of every `iam.<method>(`, `sts.<method>(`,
+    /// `s3.<method>(` and `.cloudfront.<method>(` in `text`, whitespace and
+    /// line breaks between the parts allowed, as rustfmt splits long
+    /// builder chains. CloudFront's client is only ever a field (`aws.
+    /// cloudfront`): a plain `cloudfront` is the configuration's table or a
+    /// list of actions, whose methods are not calls to AWS.
     fn sdk_calls(text: &str) -> Vec<(Service, String)> {
-        let re = regex::Regex::new(r"\b(iam|sts|s3)\s*\.\s*([a-z][a-z0-9_]*)\s*\(").unwrap();
+        let re = regex::Regex::new(
+            r"(?:\b(iam|sts|s3)|\.\s*(cloudfront))\s*\.\s*([a-z][a-z0-9_]*)\s*\(",
+        )
+        .unwrap();
         re.captures_iter(text)
-            .filter(|c| !NOT_OPERATIONS.contains(&&c[2]))
+            .filter(|c| !NOT_OPERATIONS.contains(&&c[3]))
             .map(|c| {
-                let service = match &c[1] {
+                let name = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
+                let service = match name {
                     "iam" => Service::Iam,
                     "s3" => Service::S3,
+                    "cloudfront" => Service::Cloudfront,
                     _ => Service::Sts,
                 };
-                (service, c[2].to_owned())
+                (service, c[3].to_owned())
             })
             .collect()
     }
@@ -272,7 +286,7 @@ mod tests {
     #[test]
     fn the_scanner_finds_calls_split_over_lines() {
         let found = sdk_calls(
-            "self\n  .iam\n  .get_account_authorization_details()\n let x = iam.tag_user().send(); self.sts.get_caller_identity(); self.iam.clone()",
+            "self\n  .iam\n  .get_account_authorization_details()\n let x = iam.tag_user().send(); self.sts.get_caller_identity(); self.iam.clone(); aws\n .cloudfront\n .list_distributions(); cloudfront.is_empty()",
         );
         assert_eq!(
             found,
@@ -280,6 +294,7 @@ mod tests {
                 (Service::Iam, "get_account_authorization_details".to_owned()),
                 (Service::Iam, "tag_user".to_owned()),
                 (Service::Sts, "get_caller_identity".to_owned()),
+                (Service::Cloudfront, "list_distributions".to_owned()),
             ]
         );
     }
@@ -340,6 +355,7 @@ mod tests {
                 "{o:?}"
             );
             let prefix = match o.service {
+                Service::Cloudfront => "cloudfront:",
                 Service::Iam => "iam:",
                 Service::S3 => "s3:",
                 Service::Sts => "sts:",

@@ -214,7 +214,7 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
                 "<li>{} (<span class=\"warn\">{}</span>): {}</li>",
                 code(&f.user),
                 esc(f.check_name()),
-                rich(&f.detail)
+                rich(&f.dated_detail())
             )?;
         }
         writeln!(out, "</ul>")?;

@@ -143,7 +143,7 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
             "- {} ({}): {}",
             code(&f.user),
             f.check_name(),
-            f.detail
+            f.dated_detail()
         )?;
     }
     Ok(())

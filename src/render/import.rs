@@ -113,10 +113,30 @@ fn client_file(c: &ImportedClient) -> String {
         "app_user = {}\n",
         quote(c.app_user.as_deref().unwrap_or(""))
     ));
+    let ids = |list: &[String]| list.iter().map(|d| quote(d)).collect::<Vec<_>>().join(", ");
     if !c.distributions.is_empty() {
-        let ids: Vec<String> = c.distributions.iter().map(|d| quote(d)).collect();
         out.push_str("\n[clients.cloudfront]\n");
-        out.push_str(&format!("distributions = [{}]\n", ids.join(", ")));
+        out.push_str(&format!("distributions = [{}]\n", ids(&c.distributions)));
+    }
+    // Suggestions stay comments: the group granted CloudFront on `*`, and
+    // only a person who knows the distributions may turn that into ids.
+    if !c.suggested_distributions.is_empty() {
+        let all: Vec<String> = c
+            .distributions
+            .iter()
+            .chain(&c.suggested_distributions)
+            .cloned()
+            .collect();
+        if c.distributions.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("# The group granted CloudFront on every distribution (`*`). These serve\n");
+        out.push_str("# only this client's buckets (see the import report); to grant them,\n");
+        out.push_str("# once checked:\n");
+        if c.distributions.is_empty() {
+            out.push_str("# [clients.cloudfront]\n");
+        }
+        out.push_str(&format!("# distributions = [{}]\n", ids(&all)));
     }
     out
 }

@@ -145,8 +145,26 @@ pub enum Check {
 pub struct Finding {
     pub user: String,
     pub check: Check,
-    /// What is wrong and what to do, for people.
+    /// What is wrong and what to do, for people, with ages counted from
+    /// the read ("97 days old").
     pub detail: String,
+    /// The dates behind a key finding (old, never used, unused), so that a
+    /// printer can tell it with dates instead: see [`Finding::dated_detail`].
+    #[serde(skip)]
+    pub key: Option<KeyDates>,
+}
+
+/// The dates a key finding is decided from. The audit says ages, which read
+/// best on the day; the access report says these dates, so that the same
+/// account read on another day gives the same words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyDates {
+    /// 1 or 2, as the credential report numbers the slots.
+    pub slot: u8,
+    pub created: DateTime<Utc>,
+    pub last_used: Option<DateTime<Utc>>,
+    /// `settings.max_key_age_days` at the read.
+    pub max_age_days: u32,
 }
 
 /// Every finding, sorted by user then check.
@@ -165,8 +183,12 @@ pub fn findings(
             user: user.to_owned(),
             check,
             detail,
+            key: None,
         })
     };
+    // Key findings carry their dates too; the closure above holds `out`
+    // until its last use, so they are gathered here and added at the end.
+    let mut key_findings = Vec::new();
     for row in report {
         let Some(user) = observed.users.get(&row.user) else {
             continue;
@@ -195,9 +217,21 @@ pub fn findings(
             };
             let age = (now - rotated).num_days();
             let slot = key.slot;
+            let mut found = |check, detail| {
+                key_findings.push(Finding {
+                    user: name.to_owned(),
+                    check,
+                    detail,
+                    key: Some(KeyDates {
+                        slot,
+                        created: rotated,
+                        last_used: key.last_used,
+                        max_age_days: settings.max_key_age_days,
+                    }),
+                })
+            };
             if age > i64::from(settings.max_key_age_days) {
-                push(
-                    name,
+                found(
                     Check::OldKey,
                     format!(
                         "access key {slot} of `{name}` is {age} days old (limit {}); rotate it with `provision rotate-key {name}`",
@@ -206,15 +240,13 @@ pub fn findings(
                 );
             }
             match key.last_used {
-                None if age > NEVER_USED_GRACE_DAYS => push(
-                    name,
+                None if age > NEVER_USED_GRACE_DAYS => found(
                     Check::NeverUsedKey,
                     format!(
                         "access key {slot} of `{name}` was created {age} days ago and never used; delete it if nobody needs it"
                     ),
                 ),
-                Some(used) if (now - used).num_days() > UNUSED_KEY_DAYS => push(
-                    name,
+                Some(used) if (now - used).num_days() > UNUSED_KEY_DAYS => found(
                     Check::UnusedKey,
                     format!(
                         "access key {slot} of `{name}` was last used {} days ago; delete it if nobody needs it",
@@ -289,6 +321,7 @@ pub fn findings(
             );
         }
     }
+    out.extend(key_findings);
     out.sort_by(|a, b| (&a.user, a.check).cmp(&(&b.user, b.check)));
     out
 }
@@ -326,6 +359,32 @@ fn app_key_findings(
 }
 
 impl Finding {
+    /// The detail told with dates instead of ages: what the access report
+    /// prints, so that it reads the same whatever day it is made. Findings
+    /// without dates have no age in them and keep their detail.
+    pub fn dated_detail(&self) -> String {
+        let Some(k) = &self.key else {
+            return self.detail.clone();
+        };
+        let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+        let (name, slot, created) = (&self.user, k.slot, day(k.created));
+        match (self.check, k.last_used) {
+            (Check::OldKey, _) => format!(
+                "access key {slot} of `{name}` was created on {created} and is older than the {}-day limit since {}; rotate it with `provision rotate-key {name}`",
+                k.max_age_days,
+                day(k.created + chrono::Duration::days(i64::from(k.max_age_days)))
+            ),
+            (Check::NeverUsedKey, _) => format!(
+                "access key {slot} of `{name}` was created on {created} and never used; delete it if nobody needs it"
+            ),
+            (Check::UnusedKey, Some(used)) => format!(
+                "access key {slot} of `{name}` was last used on {}, more than {UNUSED_KEY_DAYS} days before this read; delete it if nobody needs it",
+                day(used)
+            ),
+            _ => self.detail.clone(),
+        }
+    }
+
     /// The check's name, as text and JSON print it.
     pub fn check_name(&self) -> &'static str {
         match self.check {

@@ -10,7 +10,11 @@
 //! against the account's buckets, the file gets only the buckets that belong
 //! to the client by name, and every bucket the wildcard reached beyond them
 //! is reported. Grants provision cannot express (CloudFront on `*`, other
-//! services, statements with conditions) are reported and left out.
+//! services, statements with conditions) are reported and left out. For
+//! CloudFront on `*`, the account's distributions are listed in the finding
+//! when they could be read, and those whose S3 origins are all buckets of
+//! the client are suggested in its file, commented out: a wildcard never
+//! becomes a grant without a person confirming it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,8 +23,8 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::model::{
-    Access, CLIENT_TAG_KEY, DISABLED_TAG_KEY, EMAIL_TAG_KEY, GROUP_PREFIX, Observed, ObservedGroup,
-    ObservedUser,
+    Access, CLIENT_TAG_KEY, DISABLED_TAG_KEY, EMAIL_TAG_KEY, GROUP_PREFIX, Observed,
+    ObservedDistribution, ObservedGroup, ObservedUser,
 };
 use crate::policy::document::{
     READ_ONLY_BUCKET_ACTIONS, READ_ONLY_OBJECT_ACTIONS, READ_WRITE_BUCKET_ACTIONS,
@@ -52,7 +56,24 @@ pub struct Inputs<'a> {
     pub buckets: &'a BTreeSet<String>,
     /// IAM's credential report: passwords, MFA and key use.
     pub credentials: &'a [ReportRow],
+    /// The account's distributions, read only when a group grants
+    /// CloudFront on `*` (see [`Import::grants_cloudfront_on_star`]).
+    pub distributions: &'a Distributions,
     pub now: DateTime<Utc>,
+}
+
+/// What import knows of the account's CloudFront distributions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Distributions {
+    /// Not read: no group grants CloudFront on `*`, so none is needed.
+    #[default]
+    NotRead,
+    /// Every distribution of the account.
+    Listed(Vec<ObservedDistribution>),
+    /// They could not be listed: why, as the read's error says it
+    /// ("could not list the account's distributions (...): AccessDenied:
+    /// ..."), never a secret.
+    Unreadable(String),
 }
 
 /// The files import writes, as values, and what it found.
@@ -111,6 +132,10 @@ pub struct ImportedClient {
     /// `None` writes `app_user = ""`.
     pub app_user: Option<String>,
     pub distributions: Vec<String>,
+    /// Distributions whose S3 origins are all buckets of this client, when
+    /// its group granted CloudFront on `*`: written commented out, for a
+    /// person to confirm, never as grants.
+    pub suggested_distributions: Vec<String>,
     /// Where the group's grants were written, for the comment above it.
     pub origin: String,
 }
@@ -163,6 +188,48 @@ pub struct Finding {
     pub detail: String,
     /// The resources involved (buckets reached, ARNs), sorted.
     pub resources: Vec<String>,
+    /// For `cloudfront-wildcard`, once the account's distributions were
+    /// read: what was found, or why nothing was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distributions: Option<DistributionsSeen>,
+}
+
+/// The account's distributions as a `cloudfront-wildcard` finding shows
+/// them to its client.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct DistributionsSeen {
+    /// Why they could not be listed; then `listed` is empty.
+    pub error: Option<String>,
+    /// Every distribution of the account, by id.
+    pub listed: Vec<SeenDistribution>,
+    /// The ids suggested to the client (see
+    /// [`ImportedClient::suggested_distributions`]).
+    pub suggested: Vec<String>,
+}
+
+/// One distribution, with the buckets its S3 origins name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SeenDistribution {
+    pub id: String,
+    pub domain_name: String,
+    pub aliases: Vec<String>,
+    pub comment: String,
+    /// Buckets of its S3 origins (`<bucket>.s3.<region>.amazonaws.com`,
+    /// website endpoints included), sorted.
+    pub origin_buckets: Vec<String>,
+    /// The clients it goes with, sorted: those its S3 origins are buckets
+    /// of, and those whose group names it explicitly.
+    pub clients: Vec<String>,
+}
+
+impl Import {
+    /// True when a group grants CloudFront on `*`: then the account's
+    /// distributions are worth reading, and import is run again with them.
+    pub fn grants_cloudfront_on_star(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.kind == Kind::CloudfrontWildcard)
+    }
 }
 
 /// What one statement of a group's policies grants, sorted into what the
@@ -195,9 +262,10 @@ pub fn import(inputs: &Inputs<'_>) -> Import {
     let candidates = candidates(inputs, &mut findings);
     let buckets = assign_buckets(inputs, &candidates, &mut findings);
     let (developers, members) = people(inputs, &candidates, &mut findings);
+    let listed = listed_distributions(inputs, &candidates, &buckets);
     let clients = candidates
         .iter()
-        .filter_map(|c| client(c, &buckets, &members, &mut findings))
+        .filter_map(|c| client(c, &buckets, &members, &listed, &mut findings))
         .collect();
     findings.sort();
     findings.dedup();
@@ -268,6 +336,7 @@ fn candidates<'a>(inputs: &Inputs<'a>, findings: &mut Vec<Finding>) -> Vec<Candi
                         group.name
                     ),
                     resources: vec![arn.clone()],
+                    distributions: None,
                 }),
             }
         }
@@ -288,6 +357,7 @@ fn candidates<'a>(inputs: &Inputs<'a>, findings: &mut Vec<Finding>) -> Vec<Candi
                     group.name
                 ),
                 resources: grants.bucket_patterns.keys().cloned().collect(),
+                distributions: None,
             });
             continue;
         }
@@ -300,6 +370,7 @@ fn candidates<'a>(inputs: &Inputs<'a>, findings: &mut Vec<Finding>) -> Vec<Candi
                     other.group.name, group.name, other.group.name
                 ),
                 resources: Vec::new(),
+                distributions: None,
             });
             continue;
         }
@@ -550,6 +621,7 @@ fn assign_buckets(
                     others.join(", ")
                 ),
                 resources: vec![format!("arn:aws:s3:::{bucket}")],
+                distributions: None,
             });
         }
     }
@@ -590,6 +662,7 @@ fn assign_buckets(
                     if lost.len() == 1 { "it" } else { "them" }
                 ),
                 resources: lost,
+                distributions: None,
             });
         }
     }
@@ -612,6 +685,7 @@ fn unimportable_bucket(group: &str, bucket: &str) -> Finding {
             "group `{group}` grants bucket `{bucket}`, whose name the files cannot hold (lowercase letters, digits and `-`, 3 to 63 characters); it is left out"
         ),
         resources: vec![format!("arn:aws:s3:::{bucket}")],
+        distributions: None,
     }
 }
 
@@ -703,6 +777,7 @@ fn people(
                     ),
                 },
                 resources: Vec::new(),
+                distributions: None,
             });
         }
         credential_findings(user, row, inputs.now, findings);
@@ -729,6 +804,7 @@ fn people(
                             "client `{home}` has several users with keys and no password; `{first}` is its application user in the file and `{name}` is left out (it keeps its key and is not managed)"
                         ),
                         resources: Vec::new(),
+                        distributions: None,
                     }),
                 }
             }
@@ -795,6 +871,7 @@ fn credential_findings(
                     "user `{name}` can sign in to the console without MFA; ask them to enable an MFA device"
                 ),
                 resources: Vec::new(),
+                distributions: None,
             });
         }
         for key in row.keys.iter().filter(|k| k.active) {
@@ -815,6 +892,7 @@ fn credential_findings(
                 subject: name.clone(),
                 detail,
                 resources: Vec::new(),
+                distributions: None,
             });
         }
     }
@@ -837,6 +915,7 @@ fn credential_findings(
                 own.join(", ")
             ),
             resources: Vec::new(),
+            distributions: None,
         });
     }
 }
@@ -846,6 +925,7 @@ fn client(
     c: &Candidate<'_>,
     buckets: &BTreeMap<String, (Vec<ImportedBucket>, Vec<ImportedBucket>)>,
     members: &Members,
+    listed: &Listed,
     findings: &mut Vec<Finding>,
 ) -> Option<ImportedClient> {
     let group = &c.group.name;
@@ -861,6 +941,7 @@ fn client(
                 c.client
             ),
             resources: c.grants.bucket_patterns.keys().map(|p| format!("arn:aws:s3:::{p}")).collect(),
+            distributions: None,
         });
         return None;
     }
@@ -874,16 +955,18 @@ fn client(
                 access.as_str()
             ),
             resources: Vec::new(),
+            distributions: None,
         });
     }
+    let suggested = suggestions(c, listed);
     for at in &c.grants.cloudfront_star {
+        let (detail, distributions) = cloudfront_star(at, &c.client, listed, &suggested);
         findings.push(Finding {
             kind: Kind::CloudfrontWildcard,
             subject: group.clone(),
-            detail: format!(
-                "{at}: every distribution of the account; the file grants none until you list the client's distribution ids under `[clients.cloudfront]`"
-            ),
+            detail,
             resources: vec!["*".to_owned()],
+            distributions,
         });
     }
     for dropped in &c.grants.dropped {
@@ -892,6 +975,7 @@ fn client(
             subject: group.clone(),
             detail: format!("{dropped}; not carried into the files"),
             resources: Vec::new(),
+            distributions: None,
         });
     }
     if !c.managed {
@@ -906,6 +990,7 @@ fn client(
                 c.group.path, c.client
             ),
             resources: Vec::new(),
+            distributions: None,
         });
     }
     let (developers, app_user) = members.get(&c.client).cloned().unwrap_or_default();
@@ -920,8 +1005,201 @@ fn client(
         developers,
         app_user,
         distributions: c.grants.distributions.iter().cloned().collect(),
+        suggested_distributions: suggested,
         origin: format!("group `{group}` (path `{}`)", c.group.path),
     })
+}
+
+/// The account's distributions as the findings show them: `None` when they
+/// were not read, `Err` with why when they could not be.
+type Listed = Option<Result<Vec<SeenDistribution>, String>>;
+
+/// Each distribution of the account with the buckets of its S3 origins and
+/// the clients it goes with.
+fn listed_distributions(
+    inputs: &Inputs<'_>,
+    candidates: &[Candidate<'_>],
+    buckets: &BTreeMap<String, (Vec<ImportedBucket>, Vec<ImportedBucket>)>,
+) -> Listed {
+    let list = match inputs.distributions {
+        Distributions::NotRead => return None,
+        Distributions::Unreadable(why) => return Some(Err(one_line(why))),
+        Distributions::Listed(list) => list,
+    };
+    let owners = |bucket: &str| -> Vec<&str> {
+        buckets
+            .iter()
+            .filter(|(_, (exact, prefixes))| {
+                exact.iter().any(|b| b.name == bucket)
+                    || prefixes.iter().any(|p| bucket.starts_with(&p.name))
+            })
+            .map(|(client, _)| client.as_str())
+            .collect()
+    };
+    let mut seen: Vec<SeenDistribution> = list
+        .iter()
+        .map(|d| {
+            let origin_buckets: BTreeSet<String> =
+                d.origins.iter().filter_map(|o| origin_bucket(o)).collect();
+            let clients: BTreeSet<String> = origin_buckets
+                .iter()
+                .flat_map(|b| owners(b))
+                .map(str::to_owned)
+                .chain(
+                    candidates
+                        .iter()
+                        .filter(|c| c.grants.distributions.contains(&d.id))
+                        .map(|c| c.client.clone()),
+                )
+                .collect();
+            SeenDistribution {
+                id: d.id.clone(),
+                domain_name: d.domain_name.clone(),
+                aliases: d.aliases.clone(),
+                comment: d.comment.clone(),
+                origin_buckets: origin_buckets.into_iter().collect(),
+                clients: clients.into_iter().collect(),
+            }
+        })
+        .collect();
+    seen.sort();
+    Some(Ok(seen))
+}
+
+/// The bucket an origin's domain name names, for S3's REST and website
+/// endpoints (`acme.s3.amazonaws.com`, `acme.s3.eu-west-1.amazonaws.com`,
+/// `acme.s3-website-us-east-1.amazonaws.com`, ...); `None` for any other
+/// origin, access points included (their names are not buckets').
+pub(crate) fn origin_bucket(domain: &str) -> Option<String> {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let host = domain
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| domain.strip_suffix(".amazonaws.com.cn"))?;
+    // The last `.s3` label that starts the endpoint: a bucket name may hold
+    // `.s3` itself (`logs.s3.backup`), the endpoint follows it.
+    let (at, _) = host.rmatch_indices(".s3").find(|(at, _)| {
+        let rest = &host[at + 3..];
+        (rest.is_empty() || rest.starts_with(['.', '-']))
+            && !rest.starts_with("-accesspoint")
+            && !rest.starts_with("-object-lambda")
+    })?;
+    let bucket = &host[..at];
+    (!bucket.is_empty()).then(|| bucket.to_owned())
+}
+
+/// Distributions to suggest to client `c`: the ones that go with it alone
+/// (every S3 origin its bucket, no other client naming them) and that its
+/// group does not already name. A distribution that also serves another
+/// client's bucket is suggested to none: granting it would let one client
+/// invalidate the other's content.
+fn suggestions(c: &Candidate<'_>, listed: &Listed) -> Vec<String> {
+    let Some(Ok(seen)) = listed else {
+        return Vec::new();
+    };
+    if c.grants.cloudfront_star.is_empty() {
+        return Vec::new();
+    }
+    seen.iter()
+        .filter(|d| d.clients == [c.client.as_str()] && !c.grants.distributions.contains(&d.id))
+        .map(|d| d.id.clone())
+        .collect()
+}
+
+/// The detail of a `cloudfront-wildcard` finding for the grant `at` of
+/// `client`, and the distributions it shows.
+fn cloudfront_star(
+    at: &str,
+    client: &str,
+    listed: &Listed,
+    suggested: &[String],
+) -> (String, Option<DistributionsSeen>) {
+    let head = format!("{at}: every distribution of the account; the file grants none");
+    let seen = match listed {
+        None => {
+            return (
+                format!(
+                    "{head} until you list the client's distribution ids under `[clients.cloudfront]`"
+                ),
+                None,
+            );
+        }
+        Some(Err(why)) => {
+            return (
+                format!(
+                    "{head}; import {why}, so none is suggested: list the ids of client `{client}` under `[clients.cloudfront]` by hand"
+                ),
+                Some(DistributionsSeen {
+                    error: Some(why.clone()),
+                    listed: Vec::new(),
+                    suggested: Vec::new(),
+                }),
+            );
+        }
+        Some(Ok(seen)) => seen,
+    };
+    let found = DistributionsSeen {
+        error: None,
+        listed: seen.clone(),
+        suggested: suggested.to_vec(),
+    };
+    if seen.is_empty() {
+        return (format!("{head}, and the account has none"), Some(found));
+    }
+    let items: Vec<String> = seen.iter().map(describe_distribution).collect();
+    let verdict = if suggested.is_empty() {
+        format!(
+            "none serves only buckets of client `{client}`: list its distribution ids under `[clients.cloudfront]` by hand if it needs any"
+        )
+    } else {
+        format!(
+            "{} serve{} only buckets of client `{client}`: its file suggests {} under `[clients.cloudfront]`, commented out; uncomment once checked",
+            backticked(suggested),
+            if suggested.len() == 1 { "s" } else { "" },
+            if suggested.len() == 1 { "it" } else { "them" }
+        )
+    };
+    (
+        format!(
+            "{head}. The account's distributions: {}; {verdict}",
+            items.join("; ")
+        ),
+        Some(found),
+    )
+}
+
+/// `` `E1` (`d1.cloudfront.net`, aliases `cdn.acme.example`, comment
+/// "site", S3 origin `acme-assets`) ``; names from the account are quoted
+/// so that none can pass for the text around it.
+fn describe_distribution(d: &SeenDistribution) -> String {
+    let mut facts = vec![format!("`{}`", one_line(&d.domain_name))];
+    if !d.aliases.is_empty() {
+        let aliases: Vec<String> = d.aliases.iter().map(|a| one_line(a)).collect();
+        facts.push(format!("aliases {}", backticked(&aliases)));
+    }
+    if !d.comment.is_empty() {
+        facts.push(format!(
+            "comment {}",
+            serde_json::to_string(&d.comment).unwrap_or_default()
+        ));
+    }
+    facts.push(if d.origin_buckets.is_empty() {
+        "no S3 origin".to_owned()
+    } else {
+        format!(
+            "S3 origin{} {}",
+            if d.origin_buckets.len() == 1 { "" } else { "s" },
+            backticked(&d.origin_buckets)
+        )
+    });
+    format!("`{}` ({})", one_line(&d.id), facts.join(", "))
+}
+
+/// Text from the account on one line: control characters (a newline would
+/// start a line of its own in the report) become spaces.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The access level of a set of granted S3 actions, and a note when it fits

@@ -140,21 +140,37 @@ fn listed() -> BTreeMap<String, Vec<ListedKey>> {
 
 /// The client report and the overview, each in both formats.
 fn outputs(desired: &Desired, observed: &Observed) -> [String; 4] {
-    let now = at(2026, 12, 1);
+    outputs_read(
+        desired,
+        observed,
+        &report_rows(),
+        &listed(),
+        at(2026, 12, 1),
+    )
+}
+
+/// [`outputs`] for the credential report `rows` and listed `keys`, read at
+/// `now`.
+fn outputs_read(
+    desired: &Desired,
+    observed: &Observed,
+    rows: &[ReportRow],
+    keys: &BTreeMap<String, Vec<ListedKey>>,
+    now: DateTime<Utc>,
+) -> [String; 4] {
     let m = matrix(desired, observed, &BTreeMap::new(), ACCOUNT, None);
-    let rows = report_rows();
-    let found = findings(&rows, observed, &desired.settings, now);
+    let found = findings(rows, observed, &desired.settings, now);
     let inputs = Inputs {
         desired,
         observed,
         docs: &BTreeMap::new(),
         matrix: &m,
-        report: &rows,
+        report: rows,
         findings: &found,
         source: Source::new(ACCOUNT, "/provision/", now),
         now,
     };
-    let e = client_evidence(&inputs, "acme", &listed());
+    let e = client_evidence(&inputs, "acme", keys);
     let o = overview(&inputs);
     let print = |f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
         let mut out = Vec::new();
@@ -210,6 +226,76 @@ fn a_hand_made_grant_on_another_clients_group_is_drawn_as_a_leak() {
 fn the_same_account_gives_the_same_bytes() {
     let (d, o) = world();
     assert_eq!(outputs(&d, &o), outputs(&d, &o));
+}
+
+/// The same account read on two days, with an old key, an unused one and
+/// one never used: every byte is the same but the line that says when it
+/// was read. Ages ("183 days old") would differ; dates do not.
+#[test]
+fn the_same_account_read_on_another_day_differs_only_in_the_read_time() {
+    let (d, o) = world();
+    let mut rows = report_rows();
+    let mut keys = listed();
+    // alice: one key unused since April, one made in October and never
+    // used; acme-app's key (made in June) is over the 90-day limit.
+    rows.push(ReportRow {
+        user: "alice".into(),
+        password_enabled: false,
+        mfa_active: false,
+        keys: vec![
+            KeyUsage {
+                slot: 1,
+                active: true,
+                last_rotated: Some(at(2026, 2, 1)),
+                last_used: Some(at(2026, 4, 1)),
+            },
+            KeyUsage {
+                slot: 2,
+                active: true,
+                last_rotated: Some(at(2026, 10, 1)),
+                last_used: None,
+            },
+        ],
+    });
+    keys.insert(
+        "alice".into(),
+        vec![
+            ListedKey {
+                id: "AKIAALICEKEY00000001".into(),
+                active: true,
+                created: Some(at(2026, 2, 1)),
+            },
+            ListedKey {
+                id: "AKIAALICEKEY00000002".into(),
+                active: true,
+                created: Some(at(2026, 10, 1)),
+            },
+        ],
+    );
+    let first = outputs_read(&d, &o, &rows, &keys, at(2026, 12, 1));
+    let later = outputs_read(&d, &o, &rows, &keys, at(2026, 12, 9));
+    let client_md = &first[0];
+    for check in ["(old-key)", "(unused-key)", "(never-used-key)"] {
+        assert_eq!(
+            client_md.matches(check).count(),
+            if check == "(old-key)" { 2 } else { 1 },
+            "{check} in:\n{client_md}"
+        );
+    }
+    for (a, b) in first.iter().zip(&later) {
+        let differ: Vec<(&str, &str)> = a.lines().zip(b.lines()).filter(|(x, y)| x != y).collect();
+        assert_eq!(a.lines().count(), b.lines().count(), "{a}\n---\n{b}");
+        assert_eq!(differ.len(), 1, "{differ:#?}");
+        assert!(
+            differ[0].0.contains("2026-12-01T00:00:00Z")
+                && differ[0].1.contains("2026-12-09T00:00:00Z"),
+            "{differ:#?}"
+        );
+    }
+    assert!(
+        client_md.contains("older than the 90-day limit since 2026-08-30"),
+        "{client_md}"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE, ObservedGroup, ObservedUser};
+use crate::model::{
+    MANAGED_TAG_KEY, MANAGED_TAG_VALUE, ObservedDistribution, ObservedGroup, ObservedUser,
+};
 use crate::report::audit::KeyUsage;
 
 fn now() -> DateTime<Utc> {
@@ -83,6 +85,52 @@ pub(crate) struct Seed {
     observed: Observed,
     buckets: BTreeSet<String>,
     rows: Vec<ReportRow>,
+    distributions: Distributions,
+}
+
+fn distribution(
+    id: &str,
+    aliases: &[&str],
+    comment: &str,
+    origins: &[&str],
+) -> ObservedDistribution {
+    ObservedDistribution {
+        id: id.into(),
+        domain_name: format!("{}.cloudfront.net", id.to_ascii_lowercase()),
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        comment: comment.into(),
+        origins: origins.iter().map(|o| o.to_string()).collect(),
+    }
+}
+
+/// The seed account's distributions: one serving only `new-client`'s
+/// bucket, one serving a bucket of each client, one serving a bucket of no
+/// client, and one in front of a server.
+fn seed_distributions() -> Vec<ObservedDistribution> {
+    vec![
+        distribution(
+            "E1NEWCLIENT001",
+            &["cdn.new-client.example"],
+            "new-client site",
+            &["new-client-assets.s3.us-east-1.amazonaws.com"],
+        ),
+        distribution(
+            "E2SHARED000002",
+            &[],
+            "both",
+            &[
+                "globex-web.s3.amazonaws.com",
+                "new-client-logs.s3.amazonaws.com",
+            ],
+        ),
+        distribution(
+            "E3OTHER0000003",
+            &[],
+            "",
+            &["other-data.s3-website-eu-west-1.amazonaws.com"],
+        ),
+        distribution("E4API00000004", &[], "api", &["api.example.com"]),
+    ]
 }
 
 pub(crate) fn seed() -> Seed {
@@ -123,6 +171,7 @@ pub(crate) fn seed() -> Seed {
         observed,
         buckets,
         rows,
+        distributions: Distributions::Listed(seed_distributions()),
     }
 }
 
@@ -134,6 +183,7 @@ pub(crate) fn run(seed: &Seed) -> Import {
         attached: &BTreeMap::new(),
         buckets: &seed.buckets,
         credentials: &seed.rows,
+        distributions: &seed.distributions,
         now: now(),
     })
 }
@@ -169,6 +219,164 @@ fn cloudfront_on_every_distribution_is_a_finding_and_grants_nothing() {
     let cf = of_kind(&out, Kind::CloudfrontWildcard);
     let subjects: Vec<&str> = cf.iter().map(|f| f.subject.as_str()).collect();
     assert_eq!(subjects, ["globex", "new-client"]);
+}
+
+/// The account's distributions are listed in the finding, and only the one
+/// whose every S3 origin is the client's bucket is suggested to it: as a
+/// suggestion, never as a grant. The one that also serves `globex` goes to
+/// neither client.
+#[test]
+fn cloudfront_on_star_lists_the_distributions_and_suggests_only_the_clients_own() {
+    let out = run(&seed());
+    let new_client = out.clients.iter().find(|c| c.name == "new-client").unwrap();
+    let globex = out.clients.iter().find(|c| c.name == "globex").unwrap();
+    assert_eq!(new_client.suggested_distributions, ["E1NEWCLIENT001"]);
+    assert!(globex.suggested_distributions.is_empty());
+    assert!(out.clients.iter().all(|c| c.distributions.is_empty()));
+
+    let cf = of_kind(&out, Kind::CloudfrontWildcard);
+    let finding = cf.iter().find(|f| f.subject == "new-client").unwrap();
+    for id in [
+        "E1NEWCLIENT001",
+        "E2SHARED000002",
+        "E3OTHER0000003",
+        "E4API00000004",
+    ] {
+        assert!(
+            finding.detail.contains(&format!("`{id}`")),
+            "{}",
+            finding.detail
+        );
+    }
+    assert!(
+        finding.detail.contains(
+            "`E1NEWCLIENT001` serves only buckets of client `new-client`: its file suggests it under `[clients.cloudfront]`, commented out"
+        ),
+        "{}",
+        finding.detail
+    );
+    assert!(finding.detail.contains("aliases `cdn.new-client.example`"));
+    assert!(finding.detail.contains("comment \"new-client site\""));
+    assert!(finding.detail.contains("S3 origin `new-client-assets`"));
+    let seen = finding.distributions.as_ref().unwrap();
+    assert_eq!(seen.suggested, ["E1NEWCLIENT001"]);
+    let shared = seen
+        .listed
+        .iter()
+        .find(|d| d.id == "E2SHARED000002")
+        .unwrap();
+    assert_eq!(shared.clients, ["globex", "new-client"]);
+    assert_eq!(shared.origin_buckets, ["globex-web", "new-client-logs"]);
+    let other = seen
+        .listed
+        .iter()
+        .find(|d| d.id == "E3OTHER0000003")
+        .unwrap();
+    assert_eq!(other.origin_buckets, ["other-data"]);
+    assert!(other.clients.is_empty());
+
+    let globex_finding = cf.iter().find(|f| f.subject == "globex").unwrap();
+    assert!(
+        globex_finding
+            .detail
+            .contains("none serves only buckets of client `globex`"),
+        "{}",
+        globex_finding.detail
+    );
+}
+
+/// A distribution another client's group names, or one the client's group
+/// names already, is never suggested; a client whose group does not grant
+/// CloudFront on `*` gets no suggestion at all.
+#[test]
+fn a_distribution_named_by_a_group_is_not_suggested_again() {
+    let mut seed = seed();
+    let named = json!({"Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::globex-web", "arn:aws:s3:::globex-web/*"]},
+        {"Effect": "Allow", "Action": "cloudfront:CreateInvalidation",
+         "Resource": "arn:aws:cloudfront::123456789012:distribution/E1NEWCLIENT001"}
+    ]});
+    seed.observed
+        .groups
+        .insert("globex".into(), group("globex", named));
+    let out = run(&seed);
+    let globex = out.clients.iter().find(|c| c.name == "globex").unwrap();
+    assert_eq!(globex.distributions, ["E1NEWCLIENT001"]);
+    assert!(globex.suggested_distributions.is_empty());
+    let new_client = out.clients.iter().find(|c| c.name == "new-client").unwrap();
+    assert!(
+        new_client.suggested_distributions.is_empty(),
+        "{new_client:#?}"
+    );
+}
+
+/// When the distributions cannot be listed, the finding says so and why,
+/// and the rest of the import is what it would be without them.
+#[test]
+fn distributions_that_cannot_be_listed_are_told_in_the_finding() {
+    let mut seed = seed();
+    seed.distributions = Distributions::Unreadable(
+        "could not list the account's distributions (cloudfront:ListDistributions): AccessDenied: not\nallowed".into(),
+    );
+    let out = run(&seed);
+    let cf = of_kind(&out, Kind::CloudfrontWildcard);
+    assert_eq!(cf.len(), 2);
+    for f in cf {
+        assert!(
+            f.detail.contains("import could not list the account's distributions (cloudfront:ListDistributions): AccessDenied: not allowed, so none is suggested"),
+            "{}",
+            f.detail
+        );
+        assert!(!f.detail.contains('\n'));
+        let seen = f.distributions.as_ref().unwrap();
+        assert!(seen.error.is_some() && seen.listed.is_empty() && seen.suggested.is_empty());
+    }
+    assert!(
+        out.clients
+            .iter()
+            .all(|c| c.suggested_distributions.is_empty())
+    );
+    seed.distributions = Distributions::NotRead;
+    let without = run(&seed);
+    assert_eq!(out.clients, without.clients);
+    assert_eq!(out.developers, without.developers);
+}
+
+#[test]
+fn origin_buckets_are_read_from_s3_endpoints_only() {
+    for (domain, bucket) in [
+        ("acme-assets.s3.amazonaws.com", Some("acme-assets")),
+        (
+            "acme-assets.s3.eu-west-1.amazonaws.com",
+            Some("acme-assets"),
+        ),
+        ("Acme-Assets.S3.AMAZONAWS.COM.", Some("acme-assets")),
+        (
+            "acme-assets.s3-website-us-east-1.amazonaws.com",
+            Some("acme-assets"),
+        ),
+        (
+            "acme-assets.s3-website.eu-west-1.amazonaws.com",
+            Some("acme-assets"),
+        ),
+        (
+            "acme-assets.s3.dualstack.us-east-1.amazonaws.com",
+            Some("acme-assets"),
+        ),
+        ("logs.s3.backup.s3.amazonaws.com", Some("logs.s3.backup")),
+        ("data.s3.cn-north-1.amazonaws.com.cn", Some("data")),
+        (
+            "acme-123456789012.s3-accesspoint.us-east-1.amazonaws.com",
+            None,
+        ),
+        ("acme.s3x.amazonaws.com", None),
+        ("s3.amazonaws.com", None),
+        ("acme-assets.s3.amazonaws.com.example.org", None),
+        ("api.example.com", None),
+        ("elb-1.us-east-1.elb.amazonaws.com", None),
+    ] {
+        assert_eq!(origin_bucket(domain).as_deref(), bucket, "{domain}");
+    }
 }
 
 #[test]
@@ -334,6 +542,7 @@ fn a_managed_account_imports_as_its_own_configuration() {
         attached: &BTreeMap::new(),
         buckets: &BTreeSet::new(),
         credentials: &[],
+        distributions: &Distributions::NotRead,
         now: now(),
     });
     assert_eq!(out.findings, []);
