@@ -39,6 +39,7 @@ impl Backend for Aws {
                 groups,
                 inline_policies,
                 attached_policies,
+                ..
             } => {
                 let holdings = revoke::Holdings {
                     groups,

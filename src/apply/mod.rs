@@ -293,6 +293,7 @@ mod tests {
                     groups: vec!["client-a".into()],
                     inline_policies: vec![],
                     attached_policies: vec![],
+                    holds: None,
                 },
                 Change::RemoveMember {
                     group: "client-a".into(),
