@@ -139,7 +139,7 @@ pub enum SavedPlanError {
     /// Some, not all, of the plan's changes are already in effect: an
     /// apply of it stopped half-way, or someone made part of it by hand.
     #[error(
-        "the saved plan was partly applied already: {in_effect} of its {total} change(s) are in effect in the account, the other {} are not (an apply that stopped half-way?).\n{NOTHING_APPLIED} Run `provision plan` again to see what is left, review it, and apply that.",
+        "the saved plan was partly applied already: {in_effect} of its {total} change(s) are in effect in the account, {} still to do (an apply that stopped half-way?).\n{NOTHING_APPLIED} Run `provision plan` again to see what is left, review it, and apply that.",
         total - in_effect
     )]
     PartlyApplied { in_effect: usize, total: usize },

@@ -14,10 +14,11 @@ use serde_json::{Map, Value};
 
 use crate::policy::document;
 
-/// Changed lines of a policy diff shown under a stale plan's entity; the
-/// rest is counted. The point is to say which statement moved, not to
-/// replace `provision plan`.
-const POLICY_DIFF_LINES: usize = 8;
+/// Removed, and added, lines of a policy diff shown under a stale plan's
+/// entity (each); the rest is counted. The point is to show what the edit
+/// was about, not to replace `provision plan`: capping each sign on its
+/// own keeps what was added by hand visible after a long removal.
+const POLICY_DIFF_LINES: usize = 5;
 
 /// One line per difference between `before` and `after`, in a fixed order.
 pub(super) fn what_changed(before: &Value, after: &Value) -> Vec<String> {
@@ -168,7 +169,8 @@ fn tag_lines(lines: &mut Vec<String>, was: &Value, now: &Value) {
 }
 
 /// Inline policies added, removed, or edited; an edit shows the changed
-/// lines of the document, at most [`POLICY_DIFF_LINES`] of them.
+/// lines of the document, at most [`POLICY_DIFF_LINES`] removed and as
+/// many added, in the diff's order.
 fn policy_lines(lines: &mut Vec<String>, was: &Value, now: &Value) {
     let (was, now) = (object(was), object(now));
     let names: BTreeSet<&String> = was.keys().chain(now.keys()).collect();
@@ -178,17 +180,26 @@ fn policy_lines(lines: &mut Vec<String>, was: &Value, now: &Value) {
             (Some(_), None) => lines.push(format!("inline policy `{name}` deleted")),
             (Some(a), Some(b)) if a != b => {
                 lines.push(format!("inline policy `{name}`: document changed"));
-                let changed: Vec<String> = document::diff(a, b)
-                    .lines()
-                    .filter(|l| l.starts_with("- ") || l.starts_with("+ "))
-                    .map(str::to_owned)
-                    .collect();
-                let shown = changed.len().min(POLICY_DIFF_LINES);
-                lines.extend(changed[..shown].iter().map(|l| format!("  {l}")));
-                if changed.len() > shown {
+                let diff = document::diff(a, b);
+                let (mut removed, mut added, mut hidden) = (0, 0, 0);
+                for line in diff.lines() {
+                    let count = if line.starts_with("- ") {
+                        &mut removed
+                    } else if line.starts_with("+ ") {
+                        &mut added
+                    } else {
+                        continue;
+                    };
+                    *count += 1;
+                    if *count <= POLICY_DIFF_LINES {
+                        lines.push(format!("  {line}"));
+                    } else {
+                        hidden += 1;
+                    }
+                }
+                if hidden > 0 {
                     lines.push(format!(
-                        "  ... and {} more changed line(s)",
-                        changed.len() - shown
+                        "  ... and {hidden} more changed line(s); `provision plan` shows the whole document"
                     ));
                 }
             }
