@@ -215,6 +215,15 @@ fn offboard_keep_user_leaves_a_disabled_user() {
         .assert()
         .success();
     assert!(stdout(&out).contains("~ user bob"), "{}", stdout(&out));
+    // What bob holds, and only that: one password, one key.
+    for line in ["deletes console password", "deactivates access key AKIA"] {
+        assert_eq!(
+            stdout(&out).matches(line).count(),
+            1,
+            "{line}:\n{}",
+            stdout(&out)
+        );
+    }
     let text = fs::read_to_string(env.file("acme.toml")).unwrap();
     assert!(text.contains("disabled = true"), "{text}");
 

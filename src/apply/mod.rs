@@ -301,6 +301,7 @@ mod tests {
                 },
                 Change::DisableUser {
                     user: "dave".into(),
+                    holds: None,
                 },
             ],
             ..Plan::default()

@@ -195,17 +195,19 @@ async fn observe_and_plan(
     }))
 }
 
-/// Reads what each user the plan deletes holds, so the plan lists the
-/// credentials the deletion revokes (SPEC: the plan says what it does). A
-/// read that fails leaves that user's list unread, with a warning: the
-/// deletion itself lists and revokes whatever is there when it runs.
+/// Reads what each user the plan deletes or disables holds, so the plan
+/// lists the credentials that go (SPEC: the plan says what it does). A read
+/// that fails leaves that user's list unread, with a warning: the deletion
+/// itself lists and revokes whatever is there when it runs.
 async fn read_holdings(printer: Printer, aws: &Aws, plan: &mut Plan) {
     for change in &mut plan.changes {
-        if let plan::Change::DeleteUser { user, holds, .. } = change {
+        if let plan::Change::DeleteUser { user, holds, .. }
+        | plan::Change::DisableUser { user, holds } = change
+        {
             match credentials(&aws.iam, user).await {
                 Ok(read) => *holds = Some(read),
                 Err(e) => printer.warning(format_args!(
-                    "could not read the credentials of `{user}`, which the plan deletes ({e}); the plan lists every kind the deletion revokes"
+                    "could not read the credentials of `{user}`, which the plan deletes or disables ({e}); the plan lists every kind that goes"
                 )),
             }
         }

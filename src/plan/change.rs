@@ -224,6 +224,10 @@ pub enum Change {
     /// [`DISABLED_TAG_KEY`](crate::model::DISABLED_TAG_KEY) tag (`disabled = true` in the file).
     DisableUser {
         user: String,
+        /// As for [`Change::DeleteUser`]: the credentials the user holds,
+        /// read after planning to list what disabling takes away.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holds: Option<crate::model::Credentials>,
     },
 }
 
@@ -235,7 +239,9 @@ impl Change {
     pub fn same_effect(&self, other: &Change) -> bool {
         fn shown_only(change: &Change) -> Change {
             let mut change = change.clone();
-            if let Change::DeleteUser { holds, .. } = &mut change {
+            if let Change::DeleteUser { holds, .. } | Change::DisableUser { holds, .. } =
+                &mut change
+            {
                 *holds = None;
             }
             change
@@ -313,7 +319,7 @@ impl Change {
             | Change::SetUserBoundary { user, .. }
             | Change::RemoveUserBoundary { user, .. }
             | Change::AdoptUser { user, .. }
-            | Change::DisableUser { user } => user.clone(),
+            | Change::DisableUser { user, .. } => user.clone(),
             Change::CreateGroup { group, .. }
             | Change::DeleteGroup { group, .. }
             | Change::AdoptGroup { group, .. } => group.clone(),

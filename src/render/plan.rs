@@ -323,10 +323,25 @@ pub(super) fn details(change: &Change) -> Vec<String> {
         Change::AdoptGroup { .. } => lines.push(
             "made by hand; taken over (`--adopt`): its policies become exactly provision's".into(),
         ),
-        Change::DisableUser { .. } => lines.push(
+        Change::DisableUser { holds: None, .. } => lines.push(
             "disables: deletes the console password, deactivates access keys; keeps the user"
                 .into(),
         ),
+        // Disabling touches only the password and the access keys.
+        Change::DisableUser {
+            holds: Some(holds), ..
+        } => {
+            if holds.console_password {
+                lines.push("deletes console password".to_owned());
+            }
+            for id in &holds.access_keys {
+                lines.push(format!(
+                    "deactivates access key {}",
+                    crate::model::key_id_hint(id)
+                ));
+            }
+            lines.push("keeps the user".to_owned());
+        }
         Change::CreateAccessKey { orphans, .. } => {
             if !orphans.is_empty() {
                 lines.push(format!(
