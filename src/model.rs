@@ -130,6 +130,38 @@ pub fn group_name(client: &str) -> String {
     format!("{GROUP_PREFIX}{client}")
 }
 
+/// `AKIAIOSFODNN7EXAMPLE` -> `AKIA…MPLE`: the first and last four
+/// characters of an access key id, enough to tell a user's keys apart in a
+/// plan or a message; a short id is hidden whole.
+pub fn key_id_hint(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() < 12 {
+        return "…".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// The credentials one user holds, read per user for a user the plan
+/// deletes, so that the plan lists what the deletion revokes rather than
+/// every kind IAM has. Ids and names only: never a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Credentials {
+    /// Access key ids.
+    pub access_keys: Vec<String>,
+    /// True when the user has a console password (a login profile).
+    pub console_password: bool,
+    /// Serial numbers (ARNs, for virtual devices) of its MFA devices.
+    pub mfa_devices: Vec<String>,
+    /// Ids of its SSH public keys.
+    pub ssh_keys: Vec<String>,
+    /// `service (id)` for each service-specific credential.
+    pub service_credentials: Vec<String>,
+    /// Ids of its signing certificates.
+    pub signing_certificates: Vec<String>,
+}
+
 /// Where a value is written in a clients file, for messages that are found
 /// after loading (the planner's checks against the account).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -215,6 +215,15 @@ fn offboard_keep_user_leaves_a_disabled_user() {
         .assert()
         .success();
     assert!(stdout(&out).contains("~ user bob"), "{}", stdout(&out));
+    // What bob holds, and only that: one password, one key.
+    for line in ["deletes console password", "deactivates access key AKIA"] {
+        assert_eq!(
+            stdout(&out).matches(line).count(),
+            1,
+            "{line}:\n{}",
+            stdout(&out)
+        );
+    }
     let text = fs::read_to_string(env.file("acme.toml")).unwrap();
     assert!(text.contains("disabled = true"), "{text}");
 
@@ -659,4 +668,109 @@ fn offboarding_with_lost_answers_converges_on_the_next_apply() {
         );
     });
     assert_eq!(env.plan_exit(&env.clients()).0, 0);
+}
+
+/// The lines of the plan on `stdout` under `- user NAME`, up to the next
+/// change.
+fn deletion_block(stdout: &str, user: &str) -> String {
+    let head = format!("- user {user}");
+    let mut lines = stdout
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with(&head));
+    let mut block = vec![
+        lines
+            .next()
+            .unwrap_or_else(|| panic!("no `{head}` in:\n{stdout}")),
+    ];
+    block.extend(lines.take_while(|l| l.starts_with("      ")));
+    block.join("\n")
+}
+
+/// `offboard NAME` lists the credentials the user holds, by id in part,
+/// not every kind IAM has: bob has one access key and no password, so the
+/// plan (and `--apply`) revokes exactly that key.
+#[test]
+fn offboard_lists_exactly_the_one_key_the_user_holds() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    let key = block_on(async {
+        let out = env
+            .iam()
+            .create_access_key()
+            .user_name("bob")
+            .send()
+            .await
+            .unwrap();
+        out.access_key().unwrap().access_key_id().to_owned()
+    });
+    let hint = format!("{}…{}", &key[..4], &key[key.len() - 4..]);
+    let out = env
+        .cmd()
+        .args(["offboard", "bob"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let block = deletion_block(&stdout(&out), "bob").replace(&hint, "[KEY]");
+    insta::assert_snapshot!(block, @"
+    - user bob
+        revokes access key [KEY]
+        leaves groups: client-acme
+    ");
+
+    // The same with `--apply`, from the files as they were.
+    env.write("acme.toml", ACME);
+    let out = env
+        .cmd()
+        .args(["offboard", "bob", "--apply", "--yes"])
+        .arg("--credentials-dir")
+        .arg(env.creds())
+        .arg(env.clients())
+        .assert()
+        .success();
+    let applied = deletion_block(&stdout(&out), "bob").replace(&hint, "[KEY]");
+    assert_eq!(applied, block);
+}
+
+/// A user that holds no credential shows no credential line, and one that
+/// holds every kind shows each, once.
+#[test]
+fn offboard_lists_every_kind_of_credential_held_and_none_for_a_user_without() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    let out = env
+        .cmd()
+        .args(["offboard", "bob"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let block = deletion_block(&stdout(&out), "bob");
+    assert!(!block.contains("revokes"), "{block}");
+    insta::assert_snapshot!(block, @"
+    - user bob
+        leaves groups: client-acme
+    ");
+
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    let serial = block_on(equip(&env.iam(), "bob"));
+    let out = env
+        .cmd()
+        .args(["offboard", "bob"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let block = deletion_block(&stdout(&out), "bob");
+    let revokes: Vec<&str> = block.lines().filter(|l| l.contains("revokes")).collect();
+    assert_eq!(revokes.len(), 6, "{block}");
+    for kind in [
+        "console password",
+        "access key AKIA",
+        "SSH public key",
+        "service-specific credential",
+        "(codecommit.amazonaws.com)",
+    ] {
+        assert!(block.contains(kind), "no {kind}:\n{block}");
+    }
+    assert!(block.contains(&format!("MFA device {serial}")), "{block}");
+    assert!(!block.contains("signing certificate"), "{block}");
 }

@@ -100,16 +100,111 @@ fn a_saved_plan_is_applied_exactly_and_leaves_nothing_to_do() {
         .arg("--detailed-exitcode")
         .assert()
         .code(0);
+}
 
-    // Applied once, the plan is stale: the users it creates exist now.
+/// Applied twice, a saved plan says it was applied already, instead of
+/// listing the users it created as changed, and writes nothing.
+#[test]
+fn a_saved_plan_applied_twice_says_already_applied_and_writes_nothing() {
+    let env = Env::new();
+    env.save_plan();
+    env.apply_plan_file().success();
+    env.proxy.clear();
+    let again = env.apply_plan_file().code(0);
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(common::stdout(&again), "");
+    insta::assert_snapshot!(stderr(&again), @"This plan was already applied: every change in it is in effect in the account; nothing to do.");
+}
+
+/// An apply of a saved plan that stopped half-way: applying the file again
+/// says part of it is in effect and asks for a new plan, and writes nothing.
+#[test]
+fn a_saved_plan_partly_applied_is_refused_as_partly_applied() {
+    let env = Env::new();
+    env.save_plan();
+    env.proxy.refuse("CreateAccessKey", "UserName", "acme-app");
+    env.apply_plan_file().code(1);
+    env.proxy.stop_refusing();
     env.proxy.clear();
     let again = env.apply_plan_file().code(1);
-    assert!(
-        stderr(&again).contains("user `alice` did not exist and now does"),
-        "{}",
-        stderr(&again)
-    );
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    insta::assert_snapshot!(stderr(&again), @"
+    error: the saved plan was partly applied already: 6 of its 7 change(s) are in effect in the account, 1 still to do (an apply that stopped half-way?).
+    Nothing was applied. Run `provision plan` again to see what is left, review it, and apply that.
+    ");
+}
+
+/// Saved, then reviewed: alice leaves acme, so the plan removes her from
+/// `client-acme` and depends on the group.
+fn save_plan_that_removes_alice(env: &Env) {
+    env.apply(&env.clients()).success();
+    fs::write(
+        env.clients().join("acme.toml"),
+        ACME.replace("developers = [\"alice\"]", "developers = []"),
+    )
+    .unwrap();
+    env.save_plan();
+}
+
+#[test]
+fn a_stale_saved_plan_names_the_members_added_to_a_group_by_hand() {
+    let env = Env::new();
+    save_plan_that_removes_alice(&env);
+    block_on(async {
+        let iam = env.iam();
+        iam.create_user().user_name("mallory").send().await.unwrap();
+        iam.add_user_to_group()
+            .group_name("client-acme")
+            .user_name("mallory")
+            .send()
+            .await
+            .unwrap();
+    });
+    env.proxy.clear();
+    let refused = env.apply_plan_file().code(1);
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    insta::assert_snapshot!(stderr(&refused), @"
+    error: the saved plan is stale: the account changed since the plan was made:
+      - group `client-acme` was changed:
+          members added: `mallory`
+    Nothing was applied. Run `provision plan` again and review the new plan.
+    ");
+}
+
+#[test]
+fn a_stale_saved_plan_names_the_group_policy_edited_by_hand() {
+    let env = Env::new();
+    save_plan_that_removes_alice(&env);
+    block_on(async {
+        env.iam()
+            .put_group_policy()
+            .group_name("client-acme")
+            .policy_name("provision-s3")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    env.proxy.clear();
+    let refused = env.apply_plan_file().code(1);
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    insta::assert_snapshot!(stderr(&refused), @r#"
+    error: the saved plan is stale: the account changed since the plan was made:
+      - group `client-acme` was changed:
+          inline policy `provision-s3`: document changed
+            -         "s3:GetBucketLocation",
+            -         "s3:ListBucket",
+            -         "s3:ListBucketMultipartUploads"
+            -       ],
+            -       "Condition": {
+            +         "s3:*"
+            +         "*"
+            +       ]
+            ... and 31 more changed line(s); `provision plan` shows the whole document
+    Nothing was applied. Run `provision plan` again and review the new plan.
+    "#);
 }
 
 #[test]
@@ -133,7 +228,7 @@ fn a_saved_plan_is_refused_when_the_account_changed_and_nothing_is_written() {
         err.contains("user `alice` did not exist and now does"),
         "{err}"
     );
-    assert!(err.contains("run `provision plan` again"), "{err}");
+    assert!(err.contains("Run `provision plan` again"), "{err}");
     assert_eq!(env.proxy.writes(), Vec::<String>::new());
     assert!(!env.creds().exists());
 }
@@ -204,11 +299,11 @@ fn a_saved_plan_made_from_other_files_is_refused_without_any_aws_call() {
     .unwrap();
     env.proxy.clear();
     let refused = env.apply_plan_file().code(1);
-    assert!(
-        stderr(&refused).contains("changed since the plan was made"),
-        "{}",
-        stderr(&refused)
-    );
+    let dir = env.dir.path().display().to_string();
+    insta::assert_snapshot!(stderr(&refused).replace(&dir, "[DIR]"), @"
+    error: the configuration in `[DIR]/clients` changed since the plan was made, so the saved plan is not what the files say now.
+    Nothing was applied. Plan again from the files as they are (`provision plan [DIR]/clients --out FILE`), review the new plan, and apply that file.
+    ");
     assert_eq!(env.proxy.calls(), Vec::<String>::new());
 }
 

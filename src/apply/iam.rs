@@ -39,6 +39,7 @@ impl Backend for Aws {
                 groups,
                 inline_policies,
                 attached_policies,
+                ..
             } => {
                 let holdings = revoke::Holdings {
                     groups,
@@ -47,7 +48,7 @@ impl Backend for Aws {
                 };
                 delete_user(iam, user, holdings).await
             }
-            Change::DisableUser { user } => disable_user(iam, user).await,
+            Change::DisableUser { user, .. } => disable_user(iam, user).await,
             Change::CreateGroup { group, path } => create_group(iam, group, path).await,
             Change::PutGroupPolicy {
                 group,

@@ -293,6 +293,7 @@ mod tests {
                     groups: vec!["client-a".into()],
                     inline_policies: vec![],
                     attached_policies: vec![],
+                    holds: None,
                 },
                 Change::RemoveMember {
                     group: "client-a".into(),
@@ -300,6 +301,7 @@ mod tests {
                 },
                 Change::DisableUser {
                     user: "dave".into(),
+                    holds: None,
                 },
             ],
             ..Plan::default()

@@ -15,7 +15,7 @@ use crate::aws::Aws;
 use crate::cli::ApplyArgs;
 use crate::model::Desired;
 use crate::observe::Observe;
-use crate::plan::saved::{self, SavedPlan};
+use crate::plan::saved::{self, InEffect, SavedPlan, SavedPlanError};
 use crate::plan::{Change, Plan};
 use crate::render::progress::{CallSummary, summary_line};
 use crate::terminal::{Printer, Progress};
@@ -98,7 +98,7 @@ async fn execute_locked(
                 "the configuration no longer plans cleanly against the account (see above); nothing was applied"
             );
         };
-        if fresh.changes == plan.changes {
+        if Change::all_same_effect(&fresh.changes, &plan.changes) {
             return execute(printer, args, aws, plan, keys).await;
         }
         if fresh.is_empty() {
@@ -152,8 +152,15 @@ async fn apply_saved_inner(
     let account = aws.account_id().await?;
     saved.check_account(&account)?;
     // Checked first without the apply lock, so that a stale plan is
-    // refused, and an empty one applied, without any write call.
-    let plan = check_saved(printer, args, aws, desired, saved, account.clone()).await?;
+    // refused, and an empty or already applied one ends, without any write
+    // call.
+    let plan = match check_saved(printer, args, aws, desired, saved, account.clone()).await? {
+        Checked::Apply(plan) => plan,
+        Checked::AlreadyApplied => {
+            printer.status(ALREADY_APPLIED);
+            return Ok(ExitStatus::Success);
+        }
+    };
     show(printer, &plan)?;
     if plan.is_empty() {
         return Ok(ExitStatus::Success);
@@ -170,14 +177,40 @@ async fn apply_saved_inner(
     // run may have changed the account meanwhile (SPEC, guarantee 11).
     let command = apply::lock::command_line("apply", &args.paths);
     locked::run(printer, aws, &desired.settings.path, &command, async {
-        check_saved(printer, args, aws, desired, saved, account).await?;
-        execute(printer, args, aws, &plan, keys).await
+        match check_saved(printer, args, aws, desired, saved, account).await? {
+            Checked::Apply(_) => execute(printer, args, aws, &plan, keys).await,
+            // Another run applied it between the check above and the lock.
+            Checked::AlreadyApplied => {
+                printer.status(ALREADY_APPLIED);
+                Ok(ExitStatus::Success)
+            }
+        }
     })
     .await
 }
 
+/// What `apply PLANFILE` says when the account already is what the plan
+/// would make. No record of when it was applied is kept, so no time is
+/// given.
+const ALREADY_APPLIED: &str =
+    "This plan was already applied: every change in it is in effect in the account; nothing to do.";
+
+/// What checking a saved plan against the account found.
+enum Checked {
+    /// The changes to make: the saved ones, with what a deleted user holds
+    /// as read now.
+    Apply(Plan),
+    /// Every change of the plan is in effect already.
+    AlreadyApplied,
+}
+
 /// Every check of a saved plan against the account as it is now; its
 /// changes when they all pass.
+///
+/// A plan whose fingerprints no longer match is judged by planning again
+/// before it is refused: when nothing is left to do the plan was applied
+/// already (said so, exit 0); when what is left is some of its changes, an
+/// apply stopped half-way; otherwise the refusal names what changed.
 async fn check_saved(
     printer: Printer,
     args: &ApplyArgs,
@@ -185,10 +218,10 @@ async fn check_saved(
     desired: &Desired,
     saved: &SavedPlan,
     account: String,
-) -> Result<Plan> {
+) -> Result<Checked> {
     let adopt: BTreeSet<String> = saved.adopt.iter().cloned().collect();
     let observed = observe_for(aws, desired, &adopt).await?;
-    saved.check_observed(&observed)?;
+    let stale = saved.check_observed(&observed).err();
     let plan = saved.plan();
     // The fingerprints cover the entities each change touches. Planning
     // again from the same configuration and account also covers what they
@@ -210,16 +243,27 @@ async fn check_saved(
     )
     .await?
     else {
+        if let Some(stale) = stale {
+            return Err(stale.into());
+        }
         bail!(
             "the saved plan cannot be applied: the configuration no longer plans cleanly against the account (see above); nothing was applied"
         );
     };
-    if fresh.changes != plan.changes {
-        bail!(
+    match (saved.in_effect(&fresh), stale) {
+        (InEffect::All, _) => Ok(Checked::AlreadyApplied),
+        (InEffect::Part { in_effect, total }, Some(_)) => {
+            Err(SavedPlanError::PartlyApplied { in_effect, total }.into())
+        }
+        (_, Some(stale)) => Err(stale.into()),
+        (_, None) if !Change::all_same_effect(&fresh.changes, &plan.changes) => bail!(
             "the saved plan is stale: planning now gives different changes (another client's buckets, a quota, an expiry date or the boundary changed since it was made); nothing was applied; run `provision plan` again and review the new plan"
-        );
+        ),
+        (_, None) => Ok(Checked::Apply(Plan {
+            changes: fresh.changes,
+            ..plan
+        })),
     }
-    Ok(plan)
 }
 
 /// Carry out `plan`, report progress and the outcome, and deliver secrets.

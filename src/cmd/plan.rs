@@ -14,6 +14,7 @@ use crate::cli::{Format, PlanArgs};
 use crate::model::{Desired, Observed};
 use crate::observe::Observe;
 use crate::observe::account::guarded_account;
+use crate::observe::credentials::credentials;
 use crate::observe::documents::{self, PolicyDocument};
 use crate::observe::keys::adoption_keys;
 use crate::plan::saved::{self, SavedPlan};
@@ -194,6 +195,25 @@ async fn observe_and_plan(
     }))
 }
 
+/// Reads what each user the plan deletes or disables holds, so the plan
+/// lists the credentials that go (SPEC: the plan says what it does). A read
+/// that fails leaves that user's list unread, with a warning: the deletion
+/// itself lists and revokes whatever is there when it runs.
+async fn read_holdings(printer: Printer, aws: &Aws, plan: &mut Plan) {
+    for change in &mut plan.changes {
+        if let plan::Change::DeleteUser { user, holds, .. }
+        | plan::Change::DisableUser { user, holds } = change
+        {
+            match credentials(&aws.iam, user).await {
+                Ok(read) => *holds = Some(read),
+                Err(e) => printer.warning(format_args!(
+                    "could not read the credentials of `{user}`, which the plan deletes or disables ({e}); the plan lists every kind that goes"
+                )),
+            }
+        }
+    }
+}
+
 /// Plan against an account already read: the boundary check, then the
 /// planner (expiry first, on today's date). Shared by `plan`/`apply` and by
 /// `apply PLANFILE`, which re-plans to check that the reviewed changes
@@ -249,6 +269,8 @@ pub(super) async fn plan_observed(
                     return Ok(None);
                 }
             }
+            let mut plan = plan;
+            read_holdings(printer, aws, &mut plan).await;
             Ok(Some((plan, observed, account)))
         }
         Err(errors) => {

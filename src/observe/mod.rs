@@ -27,6 +27,7 @@ use crate::policy::{arn, document};
 pub mod account;
 pub mod buckets;
 pub mod credential_report;
+pub mod credentials;
 pub mod distributions;
 pub mod documents;
 pub mod keys;

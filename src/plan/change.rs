@@ -85,6 +85,12 @@ pub enum Change {
         groups: Vec<String>,
         inline_policies: Vec<String>,
         attached_policies: Vec<String>,
+        /// The credentials the user holds, read per user after planning so
+        /// the plan lists what the deletion revokes; `None` when they were
+        /// not read (the planner itself does no IO). The deletion removes
+        /// whatever the user holds when it runs, listed again then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holds: Option<crate::model::Credentials>,
     },
     CreateGroup {
         group: String,
@@ -218,10 +224,36 @@ pub enum Change {
     /// [`DISABLED_TAG_KEY`](crate::model::DISABLED_TAG_KEY) tag (`disabled = true` in the file).
     DisableUser {
         user: String,
+        /// As for [`Change::DeleteUser`]: the credentials the user holds,
+        /// read after planning to list what disabling takes away.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holds: Option<crate::model::Credentials>,
     },
 }
 
 impl Change {
+    /// True when `self` and `other` make the same calls: equal but for what
+    /// was read only to be shown (the credentials of a user being deleted,
+    /// which the deletion lists again when it runs). A key created by hand
+    /// between plan and apply does not make a reviewed deletion stale.
+    pub fn same_effect(&self, other: &Change) -> bool {
+        fn shown_only(change: &Change) -> Change {
+            let mut change = change.clone();
+            if let Change::DeleteUser { holds, .. } | Change::DisableUser { holds, .. } =
+                &mut change
+            {
+                *holds = None;
+            }
+            change
+        }
+        shown_only(self) == shown_only(other)
+    }
+
+    /// [`Change::same_effect`] for two lists of changes, in order.
+    pub fn all_same_effect(a: &[Change], b: &[Change]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_effect(y))
+    }
+
     pub fn action(&self) -> Action {
         match self {
             Change::CreateUser { .. }
@@ -287,7 +319,7 @@ impl Change {
             | Change::SetUserBoundary { user, .. }
             | Change::RemoveUserBoundary { user, .. }
             | Change::AdoptUser { user, .. }
-            | Change::DisableUser { user } => user.clone(),
+            | Change::DisableUser { user, .. } => user.clone(),
             Change::CreateGroup { group, .. }
             | Change::DeleteGroup { group, .. }
             | Change::AdoptGroup { group, .. } => group.clone(),

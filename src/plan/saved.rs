@@ -25,7 +25,9 @@ use crate::plan::{Change, Plan};
 /// The marker that tells a saved plan from any other JSON file.
 pub const FORMAT: &str = "provision-plan";
 /// Version of the saved plan format; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 records the observed facts each fingerprint digests
+/// ([`SavedPlan::observed`]), so that a stale plan can say what changed.
+pub const FORMAT_VERSION: u32 = 2;
 /// The fingerprint recorded for an entity that did not exist.
 pub const ABSENT: &str = "absent";
 
@@ -61,6 +63,13 @@ pub struct SavedPlan {
     pub adopt: Vec<String>,
     /// The changes, in execution order.
     pub changes: Vec<SavedChange>,
+    /// What the plan relied on: for each entity of a `depends_on`, the
+    /// observed facts its fingerprint digests ([`facts`]), or `null` when it
+    /// did not exist. Compared with the account at apply time, they say what
+    /// changed by hand (a member added, a policy edited), not only that
+    /// something did. They hold what observation reads (names, paths, tags,
+    /// policy documents, access key ids), never a secret.
+    pub observed: BTreeMap<String, Value>,
 }
 
 /// One change and the observed state it depends on.
@@ -100,7 +109,8 @@ pub enum SavedPlanError {
     NotAPlan { path: PathBuf },
     /// The plan was written in another format version.
     #[error(
-        "`{path}` has saved plan format version {found}, but this provision reads version {FORMAT_VERSION}; plan again with this version"
+        "`{path}` was saved by {} provision (saved plan format {found}; this one reads format {FORMAT_VERSION}).\n{NOTHING_APPLIED} Plan again with this version (`provision plan PATH... --out {path}`), review the new plan, and apply that file.",
+        if *found < FORMAT_VERSION { "an older" } else { "a newer" }
     )]
     FormatVersion { path: PathBuf, found: u32 },
     /// The plan was made by another version of provision.
@@ -110,8 +120,9 @@ pub enum SavedPlanError {
     ProvisionVersion { made_with: String, running: String },
     /// The configuration files no longer say what they said at plan time.
     #[error(
-        "the configuration in {} changed since the plan was made; run `provision plan` again and review the new plan",
-        paths_list(.paths)
+        "the configuration in {} changed since the plan was made, so the saved plan is not what the files say now.\n{NOTHING_APPLIED} Plan again from the files as they are (`provision plan {} --out FILE`), review the new plan, and apply that file.",
+        paths_list(.paths),
+        paths_args(.paths)
     )]
     ConfigurationChanged { paths: Vec<PathBuf> },
     /// The credentials belong to another account than the plan's.
@@ -121,10 +132,30 @@ pub enum SavedPlanError {
     Account { planned: String, actual: String },
     /// Entities the changes depend on changed in the account.
     #[error(
-        "the saved plan is stale: the account changed since the plan was made:\n{}\nnothing was applied; run `provision plan` again and review the new plan",
+        "the saved plan is stale: the account changed since the plan was made:\n{}\n{NOTHING_APPLIED} Run `provision plan` again and review the new plan.",
         stale_list(.0)
     )]
     Stale(Vec<Stale>),
+    /// Some, not all, of the plan's changes are already in effect: an
+    /// apply of it stopped half-way, or someone made part of it by hand.
+    #[error(
+        "the saved plan was partly applied already: {in_effect} of its {total} change(s) are in effect in the account, {} still to do (an apply that stopped half-way?).\n{NOTHING_APPLIED} Run `provision plan` again to see what is left, review it, and apply that.",
+        total - in_effect
+    )]
+    PartlyApplied { in_effect: usize, total: usize },
+}
+
+/// The line every refusal of a saved plan ends with: a refused plan changes
+/// nothing, and the reader should not have to infer it.
+pub const NOTHING_APPLIED: &str = "Nothing was applied.";
+
+/// The PATHs as they would be typed on a command line.
+fn paths_args(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn paths_list(paths: &[PathBuf]) -> String {
@@ -136,11 +167,12 @@ fn paths_list(paths: &[PathBuf]) -> String {
 }
 
 fn stale_list(stale: &[Stale]) -> String {
-    stale
-        .iter()
-        .map(|s| format!("  - {s}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut lines = Vec::new();
+    for s in stale {
+        lines.push(format!("  - {s}"));
+        lines.extend(s.details.iter().map(|d| format!("      {d}")));
+    }
+    lines.join("\n")
 }
 
 /// An IAM entity a change depends on.
@@ -183,6 +215,9 @@ pub struct Stale {
     /// The entity, or the raw address when it is not one this version knows.
     pub entity: String,
     pub how: StaleHow,
+    /// What changed, one line each (members, policies, tags...), when the
+    /// plan recorded the facts to compare; shown under the entity.
+    pub details: Vec<String>,
 }
 
 /// How an entity differs from the plan's record of it.
@@ -200,11 +235,24 @@ impl fmt::Display for Stale {
         let how = match self.how {
             StaleHow::Created => "did not exist and now does",
             StaleHow::Deleted => "was deleted",
-            StaleHow::Changed => "was changed",
+            StaleHow::Changed if self.details.is_empty() => "was changed",
+            StaleHow::Changed => "was changed:",
             StaleHow::Unknown => "cannot be checked by this version of provision",
         };
         write!(f, "{} {how}", self.entity)
     }
+}
+
+/// How much of a saved plan is already in effect ([`SavedPlan::in_effect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InEffect {
+    /// Every change is in effect: the plan was applied already.
+    All,
+    /// `in_effect` of the `total` changes are in effect, and the others
+    /// are still to do, unchanged.
+    Part { in_effect: usize, total: usize },
+    /// Not recognisably any of it (or the plan is empty).
+    None,
 }
 
 /// True when PATH names a saved plan rather than clients files: saved plans
@@ -266,10 +314,10 @@ pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
     entities
 }
 
-/// Fingerprint of one entity as observed: a digest of everything provision
-/// reads about it (for a group, its members too), or [`ABSENT`].
-pub fn fingerprint(observed: &Observed, entity: &Entity) -> String {
-    let value = match entity {
+/// Everything provision reads about one entity (for a group, its members
+/// too), as JSON; `None` when it does not exist.
+pub fn facts(observed: &Observed, entity: &Entity) -> Option<Result<Value, serde_json::Error>> {
+    match entity {
         Entity::User(name) => observed.users.get(name).map(serde_json::to_value),
         Entity::Group(name) => observed.groups.get(name).map(|group| {
             serde_json::to_value(serde_json::json!({
@@ -277,8 +325,13 @@ pub fn fingerprint(observed: &Observed, entity: &Entity) -> String {
                 "members": observed.members(name),
             }))
         }),
-    };
-    match value {
+    }
+}
+
+/// Fingerprint of one entity as observed: a digest of its [`facts`], or
+/// [`ABSENT`].
+pub fn fingerprint(observed: &Observed, entity: &Entity) -> String {
+    match facts(observed, entity) {
         // serde_json's maps are ordered here (no `preserve_order`), so the
         // text, and its digest, is canonical.
         Some(Ok(value)) => sha256(value.to_string().as_bytes()),
@@ -300,6 +353,7 @@ impl SavedPlan {
         observed: &Observed,
         account_id: &str,
     ) -> SavedPlan {
+        let entities: BTreeSet<Entity> = plan.changes.iter().flat_map(dependencies).collect();
         SavedPlan {
             format: FORMAT.to_owned(),
             format_version: FORMAT_VERSION,
@@ -320,6 +374,18 @@ impl SavedPlan {
                         .map(|e| (e.address(), fingerprint(observed, e)))
                         .collect(),
                     change: change.clone(),
+                })
+                .collect(),
+            observed: entities
+                .iter()
+                .map(|e| {
+                    let facts = match facts(observed, e) {
+                        Some(Ok(value)) => value,
+                        // As for the fingerprint: never matches, so it is
+                        // refused, and named as changed.
+                        Some(Err(_)) | None => Value::Null,
+                    };
+                    (e.address(), facts)
                 })
                 .collect(),
         }
@@ -417,6 +483,7 @@ impl SavedPlan {
                 stale.push(Stale {
                     entity: format!("`{address}`"),
                     how: StaleHow::Unknown,
+                    details: Vec::new(),
                 });
                 continue;
             };
@@ -427,15 +494,48 @@ impl SavedPlan {
                 (false, true) => StaleHow::Deleted,
                 _ => StaleHow::Changed,
             };
+            let details = match (how, self.observed.get(address), facts(observed, &entity)) {
+                (StaleHow::Changed, Some(before), Some(Ok(after))) => {
+                    stale::what_changed(before, &after)
+                }
+                _ => Vec::new(),
+            };
             stale.push(Stale {
                 entity: entity.to_string(),
                 how,
+                details,
             });
         }
         if stale.is_empty() {
             Ok(())
         } else {
             Err(SavedPlanError::Stale(stale))
+        }
+    }
+
+    /// How much of the plan the account already shows, judged from `fresh`,
+    /// the plan made now from the same configuration against the account as
+    /// it is: nothing left to do means all of it is in effect; what is left
+    /// being some of the saved changes, and nothing else, means the rest is.
+    pub fn in_effect(&self, fresh: &Plan) -> InEffect {
+        let total = self.changes.len();
+        if total == 0 {
+            return InEffect::None;
+        }
+        if fresh.changes.is_empty() {
+            return InEffect::All;
+        }
+        let left_are_saved = fresh
+            .changes
+            .iter()
+            .all(|c| self.changes.iter().any(|s| s.change.same_effect(c)));
+        if left_are_saved && fresh.changes.len() < total {
+            InEffect::Part {
+                in_effect: total - fresh.changes.len(),
+                total,
+            }
+        } else {
+            InEffect::None
         }
     }
 
@@ -453,5 +553,6 @@ impl SavedPlan {
     }
 }
 
+mod stale;
 #[cfg(test)]
 mod tests;

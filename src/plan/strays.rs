@@ -121,6 +121,7 @@ fn delete_user(inputs: &Inputs<'_>, user: &ObservedUser, plan: &mut Plan) {
         groups: user.groups.iter().cloned().collect(),
         inline_policies: user.inline_policies.keys().cloned().collect(),
         attached_policies: user.attached_policies.clone(),
+        holds: None,
     });
     let unmanaged: Vec<&str> = user
         .groups

@@ -209,7 +209,7 @@ pub(super) fn simulate(observed: &Observed, plan: &Plan) -> Observed {
             Change::RemoveUserBoundary { user, .. } => {
                 o.users.get_mut(user).unwrap().permissions_boundary = None;
             }
-            Change::DisableUser { user } => {
+            Change::DisableUser { user, .. } => {
                 o.users
                     .get_mut(user)
                     .unwrap()

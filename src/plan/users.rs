@@ -234,6 +234,7 @@ fn update_user(
             }
             None => plan.changes.push(Change::DisableUser {
                 user: name.to_owned(),
+                holds: None,
             }),
         }
     }

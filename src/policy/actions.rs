@@ -136,6 +136,8 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "GetAccountAuthorizationDetails", "get_account_authorization_details", "iam:GetAccountAuthorizationDetails", Read, Any, Allow),
     op(Iam, "GetAccountSummary", "get_account_summary", "iam:GetAccountSummary", Read, Any, Allow),
     op(Iam, "GetCredentialReport", "get_credential_report", "iam:GetCredentialReport", Read, Any, Allow),
+    // Offboarding's plan: whether the user being deleted has a console password.
+    op(Iam, "GetLoginProfile", "get_login_profile", "iam:GetLoginProfile", Read, Any, Allow),
     op(Iam, "GetPolicy", "get_policy", "iam:GetPolicy", Read, Any, Allow),
     op(Iam, "GetPolicyVersion", "get_policy_version", "iam:GetPolicyVersion", Read, Any, Allow),
     op(Iam, "GetUser", "get_user", "iam:GetUser", Read, Any, Allow),

@@ -126,6 +126,34 @@ fn list(items: &[String]) -> String {
     items.join(", ")
 }
 
+/// One line per credential a user being deleted holds, in the order the
+/// deletion revokes them; none for a user that holds nothing.
+fn credential_lines(holds: &crate::model::Credentials) -> Vec<String> {
+    let mut lines = Vec::new();
+    if holds.console_password {
+        lines.push("revokes console password".to_owned());
+    }
+    for id in &holds.access_keys {
+        lines.push(format!(
+            "revokes access key {}",
+            crate::model::key_id_hint(id)
+        ));
+    }
+    for id in &holds.signing_certificates {
+        lines.push(format!("revokes signing certificate {id}"));
+    }
+    for id in &holds.ssh_keys {
+        lines.push(format!("revokes SSH public key {id}"));
+    }
+    for id in &holds.service_credentials {
+        lines.push(format!("revokes service-specific credential {id}"));
+    }
+    for serial in &holds.mfa_devices {
+        lines.push(format!("revokes MFA device {serial}"));
+    }
+    lines
+}
+
 /// The indented lines shown under a change.
 // Long because it is one arm per change kind, each printing that kind's
 // fields; splitting it would scatter one table across functions.
@@ -160,13 +188,19 @@ pub(super) fn details(change: &Change) -> Vec<String> {
             groups,
             inline_policies,
             attached_policies,
+            holds,
             ..
         } => {
-            lines.push(
-                "revokes: console password, access keys, signing certificates, SSH keys, \
-                 service-specific credentials, MFA devices; then deletes the user"
-                    .into(),
-            );
+            match holds {
+                Some(holds) => lines.extend(credential_lines(holds)),
+                // Not read (a plan made without the account, as in tests):
+                // say what the deletion would look for.
+                None => lines.push(
+                    "revokes: console password, access keys, signing certificates, SSH keys, \
+                     service-specific credentials, MFA devices; then deletes the user"
+                        .into(),
+                ),
+            }
             if !groups.is_empty() {
                 lines.push(format!("leaves groups: {}", list(groups)));
             }
@@ -289,10 +323,25 @@ pub(super) fn details(change: &Change) -> Vec<String> {
         Change::AdoptGroup { .. } => lines.push(
             "made by hand; taken over (`--adopt`): its policies become exactly provision's".into(),
         ),
-        Change::DisableUser { .. } => lines.push(
+        Change::DisableUser { holds: None, .. } => lines.push(
             "disables: deletes the console password, deactivates access keys; keeps the user"
                 .into(),
         ),
+        // Disabling touches only the password and the access keys.
+        Change::DisableUser {
+            holds: Some(holds), ..
+        } => {
+            if holds.console_password {
+                lines.push("deletes console password".to_owned());
+            }
+            for id in &holds.access_keys {
+                lines.push(format!(
+                    "deactivates access key {}",
+                    crate::model::key_id_hint(id)
+                ));
+            }
+            lines.push("keeps the user".to_owned());
+        }
         Change::CreateAccessKey { orphans, .. } => {
             if !orphans.is_empty() {
                 lines.push(format!(

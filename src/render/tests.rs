@@ -79,6 +79,7 @@ fn review_plan() -> Plan {
             groups: vec!["client-globex".into()],
             inline_policies: vec![],
             attached_policies: vec![],
+            holds: None,
         },
         ],
         warnings: vec![

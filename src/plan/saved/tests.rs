@@ -126,8 +126,9 @@ fn a_user_changed_by_hand_makes_the_plan_stale() {
     let err = saved.check_observed(&now).unwrap_err();
     insta::assert_snapshot!(err.to_string(), @r"
     the saved plan is stale: the account changed since the plan was made:
-      - user `alice` was changed
-    nothing was applied; run `provision plan` again and review the new plan
+      - user `alice` was changed:
+          tag `team` added: `ops`
+    Nothing was applied. Run `provision plan` again and review the new plan.
     ");
 }
 
@@ -149,7 +150,7 @@ fn entities_created_or_deleted_since_the_plan_are_named() {
     the saved plan is stale: the account changed since the plan was made:
       - group `client-acme` did not exist and now does
       - user `alice` was deleted
-    nothing was applied; run `provision plan` again and review the new plan
+    Nothing was applied. Run `provision plan` again and review the new plan.
     ");
 }
 
@@ -159,10 +160,10 @@ fn a_changed_configuration_is_refused() {
     let mut changed = desired();
     changed.clients.get_mut("acme").unwrap().access = Access::Full;
     let err = saved.check_configuration(&changed).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "the configuration in `clients/` changed since the plan was made; run `provision plan` again and review the new plan"
-    );
+    insta::assert_snapshot!(err.to_string(), @r"
+    the configuration in `clients/` changed since the plan was made, so the saved plan is not what the files say now.
+    Nothing was applied. Plan again from the files as they are (`provision plan clients/ --out FILE`), review the new plan, and apply that file.
+    ");
 }
 
 #[test]
@@ -276,4 +277,165 @@ fn user_policy_changes_depend_on_their_user() {
             BTreeSet::from([Entity::User("acme-app".into())])
         );
     }
+}
+
+/// An account where `client-acme` exists with its policy and `alice` in
+/// it, but `acme-app` does not yet: the plan adds the app user to the
+/// group, so it depends on the group.
+fn observed_with_group() -> Observed {
+    let mut o = observed();
+    o.users
+        .get_mut("alice")
+        .unwrap()
+        .groups
+        .insert("client-acme".into());
+    o.groups.insert(
+        "client-acme".into(),
+        crate::model::ObservedGroup {
+            name: "client-acme".into(),
+            path: "/provision/".into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:group/provision/client-acme"),
+            inline_policies: BTreeMap::from([(
+                "provision-s3".into(),
+                serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-assets/*"}]
+                }),
+            )]),
+            attached_policies: vec![],
+        },
+    );
+    o
+}
+
+fn saved_against(observed: &Observed) -> SavedPlan {
+    let plan = plan::plan(&desired(), observed, ACCOUNT).unwrap();
+    SavedPlan::new(
+        &plan,
+        &desired(),
+        &[PathBuf::from("clients/")],
+        observed,
+        ACCOUNT,
+    )
+}
+
+#[test]
+fn a_stale_plan_names_the_members_added_and_removed_by_hand() {
+    let saved = saved_against(&observed_with_group());
+    let mut now = observed_with_group();
+    now.users.get_mut("alice").unwrap().groups.clear();
+    now.users.insert(
+        "mallory".into(),
+        ObservedUser {
+            name: "mallory".into(),
+            path: "/".into(),
+            groups: BTreeSet::from(["client-acme".into()]),
+            ..ObservedUser::default()
+        },
+    );
+    let err = saved.check_observed(&now).unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @r"
+    the saved plan is stale: the account changed since the plan was made:
+      - group `client-acme` was changed:
+          members added: `mallory`
+          members removed: `alice`
+    Nothing was applied. Run `provision plan` again and review the new plan.
+    ");
+}
+
+#[test]
+fn a_stale_plan_names_the_policy_edited_by_hand_and_shows_the_changed_lines() {
+    let saved = saved_against(&observed_with_group());
+    let mut now = observed_with_group();
+    now.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .inline_policies
+        .insert(
+            "provision-s3".into(),
+            serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*"}]
+            }),
+        );
+    now.groups
+        .get_mut("client-acme")
+        .unwrap()
+        .attached_policies
+        .push("arn:aws:iam::aws:policy/AmazonS3FullAccess".into());
+    let err = saved.check_observed(&now).unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @r#"
+    the saved plan is stale: the account changed since the plan was made:
+      - group `client-acme` was changed:
+          managed policies attached: `arn:aws:iam::aws:policy/AmazonS3FullAccess`
+          inline policy `provision-s3`: document changed
+            -       "Resource": "arn:aws:s3:::acme-assets/*"
+            +       "Resource": "arn:aws:s3:::*"
+    Nothing was applied. Run `provision plan` again and review the new plan.
+    "#);
+}
+
+#[test]
+fn a_stale_user_says_which_path_tags_boundary_and_keys_changed() {
+    let (_, saved) = saved();
+    let mut now = observed();
+    let alice = now.users.get_mut("alice").unwrap();
+    alice.path = "/elsewhere/".into();
+    alice.tags.remove("email");
+    alice.tags.insert("managed-by".into(), "someone".into());
+    alice.permissions_boundary = Some("arn:aws:iam::123456789012:policy/Wide".into());
+    alice.access_keys = Some(vec!["AKIAIOSFODNN7EXAMPLE".into()]);
+    let err = saved.check_observed(&now).unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @r"
+    the saved plan is stale: the account changed since the plan was made:
+      - user `alice` was changed:
+          access keys created: `AKIA…MPLE`
+          path changed from `/provision/` to `/elsewhere/`
+          permissions boundary `arn:aws:iam::123456789012:policy/Wide` set
+          tag `email` removed (was `alice@example.com`)
+          tag `managed-by` changed from `provision` to `someone`
+    Nothing was applied. Run `provision plan` again and review the new plan.
+    ");
+}
+
+#[test]
+fn a_plan_whose_changes_are_all_in_effect_is_already_applied() {
+    let (plan, saved) = saved();
+    assert_eq!(saved.in_effect(&Plan::default()), InEffect::All);
+    // Half-way: the last changes are still to do, exactly as saved.
+    let left = Plan {
+        changes: plan.changes[plan.changes.len() - 2..].to_vec(),
+        ..Plan::default()
+    };
+    assert_eq!(
+        saved.in_effect(&left),
+        InEffect::Part {
+            in_effect: plan.changes.len() - 2,
+            total: plan.changes.len()
+        }
+    );
+    // Something else to do: not this plan's progress.
+    let other = Plan {
+        changes: vec![Change::RemoveMember {
+            group: "client-acme".into(),
+            user: "mallory".into(),
+        }],
+        ..Plan::default()
+    };
+    assert_eq!(saved.in_effect(&other), InEffect::None);
+    assert_eq!(saved.in_effect(&plan), InEffect::None);
+}
+
+#[test]
+fn an_older_saved_plan_is_refused_with_plan_again() {
+    let (_, saved) = saved();
+    let mut value: Value = serde_json::from_str(&saved.to_json().unwrap()).unwrap();
+    value["format_version"] = 1.into();
+    value.as_object_mut().unwrap().remove("observed");
+    let err =
+        SavedPlan::from_slice(Path::new("plan.json"), value.to_string().as_bytes()).unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @r"
+    `plan.json` was saved by an older provision (saved plan format 1; this one reads format 2).
+    Nothing was applied. Plan again with this version (`provision plan PATH... --out plan.json`), review the new plan, and apply that file.
+    ");
 }
