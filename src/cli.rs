@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::SecretStore;
+
 /// The configuration every command reads when given no PATH: the directory
 /// `clients/` (as onboard, which has no PATH, always did).
 pub const DEFAULT_CONFIG: &str = "clients";
@@ -264,8 +266,18 @@ pub struct RotateKeyArgs {
     /// the secret never lands in a CI log by default).
     #[arg(long, conflicts_with_all = ["finish", "credentials_dir"])]
     pub print_secrets: bool,
+    /// Store the new secret access key in a secret store
+    /// (`ssm:/PREFIX/` or `secretsmanager:PREFIX`); overrides
+    /// `settings.deliver`.
+    #[arg(long, value_name = "STORE", value_parser = parse_store, conflicts_with_all = ["finish", "credentials_dir", "print_secrets"])]
+    pub deliver: Option<SecretStore>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// `--deliver`'s value, checked as `settings.deliver` is.
+fn parse_store(text: &str) -> Result<SecretStore, String> {
+    crate::config::delivery::parse_delivery(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +308,11 @@ pub struct AfterEdit {
     /// output is not a terminal.
     #[arg(long, requires = "apply", conflicts_with = "credentials_dir")]
     pub print_secrets: bool,
+    /// With `--apply`: store each new secret access key in a secret store
+    /// (`ssm:/PREFIX/` or `secretsmanager:PREFIX`); overrides
+    /// `settings.deliver`.
+    #[arg(long, value_name = "STORE", value_parser = parse_store, requires = "apply", conflicts_with_all = ["credentials_dir", "print_secrets"])]
+    pub deliver: Option<SecretStore>,
 }
 
 #[derive(Debug, Args)]
@@ -403,6 +420,12 @@ pub struct ApplyArgs {
     /// so that secrets never land in a CI log by default.
     #[arg(long, conflicts_with = "credentials_dir")]
     pub print_secrets: bool,
+    /// Store each new secret access key in a secret store as it is
+    /// created: `ssm:/PREFIX/` (an SSM Parameter Store SecureString named
+    /// `/PREFIX/<user>`) or `secretsmanager:PREFIX` (a Secrets Manager
+    /// secret named `PREFIX<user>`). Overrides `settings.deliver`.
+    #[arg(long, value_name = "STORE", value_parser = parse_store, conflicts_with_all = ["credentials_dir", "print_secrets"])]
+    pub deliver: Option<SecretStore>,
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,

@@ -6,12 +6,14 @@ use anyhow::{Result, bail};
 use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag};
 
 use super::configuration::load;
-use super::secrets::{key_sink, print_secrets, print_written};
+use super::secrets::{Asked, key_sink, print_secrets, print_written};
 use super::{Context, ExitStatus, locked};
 use crate::apply::{self, KeySink, rotate};
 use crate::aws::Aws;
 use crate::cli::RotateKeyArgs;
-use crate::model::{ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
+use crate::model::{
+    ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Settings,
+};
 use crate::observe::account::guarded_account;
 use crate::observe::keys::key_metadata;
 use crate::observe::user::read_user;
@@ -34,7 +36,7 @@ pub async fn run(args: &RotateKeyArgs, ctx: &Context) -> Result<ExitStatus> {
         if args.finish {
             finish(printer, &aws, &args.user, &managed_path).await
         } else {
-            start(printer, &aws, args, &managed_path).await
+            start(printer, &aws, args, &desired.settings).await
         }
     };
     let command = apply::lock::command_line(&format!("rotate-key {}", args.user), &args.paths);
@@ -85,10 +87,10 @@ async fn start(
     printer: Printer,
     aws: &Aws,
     args: &RotateKeyArgs,
-    managed_path: &str,
+    settings: &Settings,
 ) -> Result<ExitStatus> {
     let user = args.user.as_str();
-    let tags = managed_user(aws, user, managed_path).await?;
+    let tags = managed_user(aws, user, &settings.path).await?;
     let keys = key_metadata(aws, user).await?;
     if keys.len() >= 2 {
         bail!(
@@ -104,8 +106,13 @@ async fn start(
     // here, with nothing created.
     let sink = key_sink(
         "rotate the key",
-        args.credentials_dir.as_deref(),
-        args.print_secrets,
+        aws,
+        settings,
+        Asked {
+            credentials_dir: args.credentials_dir.as_deref(),
+            print_secrets: args.print_secrets,
+            deliver: args.deliver.as_ref(),
+        },
         &[user.to_owned()],
     )?;
     let id = create_and_deliver(aws, user, &sink).await?;
@@ -132,10 +139,7 @@ async fn create_and_deliver(aws: &Aws, user: &str, sink: &KeySink) -> Result<Str
     let delivered = sink.deliver(key).await;
     if let Err(err) = delivered {
         // Nobody holds the secret: remove the key rather than leave it.
-        bail!(
-            "could not write the credentials file ({err}); {}",
-            discard(aws, user, &id).await
-        );
+        bail!("{err}; {}", discard(aws, user, &id).await);
     }
     // A printed secret is delivered only once it is printed: print before
     // recording, so that a kill in between leaves the old key on record

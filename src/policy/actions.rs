@@ -10,6 +10,10 @@ pub enum Service {
     Iam,
     /// Only `import`'s bucket list.
     S3,
+    /// Delivery of new keys to Secrets Manager (`deliver`).
+    SecretsManager,
+    /// Delivery of new keys to SSM Parameter Store (`deliver`).
+    Ssm,
     Sts,
 }
 
@@ -34,6 +38,10 @@ pub enum Target {
     /// provision's own managed policies (`provision-s3-<client>`) under the
     /// managed path, used for clients whose grants do not fit inline.
     Policy,
+    /// An SSM parameter under the prefix of `settings.deliver`.
+    Parameter,
+    /// A Secrets Manager secret under the prefix of `settings.deliver`.
+    Secret,
 }
 
 /// How the operator policy treats an operation.
@@ -96,8 +104,8 @@ const fn op(
 
 use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
-use Service::{Iam, S3, Sts};
-use Target::{Any, Group, MfaDevice, Policy, User};
+use Service::{Iam, S3, SecretsManager, Ssm, Sts};
+use Target::{Any, Group, MfaDevice, Parameter, Policy, Secret, User};
 
 /// Every operation provision calls, sorted by service and operation.
 #[rustfmt::skip]
@@ -153,6 +161,14 @@ pub const OPERATIONS: &[Operation] = &[
     // `import` only: resolves hand-made wildcards against the buckets. The
     // operation and its action are named differently by AWS.
     op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),
+    // Key delivery (`deliver`), granted only on the configured prefix and
+    // only when a store is configured. A request with tags is also
+    // authorized as the tagging action.
+    op(SecretsManager, "CreateSecret", "create_secret", "secretsmanager:CreateSecret", Write, Secret, Allow),
+    op(SecretsManager, "PutSecretValue", "put_secret_value", "secretsmanager:PutSecretValue", Write, Secret, Allow),
+    op(SecretsManager, "TagResource", "tag_resource", "secretsmanager:TagResource", Write, Secret, Allow),
+    op(Ssm, "AddTagsToResource", "add_tags_to_resource", "ssm:AddTagsToResource", Write, Parameter, Allow),
+    op(Ssm, "PutParameter", "put_parameter", "ssm:PutParameter", Write, Parameter, Allow),
     // Needs no permission (it cannot be denied); listed so the table is
     // complete and the policy says what the tool calls.
     op(Sts, "GetCallerIdentity", "get_caller_identity", "sts:GetCallerIdentity", Read, Any, Allow),
@@ -207,13 +223,17 @@ mod tests {
     /// `text`, whitespace and line breaks between the parts allowed, as
     /// rustfmt splits long builder chains.
     fn sdk_calls(text: &str) -> Vec<(Service, String)> {
-        let re = regex::Regex::new(r"\b(iam|sts|s3)\s*\.\s*([a-z][a-z0-9_]*)\s*\(").unwrap();
+        let re =
+            regex::Regex::new(r"\b(iam|sts|s3|ssm|secretsmanager)\s*\.\s*([a-z][a-z0-9_]*)\s*\(")
+                .unwrap();
         re.captures_iter(text)
             .filter(|c| !NOT_OPERATIONS.contains(&&c[2]))
             .map(|c| {
                 let service = match &c[1] {
                     "iam" => Service::Iam,
                     "s3" => Service::S3,
+                    "ssm" => Service::Ssm,
+                    "secretsmanager" => Service::SecretsManager,
                     _ => Service::Sts,
                 };
                 (service, c[2].to_owned())
@@ -342,6 +362,8 @@ mod tests {
             let prefix = match o.service {
                 Service::Iam => "iam:",
                 Service::S3 => "s3:",
+                Service::SecretsManager => "secretsmanager:",
+                Service::Ssm => "ssm:",
                 Service::Sts => "sts:",
             };
             // S3 names the action of ListBuckets after what it allows.
