@@ -201,9 +201,17 @@ impl Command {
                 policy: PolicyCommand::Operator { paths } | PolicyCommand::Boundary { paths },
             }
             | Command::Offboard(OffboardArgs { paths, .. })
-            | Command::RotateKey(RotateKeyArgs { paths, .. })
             | Command::Unlock(UnlockArgs { paths, .. })
             | Command::Audit(AuditArgs { paths, .. }) => paths,
+            // With `--due` there is no USER: the first argument is a PATH.
+            Command::RotateKey(args) => {
+                if args.due
+                    && let Some(first) = args.user.take()
+                {
+                    args.paths.insert(0, PathBuf::from(first));
+                }
+                &mut args.paths
+            }
             // onboard takes PATHs too; with `--file` alone it reads that
             // file's directory.
             Command::Onboard(args) if args.file.is_none() => &mut args.paths,
@@ -247,16 +255,24 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Args)]
 pub struct RotateKeyArgs {
-    /// The IAM user (a developer or an application user).
-    #[arg(value_name = "USER")]
-    pub user: String,
+    /// The IAM user (a developer or an application user). Not given with
+    /// `--due`, where every argument is a PATH.
+    #[arg(value_name = "USER", required_unless_present = "due")]
+    pub user: Option<String>,
     /// `.toml` files or directories of them, for the settings (managed
     /// path, account) (default `clients/`).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Deactivate, then delete, the older key.
+    /// Deactivate, then delete, the older key. With `--due`: of every
+    /// application user of the configuration whose rotation is under way.
     #[arg(long)]
     pub finish: bool,
+    /// Rotate the key of every application user of the configuration
+    /// whose key is older than `settings.max_key_age_days` (default 90):
+    /// a new key is delivered and the older one stays active for the
+    /// overlap, until `--due --finish`.
+    #[arg(long)]
+    pub due: bool,
     /// Write the new secret access key to `DIR/<user>.json` (mode 0600)
     /// instead of printing it once.
     #[arg(long, value_name = "DIR", conflicts_with = "finish")]

@@ -366,3 +366,83 @@ fn a_malformed_deliver_setting_is_a_config_error_without_aws_calls() {
     );
     assert_eq!(env.proxy.calls(), Vec::<String>::new());
 }
+
+/// `rotate-key --due`: nothing due is said and writes nothing (not even
+/// the lock); a key made older than `max_key_age_days` is rotated through
+/// the configured store, with the overlap, and a young one is not;
+/// `--due --finish` then retires the old key.
+#[test]
+fn rotate_key_due_rotates_only_keys_older_than_max_key_age_days() {
+    let globex = r#"
+[[clients]]
+name = "globex"
+buckets = ["globex-media"]
+app_user = "globex-app"
+"#;
+    let acme = acme(Some(PARAMETERS)).replace(
+        "path = \"/provision/\"\n",
+        "path = \"/provision/\"\nmax_key_age_days = 90\n",
+    );
+    let env = TestEnv::with_files(&[("acme.toml", &acme), ("globex.toml", globex)]);
+    env.make_bucket();
+    env.apply_with(&[]).success();
+    let (acme_old, _, _) = env.parameter("/provision/keys/acme-app").unwrap();
+    let globex_stored = env.parameter("/provision/keys/globex-app").unwrap();
+    let due = |extra: &[&str]| {
+        env.cmd()
+            .args(["rotate-key", "--due"])
+            .args(extra)
+            .arg(env.clients())
+            .assert()
+            .success()
+    };
+
+    env.proxy.clear();
+    let out = due(&[]);
+    assert!(
+        stdout(&out).contains("No application key is older than 90 days")
+            || stderr(&out).contains("No application key is older than 90 days"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    assert_eq!(env.proxy.lock_writes(), Vec::<String>::new());
+
+    // 91 days is past the limit; globex's key stays young.
+    env.moto.backdate_access_key(&acme_old, 91);
+    env.proxy.clear();
+    let out = due(&[]);
+    let (acme_new, secret, _) = env.parameter("/provision/keys/acme-app").unwrap();
+    assert_ne!(acme_new, acme_old);
+    assert!(!stdout(&out).contains(&secret) && !stderr(&out).contains(&secret));
+    let (mut keys, recorded) = env.keys("acme-app");
+    keys.sort();
+    let mut both = vec![acme_old.clone(), acme_new.clone()];
+    both.sort();
+    assert_eq!(
+        (keys, recorded),
+        (both, Some(acme_new.clone())),
+        "the overlap"
+    );
+    assert_eq!(
+        env.parameter("/provision/keys/globex-app").unwrap(),
+        globex_stored
+    );
+    assert_eq!(env.keys("globex-app").0.len(), 1);
+    assert_eq!(env.proxy.count("CreateAccessKey"), 1);
+    assert_eq!(env.proxy.count("PutParameter"), 1);
+    env.assert_key_works(&acme_new, &secret);
+
+    // While the rotation is under way, `--due` starts no other.
+    env.proxy.clear();
+    due(&[]);
+    assert_eq!(env.proxy.count("CreateAccessKey"), 0);
+
+    due(&["--finish"]);
+    assert_eq!(
+        env.keys("acme-app"),
+        (vec![acme_new.clone()], Some(acme_new))
+    );
+    assert_eq!(env.keys("globex-app").0.len(), 1);
+}

@@ -3,7 +3,7 @@
 //! choice of the key to keep are in [`crate::apply::rotate`].
 
 use anyhow::{Result, bail};
-use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag};
+use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag, User};
 
 use super::configuration::load;
 use super::secrets::{Asked, key_sink, print_secrets, print_written};
@@ -12,11 +12,11 @@ use crate::apply::{self, KeySink, rotate};
 use crate::aws::Aws;
 use crate::cli::RotateKeyArgs;
 use crate::model::{
-    ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Settings,
+    ACCESS_KEY_TAG_KEY, DISABLED_TAG_KEY, Desired, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, Settings,
 };
 use crate::observe::account::guarded_account;
 use crate::observe::keys::key_metadata;
-use crate::observe::user::read_user;
+use crate::observe::user::{UserError, read_user};
 use crate::terminal::Printer;
 
 /// `provision rotate-key`.
@@ -30,24 +30,142 @@ pub async fn run(args: &RotateKeyArgs, ctx: &Context) -> Result<ExitStatus> {
     // The account guard, as for plan and apply: never create a key in the
     // same-named user of another account.
     guarded_account(&aws, &desired.settings).await?;
-    // Under the apply lock: an apply running at the same time could
-    // otherwise replace the key being rotated (SPEC, guarantee 11).
-    let work = async {
-        if args.finish {
-            finish(printer, &aws, &args.user, &managed_path).await
-        } else {
-            start(printer, &aws, args, &desired.settings).await
-        }
+    let result = if args.due {
+        due(printer, &aws, args, &desired).await
+    } else {
+        let user = args.user.as_deref().unwrap_or_default();
+        // Under the apply lock: an apply running at the same time could
+        // otherwise replace the key being rotated (SPEC, guarantee 11).
+        let work = async {
+            if args.finish {
+                finish(printer, &aws, user, &managed_path).await
+            } else {
+                start(printer, &aws, args, user, &desired.settings).await
+            }
+        };
+        let command = apply::lock::command_line(&format!("rotate-key {user}"), &args.paths);
+        locked::run(printer, &aws, &managed_path, &command, work).await
     };
-    let command = apply::lock::command_line(&format!("rotate-key {}", args.user), &args.paths);
-    let result = locked::run(printer, &aws, &managed_path, &command, work).await;
     ctx.print_stats(&aws);
     result
+}
+
+/// How old a key is, in whole days, at `now` (seconds since the epoch);
+/// `None` when IAM gave no creation date.
+fn age_days(key: &AccessKeyMetadata, now: i64) -> Option<i64> {
+    key.create_date()
+        .map(|d| (now - d.secs()).div_euclid(86_400))
+}
+
+/// `provision rotate-key --due`: every application user of the
+/// configuration whose key is older than `max_key_age_days` gets a new one,
+/// delivered as `apply` delivers; with `--finish`, every application
+/// user's rotation under way is finished instead.
+///
+/// What is due is decided from reads alone, outside the apply lock, so that
+/// a scheduled run with nothing due makes no write at all; each rotation
+/// then checks the user's keys again under the lock.
+async fn due(
+    printer: Printer,
+    aws: &Aws,
+    args: &RotateKeyArgs,
+    desired: &Desired,
+) -> Result<ExitStatus> {
+    let settings = &desired.settings;
+    let max = settings.max_key_age_days;
+    let now = chrono::Utc::now().timestamp();
+    let mut chosen = Vec::new();
+    for user in desired
+        .clients
+        .values()
+        .filter_map(|c| c.app_user.as_deref())
+    {
+        let found = match read_user(aws, user).await {
+            Ok(found) => found,
+            Err(UserError::NoSuchUser { .. }) => {
+                printer.status(format_args!(
+                    "`{user}` does not exist yet; `provision apply` creates it with a new key."
+                ));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        check_managed(&found, user, &settings.path)?;
+        let keys = key_metadata(aws, user).await?;
+        if args.finish {
+            if keys.len() >= 2 {
+                chosen.push(user.to_owned());
+            }
+            continue;
+        }
+        if keys.len() >= 2 {
+            printer.status(format_args!(
+                "`{user}` has a rotation under way (two keys); finish it with `provision rotate-key --due --finish` (or `provision rotate-key {user} --finish`)."
+            ));
+            continue;
+        }
+        if let Some(age) = keys.first().and_then(|k| age_days(k, now))
+            && age > i64::from(max)
+        {
+            chosen.push(user.to_owned());
+        }
+    }
+    if chosen.is_empty() {
+        printer.status(format_args!(
+            "{}; nothing was changed.",
+            if args.finish {
+                "No application user has a rotation under way".to_owned()
+            } else {
+                format!("No application key is older than {max} days (`max_key_age_days`)")
+            }
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    // Where the secrets go is settled before the first key exists.
+    let sink = if args.finish {
+        None
+    } else {
+        Some(key_sink(
+            "rotate the keys",
+            aws,
+            settings,
+            Asked {
+                credentials_dir: args.credentials_dir.as_deref(),
+                print_secrets: args.print_secrets,
+                deliver: args.deliver.as_ref(),
+            },
+            &chosen,
+        )?)
+    };
+    let work = async {
+        for user in &chosen {
+            match &sink {
+                None => finish(printer, aws, user, &settings.path).await?,
+                Some(sink) => start_with(printer, aws, user, &settings.path, sink).await?,
+            };
+        }
+        Ok(ExitStatus::Success)
+    };
+    let command = apply::lock::command_line(
+        if args.finish {
+            "rotate-key --due --finish"
+        } else {
+            "rotate-key --due"
+        },
+        &args.paths,
+    );
+    locked::run(printer, aws, &settings.path, &command, work).await
 }
 
 /// The user's tags, after checking provision manages it.
 async fn managed_user(aws: &Aws, user: &str, managed_path: &str) -> Result<Vec<Tag>> {
     let found = read_user(aws, user).await?;
+    check_managed(&found, user, managed_path)
+}
+
+/// The tags of `found`, the user `user`, after checking provision manages
+/// it at `managed_path` and it is not disabled.
+fn check_managed(found: &User, user: &str, managed_path: &str) -> Result<Vec<Tag>> {
     let tags = found.tags().to_vec();
     if tags.iter().any(|t| t.key() == DISABLED_TAG_KEY) {
         bail!(
@@ -87,20 +205,9 @@ async fn start(
     printer: Printer,
     aws: &Aws,
     args: &RotateKeyArgs,
+    user: &str,
     settings: &Settings,
 ) -> Result<ExitStatus> {
-    let user = args.user.as_str();
-    let tags = managed_user(aws, user, &settings.path).await?;
-    let keys = key_metadata(aws, user).await?;
-    if keys.len() >= 2 {
-        bail!(
-            "user `{user}` already has two access keys, IAM's limit: {}. If a rotation is under way, finish it with `provision rotate-key {user} --finish` (deletes the older key); otherwise delete the unused key with `aws iam delete-access-key --user-name {user} --access-key-id ID`",
-            keys.iter()
-                .map(describe_key)
-                .collect::<Vec<_>>()
-                .join(" and ")
-        );
-    }
     // Where the secret goes is settled before the key exists: a directory
     // others could write to, or no delivery without a terminal, is refused
     // here, with nothing created.
@@ -115,7 +222,30 @@ async fn start(
         },
         &[user.to_owned()],
     )?;
-    let id = create_and_deliver(aws, user, &sink).await?;
+    start_with(printer, aws, user, &settings.path, &sink).await
+}
+
+/// Starts the rotation of `user`'s key, delivering the new secret through
+/// `sink`.
+async fn start_with(
+    printer: Printer,
+    aws: &Aws,
+    user: &str,
+    managed_path: &str,
+    sink: &KeySink,
+) -> Result<ExitStatus> {
+    let tags = managed_user(aws, user, managed_path).await?;
+    let keys = key_metadata(aws, user).await?;
+    if keys.len() >= 2 {
+        bail!(
+            "user `{user}` already has two access keys, IAM's limit: {}. If a rotation is under way, finish it with `provision rotate-key {user} --finish` (deletes the older key); otherwise delete the unused key with `aws iam delete-access-key --user-name {user} --access-key-id ID`",
+            keys.iter()
+                .map(describe_key)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+    }
+    let id = create_and_deliver(aws, user, sink).await?;
     // An application user's record names the key apply delivered; it now
     // names the new one, so `--finish` and later plans know which to keep.
     if tags.iter().any(|t| t.key() == ACCESS_KEY_TAG_KEY) {
