@@ -73,43 +73,7 @@ async fn due(
 ) -> Result<ExitStatus> {
     let settings = &desired.settings;
     let max = settings.max_key_age_days;
-    let now = chrono::Utc::now().timestamp();
-    let mut chosen = Vec::new();
-    for user in desired
-        .clients
-        .values()
-        .filter_map(|c| c.app_user.as_deref())
-    {
-        let found = match read_user(aws, user).await {
-            Ok(found) => found,
-            Err(UserError::NoSuchUser { .. }) => {
-                printer.status(format_args!(
-                    "`{user}` does not exist yet; `provision apply` creates it with a new key."
-                ));
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        check_managed(&found, user, &settings.path)?;
-        let keys = key_metadata(aws, user).await?;
-        if args.finish {
-            if keys.len() >= 2 {
-                chosen.push(user.to_owned());
-            }
-            continue;
-        }
-        if keys.len() >= 2 {
-            printer.status(format_args!(
-                "`{user}` has a rotation under way (two keys); finish it with `provision rotate-key --due --finish` (or `provision rotate-key {user} --finish`)."
-            ));
-            continue;
-        }
-        if let Some(age) = keys.first().and_then(|k| age_days(k, now))
-            && age > i64::from(max)
-        {
-            chosen.push(user.to_owned());
-        }
-    }
+    let chosen = due_users(printer, aws, desired, args.finish).await?;
     if chosen.is_empty() {
         printer.status(format_args!(
             "{}; nothing was changed.",
@@ -141,7 +105,10 @@ async fn due(
         for user in &chosen {
             match &sink {
                 None => finish(printer, aws, user, &settings.path).await?,
-                Some(sink) => start_with(printer, aws, user, &settings.path, sink).await?,
+                Some(sink) => {
+                    let (tags, keys) = rotatable(aws, user, &settings.path).await?;
+                    start_with(printer, aws, user, (&tags, &keys), sink).await?
+                }
             };
         }
         Ok(ExitStatus::Success)
@@ -155,6 +122,59 @@ async fn due(
         &args.paths,
     );
     locked::run(printer, aws, &settings.path, &command, work).await
+}
+
+/// The application users of `desired` that `rotate-key --due` acts on,
+/// decided from reads alone: with `finish`, those whose rotation is under
+/// way (two keys); else those whose one key is older than
+/// `max_key_age_days`. Users not created yet, and users mid-rotation, are
+/// named and left alone.
+async fn due_users(
+    printer: Printer,
+    aws: &Aws,
+    desired: &Desired,
+    finish: bool,
+) -> Result<Vec<String>> {
+    let settings = &desired.settings;
+    let max = settings.max_key_age_days;
+    let now = chrono::Utc::now().timestamp();
+    let mut chosen = Vec::new();
+    for user in desired
+        .clients
+        .values()
+        .filter_map(|c| c.app_user.as_deref())
+    {
+        let found = match read_user(aws, user).await {
+            Ok(found) => found,
+            Err(UserError::NoSuchUser { .. }) => {
+                printer.status(format_args!(
+                    "`{user}` does not exist yet; `provision apply` creates it with a new key."
+                ));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        check_managed(&found, user, &settings.path)?;
+        let keys = key_metadata(aws, user).await?;
+        if finish {
+            if keys.len() >= 2 {
+                chosen.push(user.to_owned());
+            }
+            continue;
+        }
+        if keys.len() >= 2 {
+            printer.status(format_args!(
+                "`{user}` has a rotation under way (two keys); finish it with `provision rotate-key --due --finish` (or `provision rotate-key {user} --finish`)."
+            ));
+            continue;
+        }
+        if let Some(age) = keys.first().and_then(|k| age_days(k, now))
+            && age > i64::from(max)
+        {
+            chosen.push(user.to_owned());
+        }
+    }
+    Ok(chosen)
 }
 
 /// The user's tags, after checking provision manages it.
@@ -208,6 +228,7 @@ async fn start(
     user: &str,
     settings: &Settings,
 ) -> Result<ExitStatus> {
+    let (tags, keys) = rotatable(aws, user, &settings.path).await?;
     // Where the secret goes is settled before the key exists: a directory
     // others could write to, or no delivery without a terminal, is refused
     // here, with nothing created.
@@ -222,18 +243,16 @@ async fn start(
         },
         &[user.to_owned()],
     )?;
-    start_with(printer, aws, user, &settings.path, &sink).await
+    start_with(printer, aws, user, (&tags, &keys), &sink).await
 }
 
-/// Starts the rotation of `user`'s key, delivering the new secret through
-/// `sink`.
-async fn start_with(
-    printer: Printer,
+/// The tags and keys of `user`, after checking provision manages it and
+/// it has room for a second key.
+async fn rotatable(
     aws: &Aws,
     user: &str,
     managed_path: &str,
-    sink: &KeySink,
-) -> Result<ExitStatus> {
+) -> Result<(Vec<Tag>, Vec<AccessKeyMetadata>)> {
     let tags = managed_user(aws, user, managed_path).await?;
     let keys = key_metadata(aws, user).await?;
     if keys.len() >= 2 {
@@ -245,6 +264,18 @@ async fn start_with(
                 .join(" and ")
         );
     }
+    Ok((tags, keys))
+}
+
+/// Starts the rotation of `user`, whose `(tags, keys)` were just read
+/// (see [`rotatable`]), delivering the new secret through `sink`.
+async fn start_with(
+    printer: Printer,
+    aws: &Aws,
+    user: &str,
+    (tags, keys): (&[Tag], &[AccessKeyMetadata]),
+    sink: &KeySink,
+) -> Result<ExitStatus> {
     let id = create_and_deliver(aws, user, sink).await?;
     // An application user's record names the key apply delivered; it now
     // names the new one, so `--finish` and later plans know which to keep.
@@ -327,4 +358,27 @@ async fn finish(printer: Printer, aws: &Aws, user: &str, managed_path: &str) -> 
         ));
     }
     Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_types::DateTime;
+
+    use super::*;
+
+    /// Ages are whole days, as `audit` counts them: a key is due only once
+    /// more than `max_key_age_days` full days have passed.
+    #[test]
+    fn key_ages_are_whole_days() {
+        let now = 1_000 * 86_400;
+        let key = |secs: i64| {
+            AccessKeyMetadata::builder()
+                .create_date(DateTime::from_secs(secs))
+                .build()
+        };
+        assert_eq!(age_days(&key(now), now), Some(0));
+        assert_eq!(age_days(&key(now - 90 * 86_400 - 1), now), Some(90));
+        assert_eq!(age_days(&key(now - 91 * 86_400), now), Some(91));
+        assert_eq!(age_days(&AccessKeyMetadata::builder().build(), now), None);
+    }
 }
