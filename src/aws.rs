@@ -44,6 +44,9 @@ pub struct Aws {
     /// Only `import` uses it, to list the account's distributions when a
     /// group grants CloudFront on `*`.
     pub cloudfront: aws_sdk_cloudfront::Client,
+    /// Secret stores new access keys are delivered to (`deliver`).
+    pub ssm: aws_sdk_ssm::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub calls: CallCounter,
     /// The pacer every IAM call shares (see [`pacer`]).
     pub pacer: SharedPacer,
@@ -146,11 +149,37 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
             .retry_partition(no_retry_quota())
             .build(),
     );
+    // The secret stores, like S3, throttle per service and see one call per
+    // new key: counted through pacers of their own.
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&shared)
+            .interceptor(calls.clone())
+            .http_client(paced::PacedClient {
+                inner: https_client(),
+                pacer: SharedPacer::new(),
+                calls: calls.clone(),
+            })
+            .retry_partition(no_retry_quota())
+            .build(),
+    );
+    let secretsmanager = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&shared)
+            .interceptor(calls.clone())
+            .http_client(paced::PacedClient {
+                inner: https_client(),
+                pacer: SharedPacer::new(),
+                calls: calls.clone(),
+            })
+            .retry_partition(no_retry_quota())
+            .build(),
+    );
     Aws {
         iam,
         sts,
         s3,
         cloudfront,
+        ssm,
+        secretsmanager,
         calls,
         pacer,
     }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::SecretStore;
+
 /// The configuration every command reads when given no PATH: the directory
 /// `clients/` (as onboard, which has no PATH, always did).
 pub const DEFAULT_CONFIG: &str = "clients";
@@ -199,9 +201,17 @@ impl Command {
                 policy: PolicyCommand::Operator { paths } | PolicyCommand::Boundary { paths },
             }
             | Command::Offboard(OffboardArgs { paths, .. })
-            | Command::RotateKey(RotateKeyArgs { paths, .. })
             | Command::Unlock(UnlockArgs { paths, .. })
             | Command::Audit(AuditArgs { paths, .. }) => paths,
+            // With `--due` there is no USER: the first argument is a PATH.
+            Command::RotateKey(args) => {
+                if args.due
+                    && let Some(first) = args.user.take()
+                {
+                    args.paths.insert(0, PathBuf::from(first));
+                }
+                &mut args.paths
+            }
             // onboard takes PATHs too; with `--file` alone it reads that
             // file's directory.
             Command::Onboard(args) if args.file.is_none() => &mut args.paths,
@@ -245,16 +255,24 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Args)]
 pub struct RotateKeyArgs {
-    /// The IAM user (a developer or an application user).
-    #[arg(value_name = "USER")]
-    pub user: String,
+    /// The IAM user (a developer or an application user). Not given with
+    /// `--due`, where every argument is a PATH.
+    #[arg(value_name = "USER", required_unless_present = "due")]
+    pub user: Option<String>,
     /// `.toml` files or directories of them, for the settings (managed
     /// path, account) (default `clients/`).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Deactivate, then delete, the older key.
+    /// Deactivate, then delete, the older key. With `--due`: of every
+    /// application user of the configuration whose rotation is under way.
     #[arg(long)]
     pub finish: bool,
+    /// Rotate the key of every application user of the configuration
+    /// whose key is older than `settings.max_key_age_days` (default 90):
+    /// a new key is delivered and the older one stays active for the
+    /// overlap, until `--due --finish`.
+    #[arg(long)]
+    pub due: bool,
     /// Write the new secret access key to `DIR/<user>.json` (mode 0600)
     /// instead of printing it once.
     #[arg(long, value_name = "DIR", conflicts_with = "finish")]
@@ -264,8 +282,18 @@ pub struct RotateKeyArgs {
     /// the secret never lands in a CI log by default).
     #[arg(long, conflicts_with_all = ["finish", "credentials_dir"])]
     pub print_secrets: bool,
+    /// Store the new secret access key in a secret store
+    /// (`ssm:/PREFIX/` or `secretsmanager:PREFIX`); overrides
+    /// `settings.deliver`.
+    #[arg(long, value_name = "STORE", value_parser = parse_store, conflicts_with_all = ["finish", "credentials_dir", "print_secrets"])]
+    pub deliver: Option<SecretStore>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// `--deliver`'s value, checked as `settings.deliver` is.
+fn parse_store(text: &str) -> Result<SecretStore, String> {
+    crate::config::delivery::parse_delivery(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +324,11 @@ pub struct AfterEdit {
     /// output is not a terminal.
     #[arg(long, requires = "apply", conflicts_with = "credentials_dir")]
     pub print_secrets: bool,
+    /// With `--apply`: store each new secret access key in a secret store
+    /// (`ssm:/PREFIX/` or `secretsmanager:PREFIX`); overrides
+    /// `settings.deliver`.
+    #[arg(long, value_name = "STORE", value_parser = parse_store, requires = "apply", conflicts_with_all = ["credentials_dir", "print_secrets"])]
+    pub deliver: Option<SecretStore>,
 }
 
 #[derive(Debug, Args)]
@@ -403,6 +436,12 @@ pub struct ApplyArgs {
     /// so that secrets never land in a CI log by default.
     #[arg(long, conflicts_with = "credentials_dir")]
     pub print_secrets: bool,
+    /// Store each new secret access key in a secret store as it is
+    /// created: `ssm:/PREFIX/` (an SSM Parameter Store SecureString named
+    /// `/PREFIX/<user>`) or `secretsmanager:PREFIX` (a Secrets Manager
+    /// secret named `PREFIX<user>`). Overrides `settings.deliver`.
+    #[arg(long, value_name = "STORE", value_parser = parse_store, conflicts_with_all = ["credentials_dir", "print_secrets"])]
+    pub deliver: Option<SecretStore>,
     /// How many AWS calls may be in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,

@@ -42,8 +42,55 @@ pub struct Settings {
     pub path: String,
     /// Permissions boundary ARN set on every created user.
     pub permissions_boundary: Option<String>,
-    /// `provision audit` reports access keys older than this.
+    /// `provision audit` reports access keys older than this, and
+    /// `provision rotate-key --due` rotates application keys older than it.
     pub max_key_age_days: u32,
+    /// Where new secret access keys are delivered (`deliver`), when a
+    /// secret store is configured; `--deliver` overrides it.
+    pub deliver: Option<SecretStore>,
+    /// The KMS key that encrypts delivered secrets (`deliver_kms_key`);
+    /// the store's default key when `None`.
+    pub deliver_kms_key: Option<String>,
+}
+
+/// A secret store new access keys are delivered to: one entry per
+/// application user, named `<prefix><user>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretStore {
+    pub kind: StoreKind,
+    /// Checked by `config` against the store's naming rules.
+    pub prefix: String,
+}
+
+/// The services a [`SecretStore`] can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// SSM Parameter Store, as `SecureString` parameters (`ssm:PREFIX`).
+    Ssm,
+    /// Secrets Manager secrets (`secretsmanager:PREFIX`).
+    SecretsManager,
+}
+
+impl SecretStore {
+    /// The parameter or secret name that holds `user`'s key.
+    pub fn name_for(&self, user: &str) -> String {
+        format!("{}{user}", self.prefix)
+    }
+
+    /// As written in `deliver` and `--deliver`: `ssm:/provision/keys/`.
+    pub fn spec(&self) -> String {
+        format!("{}:{}", self.kind.scheme(), self.prefix)
+    }
+}
+
+impl StoreKind {
+    /// The part before the colon in `deliver`.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            StoreKind::Ssm => "ssm",
+            StoreKind::SecretsManager => "secretsmanager",
+        }
+    }
 }
 
 /// Default of [`Settings::max_key_age_days`].
@@ -56,6 +103,8 @@ impl Default for Settings {
             path: DEFAULT_PATH.to_owned(),
             permissions_boundary: None,
             max_key_age_days: DEFAULT_MAX_KEY_AGE_DAYS,
+            deliver: None,
+            deliver_kms_key: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use aws_sdk_iam::types::{StatusType, Tag};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
+use super::store::{Store, StoreError};
 use super::{ApplyError, gone_ok, settle};
 use crate::aws::{self, Aws};
 use crate::model::ACCESS_KEY_TAG_KEY;
@@ -72,9 +73,18 @@ pub enum Target {
     /// `--credentials-dir`: `DIR/<user>.json`, mode 0600, in a directory
     /// checked to be the user's own (see [`safe_write::DirPolicy::Private`]).
     Dir(safe_write::Dir),
-    // A secret store (SSM Parameter Store, Secrets Manager) belongs here: like
-    // a directory, it stores each secret at once, and a key is recorded
-    // only once its secret is stored.
+    /// `--deliver` or the `deliver` setting: one parameter or secret per
+    /// user in SSM Parameter Store or Secrets Manager (see [`Store`]).
+    Store(Store),
+}
+
+/// Why a secret could not be delivered. Never holds the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error("could not write the credentials file ({0})")]
+    File(#[from] safe_write::WriteError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Where new secrets go: each is delivered at once to the [`Target`] when
@@ -84,6 +94,8 @@ pub struct KeySink {
     target: Option<Target>,
     held: Mutex<Vec<AccessKey>>,
     written: Mutex<Vec<PathBuf>>,
+    /// Parameter or secret names stored so far.
+    stored: Mutex<Vec<String>>,
 }
 
 impl KeySink {
@@ -95,13 +107,13 @@ impl KeySink {
     }
 
     /// Deliver one key. With a target, the secret is stored (a file is
-    /// complete on disk and synced) before this returns, so the key can be
-    /// recorded as delivered.
+    /// complete on disk and synced, a store acknowledged the write) before
+    /// this returns, so the key can be recorded as delivered.
     ///
     /// The file is written on a blocking thread: the task that runs the
     /// apply must stay free to notice Ctrl-C and SIGTERM (and release the
     /// apply lock) whatever the file system does.
-    pub async fn deliver(&self, key: AccessKey) -> Result<(), safe_write::WriteError> {
+    pub async fn deliver(&self, key: AccessKey) -> Result<(), DeliverError> {
         match &self.target {
             Some(Target::Dir(dir)) => {
                 let dir = dir.clone();
@@ -116,6 +128,10 @@ impl KeySink {
                         })
                     })?;
                 lock(&self.written).push(written);
+            }
+            Some(Target::Store(store)) => {
+                let name = store.put(&key).await?;
+                lock(&self.stored).push(name);
             }
             None => lock(&self.held).push(key),
         }
@@ -137,6 +153,11 @@ impl KeySink {
     /// directory was given and that file (a regular file, not a link, a
     /// FIFO or a directory) holds one. Read on a blocking thread, as
     /// [`KeySink::deliver`] writes.
+    ///
+    /// A secret store is not read back: that would take read and decrypt
+    /// permissions on every stored secret. A key stored by an apply cut off
+    /// before it recorded the key is replaced instead, and its entry
+    /// overwritten.
     pub async fn delivered_key_id(&self, user: &str) -> Option<String> {
         let Some(Target::Dir(dir)) = &self.target else {
             return None;
@@ -155,6 +176,14 @@ impl KeySink {
     pub fn written(&self) -> Vec<PathBuf> {
         lock(&self.written).clone()
     }
+
+    /// Parameter or secret names stored so far, and the store's spec.
+    pub fn stored(&self) -> Option<(String, Vec<String>)> {
+        match &self.target {
+            Some(Target::Store(store)) => Some((store.spec(), lock(&self.stored).clone())),
+            _ => None,
+        }
+    }
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -167,6 +196,17 @@ fn key_file_name(user: &str) -> String {
     format!("{user}.json")
 }
 
+/// The JSON object a credentials file or a secret store holds for `key`.
+pub(super) fn key_json(key: &AccessKey) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&AccessKeyFile {
+        user_name: &key.user,
+        access_key_id: &key.access_key_id,
+        status: "Active",
+        secret_access_key: key.secret_access_key.expose(),
+        create_date: key.create_date.as_deref(),
+    })
+}
+
 /// Writes `key` to `DIR/<user>.json` with mode 0600, atomically and
 /// durably, through a temporary file nobody else can have planted (see
 /// [`safe_write`]).
@@ -175,14 +215,7 @@ fn write_key_file(
     key: &AccessKey,
 ) -> Result<PathBuf, safe_write::WriteError> {
     let name = key_file_name(&key.user);
-    let mut body = serde_json::to_string_pretty(&AccessKeyFile {
-        user_name: &key.user,
-        access_key_id: &key.access_key_id,
-        status: "Active",
-        secret_access_key: key.secret_access_key.expose(),
-        create_date: key.create_date.as_deref(),
-    })
-    .map_err(|e| safe_write::WriteError::Io {
+    let mut body = key_json(key).map_err(|e| safe_write::WriteError::Io {
         action: "write",
         path: dir.path().join(&name),
         source: std::io::Error::other(e),

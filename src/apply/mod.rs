@@ -177,8 +177,9 @@ pub mod keys;
 pub mod lock;
 mod revoke;
 pub mod rotate;
+pub mod store;
 
-pub use keys::{AccessKey, KeySink, Secret, Target, discard_key, record_key};
+pub use keys::{AccessKey, DeliverError, KeySink, Secret, Target, discard_key, record_key};
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use super::configuration::load;
 use super::plan::{make_plan, observe_for, plan_observed, show};
-use super::secrets::{deliver_held, key_sink, new_key_users, print_written};
+use super::secrets::{Asked, deliver_held, key_sink, new_key_users, print_written};
 use super::{Context, ExitStatus, locked};
 use crate::apply::{self, Event, KeySink};
 use crate::aws::Aws;
@@ -32,6 +32,15 @@ pub async fn run(args: &ApplyArgs, ctx: &Context) -> Result<ExitStatus> {
     let status = apply_inner(ctx.printer, args, &aws, &desired).await;
     ctx.print_stats(&aws);
     status
+}
+
+/// The deliveries `args` name.
+fn asked(args: &ApplyArgs) -> Asked<'_> {
+    Asked {
+        credentials_dir: args.credentials_dir.as_deref(),
+        print_secrets: args.print_secrets,
+        deliver: args.deliver.as_ref(),
+    }
 }
 
 /// Ask on the terminal; refuse when there is none, never wait for input
@@ -64,8 +73,9 @@ async fn apply_inner(
     }
     let keys = key_sink(
         "apply",
-        args.credentials_dir.as_deref(),
-        args.print_secrets,
+        aws,
+        &desired.settings,
+        asked(args),
         &new_key_users(&plan),
     )?;
     if !args.yes && !confirm(printer)? {
@@ -167,8 +177,9 @@ async fn apply_saved_inner(
     }
     let keys = key_sink(
         "apply",
-        args.credentials_dir.as_deref(),
-        args.print_secrets,
+        aws,
+        &desired.settings,
+        asked(args),
         &new_key_users(&plan),
     )?;
     // No confirmation: the plan was reviewed when it was saved, and it is

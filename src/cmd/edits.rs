@@ -28,6 +28,7 @@ pub(super) async fn after_edit(
             yes: after.yes,
             credentials_dir: after.credentials_dir.clone(),
             print_secrets: after.print_secrets,
+            deliver: after.deliver.clone(),
             concurrency: 8,
             remove_boundaries: false,
             // The connection is already in `ctx`.

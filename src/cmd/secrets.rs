@@ -8,39 +8,57 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::apply::store::Store;
 use crate::apply::{AccessKey, KeySink, Target, discard_key, record_key};
 use crate::aws::Aws;
+use crate::config::delivery;
+use crate::model::{SecretStore, Settings, StoreKind};
 use crate::plan::{Change, Plan};
 use crate::safe_write;
 use crate::terminal::Printer;
 
-/// How new secrets are delivered, decided from the flags and from where
-/// standard output goes.
+/// How new secrets are delivered, decided from the flags, the settings
+/// and where standard output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Delivery {
     /// `--credentials-dir`: written to files as each key is created.
     Dir,
+    /// `--deliver` or `settings.deliver`: stored in a secret store as each
+    /// key is created.
+    Store,
     /// Printed once at the end: asked for with `--print-secrets`, or
     /// standard output is a terminal, where a person reads it.
     Print,
-    /// Neither: standard output is a pipe or a file (a CI job's log), and
-    /// nobody asked for secrets there.
+    /// None of these: standard output is a pipe or a file (a CI job's log),
+    /// and nobody asked for secrets there.
     Refuse,
 }
 
 /// The delivery rule, pure so that every case is tested without a
-/// terminal. A secret-store delivery, once it exists, is chosen by name
-/// like `--credentials-dir`.
+/// terminal. A delivery named on the command line wins over the
+/// `deliver` setting; a store counts as a named delivery.
 fn choose_delivery(
     credentials_dir: bool,
     print_secrets: bool,
+    store: bool,
     stdout_is_terminal: bool,
 ) -> Delivery {
-    match (credentials_dir, print_secrets, stdout_is_terminal) {
-        (true, _, _) => Delivery::Dir,
-        (false, true, _) | (false, false, true) => Delivery::Print,
-        (false, false, false) => Delivery::Refuse,
+    match (credentials_dir, print_secrets, store, stdout_is_terminal) {
+        (true, _, _, _) => Delivery::Dir,
+        (false, true, _, _) => Delivery::Print,
+        (false, false, true, _) => Delivery::Store,
+        (false, false, false, true) => Delivery::Print,
+        (false, false, false, false) => Delivery::Refuse,
     }
+}
+
+/// The deliveries a command was asked for on its command line.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Asked<'a> {
+    pub credentials_dir: Option<&'a Path>,
+    pub print_secrets: bool,
+    /// `--deliver`.
+    pub deliver: Option<&'a SecretStore>,
 }
 
 /// The application users a plan creates a key for.
@@ -55,28 +73,52 @@ pub(super) fn new_key_users(plan: &Plan) -> Vec<String> {
 }
 
 /// Where the secrets of the new keys (of `users`) go, settled before any
-/// write: the credentials directory is opened and checked here, and
-/// without a delivery (see [`choose_delivery`]) the command is refused when
-/// any key would be created. `action` names the command in the refusal.
+/// write: the credentials directory is opened and checked here, a store's
+/// names are checked against the users', and without a delivery (see
+/// [`choose_delivery`]) the command is refused when any key would be
+/// created. `action` names the command in the refusal.
 pub(super) fn key_sink(
     action: &str,
-    credentials_dir: Option<&Path>,
-    print_secrets: bool,
+    aws: &Aws,
+    settings: &Settings,
+    asked: Asked<'_>,
     users: &[String],
 ) -> Result<KeySink> {
+    let store = asked.deliver.or(settings.deliver.as_ref());
     let delivery = choose_delivery(
-        credentials_dir.is_some(),
-        print_secrets,
+        asked.credentials_dir.is_some(),
+        asked.print_secrets,
+        store.is_some(),
         io::stdout().is_terminal(),
     );
-    match (delivery, credentials_dir) {
-        (Delivery::Dir, Some(dir)) => {
+    match (delivery, asked.credentials_dir, store) {
+        (Delivery::Dir, Some(dir), _) => {
             let dir = safe_write::Dir::open_private(dir)
                 .context("the credentials directory (`--credentials-dir`) cannot be used; nothing was changed")?;
             Ok(KeySink::new(Some(Target::Dir(dir))))
         }
-        (Delivery::Refuse, _) if !users.is_empty() => bail!(
-            "refusing to {action}: it would create new access keys for {}, and standard output is not a terminal, so their secrets would be printed where logs keep them; nothing was changed. Choose where they go: `--credentials-dir DIR` writes each to `DIR/<user>.json` (mode 0600), `--print-secrets` prints them here anyway",
+        (Delivery::Store, _, Some(store)) => {
+            for user in users {
+                if let Some(c) = delivery::unstorable_character(store, user) {
+                    bail!(
+                        "cannot deliver the key of `{user}` to `{}`: the name `{}` would contain `{c}`, which {} names cannot hold; nothing was changed. Rename the app user, or choose another delivery (`--credentials-dir DIR`)",
+                        store.spec(),
+                        store.name_for(user),
+                        match store.kind {
+                            StoreKind::Ssm => "SSM parameter",
+                            StoreKind::SecretsManager => "Secrets Manager secret",
+                        }
+                    );
+                }
+            }
+            Ok(KeySink::new(Some(Target::Store(Store::new(
+                aws,
+                store.clone(),
+                settings.deliver_kms_key.clone(),
+            )))))
+        }
+        (Delivery::Refuse, _, _) if !users.is_empty() => bail!(
+            "refusing to {action}: it would create new access keys for {}, and standard output is not a terminal, so their secrets would be printed where logs keep them; nothing was changed. Choose where they go: `--deliver ssm:/PREFIX/` or `--deliver secretsmanager:PREFIX` (or `deliver` in `[settings]`) stores each in a secret store, `--credentials-dir DIR` writes each to `DIR/<user>.json` (mode 0600), `--print-secrets` prints them here anyway",
             names(users)
         ),
         _ => Ok(KeySink::new(None)),
@@ -167,13 +209,22 @@ async fn discard_undelivered(printer: Printer, aws: &Aws, held: &[AccessKey], er
     }
 }
 
-/// Says which credentials files were written. Best effort: the files are
-/// the delivery, and a closed stdout does not undo them.
+/// Says which credentials files were written and which store entries
+/// stored. Best effort: the files and entries are the delivery, and a
+/// closed stdout does not undo them.
 pub(super) fn print_written(keys: &KeySink) {
     let mut out = io::stdout().lock();
     for path in keys.written() {
         if writeln!(out, "Wrote credentials to {}", path.display()).is_err() {
             return;
+        }
+    }
+    if let Some((spec, names)) = keys.stored() {
+        let scheme = spec.split(':').next().unwrap_or_default();
+        for name in names {
+            if writeln!(out, "Stored credentials in {scheme}:{name}").is_err() {
+                return;
+            }
         }
     }
     let _ = out.flush();
@@ -189,19 +240,25 @@ mod tests {
     fn secrets_are_printed_without_a_terminal_only_when_asked_for_by_name() {
         use Delivery::*;
         let cases = [
-            // (credentials dir, --print-secrets, stdout is a terminal)
-            ((false, false, false), Refuse),
-            ((false, false, true), Print),
-            ((false, true, false), Print),
-            ((false, true, true), Print),
-            ((true, false, false), Dir),
-            ((true, false, true), Dir),
+            // (credentials dir, --print-secrets, a store, stdout is a terminal)
+            ((false, false, false, false), Refuse),
+            ((false, false, false, true), Print),
+            ((false, true, false, false), Print),
+            ((false, true, false, true), Print),
+            ((true, false, false, false), Dir),
+            ((true, false, false, true), Dir),
+            // A store, from `--deliver` or the settings, is a named
+            // delivery; one named on the command line wins over it.
+            ((false, false, true, false), Store),
+            ((false, false, true, true), Store),
+            ((true, false, true, false), Dir),
+            ((false, true, true, false), Print),
         ];
-        for ((dir, print, terminal), want) in cases {
+        for ((dir, print, store, terminal), want) in cases {
             assert_eq!(
-                choose_delivery(dir, print, terminal),
+                choose_delivery(dir, print, store, terminal),
                 want,
-                "dir={dir} print={print} terminal={terminal}"
+                "dir={dir} print={print} store={store} terminal={terminal}"
             );
         }
     }

@@ -21,6 +21,7 @@
 //! their clients take part in the checks across clients; but only the given
 //! files' clients are in [`Desired::clients`], the scope of a plan.
 
+pub mod delivery;
 pub mod diag;
 pub mod edit;
 mod raw;

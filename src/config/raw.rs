@@ -217,6 +217,9 @@ pub(super) struct RawSettings {
     pub permissions_boundary: Option<Spanned<String>>,
     /// A `Value` so that a quoted or negative number gets a specific message.
     pub max_key_age_days: Option<Spanned<toml::Value>>,
+    /// `ssm:PREFIX` or `secretsmanager:PREFIX`.
+    pub deliver: Option<Spanned<String>>,
+    pub deliver_kms_key: Option<Spanned<String>>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,

@@ -101,6 +101,7 @@ fn valid_file_produces_the_expected_desired_state() {
             path: "/clients/".into(),
             permissions_boundary: Some("arn:aws:iam::123456789012:policy/ClientBoundary".into()),
             max_key_age_days: 90,
+            ..Settings::default()
         }
     );
     assert!(!desired.authoritative);

@@ -12,6 +12,10 @@ pub enum Service {
     Iam,
     /// Only `import`'s bucket list.
     S3,
+    /// Delivery of new keys to Secrets Manager (`deliver`).
+    SecretsManager,
+    /// Delivery of new keys to SSM Parameter Store (`deliver`).
+    Ssm,
     Sts,
 }
 
@@ -36,6 +40,10 @@ pub enum Target {
     /// provision's own managed policies (`provision-s3-<client>`) under the
     /// managed path, used for clients whose grants do not fit inline.
     Policy,
+    /// An SSM parameter under the prefix of `settings.deliver`.
+    Parameter,
+    /// A Secrets Manager secret under the prefix of `settings.deliver`.
+    Secret,
 }
 
 /// How the operator policy treats an operation.
@@ -98,8 +106,8 @@ const fn op(
 
 use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
-use Service::{Cloudfront, Iam, S3, Sts};
-use Target::{Any, Group, MfaDevice, Policy, User};
+use Service::{Cloudfront, Iam, S3, SecretsManager, Ssm, Sts};
+use Target::{Any, Group, MfaDevice, Parameter, Policy, Secret, User};
 
 /// Every operation provision calls, sorted by service and operation.
 #[rustfmt::skip]
@@ -161,6 +169,14 @@ pub const OPERATIONS: &[Operation] = &[
     // `import` only: resolves hand-made wildcards against the buckets. The
     // operation and its action are named differently by AWS.
     op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),
+    // Key delivery (`deliver`), granted only on the configured prefix and
+    // only when a store is configured. A request with tags is also
+    // authorized as the tagging action.
+    op(SecretsManager, "CreateSecret", "create_secret", "secretsmanager:CreateSecret", Write, Secret, Allow),
+    op(SecretsManager, "PutSecretValue", "put_secret_value", "secretsmanager:PutSecretValue", Write, Secret, Allow),
+    op(SecretsManager, "TagResource", "tag_resource", "secretsmanager:TagResource", Write, Secret, Allow),
+    op(Ssm, "AddTagsToResource", "add_tags_to_resource", "ssm:AddTagsToResource", Write, Parameter, Allow),
+    op(Ssm, "PutParameter", "put_parameter", "ssm:PutParameter", Write, Parameter, Allow),
     // Needs no permission (it cannot be denied); listed so the table is
     // complete and the policy says what the tool calls.
     op(Sts, "GetCallerIdentity", "get_caller_identity", "sts:GetCallerIdentity", Read, Any, Allow),
@@ -219,7 +235,7 @@ mod tests {
     /// list of actions, whose methods are not calls to AWS.
     fn sdk_calls(text: &str) -> Vec<(Service, String)> {
         let re = regex::Regex::new(
-            r"(?:\b(iam|sts|s3)|\.\s*(cloudfront))\s*\.\s*([a-z][a-z0-9_]*)\s*\(",
+            r"(?:\b(iam|sts|s3|ssm|secretsmanager)|\.\s*(cloudfront))\s*\.\s*([a-z][a-z0-9_]*)\s*\(",
         )
         .unwrap();
         re.captures_iter(text)
@@ -230,6 +246,8 @@ mod tests {
                     "iam" => Service::Iam,
                     "s3" => Service::S3,
                     "cloudfront" => Service::Cloudfront,
+                    "ssm" => Service::Ssm,
+                    "secretsmanager" => Service::SecretsManager,
                     _ => Service::Sts,
                 };
                 (service, c[3].to_owned())
@@ -360,6 +378,8 @@ mod tests {
                 Service::Cloudfront => "cloudfront:",
                 Service::Iam => "iam:",
                 Service::S3 => "s3:",
+                Service::SecretsManager => "secretsmanager:",
+                Service::Ssm => "ssm:",
                 Service::Sts => "sts:",
             };
             // S3 names the action of ListBuckets after what it allows.

@@ -10,6 +10,7 @@ pub mod condition;
 pub mod document;
 pub mod evaluate;
 pub mod isolation;
+pub mod kms;
 pub mod lint;
 pub mod operator;
 pub mod reach;

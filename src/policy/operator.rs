@@ -11,12 +11,13 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::model::Desired;
+use crate::model::{Desired, StoreKind};
 use crate::policy::actions::{self, Grant, Level, Target};
 use crate::policy::arn::{
     groups_arn, lock_arn, mfa_arn, nested_arns, policies_arn, split, users_arn,
 };
 use crate::policy::document::POLICY_VERSION;
+use crate::policy::kms::{KmsKey, check_kms_key};
 
 /// Actions that would change what the boundary policy allows; denied on it.
 pub const BOUNDARY_POLICY_CHANGES: &[&str] = &[
@@ -138,6 +139,7 @@ pub fn operator_policy(desired: &Desired) -> Value {
             "Condition": {"StringEquals": {BOUNDARY_CONDITION_KEY: arn}},
         }));
     }
+    statements.extend(delivery_statements(desired, &account, &writes));
     statements.push(json!({
         "Sid": "NeverRemoveBoundaries",
         "Effect": "Deny",
@@ -189,6 +191,76 @@ pub fn operator_policy(desired: &Desired) -> Value {
     json!({"Version": POLICY_VERSION, "Statement": statements})
 }
 
+/// The statements for delivering new keys to the store of
+/// `settings.deliver`: its writes on the prefix alone, and, with
+/// `deliver_kms_key`, what the store needs of that key to encrypt on the
+/// operator's behalf (SSM: `kms:Encrypt` for a standard parameter; Secrets
+/// Manager: `kms:GenerateDataKey` and `kms:Decrypt`), only through that
+/// store. None without a store: a delivery named only by `--deliver` is
+/// the caller's to grant.
+fn delivery_statements(
+    desired: &Desired,
+    account: &str,
+    writes: &dyn Fn(Target, Grant) -> Vec<&'static str>,
+) -> Vec<Value> {
+    let Some(store) = &desired.settings.deliver else {
+        return Vec::new();
+    };
+    let (sid, target, resource, service, kms_actions) = match store.kind {
+        StoreKind::Ssm => (
+            "DeliverKeysToParameterStore",
+            Target::Parameter,
+            // The prefix starts with `/`, which the ARN already has.
+            format!("arn:aws:ssm:*:{account}:parameter{}*", store.prefix),
+            "ssm",
+            vec!["kms:Encrypt"],
+        ),
+        StoreKind::SecretsManager => (
+            "DeliverKeysToSecretsManager",
+            Target::Secret,
+            format!(
+                "arn:aws:secretsmanager:*:{account}:secret:{}*",
+                store.prefix
+            ),
+            "secretsmanager",
+            vec!["kms:Decrypt", "kms:GenerateDataKey"],
+        ),
+    };
+    let mut statements = vec![json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": writes(target, Grant::Allow),
+        "Resource": resource,
+    })];
+    let via = json!({"StringLike": {"kms:ViaService": format!("{service}.*.amazonaws.com")}});
+    let kms = desired
+        .settings
+        .deliver_kms_key
+        .as_deref()
+        .and_then(|k| check_kms_key(k).ok());
+    let (resource, condition) = match kms {
+        None => return statements,
+        Some(KmsKey::Key { arn: Some(arn), .. }) => (arn.to_owned(), via),
+        Some(KmsKey::Key { id, arn: None }) => (format!("arn:aws:kms:*:{account}:key/{id}"), via),
+        // An alias is not a resource KMS authorizes on: the key it names
+        // is, so the grant is any key of the account that has that alias.
+        Some(KmsKey::Alias(name)) => {
+            let mut condition = via;
+            condition["ForAnyValue:StringEquals"] =
+                json!({"kms:ResourceAliases": format!("alias/{name}")});
+            (format!("arn:aws:kms:*:{account}:key/*"), condition)
+        }
+    };
+    statements.push(json!({
+        "Sid": "EncryptDeliveredKeys",
+        "Effect": "Allow",
+        "Action": kms_actions,
+        "Resource": resource,
+        "Condition": condition,
+    }));
+    statements
+}
+
 #[cfg(test)]
 mod tests {
     use insta::assert_snapshot;
@@ -212,6 +284,93 @@ mod tests {
         }
     }
 
+    /// The actions of every statement of `policy` that names `prefix`
+    /// (`ssm:`) in an action.
+    fn actions_of(policy: &Value, prefix: &str) -> Vec<(String, String)> {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| {
+                let resource = s["Resource"].to_string();
+                s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|a| a.as_str())
+                    .filter(|a| a.starts_with(prefix))
+                    .map(move |a| (a.to_owned(), resource.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn key_delivery_is_granted_only_on_the_configured_prefix() {
+        let plain = operator_policy(&desired(None, Some("123456789012")));
+        for service in ["ssm:", "secretsmanager:", "kms:"] {
+            assert_eq!(actions_of(&plain, service), [], "{service}");
+        }
+
+        let mut ssm = desired(None, Some("123456789012"));
+        ssm.settings.deliver = Some(crate::model::SecretStore {
+            kind: StoreKind::Ssm,
+            prefix: "/provision/keys/".into(),
+        });
+        let policy = operator_policy(&ssm);
+        let on = "\"arn:aws:ssm:*:123456789012:parameter/provision/keys/*\"";
+        assert_eq!(
+            actions_of(&policy, "ssm:"),
+            [
+                ("ssm:AddTagsToResource".to_owned(), on.to_owned()),
+                ("ssm:PutParameter".to_owned(), on.to_owned())
+            ]
+        );
+        assert_eq!(actions_of(&policy, "secretsmanager:"), []);
+        // The store's AWS managed key needs no grant.
+        assert_eq!(actions_of(&policy, "kms:"), []);
+
+        let mut sm = desired(None, Some("123456789012"));
+        sm.settings.deliver = Some(crate::model::SecretStore {
+            kind: StoreKind::SecretsManager,
+            prefix: "provision/keys/".into(),
+        });
+        sm.settings.deliver_kms_key = Some("alias/provision-keys".into());
+        let policy = operator_policy(&sm);
+        let on = "\"arn:aws:secretsmanager:*:123456789012:secret:provision/keys/*\"";
+        let got: Vec<String> = actions_of(&policy, "secretsmanager:")
+            .into_iter()
+            .map(|(a, r)| {
+                assert_eq!(r, on);
+                a
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:TagResource"
+            ]
+        );
+        assert_eq!(actions_of(&policy, "ssm:"), []);
+        let kms = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "EncryptDeliveredKeys")
+            .unwrap();
+        assert_eq!(kms["Resource"], "arn:aws:kms:*:123456789012:key/*");
+        assert_eq!(
+            kms["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"],
+            "alias/provision-keys"
+        );
+        assert_eq!(
+            kms["Condition"]["StringLike"]["kms:ViaService"],
+            "secretsmanager.*.amazonaws.com"
+        );
+    }
+
     #[test]
     fn operator_policy_with_a_boundary() {
         let doc = operator_policy(&desired(Some(BOUNDARY), Some("123456789012")));
@@ -220,7 +379,12 @@ mod tests {
 
     #[test]
     fn operator_policy_allows_each_write_only_on_managed_entities() {
-        let doc = operator_policy(&desired(Some(BOUNDARY), None));
+        let mut with_store = desired(Some(BOUNDARY), None);
+        with_store.settings.deliver = Some(crate::model::SecretStore {
+            kind: StoreKind::Ssm,
+            prefix: "/provision/keys/".into(),
+        });
+        let doc = operator_policy(&with_store);
         let user = "arn:aws:iam::123456789012:user/provision/alice";
         let group = "arn:aws:iam::123456789012:group/provision/client-acme";
         for o in actions::OPERATIONS {
@@ -230,9 +394,16 @@ mod tests {
                 Target::Group => group,
                 Target::MfaDevice => "arn:aws:iam::123456789012:mfa/alice",
                 Target::Policy => "arn:aws:iam::123456789012:policy/provision/provision-s3-acme",
+                Target::Parameter => {
+                    "arn:aws:ssm:us-east-1:123456789012:parameter/provision/keys/acme-app"
+                }
+                Target::Secret => {
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:provision/keys/acme-app-AbCdEf"
+                }
             };
-            // Conditional grants are not "surely allowed": see below.
-            let expected = o.grant == Grant::Allow;
+            // Conditional grants are not "surely allowed": see below. Only
+            // the configured store (SSM here) is granted.
+            let expected = o.grant == Grant::Allow && o.target != Target::Secret;
             assert_eq!(boundary_allows(&doc, o.action, target), expected, "{o:?}");
         }
         for (action, outside) in [
@@ -251,6 +422,10 @@ mod tests {
             ),
             ("iam:AttachGroupPolicy", group),
             ("iam:CreatePolicyVersion", BOUNDARY),
+            (
+                "ssm:PutParameter",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/other/acme-app",
+            ),
         ] {
             assert!(
                 !boundary_allows(&doc, action, outside),

@@ -100,6 +100,14 @@ impl MotoServer {
         assert_eq!(status, 200, "moto reset failed: {body}");
     }
 
+    /// Makes access key `id` `days` days older, as time would (see
+    /// `moto_ext/patches/backdate_access_keys.py`).
+    pub fn backdate_access_key(&self, id: &str, days: u32) {
+        let body = format!("{{\"AccessKeyId\": \"{id}\", \"Days\": {days}}}");
+        let (status, response) = self.post("/moto-api/provision/backdate-access-key", &body);
+        assert_eq!(status, 200, "backdating {id} failed: {response}");
+    }
+
     /// Turns moto's IAM policy enforcement on or off.
     ///
     /// With enforcement on, every call, IAM and STS included, must be signed

@@ -106,12 +106,17 @@ pub enum Fault {
 pub struct Call {
     /// The IAM/STS action (`CreateUser`), or for S3 `METHOD /path`.
     pub action: String,
-    /// True for the query protocol (IAM, STS), false for REST (S3).
+    /// True for the query protocol (IAM, STS), false for REST (S3) and
+    /// JSON (SSM, Secrets Manager).
     pub query_protocol: bool,
+    /// True for the JSON protocol (SSM, Secrets Manager), whose action is
+    /// in the `X-Amz-Target` header and whose body is a JSON object.
+    pub json_protocol: bool,
     /// The fault injected, if any.
     pub fault: Option<Fault>,
     /// The query-protocol parameters (`UserName=acme-app&...`, still
-    /// percent-encoded); empty for REST requests.
+    /// percent-encoded), or the JSON protocol's body; empty for REST
+    /// requests.
     pub params: String,
     /// When the proxy received it: lets a test order the calls of two
     /// processes, each behind its own proxy.
@@ -119,8 +124,12 @@ pub struct Call {
 }
 
 impl Call {
-    /// The value of query-protocol parameter `name`, if present.
+    /// The value of query-protocol parameter `name`, or of the JSON
+    /// protocol's top-level string field `name`, if present.
     pub fn param(&self, name: &str) -> Option<String> {
+        if self.json_protocol {
+            return json_param(self.params.as_bytes(), name);
+        }
         form_param(self.params.as_bytes(), name)
     }
 }
@@ -130,7 +139,7 @@ impl Call {
     /// anything but `Get*`, `List*`, `Simulate*` and
     /// `GenerateCredentialReport` (which only prepares a report).
     pub fn is_write(&self) -> bool {
-        self.query_protocol && !is_read_action(&self.action)
+        (self.query_protocol || self.json_protocol) && !is_read_action(&self.action)
     }
 
     /// True for a call on provision's apply lock: the managed policy named
@@ -409,8 +418,11 @@ async fn handle(
     // The whole body is needed to read the action; AWS API bodies are small.
     let body = body.collect().await?.to_bytes();
     let (action, query_protocol) = classify(&parts, &body);
+    let json_target = json_action(&parts);
+    let json_protocol = json_target.is_some();
+    let action = json_target.unwrap_or(action);
 
-    let params = if query_protocol {
+    let params = if query_protocol || json_protocol {
         String::from_utf8_lossy(&body).into_owned()
     } else {
         String::new()
@@ -419,10 +431,15 @@ async fn handle(
     let refused = lock(&shared.refusals).iter().any(|(a, param, value)| {
         *a == action
             && (param.is_empty()
-                || form_param(params.as_bytes(), param).is_some_and(|v| {
-                    percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy()
-                        == *value
-                }))
+                || if json_protocol {
+                    json_param(params.as_bytes(), param).is_some_and(|v| v == *value)
+                } else {
+                    form_param(params.as_bytes(), param).is_some_and(|v| {
+                        percent_encoding::percent_decode_str(&v.replace('+', " "))
+                            .decode_utf8_lossy()
+                            == *value
+                    })
+                })
     });
     let (fault, latency) = if refused {
         (Some(Fault::Refused), Duration::ZERO)
@@ -437,6 +454,7 @@ async fn handle(
         calls.push(Call {
             action,
             query_protocol,
+            json_protocol,
             fault,
             params,
             at: std::time::Instant::now(),
@@ -466,6 +484,10 @@ async fn handle(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
             "Service is unable to handle request.",
+        )),
+        Some(Fault::Refused) if json_protocol => Ok(json_error(
+            "AccessDeniedException",
+            "User is not authorized to perform this action (refused by the test proxy)",
         )),
         Some(Fault::Refused) => Ok(aws_error(
             StatusCode::FORBIDDEN,
@@ -512,6 +534,31 @@ fn classify(parts: &hyper::http::request::Parts, body: &[u8]) -> (String, bool) 
         Some(action) => (action, true),
         None => (format!("{} {}", parts.method, parts.uri.path()), false),
     }
+}
+
+/// The action of a JSON-protocol request (SSM, Secrets Manager): the part
+/// of `X-Amz-Target` (`AmazonSSM.PutParameter`) after the dot.
+fn json_action(parts: &hyper::http::request::Parts) -> Option<String> {
+    let target = parts.headers.get("x-amz-target")?.to_str().ok()?;
+    target.rsplit_once('.').map(|(_, action)| action.to_owned())
+}
+
+/// The top-level string field `name` of a JSON body.
+fn json_param(body: &[u8], name: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value.get(name)?.as_str().map(str::to_owned)
+}
+
+/// An error as the JSON protocol sends it: the SDKs read `__type`.
+fn json_error(code: &str, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({"__type": code, "message": message}).to_string();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    response
 }
 
 /// The value of `name` in an `a=1&b=2` string. Action names are plain

@@ -74,6 +74,9 @@ const EVERY_KEY: &str = r#"
 account_id = "123456789012"
 path = "/provision/"
 permissions_boundary = "arn:aws:iam::123456789012:policy/ClientBoundary"
+max_key_age_days = 30
+deliver = "ssm:/provision/keys/"
+deliver_kms_key = "alias/provision-keys"
 
 [[developers]]
 name = "alice"
@@ -111,7 +114,14 @@ fn every_key_of_the_schema_loads() {
     assert_eq!(keys(&schema), ["clients", "developers", "settings"]);
     assert_eq!(
         keys(&schema["properties"]["settings"]),
-        ["account_id", "path", "permissions_boundary"]
+        [
+            "account_id",
+            "deliver",
+            "deliver_kms_key",
+            "max_key_age_days",
+            "path",
+            "permissions_boundary"
+        ]
     );
     assert_eq!(
         keys(&schema["definitions"]["developer"]),

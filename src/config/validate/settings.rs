@@ -1,6 +1,7 @@
 //! `[settings]`: each key set in one file at most, every value checked.
 
 use super::*;
+use crate::config::delivery;
 
 impl<'a> Validator<'a> {
     pub(super) fn settings(&mut self) -> Settings {
@@ -52,6 +53,22 @@ impl<'a> Validator<'a> {
                         .with_primary(file, value.span(), "not a number of days")
                         .with_help("write e.g. `max_key_age_days = 90` (no quotes)"),
                     ),
+                }
+            }
+            if let Some(value) = &raw.deliver
+                && self.first_setting(&mut first, "deliver", Loc::of(file, value))
+            {
+                match delivery::parse_delivery(value.get_ref()) {
+                    Ok(store) => settings.deliver = Some(store),
+                    Err(e) => self.rule(Loc::of(file, value), &e),
+                }
+            }
+            if let Some(value) = &raw.deliver_kms_key
+                && self.first_setting(&mut first, "deliver_kms_key", Loc::of(file, value))
+            {
+                match delivery::check_kms_key(value.get_ref()) {
+                    Ok(_) => settings.deliver_kms_key = Some(value.get_ref().clone()),
+                    Err(e) => self.rule(Loc::of(file, value), &e),
                 }
             }
         }
