@@ -829,3 +829,59 @@ fn an_empty_matrix_prints_as_before() {
         assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
     }
 }
+
+/// The index finds what a statement may name by the literal start of the
+/// resource's ARNs: every ARN probed and every pattern reached starts with
+/// the resource's key, or a statement could name a resource the index
+/// does not return.
+#[test]
+fn every_arn_and_pattern_of_a_resource_starts_with_its_key() {
+    let (d, o, docs) = crowded_world();
+    let m = matrix(&d, &o, &docs, ACCOUNT, None);
+    let kinds: BTreeSet<(ResourceKind, bool)> = m
+        .resources
+        .iter()
+        .map(|r| (r.kind, r.from_prefix))
+        .collect();
+    assert_eq!(kinds.len(), 3, "buckets, prefixes and distributions");
+    for r in &m.resources {
+        let key = r.key();
+        assert!(key.starts_with("arn:aws:"), "{key}");
+        for probe in r.probes() {
+            assert!(r.arn(probe.target).starts_with(&key), "{key}");
+        }
+        for glob in r.owned().resources {
+            assert!(glob.as_str().starts_with(&key), "{key}");
+        }
+    }
+    let index = ResourceIndex::new(&m.resources);
+    let named = |resource: Value| {
+        let names: Vec<&str> = index
+            .named_by(&json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": resource}]}))
+            .into_iter()
+            .map(|i| m.resources[i].name.as_str())
+            .collect();
+        names
+    };
+    // A pattern's literal start, up to `*`, `?` or `$`, in either
+    // direction of "starts with".
+    assert_eq!(named(json!("arn:aws:s3:::c0-a")), ["c0-a"]);
+    assert_eq!(named(json!("arn:aws:s3:::c0-a/key")), ["c0-a"]);
+    assert_eq!(named(json!("arn:aws:s3:::c2-prod/*")), ["c2-example"]);
+    assert_eq!(named(json!("arn:aws:s3:::c0-?")), ["c0-a", "c0-b"]);
+    assert_eq!(
+        named(json!("arn:aws:s3:::c0-${aws:username}")),
+        ["c0-a", "c0-b"]
+    );
+    assert_eq!(
+        named(json!(["arn:aws:s3:::c3*", "arn:aws:s3:::c4-b"])),
+        ["c3-a", "c3-b", "c4-b"]
+    );
+    assert_eq!(named(json!("arn:aws:s3:::zz*")), Vec::<&str>::new());
+    assert_eq!(named(json!("*")).len(), m.resources.len());
+    let not = index
+        .named_by(&json!({"Statement": {"Effect": "Deny", "Action": "s3:*", "NotResource": "x"}}));
+    assert_eq!(not.len(), m.resources.len());
+    let none = index.named_by(&json!({"Statement": {"Effect": "Allow", "Action": "s3:*"}}));
+    assert!(none.is_empty());
+}
