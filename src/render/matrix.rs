@@ -98,13 +98,18 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
         "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
         header[0], header[1], header[2], header[3], header[4]
     )?;
+    // Millions of lines: each principal's and each resource's padded
+    // columns are laid out once, and a line is those two and its answer.
+    let resource_columns: Vec<String> = named
+        .iter()
+        .zip(&m.resources)
+        .map(|(named, r)| format!("{named:<w2$}  {:<w3$}  ", r.client))
+        .collect();
     for (p, clients) in clients_of.iter().enumerate() {
-        for (c, named) in m.row(p).zip(&named) {
-            write!(
-                out,
-                "{:<w0$}  {clients:<w1$}  {named:<w2$}  {:<w3$}  ",
-                c.principal, c.client
-            )?;
+        let principal_columns = format!("{:<w0$}  {clients:<w1$}  ", m.principals[p].name);
+        for (c, columns) in m.row(p).zip(&resource_columns) {
+            out.write_all(principal_columns.as_bytes())?;
+            out.write_all(columns.as_bytes())?;
             write_short(&c, out)?;
             if c.is_leak() && c.allowed.is_empty() {
                 out.write_all(b"  <- LEAK (by pattern, see below)\n")?;
