@@ -312,3 +312,23 @@ pub fn old_json(m: &OldMatrix, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }
+
+/// [`allows`] as it read held cells.
+pub fn old_allows(m: &OldMatrix, principal: &str, action: &str, arn: &str) -> bool {
+    m.resources.iter().any(|r| {
+        r.probes()
+            .iter()
+            .any(|p| p.action == action && r.arn(p.target) == arn)
+            && m.cells.iter().any(|c| {
+                c.principal == principal
+                    && c.resource == r.name
+                    && c.kind == r.kind
+                    && c.allowed.contains(&action)
+            })
+    })
+}
+
+/// The principals' names, in order.
+pub fn old_principals(m: &OldMatrix) -> Vec<&str> {
+    m.principals.iter().map(|p| p.name.as_str()).collect()
+}

@@ -885,3 +885,37 @@ fn every_arn_and_pattern_of_a_resource_starts_with_its_key() {
     let none = index.named_by(&json!({"Statement": {"Effect": "Allow", "Action": "s3:*"}}));
     assert!(none.is_empty());
 }
+
+/// `--simulate` compares the simulator with what the matrix allows: the
+/// shared rows answer every probed pair as the held cells did, and a
+/// simulator that allows everything disagrees exactly where they deny.
+#[test]
+fn the_simulator_is_compared_with_the_same_answers_as_before() {
+    use super::oracle::{old_allows, old_matrix, old_principals};
+    let (d, o, docs) = crowded_world();
+    let m = matrix(&d, &o, &docs, ACCOUNT, None);
+    let old = old_matrix(&d, &o, &docs, ACCOUNT, None);
+    let requests = probe_requests(&m);
+    let everything: BTreeSet<(String, String)> = requests
+        .iter()
+        .map(|(a, r)| ((*a).to_owned(), r.clone()))
+        .collect();
+    let mut allowed = 0;
+    for principal in old_principals(&old).into_iter().chain(["nobody"]) {
+        let mut denied = 0;
+        for (action, arn) in &requests {
+            let want = old_allows(&old, principal, action, arn);
+            assert_eq!(
+                allows(&m, principal, action, arn),
+                want,
+                "{principal} {action} {arn}"
+            );
+            allowed += usize::from(want);
+            denied += usize::from(!want);
+        }
+        let off = disagreements(&m, principal, &requests, &everything);
+        assert_eq!(off.len(), denied, "{principal}");
+        assert!(off.iter().all(|x| x.simulated && !x.ours));
+    }
+    assert!(allowed > 100, "{allowed}");
+}
