@@ -802,8 +802,8 @@ fn shared_rows_print_the_same_bytes_as_one_cell_per_principal() {
     }
 }
 
-/// An empty account, and one with principals but no resources, print the
-/// headers alone.
+/// An account with no principal prints the headers alone; one with a
+/// single principal and many resources lays out its columns as before.
 #[test]
 fn an_empty_matrix_prints_as_before() {
     use super::oracle::{old_json, old_matrix, old_text};
@@ -816,7 +816,18 @@ fn an_empty_matrix_prints_as_before() {
         developers: d.developers.clone(),
         ..Desired::default()
     };
-    for (d, o) in [(&d, &nobody), (&nothing, &o), (&nothing, &nobody)] {
+    // One principal and many resources: still a column as wide as its
+    // widest value.
+    let mut alone = nobody.clone();
+    alone
+        .users
+        .insert("dev001".into(), o.users["dev001"].clone());
+    for (d, o) in [
+        (&d, &nobody),
+        (&nothing, &o),
+        (&nothing, &nobody),
+        (&d, &alone),
+    ] {
         let m = matrix(d, o, &docs, ACCOUNT, None);
         let old = old_matrix(d, o, &docs, ACCOUNT, None);
         let (mut a, mut b) = (Vec::new(), Vec::new());
