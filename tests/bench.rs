@@ -13,6 +13,10 @@
 //! - `rate_limited`: apply from empty of 30 clients against the proxy's
 //!   token bucket (`BENCH_RATE` calls a second, default 10, burst twice
 //!   that), next to the same apply without a limit.
+//! - `verify_at_scale`: `verify` of an applied account (`BENCH_CLIENTS`
+//!   clients), text and JSON, against the server with and without the
+//!   same token bucket, side by side; with `BENCH_VERIFY_BEFORE` set to
+//!   another build, its output is compared byte for byte.
 
 mod common;
 
@@ -223,6 +227,19 @@ struct Run {
 }
 
 fn run(proxy: &CountingProxy, args: &[&str], paths: &Path) -> Run {
+    run_with(proxy, None, args, paths, None)
+}
+
+/// [`run`], optionally of another `binary` than the one built, and with
+/// its standard output written to `stdout` (a file, or `/dev/null`)
+/// rather than read through a pipe; `Run::stdout` is then empty.
+fn run_with(
+    proxy: &CountingProxy,
+    binary: Option<&Path>,
+    args: &[&str],
+    paths: &Path,
+    stdout: Option<&Path>,
+) -> Run {
     let std_cmd = provision_process(&proxy.url());
     let timing = tempfile::NamedTempFile::new().unwrap();
     let mut command = Command::new("/usr/bin/time");
@@ -230,7 +247,7 @@ fn run(proxy: &CountingProxy, args: &[&str], paths: &Path) -> Run {
         .arg("-o")
         .arg(timing.path())
         .args(["-f", "%e %M"])
-        .arg(std_cmd.get_program())
+        .arg(binary.map_or(std_cmd.get_program(), Path::as_os_str))
         .arg("--api-stats")
         .args(args)
         .arg(paths);
@@ -239,6 +256,9 @@ fn run(proxy: &CountingProxy, args: &[&str], paths: &Path) -> Run {
             Some(value) => command.env(key, value),
             None => command.env_remove(key),
         };
+    }
+    if let Some(path) = stdout {
+        command.stdout(std::fs::File::create(path).unwrap());
     }
     let out = command
         .output()
@@ -505,6 +525,112 @@ fn rate_limited() {
             println!("  progress: {line}");
         }
     }
+}
+
+/// `verify` at scale, next to the targets (2 s, 64 MiB at 300 clients and
+/// 4,500 developers), against the server without a limit and with the
+/// proxy's token bucket (`BENCH_RATE` calls a second, default 10, burst
+/// twice that), side by side: text to a file, JSON to a file, and text to
+/// `/dev/null` (what writing the output itself costs). With
+/// `BENCH_VERIFY_BEFORE` naming another build of `provision`, its output
+/// on the same account is compared byte for byte with this one's, and its
+/// figures are printed too.
+#[test]
+#[ignore = "benchmark: run with scripts/bench"]
+fn verify_at_scale() {
+    let clients = clients_from_env();
+    let rate: f64 = std::env::var("BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10.0);
+    let before = std::env::var_os("BENCH_VERIFY_BEFORE").map(std::path::PathBuf::from);
+    let moto = MotoServer::start();
+    let proxy = CountingProxy::start(&moto.url());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("clients");
+    let creds = dir.path().join("creds");
+    write_config(&config, clients, 0);
+    let applied = run(
+        &proxy,
+        &[
+            "apply",
+            "--yes",
+            "--credentials-dir",
+            creds.to_str().unwrap(),
+        ],
+        &config,
+    );
+    assert!(applied.ok, "apply failed:\n{}", tail(&applied.stderr));
+    println!(
+        "verify: {clients} clients, {} developers (applied in {:.1} s); targets at 300 clients: 2 s, 64 MiB",
+        clients * DEVELOPERS_PER_CLIENT,
+        applied.wall
+    );
+    println!(
+        "| server | binary | output | calls | throttled | wall | peak memory | bytes | exit |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let out = dir.path().join("out");
+    let mut binaries: Vec<(&str, Option<&Path>)> = vec![("this", None)];
+    if let Some(before) = &before {
+        binaries.push(("before", Some(before.as_path())));
+    }
+    for limited in [false, true] {
+        let server = if limited {
+            proxy.set_faults(Faults {
+                rate_limit: Some(RateLimit::all(rate, 2.0 * rate)),
+                ..Faults::default()
+            });
+            format!("{rate}/s, burst {}", 2.0 * rate)
+        } else {
+            proxy.set_faults(Faults::default());
+            "no limit".to_owned()
+        };
+        let mut outputs: BTreeMap<&str, Vec<Vec<u8>>> = BTreeMap::new();
+        for (binary, path) in &binaries {
+            for (output, format, to) in [
+                ("text to a file", "text", out.as_path()),
+                ("JSON to a file", "json", out.as_path()),
+                ("text to /dev/null", "text", Path::new("/dev/null")),
+            ] {
+                proxy.clear();
+                let verified = run_with(
+                    &proxy,
+                    *path,
+                    &["verify", "--format", format],
+                    &config,
+                    Some(to),
+                );
+                let bytes = if to == out.as_path() {
+                    let written = std::fs::read(&out).unwrap();
+                    let len = written.len();
+                    outputs.entry(binary).or_default().push(written);
+                    len.to_string()
+                } else {
+                    "-".to_owned()
+                };
+                println!(
+                    "| {server} | {binary} | {output} | {} | {} | {:.2} s | {:.1} MiB | {bytes} | {} |",
+                    proxy.requests().len(),
+                    proxy.throttled(),
+                    verified.wall,
+                    verified.max_rss_mib,
+                    if verified.ok { "0" } else { "1" },
+                );
+                assert!(
+                    verified.ok,
+                    "verify must find the applied account isolated:\n{}",
+                    tail(&verified.stderr)
+                );
+            }
+        }
+        if let Some(old) = outputs.get("before") {
+            let same = old == &outputs["this"];
+            println!("  output (text and JSON) identical to the build before: {same}");
+            assert!(same, "verify's output differs from the build before");
+        }
+    }
+    proxy.set_faults(Faults::default());
 }
 
 fn tail(text: &str) -> String {

@@ -48,7 +48,9 @@ async fn verify_inner(
     } else {
         None
     };
-    let mut out = io::stdout().lock();
+    // The table has a line per principal and resource (millions at a few
+    // thousand users): written through a buffer, not a line at a time.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format {
         VerifyFormat::Text => render::matrix::text(&matrix, &mut out)?,
         VerifyFormat::Json => render::matrix::json(&matrix, &mut out)?,

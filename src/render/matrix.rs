@@ -1,10 +1,15 @@
 //! Printing `verify`'s access matrix: a table with the verdict for people,
 //! JSON for programs.
+//!
+//! Both stream: the matrix keeps one row per set of policies, and the
+//! cells (principals x resources, millions at a few thousand users) are
+//! expanded as they are written, never held together. Give these a
+//! buffered writer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::report::matrix::{
     BUCKET_PROBES, Cell, DISTRIBUTION_PROBES, Matrix, Principal, Resource, ResourceKind,
@@ -13,31 +18,35 @@ use crate::report::matrix::{
 /// Version of the JSON format; bumped on incompatible changes.
 pub const JSON_FORMAT_VERSION: &str = "1";
 
-/// The short names of the allowed probes, for the table.
-fn short(cell: &Cell) -> String {
+/// Writes the short names of the allowed probes, for the table: `-` for
+/// none, then ` *` when a conditional statement took part.
+fn write_short(cell: &Cell<'_>, out: &mut dyn Write) -> io::Result<()> {
     let probes = match cell.kind {
         ResourceKind::Bucket => BUCKET_PROBES,
         ResourceKind::Distribution => DISTRIBUTION_PROBES,
     };
-    let names: Vec<&str> = probes
+    let mut names = probes
         .iter()
         .filter(|p| cell.allowed.contains(&p.action))
-        .map(|p| p.name)
-        .collect();
-    let mut text = if names.is_empty() {
-        "-".to_owned()
-    } else {
-        names.join(" ")
-    };
-    if cell.conditional {
-        text.push_str(" *");
+        .map(|p| p.name);
+    match names.next() {
+        None => out.write_all(b"-")?,
+        Some(first) => {
+            out.write_all(first.as_bytes())?;
+            for name in names {
+                write!(out, " {name}")?;
+            }
+        }
     }
-    text
+    if cell.conditional {
+        out.write_all(b" *")?;
+    }
+    Ok(())
 }
 
 /// Writes the matrix as a table, then the verdict.
 // Long because it lays out the table (widths, header, one row per
-// principal) and then the verdict, which share the computed widths.
+// principal and resource) and then the verdict.
 pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
@@ -46,105 +55,110 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
         m.resources.len()
     )?;
     writeln!(out)?;
-    let clients_of: BTreeMap<&str, String> = m
+    let clients_of: Vec<String> = m
         .principals
         .iter()
         .map(|p| {
             let c: Vec<&str> = p.clients.iter().map(String::as_str).collect();
-            (
-                p.name.as_str(),
-                if c.is_empty() {
-                    "-".to_owned()
-                } else {
-                    c.join(",")
-                },
-            )
+            if c.is_empty() {
+                "-".to_owned()
+            } else {
+                c.join(",")
+            }
         })
         .collect();
-    let rows: Vec<[String; 5]> = m
-        .cells
+    let named: Vec<String> = m
+        .resources
         .iter()
-        .map(|c| {
-            let kind = match c.kind {
+        .map(|r| {
+            let kind = match r.kind {
                 ResourceKind::Bucket => "bucket",
                 ResourceKind::Distribution => "distribution",
             };
-            [
-                c.principal.clone(),
-                clients_of
-                    .get(c.principal.as_str())
-                    .cloned()
-                    .unwrap_or_default(),
-                format!("{kind} {}", c.resource),
-                c.client.clone(),
-                if c.is_leak() && c.allowed.is_empty() {
-                    format!("{}  <- LEAK (by pattern, see below)", short(c))
-                } else if c.is_leak() {
-                    format!("{}  <- LEAK", short(c))
-                } else {
-                    short(c)
-                },
-            ]
+            format!("{kind} {}", r.name)
         })
         .collect();
+    // Every principal has a row per resource: a column is as wide as its
+    // widest value when there is any row at all. The last column is not
+    // padded.
     let header = ["PRINCIPAL", "MEMBER OF", "RESOURCE", "OWNER", "ALLOWED"];
     let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+    if m.cell_count() > 0 {
+        let widest = |values: &mut dyn Iterator<Item = &str>| {
+            values.map(|v| v.chars().count()).max().unwrap_or(0)
+        };
+        widths[0] = widths[0].max(widest(&mut m.principals.iter().map(|p| p.name.as_str())));
+        widths[1] = widths[1].max(widest(&mut clients_of.iter().map(String::as_str)));
+        widths[2] = widths[2].max(widest(&mut named.iter().map(String::as_str)));
+        widths[3] = widths[3].max(widest(&mut m.resources.iter().map(|r| r.client.as_str())));
     }
-    let line = |cells: [&str; 5]| {
-        let mut s = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
+    let [w0, w1, w2, w3, _] = widths;
+    writeln!(
+        out,
+        "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+        header[0], header[1], header[2], header[3], header[4]
+    )?;
+    // Millions of lines: each principal's and each resource's padded
+    // columns are laid out once, and a line is those two and its answer.
+    let resource_columns: Vec<String> = named
+        .iter()
+        .zip(&m.resources)
+        .map(|(named, r)| format!("{named:<w2$}  {:<w3$}  ", r.client))
+        .collect();
+    for (p, clients) in clients_of.iter().enumerate() {
+        let principal_columns = format!("{:<w0$}  {clients:<w1$}  ", m.principals[p].name);
+        for (c, columns) in m.row(p).zip(&resource_columns) {
+            out.write_all(principal_columns.as_bytes())?;
+            out.write_all(columns.as_bytes())?;
+            write_short(&c, out)?;
+            if c.is_leak() && c.allowed.is_empty() {
+                out.write_all(b"  <- LEAK (by pattern, see below)\n")?;
+            } else if c.is_leak() {
+                out.write_all(b"  <- LEAK\n")?;
             } else {
-                s.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                out.write_all(b"\n")?;
             }
         }
-        s
-    };
-    writeln!(out, "{}", line(header))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
     }
     writeln!(out)?;
     for note in &m.notes {
         writeln!(out, "note: {note}")?;
     }
-    let leaks: Vec<&Cell> = m.leaks().collect();
-    if leaks.is_empty() && !m.unreadable.is_empty() {
+    let mut leaks = m.leaks().peekable();
+    if leaks.peek().is_none() && !m.unreadable.is_empty() {
         writeln!(
             out,
             "Isolation cannot be proven: {} policy(ies) that apply to managed users could not be read (see the note above).",
             m.unreadable.len()
         )?;
-    } else if leaks.is_empty() {
+    } else if leaks.peek().is_none() {
         writeln!(
             out,
             "Isolation holds: no principal reaches a bucket or distribution of a client it does not belong to."
         )?;
     } else {
-        for c in &leaks {
+        let mut count = 0;
+        for c in leaks {
+            count += 1;
             write!(
                 out,
                 "LEAK: `{}` reaches {} of client `{}`",
-                c.principal, c.described, c.client,
+                c.principal,
+                c.described(),
+                c.client,
             )?;
             if c.allowed.is_empty() {
                 writeln!(out)?;
             } else {
                 writeln!(out, ": {}", c.allowed.join(", "))?;
             }
-            for reach in &c.reached_by {
+            for reach in c.reached_by {
                 writeln!(out, "  - {reach}")?;
             }
         }
         writeln!(
             out,
-            "Isolation is broken: {} principal/resource pair(s) cross clients.",
-            leaks.len()
+            "Isolation is broken: {count} principal/resource pair(s) cross clients."
         )?;
         if !m.unreadable.is_empty() {
             writeln!(
@@ -157,14 +171,32 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// Every cell, serialized as they are expanded.
+struct Access<'a>(&'a Matrix);
+
+impl Serialize for Access<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.cells())
+    }
+}
+
+/// The leaking cells, serialized as they are found.
+struct Leaks<'a>(&'a Matrix);
+
+impl Serialize for Leaks<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.leaks())
+    }
+}
+
 #[derive(Serialize)]
 struct JsonMatrix<'a> {
     format_version: &'static str,
     isolated: bool,
     principals: &'a [Principal],
     resources: &'a [Resource],
-    access: &'a [Cell],
-    leaks: Vec<&'a Cell>,
+    access: Access<'a>,
+    leaks: Leaks<'a>,
     /// Policies that apply but could not be read: `isolated` is false
     /// while any is listed.
     unreadable_policies: &'a BTreeSet<String>,
@@ -180,8 +212,8 @@ pub fn json(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
         isolated: m.isolated(),
         principals: &m.principals,
         resources: &m.resources,
-        access: &m.cells,
-        leaks: m.leaks().collect(),
+        access: Access(m),
+        leaks: Leaks(m),
         unreadable_policies: &m.unreadable,
         notes: &m.notes,
     };

@@ -277,7 +277,7 @@ pub struct Inputs<'a> {
 }
 
 /// True when `cell` shows the principal reaching the resource at all.
-fn reaches(cell: &Cell) -> bool {
+fn reaches(cell: &Cell<'_>) -> bool {
     !cell.allowed.is_empty() || !cell.reached_by.is_empty()
 }
 
@@ -341,9 +341,8 @@ pub fn principals_of<'m>(m: &'m Matrix, client: &str) -> Vec<&'m Principal> {
         .iter()
         .filter(|p| {
             p.clients.contains(client)
-                || m.cells
-                    .iter()
-                    .any(|c| c.principal == p.name && c.client == client && reaches(c))
+                || m.cells()
+                    .any(|c| c.principal == p.name && c.client == client && reaches(&c))
         })
         .collect()
 }
@@ -361,24 +360,23 @@ fn principal_evidence(
     let mut grants = Vec::new();
     for r in resources {
         let Some(cell) = m
-            .cells
-            .iter()
+            .cells()
             .find(|c| c.principal == p.name && c.resource == r.name && c.kind == r.kind)
         else {
             continue;
         };
-        if !member && !reaches(cell) {
+        if !member && !reaches(&cell) {
             continue;
         }
         let because = match (member, user) {
             // The matrix keeps reaches for other clients only: ask for the
             // statements that give a member its own access.
             (true, Some(user)) => matrix::grants(inputs.observed, user, inputs.docs, r),
-            _ => cell.reached_by.clone(),
+            _ => cell.reached_by.to_vec(),
         };
         grants.push(Grant {
             resource: r.describe(),
-            allowed: cell.allowed.clone(),
+            allowed: cell.allowed.to_vec(),
             because,
             conditional: cell.conditional,
         });
@@ -424,13 +422,13 @@ pub fn overview(inputs: &Inputs<'_>) -> Overview {
     // client counts once.
     let mut reached: BTreeMap<(usize, usize), BTreeSet<&str>> = BTreeMap::new();
     let mut leak_in: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for cell in m.cells.iter().filter(|c| reaches(c)) {
+    for cell in m.cells().filter(reaches) {
         let Some(p) = m.principals.iter().find(|p| p.name == cell.principal) else {
             continue;
         };
-        let Some(j) = col(&cell.client) else { continue };
+        let Some(j) = col(cell.client) else { continue };
         if cell.is_leak() {
-            leak_in.entry(&cell.client).or_default().insert(&p.name);
+            leak_in.entry(cell.client).or_default().insert(&p.name);
         }
         let own_rows: Vec<usize> = if p.clients.is_empty() {
             vec![rows.len() - 1]

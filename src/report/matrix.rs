@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::model::{CLIENT_TAG_KEY, Client, Desired, Observed, ObservedUser};
 use crate::plan::expiry::apply_lifecycle;
 use crate::policy::arn::{bucket_arn, distribution_arn, objects_arn};
+use crate::policy::document::{statements, strings};
 use crate::policy::evaluate::{Decision, evaluate};
 use crate::policy::isolation::{LiveClient, OwnedScope, live_clients};
 use crate::policy::reach::{self, Owned, Reach, Rule};
@@ -121,6 +122,17 @@ impl Resource {
         }
     }
 
+    /// The literal start of every ARN and pattern that stands for it
+    /// ([`Resource::arn`], [`Resource::owned`]): the bucket's or the
+    /// prefix's ARN, or the distribution's.
+    fn key(&self) -> String {
+        match (self.kind, &self.prefix) {
+            (ResourceKind::Distribution, _) => distribution_arn(&self.account_id, &self.name),
+            (ResourceKind::Bucket, Some(prefix)) => bucket_arn(prefix),
+            (ResourceKind::Bucket, None) => bucket_arn(&self.name),
+        }
+    }
+
     /// How messages name it: "bucket `x`", "bucket prefix `p`" or
     /// "distribution `E...`".
     pub fn describe(&self) -> String {
@@ -156,45 +168,81 @@ pub struct Principal {
     pub clients: BTreeSet<String>,
 }
 
-/// What one principal may do on one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Cell {
-    pub principal: String,
-    pub resource: String,
+/// What one principal may do on one resource: a view into the matrix,
+/// which keeps one answer per set of policies, not per principal (see
+/// [`Matrix::cells`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cell<'m> {
+    pub principal: &'m str,
+    pub resource: &'m str,
     pub kind: ResourceKind,
-    pub client: String,
+    pub client: &'m str,
     /// The principal belongs to the resource's client.
     pub own: bool,
     /// Probed actions allowed (IAM action names).
-    pub allowed: Vec<&'static str>,
+    pub allowed: &'m [&'static str],
     /// Probed actions explicitly denied.
-    pub explicitly_denied: Vec<&'static str>,
+    pub explicitly_denied: &'m [&'static str],
     /// A statement with a `Condition` took part (counted as applying for
     /// allows and not applying for denies).
     pub conditional: bool,
     /// For a resource of another client: every statement whose patterns
     /// reach any part of it (see [`crate::policy::reach`]).
-    pub reached_by: Vec<Reach>,
-    /// How messages name the resource ("bucket prefix `p`", ...).
+    pub reached_by: &'m [Reach],
+    /// The resource itself, for messages.
     #[serde(skip)]
-    pub described: String,
+    pub of: &'m Resource,
 }
 
-impl Cell {
+impl Cell<'_> {
     /// True when the principal reaches a resource of a client it does not
     /// belong to: a statement's patterns reach it, or (belt and braces) a
     /// probed action is allowed on it.
     pub fn is_leak(&self) -> bool {
         !self.own && (!self.allowed.is_empty() || !self.reached_by.is_empty())
     }
+
+    /// How messages name the resource ("bucket prefix `p`", ...).
+    pub fn described(&self) -> String {
+        self.of.describe()
+    }
 }
 
-/// The whole matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What one set of policies allows on one resource: the probes' answers,
+/// and the statements that reach it (shown only to principals of another
+/// client).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Outcome {
+    allowed: Vec<&'static str>,
+    explicitly_denied: Vec<&'static str>,
+    conditional: bool,
+    reached_by: Vec<Reach>,
+}
+
+/// The answers shared by every principal with the same policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    /// The resources its identity statements may name (by index in
+    /// [`Matrix::resources`], ascending), with what it may do there.
+    named: Vec<(usize, Outcome)>,
+    /// Index in [`Matrix::unnamed`]: the answers on every other resource,
+    /// which only its permissions boundary can decide.
+    boundary: usize,
+}
+
+/// The whole matrix: principals x resources, kept as one row per distinct
+/// set of policies (at 4,800 principals and 600 resources, a few
+/// thousand rows of a few answers each instead of 2.9 million cells).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matrix {
     pub principals: Vec<Principal>,
     pub resources: Vec<Resource>,
-    pub cells: Vec<Cell>,
+    /// Each principal's row, in [`Matrix::principals`]' order.
+    row_of: Vec<usize>,
+    rows: Vec<Row>,
+    /// Per distinct permissions boundary (or none), the answer on each
+    /// resource for a principal none of whose identity statements name it.
+    unnamed: Vec<Vec<Outcome>>,
     /// Things the reader should know about how the answer was reached.
     pub notes: Vec<String>,
     /// ARNs of managed policies (attached or boundaries) that apply to a
@@ -205,9 +253,60 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    /// The cells where isolation is broken.
-    pub fn leaks(&self) -> impl Iterator<Item = &Cell> {
-        self.cells.iter().filter(|c| c.is_leak())
+    /// What principal `p` (its index in [`Matrix::principals`]) may do on
+    /// each resource, in [`Matrix::resources`]' order.
+    pub fn row(&self, p: usize) -> impl Iterator<Item = Cell<'_>> {
+        (0..self.resources.len()).map(move |r| self.cell(p, r))
+    }
+
+    /// Every cell, principal by principal, each in resource order: the
+    /// rows expanded as they are read, never held all at once.
+    pub fn cells(&self) -> impl Iterator<Item = Cell<'_>> {
+        (0..self.principals.len()).flat_map(move |p| self.row(p))
+    }
+
+    /// How many cells [`Matrix::cells`] yields.
+    pub fn cell_count(&self) -> usize {
+        self.principals.len() * self.resources.len()
+    }
+
+    /// What principal `p` may do on resource `r` (indices).
+    fn cell(&self, p: usize, r: usize) -> Cell<'_> {
+        let principal = &self.principals[p];
+        let resource = &self.resources[r];
+        let row = &self.rows[self.row_of[p]];
+        let outcome = match row.named.binary_search_by_key(&r, |(i, _)| *i) {
+            Ok(at) => &row.named[at].1,
+            Err(_) => &self.unnamed[row.boundary][r],
+        };
+        let own = principal.clients.contains(&resource.client);
+        Cell {
+            principal: &principal.name,
+            resource: &resource.name,
+            kind: resource.kind,
+            client: &resource.client,
+            own,
+            allowed: &outcome.allowed,
+            explicitly_denied: &outcome.explicitly_denied,
+            conditional: outcome.conditional,
+            // A client's own access is what it is granted; only another
+            // client's resources can leak.
+            reached_by: if own { &[] } else { &outcome.reached_by },
+            of: resource,
+        }
+    }
+
+    /// The cells where isolation is broken, in [`Matrix::cells`]' order.
+    /// Only a resource a principal's identity statements name can leak
+    /// (nothing else allows or reaches it), so only those are looked at.
+    pub fn leaks(&self) -> impl Iterator<Item = Cell<'_>> {
+        self.row_of.iter().enumerate().flat_map(move |(p, row)| {
+            self.rows[*row]
+                .named
+                .iter()
+                .map(move |(r, _)| self.cell(p, *r))
+                .filter(Cell::is_leak)
+        })
     }
 
     /// True when isolation is proven: no principal reaches another
@@ -312,20 +411,17 @@ pub fn matrix(
             backticked(&unreadable)
         ));
     }
-    // Each resource's patterns are parsed once, not once per principal.
-    let owned: Vec<(&Resource, Owned)> = resources.iter().map(|r| (r, r.owned())).collect();
-    let mut cells = Vec::with_capacity(principals.len() * owned.len());
-    let mut evaluated: Vec<Vec<Evaluated>> = vec![Vec::new(); policy_sets.len()];
-    for (principal, set) in principals.iter().zip(set_of) {
-        let row = &mut evaluated[set];
-        if row.is_empty() {
-            *row = vec![Evaluated::default(); owned.len()];
-        }
-        for ((r, owned), done) in owned.iter().zip(row.iter_mut()) {
-            cells.push(cell(principal, &policy_sets[set], r, owned, done));
-        }
-    }
-    if cells.iter().any(|c| c.conditional) {
+    let resources: Vec<Resource> = resources.into_iter().collect();
+    let (rows, unnamed) = rows(&policy_sets, &resources);
+    // The note is about what is shown: a row's answers on the resources
+    // it names, and its boundary's on all the others.
+    let conditional = rows.iter().any(|row| {
+        row.named.iter().any(|(_, o)| o.conditional)
+            || unnamed[row.boundary].iter().enumerate().any(|(r, o)| {
+                o.conditional && row.named.binary_search_by_key(&r, |(i, _)| *i).is_err()
+            })
+    });
+    if conditional {
         notes.push(
             "statements with a `Condition` were not evaluated: a conditional Allow is counted as allowing and a conditional Deny as not denying (marked `*`)"
                 .to_owned(),
@@ -333,10 +429,159 @@ pub fn matrix(
     }
     Matrix {
         principals,
-        resources: resources.into_iter().collect(),
-        cells,
+        resources,
+        row_of: set_of,
+        rows,
+        unnamed,
         notes,
         unreadable,
+    }
+}
+
+/// One [`Row`] per set of policies, and the answers of each distinct
+/// boundary on the resources a row does not name.
+///
+/// Most statements name a few buckets: each is looked up in an index of
+/// the resources ([`ResourceIndex`]), and a set of policies is evaluated
+/// only on what its identity statements may name. Elsewhere no identity
+/// statement matches, so nothing is allowed or reached, and only the
+/// boundary can deny or be conditional: that answer is worked out once per
+/// boundary.
+fn rows(policy_sets: &[Policies<'_>], resources: &[Resource]) -> (Vec<Row>, Vec<Vec<Outcome>>) {
+    let index = ResourceIndex::new(resources);
+    let mut named_by: HashMap<*const Value, Vec<usize>> = HashMap::new();
+    let mut boundaries: Vec<Option<*const Value>> = Vec::new();
+    let mut unnamed: Vec<Vec<Outcome>> = Vec::new();
+    let mut rows = Vec::with_capacity(policy_sets.len());
+    for set in policy_sets {
+        let key = set.boundary.map(std::ptr::from_ref);
+        let boundary = match boundaries.iter().position(|b| *b == key) {
+            Some(b) => b,
+            None => {
+                let alone = Policies {
+                    documents: Vec::new(),
+                    boundary: set.boundary,
+                    rules: Vec::new(),
+                    boundary_rules: None,
+                };
+                unnamed.push(
+                    resources
+                        .iter()
+                        .map(|r| {
+                            let (allowed, explicitly_denied, conditional) = probe(&alone, r);
+                            Outcome {
+                                allowed,
+                                explicitly_denied,
+                                conditional,
+                                reached_by: Vec::new(),
+                            }
+                        })
+                        .collect(),
+                );
+                boundaries.push(key);
+                boundaries.len() - 1
+            }
+        };
+        let mut named: BTreeSet<usize> = BTreeSet::new();
+        for doc in &set.documents {
+            named.extend(
+                named_by
+                    .entry(std::ptr::from_ref(*doc))
+                    .or_insert_with(|| index.named_by(doc))
+                    .iter(),
+            );
+        }
+        let named = named
+            .into_iter()
+            .map(|r| (r, outcome(set, &resources[r])))
+            .collect();
+        rows.push(Row { named, boundary });
+    }
+    (rows, unnamed)
+}
+
+/// What `policies` allow on `r`, and every statement that reaches it.
+fn outcome(policies: &Policies<'_>, r: &Resource) -> Outcome {
+    let (allowed, explicitly_denied, conditional) = probe(policies, r);
+    Outcome {
+        allowed,
+        explicitly_denied,
+        conditional,
+        reached_by: reach::reach(
+            &policies.rules,
+            policies.boundary_rules.as_deref(),
+            &r.owned(),
+        ),
+    }
+}
+
+/// The resources by the literal start of their ARNs, to find the ones a
+/// statement's resource pattern may name without matching it against
+/// every one.
+struct ResourceIndex {
+    /// Each resource's key ([`Resource::key`]) and index, sorted by key.
+    sorted: Vec<(String, usize)>,
+    /// The same, by key.
+    by_key: HashMap<String, Vec<usize>>,
+    count: usize,
+}
+
+impl ResourceIndex {
+    fn new(resources: &[Resource]) -> Self {
+        let mut sorted: Vec<(String, usize)> = resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.key(), i))
+            .collect();
+        sorted.sort();
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        for (key, i) in &sorted {
+            by_key.entry(key.clone()).or_default().push(*i);
+        }
+        ResourceIndex {
+            sorted,
+            by_key,
+            count: resources.len(),
+        }
+    }
+
+    /// Every resource a statement of `doc` may name, whatever its effect,
+    /// action or condition: a superset, never fewer.
+    ///
+    /// A pattern matches only strings that start with its literal start
+    /// (up to its first `*`, `?` or policy variable `$`), and a resource's
+    /// ARNs and patterns all start with its key: they can meet only when
+    /// one of the two starts with the other. A `NotResource` may name
+    /// anything.
+    fn named_by(&self, doc: &Value) -> Vec<usize> {
+        let mut named = BTreeSet::new();
+        for statement in statements(doc) {
+            let patterns = if let Some(list) = statement.get("Resource") {
+                strings(Some(list))
+            } else if statement.contains_key("NotResource") {
+                return (0..self.count).collect();
+            } else {
+                continue;
+            };
+            for pattern in patterns {
+                let literal = pattern
+                    .find(['*', '?', '$'])
+                    .map_or(pattern, |end| &pattern[..end]);
+                // Keys that start with the literal start...
+                let from = self.sorted.partition_point(|(k, _)| k.as_str() < literal);
+                named.extend(
+                    self.sorted[from..]
+                        .iter()
+                        .take_while(|(k, _)| k.starts_with(literal))
+                        .map(|(_, i)| *i),
+                );
+                // ...and keys it starts with.
+                for (end, _) in literal.char_indices() {
+                    named.extend(self.by_key.get(&literal[..end]).into_iter().flatten());
+                }
+            }
+        }
+        named.into_iter().collect()
     }
 }
 
@@ -610,56 +855,6 @@ fn policies<'a>(
     Policies::new(identity, boundary, account_id)
 }
 
-/// What one set of policies allows on one resource, worked out at most
-/// once however many principals hold that set: the probes' answers, and
-/// the statements that reach it (needed only for principals of another
-/// client).
-#[derive(Debug, Clone, Default)]
-struct Evaluated {
-    probes: Option<(Vec<&'static str>, Vec<&'static str>, bool)>,
-    reached_by: Option<Vec<Reach>>,
-}
-
-/// What `principal` may do on `r`: the probes, and for another client's
-/// resource every statement that reaches it; from `done` when another
-/// principal with the same policies needed them first.
-fn cell(
-    principal: &Principal,
-    policies: &Policies<'_>,
-    r: &Resource,
-    owned: &Owned,
-    done: &mut Evaluated,
-) -> Cell {
-    let own = principal.clients.contains(&r.client);
-    // A client's own access is what it is granted; only another client's
-    // resources can leak.
-    let reached_by = if own {
-        Vec::new()
-    } else {
-        done.reached_by
-            .get_or_insert_with(|| {
-                reach::reach(&policies.rules, policies.boundary_rules.as_deref(), owned)
-            })
-            .clone()
-    };
-    let (allowed, explicitly_denied, conditional) = done
-        .probes
-        .get_or_insert_with(|| probe(policies, r))
-        .clone();
-    Cell {
-        principal: principal.name.clone(),
-        resource: r.name.clone(),
-        kind: r.kind,
-        client: r.client.clone(),
-        own,
-        allowed,
-        explicitly_denied,
-        conditional,
-        reached_by,
-        described: r.describe(),
-    }
-}
-
 /// The probed actions `policies` allow and deny on `r`, and whether a
 /// conditional statement took part.
 fn probe(policies: &Policies<'_>, r: &Resource) -> (Vec<&'static str>, Vec<&'static str>, bool) {
@@ -735,16 +930,14 @@ pub fn probe_requests(m: &Matrix) -> Vec<(&'static str, String)> {
 
 /// Whether the matrix says `principal` may do `action` on `arn`.
 pub fn allows(m: &Matrix, principal: &str, action: &str, arn: &str) -> bool {
-    m.resources.iter().any(|r| {
-        r.probes()
+    let Some(p) = m.principals.iter().position(|p| p.name == principal) else {
+        return false;
+    };
+    m.row(p).any(|c| {
+        c.of.probes()
             .iter()
-            .any(|p| p.action == action && r.arn(p.target) == arn)
-            && m.cells.iter().any(|c| {
-                c.principal == principal
-                    && c.resource == r.name
-                    && c.kind == r.kind
-                    && c.allowed.contains(&action)
-            })
+            .any(|probe| probe.action == action && c.of.arn(probe.target) == arn)
+            && c.allowed.contains(&action)
     })
 }
 
@@ -797,3 +990,6 @@ pub fn grants(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod oracle;

@@ -95,8 +95,7 @@ fn applied_clients_are_isolated() {
     insta::assert_snapshot!("isolated_text", render(&m));
     // Own access is what read-write grants, nothing of `full`.
     let own = m
-        .cells
-        .iter()
+        .cells()
         .find(|c| c.principal == "acme-app" && c.resource == "acme-assets")
         .unwrap();
     assert_eq!(
@@ -144,10 +143,7 @@ fn a_grant_inside_another_clients_prefix_is_a_leak_though_the_sample_bucket_is_n
     );
     let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
     assert!(!m.isolated());
-    let leaks: Vec<(&str, &str)> = m
-        .leaks()
-        .map(|c| (c.principal.as_str(), c.resource.as_str()))
-        .collect();
+    let leaks: Vec<(&str, &str)> = m.leaks().map(|c| (c.principal, c.resource)).collect();
     assert_eq!(
         leaks,
         [("acme-app", "globex-example"), ("alice", "globex-example")]
@@ -192,7 +188,7 @@ fn only_a_deny_covering_all_of_what_is_reached_cancels_a_leak() {
         json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::globex-ex*"]}]}),
     );
     let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
-    let leaks: Vec<&Cell> = m.leaks().collect();
+    let leaks: Vec<Cell> = m.leaks().collect();
     assert_eq!(leaks.len(), 1, "{}", render(&m));
     assert_eq!(leaks[0].resource, "globex-example");
     // The probes on the sample bucket are denied, yet the rest of the
@@ -239,8 +235,7 @@ fn attached_policies_boundaries_and_denies_count() {
     let m = matrix(&d, &o, &docs, ACCOUNT, None);
     assert!(!m.leaks().any(|c| c.principal == "alice"));
     let denied = m
-        .cells
-        .iter()
+        .cells()
         .find(|c| c.principal == "alice" && c.resource == "globex-example")
         .unwrap();
     assert_eq!(denied.explicitly_denied.len(), BUCKET_PROBES.len());
@@ -582,8 +577,356 @@ fn matrix_at_scale() {
         "{} principals x {} resources = {} cells in {:?}",
         m.principals.len(),
         m.resources.len(),
-        m.cells.len(),
+        m.cell_count(),
         started.elapsed()
     );
     assert!(m.isolated());
+}
+
+/// A generated account where most principals share their policies and a
+/// few hold their own: exact buckets, prefixes, distributions, a client
+/// only the account knows, hand grants that leak (by probe and by pattern
+/// only), `NotResource`, policy variables, conditions, two boundaries (one
+/// unreadable), a managed policy that cannot be read, expired and disabled
+/// developers, and a user provision does not manage.
+fn crowded_world() -> (Desired, Observed, BTreeMap<String, Value>) {
+    let clients = 9;
+    let mut all: Vec<Client> = (0..clients)
+        .map(|c| {
+            let name = format!("c{c}");
+            let mut client = if c % 3 == 2 {
+                client(&name, &[], &[&format!("{name}-")], &[])
+            } else {
+                client(
+                    &name,
+                    &[&format!("{name}-a"), &format!("{name}-b")],
+                    &[],
+                    &[],
+                )
+            };
+            if c % 4 == 1 {
+                client.distributions = vec![format!("E{c}DIST")];
+            }
+            client
+        })
+        .collect();
+    let mut desired = Desired::default();
+    let mut observed = Observed::default();
+    // A client the configuration does not declare, and its member.
+    let zeta = client("zeta", &["zeta-data"], &["zeta-"], &[]);
+    for d in 0..150 {
+        let dev = format!("dev{d:03}");
+        // Few distinct sets of clients: most developers share a row.
+        let mine = [(d % 4) * 2, (d % 3) * 3 + 1];
+        for c in mine {
+            if !all[c].developers.contains(&dev) {
+                all[c].developers.push(dev.clone());
+            }
+        }
+        let mut groups: Vec<String> = mine.iter().map(|c| all[*c].group_name()).collect();
+        if d % 17 == 3 {
+            groups.push(zeta.group_name());
+        }
+        let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let mut u = user(&dev, &refs, None);
+        if d % 5 == 0 {
+            u.permissions_boundary = Some(format!("arn:aws:iam::{ACCOUNT}:policy/Bound"));
+        }
+        if d == 7 {
+            u.permissions_boundary = Some(format!("arn:aws:iam::{ACCOUNT}:policy/Gone"));
+        }
+        if d % 11 == 4 {
+            u.permissions_boundary = Some(format!("arn:aws:iam::{ACCOUNT}:policy/Maybe"));
+        }
+        observed.users.insert(u.name.clone(), u);
+        desired.developers.insert(
+            dev.clone(),
+            crate::model::Developer {
+                name: dev.clone(),
+                email: None,
+                expires: (d == 9).then(|| NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()),
+                disabled: d == 13,
+            },
+        );
+    }
+    all[0].membership_expires.insert(
+        "dev000".into(),
+        NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+    );
+    // Principals with policies of their own.
+    let own: [(&str, Value); 8] = [
+        (
+            "dev001",
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::c3-*"}]}),
+        ),
+        (
+            "dev002",
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::c2-prod*"}]}),
+        ),
+        (
+            "dev003",
+            json!({"Statement": {"Effect": "Allow", "Action": "s3:ListBucket", "NotResource": "arn:aws:s3:::c0-*"}}),
+        ),
+        (
+            "dev004",
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::c1-?", "arn:aws:s3:::c5-*"]}
+            ]}),
+        ),
+        (
+            "dev005",
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::${aws:username}-*"}]}),
+        ),
+        (
+            "dev006",
+            json!({"Statement": [{"Effect": "Allow", "Action": "cloudfront:*", "Resource": "arn:aws:cloudfront::*:distribution/*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}),
+        ),
+        (
+            "dev008",
+            json!({"Statement": [{"Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::c6-a/*"}]}),
+        ),
+        (
+            "c4-app",
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::zeta-data/*"}]}),
+        ),
+    ];
+    for c in &all {
+        let app = user(
+            &format!("{}-app", c.name),
+            &[&c.group_name()],
+            Some(&c.name),
+        );
+        observed.users.insert(app.name.clone(), app);
+    }
+    for (name, doc) in own {
+        let u = observed.users.get_mut(name).unwrap();
+        u.inline_policies.insert("hand".into(), doc);
+    }
+    observed
+        .users
+        .get_mut("dev010")
+        .unwrap()
+        .attached_policies
+        .push("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into());
+    let stranger = ObservedUser {
+        name: "stranger".into(),
+        groups: BTreeSet::from(["client-c0".to_owned()]),
+        ..ObservedUser::default()
+    };
+    observed.users.insert(stranger.name.clone(), stranger);
+    for c in all.iter().chain([&zeta]) {
+        let mut group = ObservedGroup {
+            name: c.group_name(),
+            path: "/provision/".into(),
+            inline_policies: [(GROUP_POLICY_NAME.to_owned(), group_policy(c, ACCOUNT))].into(),
+            ..ObservedGroup::default()
+        };
+        if c.name == "c1" {
+            group.attached_policies = vec![
+                format!("arn:aws:iam::{ACCOUNT}:policy/Extra"),
+                format!("arn:aws:iam::{ACCOUNT}:policy/Unreadable"),
+            ];
+        }
+        observed.groups.insert(c.group_name(), group);
+    }
+    for c in all {
+        desired.clients.insert(c.name.clone(), c);
+    }
+    let docs = BTreeMap::from([
+        (
+            format!("arn:aws:iam::{ACCOUNT}:policy/Extra"),
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::c7-a/*"}]}),
+        ),
+        (
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".to_owned(),
+            json!({"Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}]}),
+        ),
+        (
+            format!("arn:aws:iam::{ACCOUNT}:policy/Bound"),
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::c8-*"}
+            ]}),
+        ),
+        (
+            format!("arn:aws:iam::{ACCOUNT}:policy/Maybe"),
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": ["s3:*", "cloudfront:*"], "Resource": "*",
+                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}
+            ]}),
+        ),
+    ]);
+    (desired, observed, docs)
+}
+
+/// Principals share a row only when their policies are the same; the rows
+/// are expanded as they are printed. Whatever the sharing, the table and
+/// the JSON are byte for byte what one cell per principal and resource,
+/// each evaluated on its own, printed (the oracle keeps that old way).
+#[test]
+fn shared_rows_print_the_same_bytes_as_one_cell_per_principal() {
+    use super::oracle::{old_json, old_matrix, old_text};
+    let (d, o, docs) = crowded_world();
+    let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    for today in [None, Some(today)] {
+        let m = matrix(&d, &o, &docs, ACCOUNT, today);
+        let old = old_matrix(&d, &o, &docs, ACCOUNT, today);
+        let (mut new_text, mut want_text) = (Vec::new(), Vec::new());
+        text(&m, &mut new_text).unwrap();
+        old_text(&old, &mut want_text).unwrap();
+        let (new_text, want_text) = (
+            String::from_utf8(new_text).unwrap(),
+            String::from_utf8(want_text).unwrap(),
+        );
+        assert_eq!(new_text, want_text);
+        let (mut new_json, mut want_json) = (Vec::new(), Vec::new());
+        json(&m, &mut new_json).unwrap();
+        old_json(&old, &mut want_json).unwrap();
+        assert_eq!(
+            String::from_utf8(new_json).unwrap(),
+            String::from_utf8(want_json).unwrap()
+        );
+        // The account exercises what it is meant to: shared rows, leaks by
+        // probe and by pattern alone, conditions, unreadable policies.
+        assert!(m.rows.len() * 2 < m.principals.len(), "{}", m.rows.len());
+        assert!(want_text.contains("  <- LEAK\n"));
+        assert!(want_text.contains("<- LEAK (by pattern, see below)"));
+        assert!(want_text.contains(" *\n"));
+        for note in ["Unreadable", "Gone", "`zeta`", "`dev020` in `client-zeta`"] {
+            assert!(want_text.contains(note), "{note}");
+        }
+        assert_eq!(m.isolated(), old.isolated());
+        assert!(!m.isolated());
+    }
+}
+
+/// An account with no principal prints the headers alone; one with a
+/// single principal and many resources lays out its columns as before.
+#[test]
+fn an_empty_matrix_prints_as_before() {
+    use super::oracle::{old_json, old_matrix, old_text};
+    let (d, o, docs) = crowded_world();
+    let nobody = Observed {
+        groups: o.groups.clone(),
+        ..Observed::default()
+    };
+    let nothing = Desired {
+        developers: d.developers.clone(),
+        ..Desired::default()
+    };
+    // One principal and many resources: still a column as wide as its
+    // widest value.
+    let mut alone = nobody.clone();
+    alone
+        .users
+        .insert("dev001".into(), o.users["dev001"].clone());
+    for (d, o) in [
+        (&d, &nobody),
+        (&nothing, &o),
+        (&nothing, &nobody),
+        (&d, &alone),
+    ] {
+        let m = matrix(d, o, &docs, ACCOUNT, None);
+        let old = old_matrix(d, o, &docs, ACCOUNT, None);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        text(&m, &mut a).unwrap();
+        old_text(&old, &mut b).unwrap();
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        json(&m, &mut a).unwrap();
+        old_json(&old, &mut b).unwrap();
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+    }
+}
+
+/// The index finds what a statement may name by the literal start of the
+/// resource's ARNs: every ARN probed and every pattern reached starts with
+/// the resource's key, or a statement could name a resource the index
+/// does not return.
+#[test]
+fn every_arn_and_pattern_of_a_resource_starts_with_its_key() {
+    let (d, o, docs) = crowded_world();
+    let m = matrix(&d, &o, &docs, ACCOUNT, None);
+    let kinds: BTreeSet<(ResourceKind, bool)> = m
+        .resources
+        .iter()
+        .map(|r| (r.kind, r.from_prefix))
+        .collect();
+    assert_eq!(kinds.len(), 3, "buckets, prefixes and distributions");
+    for r in &m.resources {
+        let key = r.key();
+        assert!(key.starts_with("arn:aws:"), "{key}");
+        for probe in r.probes() {
+            assert!(r.arn(probe.target).starts_with(&key), "{key}");
+        }
+        for glob in r.owned().resources {
+            assert!(glob.as_str().starts_with(&key), "{key}");
+        }
+    }
+    let index = ResourceIndex::new(&m.resources);
+    let named = |resource: Value| {
+        let names: Vec<&str> = index
+            .named_by(&json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": resource}]}))
+            .into_iter()
+            .map(|i| m.resources[i].name.as_str())
+            .collect();
+        names
+    };
+    // A pattern's literal start, up to `*`, `?` or `$`, in either
+    // direction of "starts with".
+    assert_eq!(named(json!("arn:aws:s3:::c0-a")), ["c0-a"]);
+    assert_eq!(named(json!("arn:aws:s3:::c0-a/key")), ["c0-a"]);
+    assert_eq!(named(json!("arn:aws:s3:::c2-prod/*")), ["c2-example"]);
+    assert_eq!(named(json!("arn:aws:s3:::c0-?")), ["c0-a", "c0-b"]);
+    assert_eq!(
+        named(json!("arn:aws:s3:::c0-${aws:username}")),
+        ["c0-a", "c0-b"]
+    );
+    assert_eq!(
+        named(json!(["arn:aws:s3:::c3*", "arn:aws:s3:::c4-b"])),
+        ["c3-a", "c3-b", "c4-b"]
+    );
+    assert_eq!(named(json!("arn:aws:s3:::zz*")), Vec::<&str>::new());
+    assert_eq!(named(json!("*")).len(), m.resources.len());
+    let not = index
+        .named_by(&json!({"Statement": {"Effect": "Deny", "Action": "s3:*", "NotResource": "x"}}));
+    assert_eq!(not.len(), m.resources.len());
+    let none = index.named_by(&json!({"Statement": {"Effect": "Allow", "Action": "s3:*"}}));
+    assert!(none.is_empty());
+}
+
+/// `--simulate` compares the simulator with what the matrix allows: the
+/// shared rows answer every probed pair as the held cells did, and a
+/// simulator that allows everything disagrees exactly where they deny.
+#[test]
+fn the_simulator_is_compared_with_the_same_answers_as_before() {
+    use super::oracle::{old_allows, old_matrix, old_principals};
+    let (d, o, docs) = crowded_world();
+    let m = matrix(&d, &o, &docs, ACCOUNT, None);
+    let old = old_matrix(&d, &o, &docs, ACCOUNT, None);
+    let requests = probe_requests(&m);
+    let everything: BTreeSet<(String, String)> = requests
+        .iter()
+        .map(|(a, r)| ((*a).to_owned(), r.clone()))
+        .collect();
+    let mut allowed = 0;
+    for principal in old_principals(&old).into_iter().chain(["nobody"]) {
+        let mut denied = 0;
+        for (action, arn) in &requests {
+            let want = old_allows(&old, principal, action, arn);
+            assert_eq!(
+                allows(&m, principal, action, arn),
+                want,
+                "{principal} {action} {arn}"
+            );
+            allowed += usize::from(want);
+            denied += usize::from(!want);
+        }
+        let off = disagreements(&m, principal, &requests, &everything);
+        assert_eq!(off.len(), denied, "{principal}");
+        assert!(off.iter().all(|x| x.simulated && !x.ours));
+    }
+    assert!(allowed > 100, "{allowed}");
 }
