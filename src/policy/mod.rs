@@ -12,4 +12,5 @@ pub mod evaluate;
 pub mod isolation;
 pub mod lint;
 pub mod operator;
+pub mod principal;
 pub mod reach;
