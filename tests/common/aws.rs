@@ -117,6 +117,21 @@ pub fn s3_client_in_account(endpoint_url: &str, account: &str) -> aws_sdk_s3::Cl
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// An IAM client acting as another account of the emulator (see
+/// [`s3_client_in_account`]).
+pub fn iam_client_in_account(endpoint_url: &str, account: &str) -> aws_sdk_iam::Client {
+    assert_loopback(endpoint_url);
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(TEST_REGION))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(credentials(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY))
+        .retry_config(RetryConfig::disabled())
+        .interceptor(AsAccount(account.to_owned()))
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
 /// Adds `x-moto-account-id` to every request (see [`s3_client_in_account`]).
 #[derive(Debug)]
 struct AsAccount(String);
