@@ -887,7 +887,7 @@ fn a_bucket_policy_grant_to_another_clients_app_works_and_verify_flags_it() {
         "globex-app reads acme's object already"
     );
 
-    let globex_arn = format!("arn:aws:iam::123456789012:user/provision/globex-app");
+    let globex_arn = "arn:aws:iam::123456789012:user/provision/globex-app";
     let policy = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -973,6 +973,50 @@ fn verify_does_not_read_a_client_bucket_owned_by_another_account() {
             .as_str()
             .unwrap()
             .starts_with("bucket `acme-assets` of client `acme`: policy (AccessDenied"),
+        "{json:#}"
+    );
+}
+
+/// A bucket whose settings cannot be read may let anyone in: when S3
+/// refuses the reads of one client bucket, verify cannot prove isolation,
+/// and says which bucket. Each bucket costs four reads, no more.
+#[test]
+fn a_bucket_verify_cannot_read_leaves_isolation_unproven() {
+    let env = Env::new();
+    block_on(async {
+        let admin = s3_client(
+            &env.moto.url(),
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        for b in BUCKETS {
+            admin.create_bucket().bucket(*b).send().await.unwrap();
+        }
+    });
+    env.apply(&env.clients()).success();
+    env.proxy.clear();
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 0, "{json:#}");
+    // acme-assets, acme-assets-dev, initech-data: four reads each.
+    for b in ["acme-assets", "acme-assets-dev", "initech-data"] {
+        assert_eq!(
+            env.proxy.count(&format!("GET /{b}/")),
+            4,
+            "{:?}",
+            env.proxy.calls()
+        );
+    }
+    env.proxy.refuse("GET /initech-data/", "", "");
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(json["isolated"], false);
+    let unreadable = json["unreadable_buckets"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{json:#}");
+    assert!(
+        unreadable[0]
+            .as_str()
+            .unwrap()
+            .starts_with("bucket `initech-data` of client `initech`: policy ("),
         "{json:#}"
     );
 }
