@@ -735,4 +735,36 @@ mod tests {
             ImplicitDeny
         );
     }
+
+    /// A conditional statement of the bucket policy marks the answer, and
+    /// one that does not speak of the principal does not.
+    #[test]
+    fn a_conditional_bucket_policy_statement_is_marked() {
+        const USER: &str = "arn:aws:iam::123456789012:user/provision/globex-app";
+        let policy = |principal: &str| {
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": principal},
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-assets/*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]})
+        };
+        let eval = |p: &Value| {
+            evaluate_with_bucket_policy(&[], None, Some(p), USER, "s3:GetObject", OBJECT, ACCOUNT)
+        };
+        let mine = eval(&policy(USER));
+        assert_eq!((mine.decision, mine.conditional), (Allowed, true));
+        let theirs = eval(&policy("arn:aws:iam::123456789012:user/provision/acme-app"));
+        assert_eq!((theirs.decision, theirs.conditional), (ImplicitDeny, false));
+        // And the identity side's condition still counts.
+        let id = json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]});
+        let both = evaluate_with_bucket_policy(
+            &[&id],
+            None,
+            Some(&json!({"Statement": []})),
+            USER,
+            "s3:GetObject",
+            OBJECT,
+            ACCOUNT,
+        );
+        assert_eq!((both.decision, both.conditional), (Allowed, true));
+    }
 }

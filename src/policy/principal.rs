@@ -229,4 +229,48 @@ mod tests {
         );
         assert_eq!(c(json!({})), None);
     }
+
+    #[test]
+    fn grantees_are_described_for_messages() {
+        let described: Vec<String> = [
+            Grantee::Everyone,
+            Grantee::Account("111111111111".into()),
+            Grantee::Arn {
+                arn: ARN.into(),
+                account: ACCOUNT.into(),
+            },
+            Grantee::CanonicalUser("abc".into()),
+            Grantee::Service("s3.amazonaws.com".into()),
+        ]
+        .iter()
+        .map(Grantee::describe)
+        .collect();
+        assert_eq!(
+            described,
+            vec![
+                "everyone (`*`)",
+                "account `111111111111`",
+                "`arn:aws:iam::123456789012:user/provision/globex-app`",
+                "canonical user `abc`",
+                "service `s3.amazonaws.com`",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_account_id_is_twelve_digits_exactly() {
+        let one = |v: &str| grantees(&st(json!({"Principal": {"AWS": v}})));
+        assert_eq!(
+            one("abcdefghijkl"),
+            vec![Grantee::CanonicalUser("abcdefghijkl".into())]
+        );
+        assert_eq!(
+            one("12345678901"),
+            vec![Grantee::CanonicalUser("12345678901".into())]
+        );
+        assert_eq!(
+            one("123456789012"),
+            vec![Grantee::Account("123456789012".into())]
+        );
+    }
 }

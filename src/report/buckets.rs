@@ -191,7 +191,11 @@ fn policy_leaks(
             .get("Sid")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let grants = written(statement.get("Action").or(statement.get("NotAction")));
+        let grants = match (statement.get("Action"), statement.get("NotAction")) {
+            (Some(actions), _) => written(Some(actions)),
+            (None, Some(not)) => format!("every action except {}", written(Some(not))),
+            (None, None) => String::new(),
+        };
         for grantee in grantees(statement) {
             let mut principal = None;
             let crosses = match &grantee {

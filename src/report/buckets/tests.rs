@@ -265,3 +265,13 @@ fn an_unreadable_bucket_leaves_isolation_unproven_and_a_missing_one_does_not() {
     broken.policy = Ok(Some("not json".into()));
     assert!(!side(vec![broken]).isolated());
 }
+
+#[test]
+fn a_not_action_grant_is_named_by_what_it_leaves_out() {
+    let policy = json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+        "NotAction": "s3:DeleteObject", "Resource": "arn:aws:s3:::acme-assets/*"}]});
+    let s = side(vec![bucket("acme-assets", Some(policy))]);
+    assert_eq!(s.leaks.len(), 1, "{s:#?}");
+    assert_eq!(s.leaks[0].grants, "every action except `s3:DeleteObject`");
+    assert_eq!(s.leaks[0].grantee, "everyone (`*`)");
+}
