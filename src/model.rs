@@ -411,6 +411,73 @@ impl ObservedGroup {
     }
 }
 
+/// What `verify` reads of one client bucket's own settings: the resource
+/// side of isolation. Each part is `Err` with the reason when it could not
+/// be read; a part the bucket does not have (no policy, no Block Public
+/// Access configuration) is `Ok(None)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObservedBucket {
+    pub name: String,
+    /// The bucket does not exist (`NoSuchBucket`): it has nothing to read.
+    pub missing: bool,
+    /// The bucket policy, as stored.
+    #[serde(serialize_with = "read_or_error")]
+    pub policy: Result<Option<String>, String>,
+    /// The ACL's grants.
+    #[serde(serialize_with = "read_or_error")]
+    pub acl: Result<Vec<AclGrant>, String>,
+    /// The bucket's Block Public Access settings.
+    #[serde(serialize_with = "read_or_error")]
+    pub public_access_block: Result<Option<PublicAccessBlock>, String>,
+    /// The Object Ownership setting (`BucketOwnerEnforced` turns ACLs off).
+    #[serde(serialize_with = "read_or_error")]
+    pub object_ownership: Result<Option<String>, String>,
+}
+
+/// A part of a bucket as JSON: its value, or `{"error": "..."}` when it
+/// could not be read.
+fn read_or_error<T: Serialize, S: serde::Serializer>(
+    part: &Result<T, String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match part {
+        Ok(value) => value.serialize(serializer),
+        Err(error) => serde_json::json!({ "error": error }).serialize(serializer),
+    }
+}
+
+/// One grant of a bucket ACL: who (`CanonicalUser` id, `Group` URI or
+/// e-mail address) and what (`READ`, `FULL_CONTROL`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AclGrant {
+    /// `CanonicalUser`, `Group` or `AmazonCustomerByEmail`.
+    pub grantee_type: String,
+    /// The canonical id, group URI or e-mail address.
+    pub grantee: String,
+    pub permission: String,
+    /// The grantee is the bucket's owner (its canonical id).
+    pub owner: bool,
+}
+
+/// The four Block Public Access settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// All four settings on.
+    pub fn all(&self) -> bool {
+        self.block_public_acls
+            && self.ignore_public_acls
+            && self.block_public_policy
+            && self.restrict_public_buckets
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

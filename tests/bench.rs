@@ -305,7 +305,15 @@ fn report(name: &str, run: &Run, proxy: &CountingProxy) {
     for call in &calls {
         *by_action.entry(call.as_str()).or_default() += 1;
     }
-    let reads = calls.iter().filter(|c| is_read_action(c)).count();
+    // S3 calls are REST (`GET /bucket/`): a GET or HEAD only reads.
+    let requests = proxy.requests();
+    let s3_read = |c: &common::Call| {
+        !c.query_protocol && (c.action.starts_with("GET ") || c.action.starts_with("HEAD "))
+    };
+    let reads = requests
+        .iter()
+        .filter(|c| is_read_action(&c.action) || s3_read(c))
+        .count();
     println!(
         "{name}: {} calls ({} reads, {} writes), {:.2} s, max RSS {:.1} MiB, max in flight {}",
         calls.len(),
@@ -316,6 +324,20 @@ fn report(name: &str, run: &Run, proxy: &CountingProxy) {
         proxy.max_in_flight()
     );
     println!("  by action (proxy): {by_action:?}");
+    // verify reads four settings of every client bucket.
+    let buckets: std::collections::BTreeSet<&str> = requests
+        .iter()
+        .filter(|c| s3_read(c))
+        .filter_map(|c| c.action.split('/').nth(1))
+        .collect();
+    if !buckets.is_empty() {
+        let s3_calls = requests.iter().filter(|c| s3_read(c)).count();
+        println!(
+            "  S3 reads: {s3_calls} over {} bucket(s), {:.1} per bucket",
+            buckets.len(),
+            s3_calls as f64 / buckets.len() as f64
+        );
+    }
     println!("  by action (--api-stats): {:?}", run.stats);
 }
 

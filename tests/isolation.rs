@@ -833,3 +833,190 @@ fn verify_does_not_count_an_ended_membership_as_belonging() {
         }
     }
 }
+
+/// The resource side end to end. A hand-written bucket policy on acme's
+/// bucket lets `globex-app` in: with IAM enforcement on (and the test
+/// server's faithful bucket-policy evaluation), globex's key cannot read
+/// acme's object before the policy and can after it, with no identity
+/// policy changed (AWS's same-account rule), so the leak is real. `verify`
+/// then fails and names the statement, in text and in JSON.
+#[test]
+fn a_bucket_policy_grant_to_another_clients_app_works_and_verify_flags_it() {
+    let env = Env::new();
+    let url = env.moto.url();
+    let admin = s3_client(
+        &url,
+        common::TEST_ACCESS_KEY_ID,
+        common::TEST_SECRET_ACCESS_KEY,
+    );
+    block_on(async {
+        for b in BUCKETS {
+            admin.create_bucket().bucket(*b).send().await.unwrap();
+        }
+        admin
+            .put_object()
+            .bucket("acme-assets")
+            .key("secret.txt")
+            .body(b"acme's".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
+    env.apply(&env.clients()).success();
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["bucket_leaks"], serde_json::json!([]));
+    assert_eq!(json["buckets"].as_array().unwrap().len(), 3, "{json:#}");
+
+    let (id, secret) = read_key(&env.creds(), "globex-app");
+    let globex = s3_client(&url, &id, &secret);
+    let reads = |env: &TestEnv| {
+        env.moto.set_auth(true);
+        let result = block_on(
+            globex
+                .get_object()
+                .bucket("acme-assets")
+                .key("secret.txt")
+                .send(),
+        );
+        env.moto.set_auth(false);
+        result.map(|_| ()).map_err(|e| format!("{e:?}"))
+    };
+    assert!(
+        reads(&env).is_err(),
+        "globex-app reads acme's object already"
+    );
+
+    let globex_arn = "arn:aws:iam::123456789012:user/provision/globex-app";
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "LetGlobexRead",
+            "Effect": "Allow",
+            "Principal": {"AWS": globex_arn},
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::acme-assets", "arn:aws:s3:::acme-assets/*"]
+        }]
+    });
+    block_on(
+        admin
+            .put_bucket_policy()
+            .bucket("acme-assets")
+            .policy(policy.to_string())
+            .send(),
+    )
+    .unwrap();
+    reads(&env).expect("the bucket policy lets globex-app read acme's object");
+
+    env.proxy.clear();
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg(env.clients())
+        .assert()
+        .failure()
+        .code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains(
+            "LEAK: `globex-app` is let into bucket `acme-assets` of client `acme` by its bucket policy: s3:ListBucket, s3:GetObject\n  - bucket policy of `acme-assets`, statement `#1` (`LetGlobexRead`), grants `s3:GetObject`, `s3:ListBucket` to `arn:aws:iam::123456789012:user/provision/globex-app`\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Isolation is broken on the buckets: 1 grant(s)"),
+        "{text}"
+    );
+    // verify only reads, and every bucket read names its owner.
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 1);
+    assert_eq!(json["isolated"], false);
+    let leaks = json["bucket_leaks"].as_array().unwrap();
+    assert_eq!(leaks.len(), 1, "{json:#}");
+    assert_eq!(leaks[0]["principal"], "globex-app");
+    assert_eq!(leaks[0]["sid"], "LetGlobexRead");
+    assert_eq!(leaks[0]["statement"], 1);
+    let acme = json["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "acme-assets")
+        .unwrap();
+    assert_eq!(acme["policy"], policy.to_string());
+    assert_eq!(acme["public_access_block"], Value::Null);
+}
+
+/// A client bucket of that name owned by another account is never read:
+/// every read carries `ExpectedBucketOwner`, S3 refuses, and verify says
+/// isolation cannot be proven instead of reading a stranger's settings.
+#[test]
+fn verify_does_not_read_a_client_bucket_owned_by_another_account() {
+    let env = Env::new();
+    block_on(async {
+        let stranger = common::s3_client_in_account(&env.moto.url(), "111111111111");
+        stranger
+            .create_bucket()
+            .bucket("acme-assets")
+            .send()
+            .await
+            .unwrap();
+    });
+    env.apply(&env.clients()).success();
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(json["isolated"], false);
+    let unreadable = json["unreadable_buckets"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{json:#}");
+    assert!(
+        unreadable[0]
+            .as_str()
+            .unwrap()
+            .starts_with("bucket `acme-assets` of client `acme`: policy (AccessDenied"),
+        "{json:#}"
+    );
+}
+
+/// A bucket whose settings cannot be read may let anyone in: when S3
+/// refuses the reads of one client bucket, verify cannot prove isolation,
+/// and says which bucket. Each bucket costs four reads, no more.
+#[test]
+fn a_bucket_verify_cannot_read_leaves_isolation_unproven() {
+    let env = Env::new();
+    block_on(async {
+        let admin = s3_client(
+            &env.moto.url(),
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        for b in BUCKETS {
+            admin.create_bucket().bucket(*b).send().await.unwrap();
+        }
+    });
+    env.apply(&env.clients()).success();
+    env.proxy.clear();
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 0, "{json:#}");
+    // acme-assets, acme-assets-dev, initech-data: four reads each.
+    for b in ["acme-assets", "acme-assets-dev", "initech-data"] {
+        assert_eq!(
+            env.proxy.count(&format!("GET /{b}/")),
+            4,
+            "{:?}",
+            env.proxy.calls()
+        );
+    }
+    env.proxy.refuse("GET /initech-data/", "", "");
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(json["isolated"], false);
+    let unreadable = json["unreadable_buckets"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{json:#}");
+    assert!(
+        unreadable[0]
+            .as_str()
+            .unwrap()
+            .starts_with("bucket `initech-data` of client `initech`: policy ("),
+        "{json:#}"
+    );
+}

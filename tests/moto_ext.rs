@@ -244,3 +244,246 @@ fn policy_names_are_unique_per_account_and_taken_once() {
         }
     });
 }
+
+/// An IAM user of `iam`'s account with a key, and optionally an inline
+/// policy; returns an S3 client signing as it.
+async fn s3_user(
+    iam: &aws_sdk_iam::Client,
+    url: &str,
+    name: &str,
+    policy: Option<&str>,
+) -> aws_sdk_s3::Client {
+    iam.create_user()
+        .user_name(name)
+        .path("/provision/")
+        .send()
+        .await
+        .unwrap();
+    if let Some(doc) = policy {
+        iam.put_user_policy()
+            .user_name(name)
+            .policy_name("p")
+            .policy_document(doc)
+            .send()
+            .await
+            .unwrap();
+    }
+    let key = iam
+        .create_access_key()
+        .user_name(name)
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    common::s3_client(url, key.access_key_id(), key.secret_access_key())
+}
+
+/// Whether `s3` may get `bucket/k`: anything but a 403 counts as allowed.
+async fn gets(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
+    match s3.get_object().bucket(bucket).key("k").send().await {
+        Ok(_) => true,
+        Err(e) => e.raw_response().map(|r| r.status().as_u16()) != Some(403),
+    }
+}
+
+/// Whether `s3` may list `bucket`.
+async fn lists(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
+    match s3.list_objects_v2().bucket(bucket).send().await {
+        Ok(_) => true,
+        Err(e) => e.raw_response().map(|r| r.status().as_u16()) != Some(403),
+    }
+}
+
+const ACCOUNT: &str = "123456789012";
+
+/// tests/moto_ext/patches/s3_policies.py: bucket policies are evaluated
+/// with the caller as principal and the same-account rule; conditions see
+/// `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:SecureTransport` and
+/// `s3:ResourceAccount`; another account needs both sides.
+#[test]
+fn bucket_policies_are_evaluated_with_the_caller_as_principal() {
+    let moto = MotoServer::start();
+    let url = moto.url();
+    block_on(async {
+        let iam = iam_client(&url);
+        let admin = common::s3_client(
+            &url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        admin.create_bucket().bucket("bkt").send().await.unwrap();
+        admin
+            .put_object()
+            .bucket("bkt")
+            .key("k")
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        let plain = s3_user(&iam, &url, "plain", None).await;
+        let own_account = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{{"StringEquals":{{"s3:ResourceAccount":"{ACCOUNT}"}}}}}}]}}"#
+        );
+        let scoped = s3_user(&iam, &url, "scoped", Some(&own_account)).await;
+        let elsewhere = own_account.replace(ACCOUNT, "999999999999");
+        let misdirected = s3_user(&iam, &url, "misdirected", Some(&elsewhere)).await;
+        let stranger_iam = common::iam_client_in_account(&url, "111111111111");
+        let stranger = s3_user(
+            &stranger_iam,
+            &url,
+            "stranger",
+            Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#),
+        )
+        .await;
+        let plain_arn = format!("arn:aws:iam::{ACCOUNT}:user/provision/plain");
+
+        let server = &moto;
+        let put = |policy: serde_json::Value| {
+            let admin = admin.clone();
+            async move {
+                server.set_auth(false);
+                admin
+                    .put_bucket_policy()
+                    .bucket("bkt")
+                    .policy(policy.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                server.set_auth(true);
+            }
+        };
+        let res = ["arn:aws:s3:::bkt", "arn:aws:s3:::bkt/*"];
+        moto.set_auth(true);
+        // Identity policies alone, with s3:ResourceAccount evaluated.
+        assert!(!gets(&plain, "bkt").await);
+        assert!(gets(&scoped, "bkt").await);
+        assert!(
+            !gets(&misdirected, "bkt").await,
+            "s3:ResourceAccount is not evaluated"
+        );
+        assert!(
+            !gets(&stranger, "bkt").await,
+            "another account needs the bucket policy too"
+        );
+
+        // An Allow naming the user lets it in with no identity policy, for
+        // what it names only; naming the account only delegates.
+        put(
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": plain_arn},
+            "Action": "s3:GetObject", "Resource": res}]}),
+        )
+        .await;
+        assert!(
+            gets(&plain, "bkt").await,
+            "a bucket policy Allow by ARN is ignored"
+        );
+        assert!(!lists(&plain, "bkt").await);
+        put(
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+            "Action": "s3:*", "Resource": res}]}),
+        )
+        .await;
+        assert!(
+            !gets(&plain, "bkt").await,
+            "an account principal lets a user in by itself"
+        );
+        assert!(gets(&scoped, "bkt").await);
+
+        // Another account: its account named in the bucket policy, plus its
+        // own identity policy.
+        put(serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111111111111"},
+            "Action": "s3:*", "Resource": res}]})).await;
+        assert!(gets(&stranger, "bkt").await);
+
+        // A Deny for every principal of the account but one, by condition.
+        put(serde_json::json!({"Statement": [{"Effect": "Deny", "Principal": "*",
+            "Action": "s3:*", "Resource": res, "Condition": {
+                "StringEquals": {"aws:PrincipalAccount": ACCOUNT},
+                "ArnNotEquals": {"aws:PrincipalArn": format!("arn:aws:iam::{ACCOUNT}:user/provision/scoped")}}}]})).await;
+        assert!(gets(&scoped, "bkt").await, "the Deny ignores its condition");
+        assert!(!gets(&misdirected, "bkt").await);
+        moto.set_auth(false);
+        let mut iam_allows_plain = iam.put_user_policy();
+        iam_allows_plain = iam_allows_plain
+            .user_name("plain")
+            .policy_name("p")
+            .policy_document(&own_account);
+        iam_allows_plain.send().await.unwrap();
+        moto.set_auth(true);
+        assert!(
+            !gets(&plain, "bkt").await,
+            "an explicit Deny in the bucket policy does not win"
+        );
+        assert!(
+            !lists(&plain, "bkt").await,
+            "the bucket policy is ignored for bucket-level actions"
+        );
+
+        // The test server speaks plain HTTP: aws:SecureTransport is false.
+        put(
+            serde_json::json!({"Statement": [{"Effect": "Deny", "Principal": "*",
+            "Action": "s3:*", "Resource": res,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
+        )
+        .await;
+        assert!(!gets(&scoped, "bkt").await);
+        put(
+            serde_json::json!({"Statement": [{"Effect": "Deny", "Principal": "*",
+            "Action": "s3:*", "Resource": res,
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}),
+        )
+        .await;
+        assert!(gets(&scoped, "bkt").await);
+        moto.set_auth(false);
+    });
+}
+
+/// `ExpectedBucketOwner`: another account's bucket answers 403
+/// `AccessDenied`, the right owner is served, a missing bucket is still
+/// `NoSuchBucket`.
+#[test]
+fn expected_bucket_owner_refuses_another_accounts_bucket() {
+    let moto = MotoServer::start();
+    let url = moto.url();
+    block_on(async {
+        let stranger = common::s3_client_in_account(&url, "111111111111");
+        stranger
+            .create_bucket()
+            .bucket("theirs")
+            .send()
+            .await
+            .unwrap();
+        let s3 = common::s3_client(
+            &url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        s3.create_bucket().bucket("ours").send().await.unwrap();
+        let err = s3
+            .get_bucket_acl()
+            .bucket("theirs")
+            .expected_bucket_owner(ACCOUNT)
+            .send()
+            .await
+            .expect_err(
+                "ExpectedBucketOwner is ignored: check tests/moto_ext/patches/s3_policies.py",
+            );
+        assert_eq!(err.code(), Some("AccessDenied"));
+        s3.get_bucket_acl()
+            .bucket("ours")
+            .expected_bucket_owner(ACCOUNT)
+            .send()
+            .await
+            .unwrap();
+        let err = s3
+            .get_bucket_policy()
+            .bucket("nowhere")
+            .expected_bucket_owner(ACCOUNT)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("NoSuchBucket"));
+        // Without the header, nothing changes.
+        s3.get_bucket_acl().bucket("theirs").send().await.unwrap();
+    });
+}

@@ -13,8 +13,9 @@ use crate::aws::Aws;
 use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::model::{Desired, Observed};
 use crate::observe::account::guarded_account;
-use crate::observe::{Observe, documents, simulate};
+use crate::observe::{self, Observe, documents, simulate};
 use crate::render;
+use crate::report::buckets;
 use crate::report::matrix::{self, Matrix, Mismatch};
 use crate::terminal::Printer;
 
@@ -43,6 +44,10 @@ async fn verify_inner(
     // the one written in the file.
     let today = Some(chrono::Local::now().date_naive());
     let matrix = matrix::matrix(desired, &observed, &docs, &account, today);
+    // The resource side: what each client bucket lets in by itself.
+    let names = buckets::buckets_to_read(&matrix);
+    let facts = observe::buckets::bucket_facts(aws, &account, &names).await;
+    let side = buckets::resource_side(&matrix, &observed, &docs, &facts, &account);
     let mismatches = if args.simulate {
         Some(cross_check(aws, &observed, &matrix).await?)
     } else {
@@ -52,10 +57,16 @@ async fn verify_inner(
     // thousand users): written through a buffer, not a line at a time.
     let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format {
-        VerifyFormat::Text => render::matrix::text(&matrix, &mut out)?,
-        VerifyFormat::Json => render::matrix::json(&matrix, &mut out)?,
+        VerifyFormat::Text => {
+            render::matrix::text(&matrix, &mut out)?;
+            render::buckets::text(&side, &mut out)?;
+        }
+        VerifyFormat::Json => render::buckets::json(&matrix, &side, &mut out)?,
     }
     out.flush()?;
+    for warning in &side.warnings {
+        printer.warning(warning);
+    }
     if let Some(mismatches) = &mismatches {
         for m in mismatches {
             printer.error(format_args!(
@@ -72,7 +83,7 @@ async fn verify_inner(
         }
     }
     let agreed = mismatches.as_ref().is_none_or(Vec::is_empty);
-    Ok(if matrix.isolated() && agreed {
+    Ok(if matrix.isolated() && side.isolated() && agreed {
         ExitStatus::Success
     } else {
         ExitStatus::Failure

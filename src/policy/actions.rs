@@ -10,7 +10,7 @@ pub enum Service {
     /// Only `import`'s list of distributions.
     Cloudfront,
     Iam,
-    /// Only `import`'s bucket list.
+    /// `import`'s bucket list and `verify`'s reads of client buckets.
     S3,
     /// Delivery of new keys to Secrets Manager (`deliver`).
     SecretsManager,
@@ -166,6 +166,12 @@ pub const OPERATIONS: &[Operation] = &[
     // managed path into it, which a policy scoped to that path cannot allow.
     op(Iam, "UpdateGroup", "update_group", "iam:UpdateGroup", Write, Group, Administrator),
     op(Iam, "UpdateUser", "update_user", "iam:UpdateUser", Write, User, Administrator),
+    // verify reads what each client bucket lets in by itself. AWS names
+    // the action of GetPublicAccessBlock after the bucket.
+    op(S3, "GetBucketAcl", "get_bucket_acl", "s3:GetBucketAcl", Read, Any, Allow),
+    op(S3, "GetBucketOwnershipControls", "get_bucket_ownership_controls", "s3:GetBucketOwnershipControls", Read, Any, Allow),
+    op(S3, "GetBucketPolicy", "get_bucket_policy", "s3:GetBucketPolicy", Read, Any, Allow),
+    op(S3, "GetPublicAccessBlock", "get_public_access_block", "s3:GetBucketPublicAccessBlock", Read, Any, Allow),
     // `import` only: resolves hand-made wildcards against the buckets. The
     // operation and its action are named differently by AWS.
     op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),
@@ -382,8 +388,9 @@ mod tests {
                 Service::Ssm => "ssm:",
                 Service::Sts => "sts:",
             };
-            // S3 names the action of ListBuckets after what it allows.
-            if o.operation != "ListBuckets" {
+            // S3 names the actions of ListBuckets and GetPublicAccessBlock
+            // after what they allow.
+            if !["ListBuckets", "GetPublicAccessBlock"].contains(&o.operation) {
                 assert_eq!(o.action, format!("{prefix}{}", o.operation), "{o:?}");
             }
             assert!(seen.insert(o.operation), "{} listed twice", o.operation);

@@ -32,6 +32,7 @@ use serde_json::Value;
 
 use crate::policy::condition::{Applies, Known, applies};
 use crate::policy::document::{statements, strings};
+use crate::policy::principal::Covers;
 
 /// The outcome of evaluating one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -225,6 +226,57 @@ pub fn evaluate(
     let decision = if id.deny || bound.is_some_and(|b| b.deny) {
         Decision::ExplicitDeny
     } else if id.allow && bound.is_none_or(|b| b.allow) {
+        Decision::Allowed
+    } else {
+        Decision::ImplicitDeny
+    };
+    Evaluation {
+        decision,
+        conditional,
+    }
+}
+
+/// [`evaluate`] with the bucket's policy too, for the IAM user `principal_arn`
+/// of the account that owns the bucket: AWS's same-account rule
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>).
+/// An explicit `Deny` in the identity policies, the boundary or the bucket
+/// policy wins; otherwise the request is allowed when the identity
+/// policies allow it (within the boundary) OR a bucket policy statement
+/// allows it to this user by ARN or to everyone. The boundary does not
+/// limit what a resource policy grants a user by ARN. A bucket policy
+/// `Allow` naming the account only delegates to the identity policies.
+pub fn evaluate_with_bucket_policy(
+    identity: &[&Value],
+    boundary: Option<&Value>,
+    bucket_policy: Option<&Value>,
+    principal_arn: &str,
+    action: &str,
+    resource: &str,
+    account: &str,
+) -> Evaluation {
+    let alone = evaluate(identity, boundary, action, resource, account);
+    let Some(policy) = bucket_policy else {
+        return alone;
+    };
+    // The statements that speak of this principal: an `Allow` only when it
+    // names the user (or everyone), a `Deny` also when it names the account.
+    let speaking: Vec<Value> = statements(policy)
+        .into_iter()
+        .filter(
+            |st| match crate::policy::principal::covers(st, principal_arn, account) {
+                Some(Covers::Caller) => true,
+                Some(Covers::Account) => st.get("Effect").and_then(Value::as_str) == Some("Deny"),
+                None => false,
+            },
+        )
+        .map(|st| Value::Object(st.clone()))
+        .collect();
+    let doc = serde_json::json!({ "Statement": speaking });
+    let res = verdict([&doc], action, resource, Some(account));
+    let conditional = alone.conditional || res.conditional;
+    let decision = if alone.decision == Decision::ExplicitDeny || res.deny {
+        Decision::ExplicitDeny
+    } else if alone.decision == Decision::Allowed || res.allow {
         Decision::Allowed
     } else {
         Decision::ImplicitDeny
@@ -608,5 +660,111 @@ mod tests {
         );
         assert!(is_allowed(&[&p], "s3:GetObject", OBJECT));
         assert!(!is_allowed(&[&p], "s3:PutObject", OBJECT));
+    }
+
+    /// The same-account rule: identity OR bucket policy allows, a deny in
+    /// either wins, an account principal only delegates, and the boundary
+    /// does not limit a grant to the user by ARN.
+    #[test]
+    fn a_bucket_policy_allows_by_arn_or_everyone_and_denies_by_account() {
+        const USER: &str = "arn:aws:iam::123456789012:user/provision/globex-app";
+        let bucket = |effect: &str, principal: Value| {
+            json!({"Statement": [{"Effect": effect, "Principal": principal,
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-assets/*"}]})
+        };
+        let id_allow = allow(json!("s3:GetObject"), json!("arn:aws:s3:::acme-assets/*"));
+        let bound_nothing = allow(json!("s3:ListBucket"), json!("*"));
+        let eval = |identity: &[&Value], boundary: Option<&Value>, policy: Option<&Value>| {
+            evaluate_with_bucket_policy(
+                identity,
+                boundary,
+                policy,
+                USER,
+                "s3:GetObject",
+                OBJECT,
+                ACCOUNT,
+            )
+            .decision
+        };
+        let by_arn = bucket("Allow", json!({"AWS": USER}));
+        let by_star = bucket("Allow", json!("*"));
+        let by_account = bucket("Allow", json!({"AWS": ACCOUNT}));
+        let by_other = bucket(
+            "Allow",
+            json!({"AWS": "arn:aws:iam::123456789012:user/provision/acme-app"}),
+        );
+        let deny_account = bucket("Deny", json!({"AWS": "arn:aws:iam::123456789012:root"}));
+        let deny_other = bucket("Deny", json!({"AWS": "111111111111"}));
+        assert_eq!(eval(&[], None, None), ImplicitDeny);
+        assert_eq!(eval(&[], None, Some(&by_arn)), Allowed);
+        assert_eq!(eval(&[], None, Some(&by_star)), Allowed);
+        assert_eq!(eval(&[], None, Some(&by_account)), ImplicitDeny);
+        assert_eq!(eval(&[], None, Some(&by_other)), ImplicitDeny);
+        assert_eq!(eval(&[&id_allow], None, Some(&by_account)), Allowed);
+        assert_eq!(eval(&[&id_allow], None, Some(&deny_account)), ExplicitDeny);
+        assert_eq!(eval(&[&id_allow], None, Some(&deny_other)), Allowed);
+        assert_eq!(eval(&[], Some(&bound_nothing), Some(&by_arn)), Allowed);
+        assert_eq!(eval(&[&id_allow], Some(&bound_nothing), None), ImplicitDeny);
+        let id_deny = json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]});
+        assert_eq!(eval(&[&id_deny], None, Some(&by_arn)), ExplicitDeny);
+        // Another action or object is not granted.
+        assert_eq!(
+            evaluate_with_bucket_policy(
+                &[],
+                None,
+                Some(&by_arn),
+                USER,
+                "s3:PutObject",
+                OBJECT,
+                ACCOUNT
+            )
+            .decision,
+            ImplicitDeny
+        );
+        assert_eq!(
+            evaluate_with_bucket_policy(
+                &[],
+                None,
+                Some(&by_arn),
+                USER,
+                "s3:GetObject",
+                "arn:aws:s3:::globex/x",
+                ACCOUNT
+            )
+            .decision,
+            ImplicitDeny
+        );
+    }
+
+    /// A conditional statement of the bucket policy marks the answer, and
+    /// one that does not speak of the principal does not.
+    #[test]
+    fn a_conditional_bucket_policy_statement_is_marked() {
+        const USER: &str = "arn:aws:iam::123456789012:user/provision/globex-app";
+        let policy = |principal: &str| {
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": principal},
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-assets/*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]})
+        };
+        let eval = |p: &Value| {
+            evaluate_with_bucket_policy(&[], None, Some(p), USER, "s3:GetObject", OBJECT, ACCOUNT)
+        };
+        let mine = eval(&policy(USER));
+        assert_eq!((mine.decision, mine.conditional), (Allowed, true));
+        let theirs = eval(&policy("arn:aws:iam::123456789012:user/provision/acme-app"));
+        assert_eq!((theirs.decision, theirs.conditional), (ImplicitDeny, false));
+        // And the identity side's condition still counts.
+        let id = json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]});
+        let both = evaluate_with_bucket_policy(
+            &[&id],
+            None,
+            Some(&json!({"Statement": []})),
+            USER,
+            "s3:GetObject",
+            OBJECT,
+            ACCOUNT,
+        );
+        assert_eq!((both.decision, both.conditional), (Allowed, true));
     }
 }

@@ -13,4 +13,5 @@ pub mod isolation;
 pub mod kms;
 pub mod lint;
 pub mod operator;
+pub mod principal;
 pub mod reach;

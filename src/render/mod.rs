@@ -5,6 +5,7 @@
 //! memory; the commands choose where it goes.
 
 pub mod audit;
+pub mod buckets;
 pub mod evidence_html;
 pub mod evidence_markdown;
 pub mod import;

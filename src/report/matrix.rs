@@ -39,6 +39,13 @@ pub struct Probe {
     target: Target,
 }
 
+impl Probe {
+    /// True when it acts on the bucket's objects, not the bucket.
+    pub fn on_objects(&self) -> bool {
+        self.target == Target::Objects
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Bucket,
@@ -986,6 +993,26 @@ pub fn grants(
         &mut BTreeSet::new(),
     );
     reach::reach(&p.rules, p.boundary_rules.as_deref(), &r.owned())
+}
+
+/// The identity policy documents and the boundary that apply to `user`,
+/// read as the matrix reads them (for the resource side, which adds the
+/// bucket's policy).
+pub fn identity_documents<'a>(
+    observed: &'a Observed,
+    user: &'a crate::model::ObservedUser,
+    docs: &'a BTreeMap<String, Value>,
+    account_id: &str,
+) -> (Vec<&'a Value>, Option<&'a Value>) {
+    let p = policies(
+        observed,
+        user,
+        docs,
+        account_id,
+        &mut BTreeSet::new(),
+        &mut BTreeSet::new(),
+    );
+    (p.documents, p.boundary)
 }
 
 #[cfg(test)]

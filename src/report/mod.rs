@@ -5,6 +5,7 @@
 //! `observe` read; `render` prints them.
 
 pub mod audit;
+pub mod buckets;
 pub mod evidence;
 pub mod import;
 pub mod matrix;

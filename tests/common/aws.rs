@@ -100,6 +100,61 @@ pub fn s3_client(
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// An S3 client acting as another account of the emulator: every request
+/// carries moto's `x-moto-account-id` header, so a test can own a bucket
+/// in an account provision does not run in.
+pub fn s3_client_in_account(endpoint_url: &str, account: &str) -> aws_sdk_s3::Client {
+    assert_loopback(endpoint_url);
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(TEST_REGION))
+        .endpoint_url(endpoint_url)
+        .force_path_style(true)
+        .credentials_provider(credentials(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY))
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .interceptor(AsAccount(account.to_owned()))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// An IAM client acting as another account of the emulator (see
+/// [`s3_client_in_account`]).
+pub fn iam_client_in_account(endpoint_url: &str, account: &str) -> aws_sdk_iam::Client {
+    assert_loopback(endpoint_url);
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(TEST_REGION))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(credentials(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY))
+        .retry_config(RetryConfig::disabled())
+        .interceptor(AsAccount(account.to_owned()))
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+/// Adds `x-moto-account-id` to every request (see [`s3_client_in_account`]).
+#[derive(Debug)]
+struct AsAccount(String);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for AsAccount {
+    fn name(&self) -> &'static str {
+        "AsAccount"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-moto-account-id", self.0.clone());
+        Ok(())
+    }
+}
+
 fn credentials(access_key_id: &str, secret_access_key: &str) -> Credentials {
     Credentials::new(
         access_key_id,

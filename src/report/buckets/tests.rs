@@ -1,0 +1,277 @@
+//! Resource-side tests: literal bucket facts, decided without IO.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::*;
+use crate::model::{
+    Access, AclGrant, Client, Desired, GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
+    ObservedGroup, ObservedUser, PublicAccessBlock,
+};
+use crate::policy::document::group_policy;
+use crate::report::matrix::matrix;
+
+const ACCOUNT: &str = "123456789012";
+
+fn client(name: &str, buckets: &[&str]) -> Client {
+    Client {
+        name: name.into(),
+        buckets: buckets.iter().map(|b| b.to_string()).collect(),
+        bucket_prefixes: vec![],
+        access: Access::ReadWrite,
+        developers: vec![],
+        membership_expires: Default::default(),
+        app_user: Some(format!("{name}-app")),
+        distributions: vec![],
+        source: PathBuf::from(format!("clients/{name}.toml")),
+    }
+}
+
+/// acme and globex as applied, each with its application user.
+fn world() -> (Desired, Observed) {
+    let mut desired = Desired::default();
+    let mut observed = Observed::default();
+    for c in [
+        client("acme", &["acme-assets"]),
+        client("globex", &["globex-data"]),
+    ] {
+        observed.groups.insert(
+            c.group_name(),
+            ObservedGroup {
+                name: c.group_name(),
+                path: "/provision/".into(),
+                inline_policies: [(GROUP_POLICY_NAME.to_owned(), group_policy(&c, ACCOUNT))].into(),
+                ..ObservedGroup::default()
+            },
+        );
+        let app = format!("{}-app", c.name);
+        observed.users.insert(
+            app.clone(),
+            ObservedUser {
+                name: app.clone(),
+                path: "/provision/".into(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:user/provision/{app}"),
+                tags: BTreeMap::from([(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())]),
+                groups: BTreeSet::from([c.group_name()]),
+                ..ObservedUser::default()
+            },
+        );
+        desired.clients.insert(c.name.clone(), c);
+    }
+    (desired, observed)
+}
+
+const ALL_ON: PublicAccessBlock = PublicAccessBlock {
+    block_public_acls: true,
+    ignore_public_acls: true,
+    block_public_policy: true,
+    restrict_public_buckets: true,
+};
+
+fn owner_grant() -> AclGrant {
+    AclGrant {
+        grantee_type: "CanonicalUser".into(),
+        grantee: "owner-id".into(),
+        permission: "FULL_CONTROL".into(),
+        owner: true,
+    }
+}
+
+fn bucket(name: &str, policy: Option<Value>) -> ObservedBucket {
+    ObservedBucket {
+        name: name.into(),
+        missing: false,
+        policy: Ok(policy.map(|p| p.to_string())),
+        acl: Ok(vec![owner_grant()]),
+        public_access_block: Ok(Some(ALL_ON)),
+        object_ownership: Ok(Some("BucketOwnerEnforced".into())),
+    }
+}
+
+fn side(facts: Vec<ObservedBucket>) -> ResourceSide {
+    let (desired, observed) = world();
+    let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
+    let facts = facts.into_iter().map(|f| (f.name.clone(), f)).collect();
+    resource_side(&m, &observed, &BTreeMap::new(), &facts, ACCOUNT)
+}
+
+fn allow(principal: Value) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Own", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/provision/acme-app")},
+         "Action": "s3:*", "Resource": "arn:aws:s3:::acme-assets/*"},
+        {"Sid": "Grant", "Effect": "Allow", "Principal": principal,
+         "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": ["arn:aws:s3:::acme-assets", "arn:aws:s3:::acme-assets/*"]}
+    ]})
+}
+
+#[test]
+fn a_clean_bucket_is_isolated_and_the_buckets_to_read_are_the_named_ones() {
+    let s = side(vec![
+        bucket("acme-assets", None),
+        bucket("globex-data", None),
+    ]);
+    assert!(s.isolated(), "{s:#?}");
+    assert_eq!(s.warnings, Vec::<String>::new());
+    assert_eq!(s.buckets.len(), 2);
+    let (desired, observed) = world();
+    let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
+    assert_eq!(
+        buckets_to_read(&m),
+        BTreeSet::from(["acme-assets".to_owned(), "globex-data".to_owned()])
+    );
+}
+
+#[test]
+fn a_bucket_policy_grant_to_another_clients_user_is_a_leak_naming_the_statement() {
+    let globex = format!("arn:aws:iam::{ACCOUNT}:user/provision/globex-app");
+    let s = side(vec![bucket(
+        "acme-assets",
+        Some(allow(json!({"AWS": globex}))),
+    )]);
+    assert!(!s.isolated());
+    assert_eq!(s.leaks.len(), 1, "{s:#?}");
+    let leak = &s.leaks[0];
+    assert_eq!(leak.principal.as_deref(), Some("globex-app"));
+    assert_eq!((leak.statement, leak.sid.as_deref()), (2, Some("Grant")));
+    assert_eq!(leak.source, "bucket policy");
+    assert_eq!(leak.client, "acme");
+    // The same-account rule: the grant alone lets it list and read.
+    assert_eq!(leak.allowed, vec!["s3:ListBucket", "s3:GetObject"]);
+}
+
+#[test]
+fn grants_to_everyone_another_account_or_a_canonical_user_are_leaks() {
+    for principal in [
+        json!("*"),
+        json!({"AWS": "*"}),
+        json!({"AWS": "111111111111"}),
+        json!({"AWS": "arn:aws:iam::111111111111:role/r"}),
+        json!({"CanonicalUser": "abc"}),
+    ] {
+        let s = side(vec![bucket("acme-assets", Some(allow(principal.clone())))]);
+        assert_eq!(s.leaks.len(), 1, "{principal}: {s:#?}");
+        assert_eq!(s.leaks[0].principal, None);
+    }
+}
+
+#[test]
+fn grants_that_stay_inside_the_client_or_the_account_are_not_leaks() {
+    for principal in [
+        // Its own account: delegates to the identity policies.
+        json!({"AWS": ACCOUNT}),
+        json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}),
+        // A principal of the account that is no client's (an administrator).
+        json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:role/admin")}),
+        json!({"Service": "cloudfront.amazonaws.com"}),
+    ] {
+        let s = side(vec![bucket("acme-assets", Some(allow(principal.clone())))]);
+        assert!(s.isolated(), "{principal}: {s:#?}");
+    }
+    // A Deny lets no one in, and an Allow on another bucket is not this one's.
+    let deny = json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": "arn:aws:s3:::acme-assets/*"}]});
+    let elsewhere = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:*",
+        "Resource": "arn:aws:s3:::other/*"}]});
+    for policy in [deny, elsewhere] {
+        assert!(side(vec![bucket("acme-assets", Some(policy))]).isolated());
+    }
+}
+
+#[test]
+fn public_and_foreign_acl_grants_are_leaks_log_delivery_is_not() {
+    let mut b = bucket("acme-assets", None);
+    let grant = |t: &str, who: &str| AclGrant {
+        grantee_type: t.into(),
+        grantee: who.into(),
+        permission: "READ".into(),
+        owner: false,
+    };
+    b.acl = Ok(vec![
+        owner_grant(),
+        grant("Group", "http://acs.amazonaws.com/groups/global/AllUsers"),
+        grant(
+            "Group",
+            "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+        ),
+        grant("Group", "http://acs.amazonaws.com/groups/s3/LogDelivery"),
+        grant("CanonicalUser", "someone-else"),
+        grant("AmazonCustomerByEmail", "x@example.com"),
+    ]);
+    let s = side(vec![b]);
+    let found: Vec<(usize, &str)> = s
+        .leaks
+        .iter()
+        .map(|l| (l.statement, l.grantee.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                2,
+                "everyone (`http://acs.amazonaws.com/groups/global/AllUsers`)"
+            ),
+            (
+                3,
+                "everyone (`http://acs.amazonaws.com/groups/global/AuthenticatedUsers`)"
+            ),
+            (5, "another account (canonical user `someone-else`)"),
+            (6, "another account (`x@example.com`)"),
+        ]
+    );
+    assert!(s.leaks.iter().all(|l| l.source == "ACL"));
+}
+
+#[test]
+fn missing_or_partial_block_public_access_is_a_warning_not_a_leak() {
+    let mut none = bucket("acme-assets", None);
+    none.public_access_block = Ok(None);
+    let mut part = bucket("globex-data", None);
+    part.public_access_block = Ok(Some(PublicAccessBlock {
+        restrict_public_buckets: false,
+        ..ALL_ON
+    }));
+    let s = side(vec![none, part]);
+    assert!(s.isolated());
+    assert_eq!(
+        s.warnings,
+        vec![
+            "bucket `acme-assets` of client `acme` has no Block Public Access: a public policy or ACL could be added to it; turn on all four settings (s3:PutBucketPublicAccessBlock)",
+            "bucket `globex-data` of client `globex` has Block Public Access only in part: turn on all four settings (s3:PutBucketPublicAccessBlock)",
+        ]
+    );
+}
+
+#[test]
+fn an_unreadable_bucket_leaves_isolation_unproven_and_a_missing_one_does_not() {
+    let mut denied = bucket("acme-assets", None);
+    denied.policy = Err("AccessDenied: Access Denied".into());
+    let mut missing = bucket("globex-data", None);
+    missing.missing = true;
+    missing.policy = Err("NoSuchBucket".into());
+    missing.acl = Err("NoSuchBucket".into());
+    let s = side(vec![denied, missing]);
+    assert!(!s.isolated());
+    assert!(s.leaks.is_empty());
+    assert_eq!(
+        s.unreadable,
+        vec![
+            "bucket `acme-assets` of client `acme`: policy (AccessDenied: Access Denied); it may belong to another account, or the credentials may not read it (s3:GetBucketPolicy, s3:GetBucketAcl)"
+        ]
+    );
+    let mut broken = bucket("acme-assets", None);
+    broken.policy = Ok(Some("not json".into()));
+    assert!(!side(vec![broken]).isolated());
+}
+
+#[test]
+fn a_not_action_grant_is_named_by_what_it_leaves_out() {
+    let policy = json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+        "NotAction": "s3:DeleteObject", "Resource": "arn:aws:s3:::acme-assets/*"}]});
+    let s = side(vec![bucket("acme-assets", Some(policy))]);
+    assert_eq!(s.leaks.len(), 1, "{s:#?}");
+    assert_eq!(s.leaks[0].grants, "every action except `s3:DeleteObject`");
+    assert_eq!(s.leaks[0].grantee, "everyone (`*`)");
+}
