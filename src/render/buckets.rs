@@ -7,26 +7,8 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use crate::report::buckets::{BucketLeak, ResourceSide};
+use crate::report::buckets::ResourceSide;
 use crate::report::matrix::Matrix;
-
-/// How a leak's grant is named: "bucket policy of `b`, statement `#2`
-/// (`Sid`)" or "ACL of `b`, grant `#2`".
-fn source(l: &BucketLeak) -> String {
-    match l.source {
-        "ACL" => format!("ACL of `{}`, grant `#{}`", l.bucket, l.statement),
-        _ => {
-            let mut s = format!(
-                "bucket policy of `{}`, statement `#{}`",
-                l.bucket, l.statement
-            );
-            if let Some(sid) = &l.sid {
-                s.push_str(&format!(" (`{sid}`)"));
-            }
-            s
-        }
-    }
-}
 
 /// The resource side as text: one `LEAK` per grant with where it is, and
 /// the buckets that could not be read. The verdict, which covers the
@@ -34,27 +16,20 @@ fn source(l: &BucketLeak) -> String {
 /// command's to print.
 pub fn text(side: &ResourceSide, out: &mut dyn Write) -> io::Result<()> {
     for l in &side.leaks {
-        let who = match &l.principal {
-            Some(p) => format!("`{p}`"),
-            None => l.grantee.clone(),
-        };
         write!(
             out,
-            "LEAK: {who} is let into bucket `{}` of client `{}` by its {}",
-            l.bucket, l.client, l.source
+            "LEAK: {} is let into bucket `{}` of client `{}` by its {}",
+            l.who(),
+            l.bucket,
+            l.client,
+            l.source
         )?;
         if l.allowed.is_empty() {
             writeln!(out)?;
         } else {
             writeln!(out, ": {}", l.allowed.join(", "))?;
         }
-        writeln!(
-            out,
-            "  - {}, grants {} to {}",
-            source(l),
-            l.grants,
-            l.grantee
-        )?;
+        writeln!(out, "  - {}", l.why())?;
     }
     for u in &side.unreadable {
         writeln!(out, "note: the settings of {u} could not be read")?;
