@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TestEnv, block_on, read_key};
+use common::{TestEnv, block_on, read_key, s3_client};
 
 const CLIENTS: &str = r#"
 [[developers]]
@@ -169,6 +169,82 @@ fn a_hand_made_grant_on_another_clients_group_is_a_leak_in_every_form() {
         client.contains("inline policy `quick-fix` of group `client-globex`, statement `#1` (`Debug`), allows `s3:GetObject` on `arn:aws:s3:::acme-assets/*`"),
         "{client}"
     );
+}
+
+/// The resource side, end to end: acme's bucket exists and, by hand, its
+/// bucket policy lets `globex-app` read it (no identity policy changes, so
+/// the IAM side alone still holds). The report reads each bucket as
+/// `verify` does (four reads, no more), fails, names the statement as the
+/// reason globex-app reaches the bucket, and draws the overview's cell
+/// (globex -> acme) as a leak.
+#[test]
+fn a_hand_written_bucket_policy_letting_another_client_in_fails_the_report_and_names_it() {
+    let env = applied();
+    let admin = s3_client(
+        &env.moto.url(),
+        common::TEST_ACCESS_KEY_ID,
+        common::TEST_SECRET_ACCESS_KEY,
+    );
+    block_on(async {
+        admin
+            .create_bucket()
+            .bucket("acme-assets")
+            .send()
+            .await
+            .unwrap();
+    });
+    env.proxy.clear();
+    let (code, md) = report(&env, &["--client", "acme"]);
+    assert_eq!(code, 0, "{md}");
+    assert!(
+        md.contains("none reaches them. No bucket policy or ACL of its 1 bucket(s) lets in another client, another account or everyone.\n"),
+        "{md}"
+    );
+    assert_eq!(
+        env.proxy.count("GET /acme-assets/"),
+        4,
+        "{:?}",
+        env.proxy.calls()
+    );
+
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "LetGlobexRead",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:user/provision/globex-app"},
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::acme-assets", "arn:aws:s3:::acme-assets/*"]
+        }]
+    });
+    block_on(
+        admin
+            .put_bucket_policy()
+            .bucket("acme-assets")
+            .policy(policy.to_string())
+            .send(),
+    )
+    .unwrap();
+    let (code, md) = report(&env, &["--client", "acme"]);
+    assert_eq!(code, 1, "a bucket policy leak fails the report:\n{md}");
+    assert!(
+        md.contains("> **LEAK: isolation is broken.** 1 principal(s) of other clients reach `acme`: `globex-app`."),
+        "{md}"
+    );
+    assert!(
+        md.contains("### LEAK: `globex-app`\n") && md.contains("- **bucket `acme-assets`:** list, get\n  - bucket policy of `acme-assets`, statement `#1` (`LetGlobexRead`), grants `s3:GetObject`, `s3:ListBucket` to `arn:aws:iam::123456789012:user/provision/globex-app`\n"),
+        "{md}"
+    );
+    let (code, overview) = report(&env, &[]);
+    assert_eq!(code, 1, "{overview}");
+    assert!(
+        overview.contains("| `globex` | **LEAK 1** | ✓ 2 |"),
+        "{overview}"
+    );
+    let (_, html) = report(&env, &["--format", "html"]);
+    assert_eq!(html.matches("<td class=\"leak\"").count(), 1, "{html}");
+    // A report only reads.
+    assert_eq!(env.proxy.writes(), Vec::<String>::new());
 }
 
 #[test]

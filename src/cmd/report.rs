@@ -1,9 +1,10 @@
 //! `provision report`: the access report for one client, or the overview
 //! of every client, as HTML or markdown on stdout. It reads what `verify`
 //! and `audit` read (the account, the managed policy documents, the
-//! credential report) plus, for one client, the access keys of the
-//! principals it names; then `report::evidence` builds and `render`
-//! prints. Exit 1 when isolation is broken, as `verify` does.
+//! client buckets' own settings, the credential report) plus, for one
+//! client, the access keys of the principals it names; then
+//! `report::evidence` builds and `render` prints. Exit 1 when isolation is
+//! broken or cannot be proven, as `verify` does.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -19,9 +20,10 @@ use crate::cli::{ReportArgs, ReportFormat};
 use crate::model::Desired;
 use crate::observe::account::guarded_account;
 use crate::observe::credential_report::credential_report;
-use crate::observe::{Observe, documents, keys};
+use crate::observe::{self, Observe, documents, keys};
 use crate::render;
 use crate::report::audit::{findings, parse_report};
+use crate::report::buckets;
 use crate::report::evidence::{self, Inputs, ListedKey, Source};
 use crate::report::matrix;
 use crate::terminal::Printer;
@@ -99,6 +101,10 @@ async fn report_inner(
     let docs = documents::policy_documents(&aws.iam, &arns).await?;
     // Memberships end on the report's day, as in `verify` and `plan`.
     let matrix = matrix::matrix(desired, &observed, &docs, &account, Some(now.date_naive()));
+    // The resource side, read and decided as `verify` does.
+    let names = buckets::buckets_to_read(&matrix);
+    let facts = observe::buckets::bucket_facts(aws, &account, &names).await;
+    let side = buckets::resource_side(&matrix, &observed, &docs, &facts, &account);
     let report = parse_report(&credential_report(aws).await?)?;
     let found = findings(&report, &observed, &desired.settings, now);
     let inputs = Inputs {
@@ -106,16 +112,17 @@ async fn report_inner(
         observed: &observed,
         docs: &docs,
         matrix: &matrix,
+        side: &side,
         report: &report,
         findings: &found,
         source: Source::new(&account, &desired.settings.path, now),
         now,
     };
     let mut out = io::stdout().lock();
-    let isolated = match &args.client {
+    let (isolated, broken) = match &args.client {
         Some(client) => {
             let mut listed = BTreeMap::new();
-            for p in evidence::principals_of(&matrix, client) {
+            for p in evidence::principals_of(&matrix, &side, client) {
                 listed.insert(p.name.clone(), listed_keys(aws, &p.name).await?);
             }
             let e = evidence::client_evidence(&inputs, client, &listed);
@@ -123,7 +130,7 @@ async fn report_inner(
                 ReportFormat::Html => render::evidence_html::client(&e, &mut out)?,
                 ReportFormat::Markdown => render::evidence_markdown::client(&e, &mut out)?,
             }
-            e.proof.holds()
+            (e.proof.holds(), e.proof.broken())
         }
         None => {
             let o = evidence::overview(&inputs);
@@ -131,12 +138,16 @@ async fn report_inner(
                 ReportFormat::Html => render::evidence_html::overview(&o, &mut out)?,
                 ReportFormat::Markdown => render::evidence_markdown::overview(&o, &mut out)?,
             }
-            o.isolated()
+            (o.isolated(), o.broken())
         }
     };
     out.flush()?;
+    if broken {
+        printer.error("isolation is broken: a principal, another account or everyone reaches a client it does not belong to (see the report)");
+        return Ok(ExitStatus::Failure);
+    }
     if !isolated {
-        printer.error("isolation is broken: a principal reaches a client it does not belong to (see the report)");
+        printer.error("isolation cannot be proven: a client bucket's settings could not be read (see the report)");
         return Ok(ExitStatus::Failure);
     }
     Ok(ExitStatus::Success)

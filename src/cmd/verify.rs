@@ -58,8 +58,7 @@ async fn verify_inner(
     let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format {
         VerifyFormat::Text => {
-            render::matrix::text(&matrix, &mut out)?;
-            render::buckets::text(&side, &mut out)?;
+            render::verify::text(&matrix, &side, &mut out)?;
         }
         VerifyFormat::Json => render::buckets::json(&matrix, &side, &mut out)?,
     }

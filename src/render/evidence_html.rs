@@ -9,8 +9,9 @@
 
 use std::io::{self, Write};
 
+use crate::report::buckets::BucketLeak;
 use crate::report::evidence::{
-    ClientEvidence, KeyFact, Overview, PrincipalEvidence, RULE, Source, short_names,
+    BUCKETS_READ, ClientEvidence, KeyFact, Overview, PrincipalEvidence, RULE, Source, short_names,
 };
 
 /// The style sheet. Colours are kept when printing
@@ -26,6 +27,7 @@ code { font-family: ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace; 
 .verdict.holds { background: #e3f1e6; border: 1px solid #2e7d32; }
 .verdict.broken { background: #d00; color: #fff; border: 1px solid #d00; }
 .verdict.broken code { background: #fff; color: #1b1b1b; }
+.verdict.unproven { background: #fff4e0; border: 1px solid #8a5a00; }
 table { border-collapse: collapse; margin: 0.6em 0; }
 th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; }
@@ -149,23 +151,53 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     head(out, &format!("Access report for client {}", e.client))?;
     writeln!(out, "<h1>Access report for client {}</h1>", code(&e.client))?;
     source_line(out, &e.source)?;
-    if e.proof.holds() {
+    if e.proof.broken() {
+        write!(
+            out,
+            "<p class=\"verdict broken leak\"><strong>LEAK: isolation is broken.</strong>"
+        )?;
+        if !e.proof.leaks.is_empty() {
+            write!(
+                out,
+                " {} principal(s) of other clients reach {}: {}.",
+                e.proof.leaks.len(),
+                code(&e.client),
+                list(&e.proof.leaks)
+            )?;
+        }
+        if e.proof.bucket_leaks > 0 {
+            write!(
+                out,
+                " {} grant(s) in the bucket policies or ACLs of {} let in another client, another account or everyone.",
+                e.proof.bucket_leaks,
+                code(&e.client)
+            )?;
+        }
+        writeln!(out, "</p>")?;
+    } else if !e.proof.holds() {
         writeln!(
             out,
-            "<p class=\"verdict holds\"><strong>Isolation holds.</strong> {} principal(s) of other clients were checked against the {} resource(s) of {} ({} pairs); none reaches them.</p>",
+            "<p class=\"verdict unproven\"><strong>Isolation cannot be proven.</strong> The settings of {} bucket(s) of {} could not be read: a bucket policy or ACL there may let anyone in (see below).</p>",
+            e.proof.unreadable_buckets,
+            code(&e.client)
+        )?;
+    } else {
+        write!(
+            out,
+            "<p class=\"verdict holds\"><strong>Isolation holds.</strong> {} principal(s) of other clients were checked against the {} resource(s) of {} ({} pairs); none reaches them.",
             e.proof.others_checked,
             e.proof.resources,
             code(&e.client),
             e.proof.pairs
         )?;
-    } else {
-        writeln!(
-            out,
-            "<p class=\"verdict broken leak\"><strong>LEAK: isolation is broken.</strong> {} principal(s) of other clients reach {}: {}.</p>",
-            e.proof.leaks.len(),
-            code(&e.client),
-            list(&e.proof.leaks)
-        )?;
+        if e.buckets.read > 0 {
+            write!(
+                out,
+                " No bucket policy or ACL of its {} bucket(s) lets in another client, another account or everyone.",
+                e.buckets.read
+            )?;
+        }
+        writeln!(out, "</p>")?;
     }
     writeln!(out, "<h2>Resources</h2>")?;
     if let Some(access) = &e.access {
@@ -181,6 +213,7 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "</ul>")?;
     principals(e, out)?;
+    buckets(e, out)?;
     writeln!(out, "<h2>How isolation was checked</h2>")?;
     writeln!(
         out,
@@ -194,7 +227,8 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "<p>The actions shown are the probed ones (<code>list</code>, <code>get</code>, <code>put</code>, <code>delete</code>, <code>bucket-policy</code>, <code>bucket-acl</code>, <code>invalidate</code>), evaluated as IAM would. Principals are IAM users at the managed path; roles, other users and bucket policies are not read.</p>"
+        "<p>The actions shown are the probed ones (<code>list</code>, <code>get</code>, <code>put</code>, <code>delete</code>, <code>bucket-policy</code>, <code>bucket-acl</code>, <code>invalidate</code>), evaluated as IAM would. Principals are IAM users at the managed path; roles and other users are not read. {}.</p>",
+        rich(BUCKETS_READ)
     )?;
     for note in &e.notes {
         writeln!(out, "<p>Note: {}.</p>", rich(note))?;
@@ -221,6 +255,64 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "</body>")?;
     writeln!(out, "</html>")
+}
+
+/// One bucket grant that crosses, as a list item in red: who, where,
+/// what.
+fn bucket_leak(l: &BucketLeak, out: &mut dyn Write) -> io::Result<()> {
+    write!(
+        out,
+        "<li><span class=\"leak\">LEAK</span> {} is let into bucket {} of client {} by its {}",
+        rich(&l.who()),
+        code(&l.bucket),
+        code(&l.client),
+        esc(l.source)
+    )?;
+    if !l.allowed.is_empty() {
+        write!(out, ": {}", esc(&l.allowed.join(", ")))?;
+    }
+    writeln!(
+        out,
+        "<ul class=\"why\"><li>{}</li></ul></li>",
+        rich(&l.why())
+    )
+}
+
+/// What the client's buckets let in by themselves: the grants that cross,
+/// the Block Public Access warnings and the buckets not read. Absent when
+/// the client has no bucket to read.
+fn buckets(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
+    let b = &e.buckets;
+    if b.read == 0 && b.leaks.is_empty() && b.unreadable.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<h2>What its buckets let in</h2>")?;
+    if b.leaks.is_empty() && b.warnings.is_empty() && b.unreadable.is_empty() {
+        return writeln!(
+            out,
+            "<p>No bucket policy or ACL of its {} bucket(s) lets in another client, another account or everyone, and each has all four Block Public Access settings.</p>",
+            b.read
+        );
+    }
+    writeln!(out, "<ul>")?;
+    for l in &b.leaks {
+        bucket_leak(l, out)?;
+    }
+    for u in &b.unreadable {
+        writeln!(
+            out,
+            "<li><strong>Not read:</strong> the settings of {}.</li>",
+            rich(u)
+        )?;
+    }
+    for w in &b.warnings {
+        writeln!(
+            out,
+            "<li><span class=\"warn\">Warning:</span> {}.</li>",
+            rich(w)
+        )?;
+    }
+    writeln!(out, "</ul>")
 }
 
 /// The table of principals, then one section each.
@@ -308,10 +400,13 @@ fn principal(p: &PrincipalEvidence, out: &mut dyn Write) -> io::Result<()> {
                 ""
             }
         )?;
-        if !g.because.is_empty() {
+        if !g.because.is_empty() || !g.let_in_by.is_empty() {
             writeln!(out, "<ul class=\"why\">")?;
             for why in &g.because {
                 writeln!(out, "<li>{}</li>", rich(&why.to_string()))?;
+            }
+            for why in &g.let_in_by {
+                writeln!(out, "<li>{}</li>", rich(why))?;
             }
             writeln!(out, "</ul>")?;
         }
@@ -328,17 +423,37 @@ pub fn overview(o: &Overview, out: &mut dyn Write) -> io::Result<()> {
     head(out, "Access report: every client")?;
     writeln!(out, "<h1>Access report: every client</h1>")?;
     source_line(out, &o.source)?;
-    if o.isolated() {
+    if o.broken() {
+        writeln!(
+            out,
+            "<p class=\"verdict broken leak\"><strong>LEAK: isolation is broken.</strong> Some principals reach a client they do not belong to, or a bucket lets in another account or everyone: the red cells and lines below; <code>provision report --client NAME</code> names the statements.</p>"
+        )?;
+    } else if !o.isolated() {
+        writeln!(
+            out,
+            "<p class=\"verdict unproven\"><strong>Isolation cannot be proven.</strong> The settings of {} client bucket(s) could not be read: a bucket policy or ACL there may let anyone in (see below).</p>",
+            o.unreadable_buckets.len()
+        )?;
+    } else {
         writeln!(
             out,
             "<p class=\"verdict holds\"><strong>Isolation holds</strong> for every client: {} principal(s) checked against {} resource(s); none reaches a client it does not belong to.</p>",
             o.principals_checked, o.resources_checked
         )?;
-    } else {
-        writeln!(
-            out,
-            "<p class=\"verdict broken leak\"><strong>LEAK: isolation is broken.</strong> Some principals reach a client they do not belong to: the red cells below; <code>provision report --client NAME</code> names the statements.</p>"
-        )?;
+    }
+    if !o.outside.is_empty() || !o.unreadable_buckets.is_empty() {
+        writeln!(out, "<ul>")?;
+        for l in &o.outside {
+            bucket_leak(l, out)?;
+        }
+        for u in &o.unreadable_buckets {
+            writeln!(
+                out,
+                "<li><strong>Not read:</strong> the settings of {}.</li>",
+                rich(u)
+            )?;
+        }
+        writeln!(out, "</ul>")?;
     }
     writeln!(out, "<table>")?;
     writeln!(
@@ -354,10 +469,15 @@ pub fn overview(o: &Overview, out: &mut dyn Write) -> io::Result<()> {
             c.principals,
             c.old_keys,
             c.findings,
-            if c.reached_by_others == 0 {
-                "none".to_owned()
-            } else {
-                format!("<span class=\"leak\">LEAK: {}</span>", c.reached_by_others)
+            match (c.reached_by_others, c.open_to_outside) {
+                (0, 0) => "none".to_owned(),
+                (n, 0) => format!("<span class=\"leak\">LEAK: {n}</span>"),
+                (0, k) => format!(
+                    "<span class=\"leak\">LEAK: {k} grant(s) to another account or everyone</span>"
+                ),
+                (n, k) => format!(
+                    "<span class=\"leak\">LEAK: {n}, and {k} grant(s) to another account or everyone</span>"
+                ),
             }
         )?;
     }

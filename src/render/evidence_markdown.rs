@@ -4,8 +4,9 @@
 
 use std::io::{self, Write};
 
+use crate::report::buckets::BucketLeak;
 use crate::report::evidence::{
-    ClientEvidence, KeyFact, Overview, PrincipalEvidence, RULE, short_names,
+    BUCKETS_READ, ClientEvidence, KeyFact, Overview, PrincipalEvidence, RULE, short_names,
 };
 
 /// `text` as inline code, with a fence longer than any run of backticks
@@ -77,8 +78,35 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     source_line(out, &e.source)?;
     writeln!(out)?;
-    if e.proof.holds() {
+    if e.proof.broken() {
+        write!(out, "> **LEAK: isolation is broken.**")?;
+        if !e.proof.leaks.is_empty() {
+            write!(
+                out,
+                " {} principal(s) of other clients reach {}: {}.",
+                e.proof.leaks.len(),
+                code(&e.client),
+                list(&e.proof.leaks)
+            )?;
+        }
+        if e.proof.bucket_leaks > 0 {
+            write!(
+                out,
+                " {} grant(s) in the bucket policies or ACLs of {} let in another client, another account or everyone.",
+                e.proof.bucket_leaks,
+                code(&e.client)
+            )?;
+        }
+        writeln!(out)?;
+    } else if !e.proof.holds() {
         writeln!(
+            out,
+            "> **Isolation cannot be proven.** The settings of {} bucket(s) of {} could not be read: a bucket policy or ACL there may let anyone in (see below).",
+            e.proof.unreadable_buckets,
+            code(&e.client)
+        )?;
+    } else {
+        write!(
             out,
             "> **Isolation holds.** {} principal(s) of other clients were checked against the {} resource(s) of {} ({} pairs); none reaches them.",
             e.proof.others_checked,
@@ -86,14 +114,14 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
             code(&e.client),
             e.proof.pairs
         )?;
-    } else {
-        writeln!(
-            out,
-            "> **LEAK: isolation is broken.** {} principal(s) of other clients reach {}: {}.",
-            e.proof.leaks.len(),
-            code(&e.client),
-            list(&e.proof.leaks)
-        )?;
+        if e.buckets.read > 0 {
+            write!(
+                out,
+                " No bucket policy or ACL of its {} bucket(s) lets in another client, another account or everyone.",
+                e.buckets.read
+            )?;
+        }
+        writeln!(out)?;
     }
     writeln!(out)?;
     writeln!(out, "## Resources")?;
@@ -107,6 +135,7 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     principals(e, out)?;
+    buckets(e, out)?;
     writeln!(out, "## How isolation was checked")?;
     writeln!(out)?;
     writeln!(
@@ -121,7 +150,7 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "The actions shown are the probed ones (`list`, `get`, `put`, `delete`, `bucket-policy`, `bucket-acl`, `invalidate`), evaluated as IAM would. Principals are IAM users at the managed path; roles, other users and bucket policies are not read."
+        "The actions shown are the probed ones (`list`, `get`, `put`, `delete`, `bucket-policy`, `bucket-acl`, `invalidate`), evaluated as IAM would. Principals are IAM users at the managed path; roles and other users are not read. {BUCKETS_READ}."
     )?;
     for note in &e.notes {
         writeln!(out)?;
@@ -147,6 +176,53 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// One bucket grant that crosses, as a list item: who, where, what.
+fn bucket_leak(l: &BucketLeak, out: &mut dyn Write) -> io::Result<()> {
+    write!(
+        out,
+        "- **LEAK:** {} is let into bucket {} of client {} by its {}",
+        l.who(),
+        code(&l.bucket),
+        code(&l.client),
+        l.source
+    )?;
+    if l.allowed.is_empty() {
+        writeln!(out)?;
+    } else {
+        writeln!(out, ": {}", l.allowed.join(", "))?;
+    }
+    writeln!(out, "  - {}", l.why())
+}
+
+/// What the client's buckets let in by themselves: the grants that cross,
+/// the Block Public Access warnings and the buckets not read. Absent when
+/// the client has no bucket to read.
+fn buckets(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
+    let b = &e.buckets;
+    if b.read == 0 && b.leaks.is_empty() && b.unreadable.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "## What its buckets let in")?;
+    writeln!(out)?;
+    if b.leaks.is_empty() && b.warnings.is_empty() && b.unreadable.is_empty() {
+        writeln!(
+            out,
+            "No bucket policy or ACL of its {} bucket(s) lets in another client, another account or everyone, and each has all four Block Public Access settings.",
+            b.read
+        )?;
+    }
+    for l in &b.leaks {
+        bucket_leak(l, out)?;
+    }
+    for u in &b.unreadable {
+        writeln!(out, "- **Not read:** the settings of {u}.")?;
+    }
+    for w in &b.warnings {
+        writeln!(out, "- **Warning:** {w}.")?;
+    }
+    writeln!(out)
 }
 
 /// The table of principals, then one section each.
@@ -230,9 +306,24 @@ fn principal(p: &PrincipalEvidence, out: &mut dyn Write) -> io::Result<()> {
         for why in &g.because {
             writeln!(out, "  - {why}")?;
         }
+        for why in &g.let_in_by {
+            writeln!(out, "  - {why}")?;
+        }
     }
     writeln!(out)?;
     Ok(())
+}
+
+/// The overview's "reached by other clients" cell: how many principals of
+/// other clients, and how many bucket grants to another account or
+/// everyone.
+fn reached_text(principals: usize, outside: usize) -> String {
+    match (principals, outside) {
+        (0, 0) => "none".to_owned(),
+        (n, 0) => format!("**LEAK: {n}**"),
+        (0, k) => format!("**LEAK: {k} grant(s) to another account or everyone**"),
+        (n, k) => format!("**LEAK: {n}, and {k} grant(s) to another account or everyone**"),
+    }
 }
 
 /// Writes the overview of every client.
@@ -243,19 +334,34 @@ pub fn overview(o: &Overview, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     source_line(out, &o.source)?;
     writeln!(out)?;
-    if o.isolated() {
+    if o.broken() {
+        writeln!(
+            out,
+            "> **LEAK: isolation is broken.** Some principals reach a client they do not belong to, or a bucket lets in another account or everyone; see the cells and lines marked `LEAK` below and `provision report --client NAME` for the statements."
+        )?;
+    } else if !o.isolated() {
+        writeln!(
+            out,
+            "> **Isolation cannot be proven.** The settings of {} client bucket(s) could not be read: a bucket policy or ACL there may let anyone in (see below).",
+            o.unreadable_buckets.len()
+        )?;
+    } else {
         writeln!(
             out,
             "> **Isolation holds** for every client: {} principal(s) checked against {} resource(s); none reaches a client it does not belong to.",
             o.principals_checked, o.resources_checked
         )?;
-    } else {
-        writeln!(
-            out,
-            "> **LEAK: isolation is broken.** Some principals reach a client they do not belong to; see the cells marked `LEAK` below and `provision report --client NAME` for the statements."
-        )?;
     }
     writeln!(out)?;
+    if !o.outside.is_empty() || !o.unreadable_buckets.is_empty() {
+        for l in &o.outside {
+            bucket_leak(l, out)?;
+        }
+        for u in &o.unreadable_buckets {
+            writeln!(out, "- **Not read:** the settings of {u}.")?;
+        }
+        writeln!(out)?;
+    }
     writeln!(
         out,
         "| client | principals | keys older than {} days | findings | reached by other clients |",
@@ -270,11 +376,7 @@ pub fn overview(o: &Overview, out: &mut dyn Write) -> io::Result<()> {
             c.principals,
             c.old_keys,
             c.findings,
-            if c.reached_by_others == 0 {
-                "none".to_owned()
-            } else {
-                format!("**LEAK: {}**", c.reached_by_others)
-            }
+            reached_text(c.reached_by_others, c.open_to_outside)
         )?;
     }
     writeln!(out)?;

@@ -1,5 +1,6 @@
-//! Printing `verify`'s access matrix: a table with the verdict for people,
-//! JSON for programs.
+//! Printing `verify`'s access matrix: a table with its leaks for people
+//! (the verdict follows the buckets, in `render::verify`), JSON for
+//! programs.
 //!
 //! Both stream: the matrix keeps one row per set of policies, and the
 //! cells (principals x resources, millions at a few thousand users) are
@@ -44,10 +45,13 @@ fn write_short(cell: &Cell<'_>, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes the matrix as a table, then the verdict.
+/// Writes the matrix as a table, its notes and its leaks, and returns how
+/// many leaks it wrote. There is no verdict here: the matrix is the
+/// identity side alone, and `verify`'s one verdict, which covers the
+/// buckets too, is `render::verify::text`'s.
 // Long because it lays out the table (widths, header, one row per
-// principal and resource) and then the verdict.
-pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
+// principal and resource) and then the leaks.
+pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<usize> {
     writeln!(
         out,
         "Access matrix: {} principal(s) x {} resource(s), evaluated from the account's live policies.",
@@ -124,51 +128,26 @@ pub fn text(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
     for note in &m.notes {
         writeln!(out, "note: {note}")?;
     }
-    let mut leaks = m.leaks().peekable();
-    if leaks.peek().is_none() && !m.unreadable.is_empty() {
-        writeln!(
+    let mut count = 0;
+    for c in m.leaks() {
+        count += 1;
+        write!(
             out,
-            "Isolation cannot be proven: {} policy(ies) that apply to managed users could not be read (see the note above).",
-            m.unreadable.len()
+            "LEAK: `{}` reaches {} of client `{}`",
+            c.principal,
+            c.described(),
+            c.client,
         )?;
-    } else if leaks.peek().is_none() {
-        writeln!(
-            out,
-            "Isolation holds: no principal reaches a bucket or distribution of a client it does not belong to."
-        )?;
-    } else {
-        let mut count = 0;
-        for c in leaks {
-            count += 1;
-            write!(
-                out,
-                "LEAK: `{}` reaches {} of client `{}`",
-                c.principal,
-                c.described(),
-                c.client,
-            )?;
-            if c.allowed.is_empty() {
-                writeln!(out)?;
-            } else {
-                writeln!(out, ": {}", c.allowed.join(", "))?;
-            }
-            for reach in c.reached_by {
-                writeln!(out, "  - {reach}")?;
-            }
+        if c.allowed.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, ": {}", c.allowed.join(", "))?;
         }
-        writeln!(
-            out,
-            "Isolation is broken: {count} principal/resource pair(s) cross clients."
-        )?;
-        if !m.unreadable.is_empty() {
-            writeln!(
-                out,
-                "{} policy(ies) that apply to managed users could not be read (see the note above): there may be more.",
-                m.unreadable.len()
-            )?;
+        for reach in c.reached_by {
+            writeln!(out, "  - {reach}")?;
         }
     }
-    Ok(())
+    Ok(count)
 }
 
 /// Every cell, serialized as they are expanded.

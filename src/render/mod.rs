@@ -1,4 +1,5 @@
-//! Every printer: plans (text, JSON, markdown), `verify`'s matrix,
+//! Every printer: plans (text, JSON, markdown), `verify`'s matrix and
+//! bucket findings under one verdict,
 //! `audit`'s findings, the access report (HTML, markdown) and apply's
 //! progress lines. Each writes to the `io::Write` it is given (or returns
 //! the line), never to the terminal itself, so every format is tested in
@@ -13,6 +14,7 @@ pub mod markdown;
 pub mod matrix;
 pub mod plan;
 pub mod progress;
+pub mod verify;
 
 #[cfg(test)]
 mod tests;

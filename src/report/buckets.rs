@@ -84,6 +84,78 @@ impl ResourceSide {
     pub fn isolated(&self) -> bool {
         self.leaks.is_empty() && self.unreadable.is_empty()
     }
+
+    /// The part of this side that concerns `client`'s buckets, for the
+    /// access report: its grants that cross, its Block Public Access
+    /// warnings and its buckets that could not be read.
+    pub fn of_client(&self, client: &str) -> ClientBuckets {
+        let mine: Vec<&BucketReport> = self.buckets.iter().filter(|b| b.client == client).collect();
+        let heads: Vec<String> = mine
+            .iter()
+            .map(|b| format!("bucket `{}` of client `{client}`:", b.facts.name))
+            .collect();
+        ClientBuckets {
+            read: mine.iter().filter(|b| !b.facts.missing).count(),
+            leaks: self
+                .leaks
+                .iter()
+                .filter(|l| l.client == client)
+                .cloned()
+                .collect(),
+            warnings: mine
+                .iter()
+                .filter(|b| !b.facts.missing)
+                .filter_map(|b| public_access_warning(&b.facts, client))
+                .collect(),
+            unreadable: self
+                .unreadable
+                .iter()
+                .filter(|u| heads.iter().any(|h| u.starts_with(h.as_str())))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// What one client's buckets say about themselves (see
+/// [`ResourceSide::of_client`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientBuckets {
+    /// Its buckets whose settings were read (a bucket that does not exist
+    /// has none).
+    pub read: usize,
+    pub leaks: Vec<BucketLeak>,
+    pub warnings: Vec<String>,
+    pub unreadable: Vec<String>,
+}
+
+impl BucketLeak {
+    /// Who is let in, as messages name it: the managed user, or the
+    /// grantee.
+    pub fn who(&self) -> String {
+        match &self.principal {
+            Some(p) => format!("`{p}`"),
+            None => self.grantee.clone(),
+        }
+    }
+
+    /// Where the grant is and what it grants: "bucket policy of `b`,
+    /// statement `#2` (`Sid`), grants `s3:GetObject` to ..." or "ACL of
+    /// `b`, grant `#2`, grants READ to ...".
+    pub fn why(&self) -> String {
+        let mut s = match self.source {
+            "ACL" => format!("ACL of `{}`, grant `#{}`", self.bucket, self.statement),
+            _ => format!(
+                "bucket policy of `{}`, statement `#{}`",
+                self.bucket, self.statement
+            ),
+        };
+        if let Some(sid) = &self.sid {
+            s.push_str(&format!(" (`{sid}`)"));
+        }
+        s.push_str(&format!(", grants {} to {}", self.grants, self.grantee));
+        s
+    }
 }
 
 /// The client buckets `verify` reads: every named bucket of the matrix
@@ -133,18 +205,7 @@ pub fn resource_side(
             Ok(grants) => acl_leaks(&mut side, name, client, grants),
             Err(e) => unread.push(format!("ACL ({e})")),
         }
-        match &f.public_access_block {
-            Ok(Some(b)) if b.all() => {}
-            Ok(Some(_)) => side.warnings.push(format!(
-                "bucket `{name}` of client `{client}` has Block Public Access only in part: turn on all four settings (s3:PutBucketPublicAccessBlock)"
-            )),
-            Ok(None) => side.warnings.push(format!(
-                "bucket `{name}` of client `{client}` has no Block Public Access: a public policy or ACL could be added to it; turn on all four settings (s3:PutBucketPublicAccessBlock)"
-            )),
-            Err(e) => side.warnings.push(format!(
-                "the Block Public Access settings of bucket `{name}` could not be read ({e})"
-            )),
-        }
+        side.warnings.extend(public_access_warning(f, client));
         if !unread.is_empty() {
             side.unreadable.push(format!(
                 "bucket `{name}` of client `{client}`: {}; it may belong to another account, or the credentials may not read it (s3:GetBucketPolicy, s3:GetBucketAcl)",
@@ -153,6 +214,24 @@ pub fn resource_side(
         }
     }
     side
+}
+
+/// The warning for bucket `f` of `client` when it lacks any of the four
+/// Block Public Access settings, or they could not be read.
+fn public_access_warning(f: &ObservedBucket, client: &str) -> Option<String> {
+    let name = &f.name;
+    match &f.public_access_block {
+        Ok(Some(b)) if b.all() => None,
+        Ok(Some(_)) => Some(format!(
+            "bucket `{name}` of client `{client}` has Block Public Access only in part: turn on all four settings (s3:PutBucketPublicAccessBlock)"
+        )),
+        Ok(None) => Some(format!(
+            "bucket `{name}` of client `{client}` has no Block Public Access: a public policy or ACL could be added to it; turn on all four settings (s3:PutBucketPublicAccessBlock)"
+        )),
+        Err(e) => Some(format!(
+            "the Block Public Access settings of bucket `{name}` could not be read ({e})"
+        )),
+    }
 }
 
 /// The `Allow` statements of bucket `name`'s policy that let in anyone

@@ -19,10 +19,14 @@ use serde_json::Value;
 use crate::model::{Desired, Observed};
 use crate::policy::reach::Reach;
 use crate::report::audit::{Check, Finding, ReportRow};
-use crate::report::matrix::{self, Cell, Matrix, Principal, Resource};
+use crate::report::buckets::{BucketLeak, ClientBuckets, ResourceSide};
+use crate::report::matrix::{self, Cell, Matrix, Principal, Resource, ResourceKind};
 
 /// The rule by which isolation is decided, as the report states it.
 pub const RULE: &str = "a principal reaches a resource when one of its identity policies has an `Allow` statement whose actions meet the resource's (`s3:*` for a bucket, `cloudfront:*` for a distribution) and whose resources meet what the client owns, that its permissions boundary also lets through, and that no unconditional `Deny` covers; a statement with a `Condition` counts as applying";
+
+/// What the report reads of the buckets, as it states it.
+pub const BUCKETS_READ: &str = "Each bucket named in the files is read too (its policy, ACL and Block Public Access settings, as `provision verify` reads them): within one account S3 allows what the identity policies or the bucket policy allow, so a bucket policy statement naming another client's principal lets it in by itself, and one naming another account or everyone is a leak too; a bucket whose settings cannot be read leaves isolation unproven";
 
 /// The row of the overview's matrix for principals of no client.
 pub const NO_CLIENT: &str = "(no client)";
@@ -146,6 +150,9 @@ pub struct Grant {
     pub allowed: Vec<&'static str>,
     /// Every statement that reaches the resource.
     pub because: Vec<Reach>,
+    /// The bucket policy statements that let the principal in by
+    /// themselves (AWS's same-account rule), described.
+    pub let_in_by: Vec<String>,
     /// A statement with a `Condition` took part.
     pub conditional: bool,
 }
@@ -180,13 +187,26 @@ pub struct Proof {
     pub resources: usize,
     /// Principal x resource pairs decided.
     pub pairs: usize,
-    /// Names of the principals of other clients that reach the client.
+    /// Names of the principals of other clients that reach the client,
+    /// by their identity policies or by a bucket policy.
     pub leaks: Vec<String>,
+    /// Grants in the client's bucket policies and ACLs that let in another
+    /// client, another account or everyone.
+    pub bucket_leaks: usize,
+    /// The client's buckets whose settings could not be read.
+    pub unreadable_buckets: usize,
 }
 
 impl Proof {
+    /// Nothing reaches the client, and everything was read.
     pub fn holds(&self) -> bool {
-        self.leaks.is_empty()
+        !self.broken() && self.unreadable_buckets == 0
+    }
+
+    /// Something of another client, another account or everyone reaches
+    /// the client.
+    pub fn broken(&self) -> bool {
+        !self.leaks.is_empty() || self.bucket_leaks > 0
     }
 }
 
@@ -201,6 +221,8 @@ pub struct ClientEvidence {
     pub resources: Vec<String>,
     pub principals: Vec<PrincipalEvidence>,
     pub proof: Proof,
+    /// What its buckets say about themselves, as `verify` decides it.
+    pub buckets: ClientBuckets,
     /// The audit's findings about the client's principals.
     pub findings: Vec<Finding>,
     pub max_key_age_days: u32,
@@ -220,6 +242,10 @@ pub struct ClientLine {
     pub findings: usize,
     /// Principals of other clients that reach it.
     pub reached_by_others: usize,
+    /// Grants in its bucket policies and ACLs to another account or
+    /// everyone (those to another client's principal are counted in
+    /// `reached_by_others`).
+    pub open_to_outside: usize,
 }
 
 /// The client x client picture: `cells[row][column]` counts the principals
@@ -253,11 +279,23 @@ pub struct Overview {
     pub resources_checked: usize,
     pub max_key_age_days: u32,
     pub notes: Vec<String>,
+    /// Grants in client bucket policies and ACLs to another account or
+    /// everyone: no client's row, so listed apart.
+    pub outside: Vec<BucketLeak>,
+    /// Client buckets whose settings could not be read.
+    pub unreadable_buckets: Vec<String>,
 }
 
 impl Overview {
+    /// Nothing crosses, and everything was read.
     pub fn isolated(&self) -> bool {
-        self.matrix.cells.iter().flatten().all(|c| !c.leak)
+        !self.broken() && self.unreadable_buckets.is_empty()
+    }
+
+    /// A principal reaches a client it does not belong to, or a bucket
+    /// lets in another account or everyone.
+    pub fn broken(&self) -> bool {
+        self.matrix.cells.iter().flatten().any(|c| c.leak) || !self.outside.is_empty()
     }
 }
 
@@ -268,6 +306,9 @@ pub struct Inputs<'a> {
     /// The managed policy documents, by ARN (as `verify` reads them).
     pub docs: &'a BTreeMap<String, Value>,
     pub matrix: &'a Matrix,
+    /// What the client buckets say about themselves, as `verify` reads
+    /// and decides it.
+    pub side: &'a ResourceSide,
     /// The credential report's rows.
     pub report: &'a [ReportRow],
     /// The audit's findings, for every user.
@@ -291,9 +332,12 @@ pub fn client_evidence(
     let m = inputs.matrix;
     let settings = &inputs.desired.settings;
     let resources: Vec<&Resource> = m.resources.iter().filter(|r| r.client == client).collect();
+    let buckets = inputs.side.of_client(client);
     let mut principals = Vec::new();
-    for p in principals_of(m, client) {
-        principals.push(principal_evidence(inputs, p, client, &resources, keys));
+    for p in principals_of(m, inputs.side, client) {
+        principals.push(principal_evidence(
+            inputs, p, client, &resources, &buckets, keys,
+        ));
     }
     principals.sort_by(|a, b| (!a.member, &a.name).cmp(&(!b.member, &b.name)));
     let others = m
@@ -326,8 +370,11 @@ pub fn client_evidence(
                 .filter(|p| p.leak)
                 .map(|p| p.name.clone())
                 .collect(),
+            bucket_leaks: buckets.leaks.len(),
+            unreadable_buckets: buckets.unreadable.len(),
         },
         principals,
+        buckets,
         findings,
         max_key_age_days: settings.max_key_age_days,
         notes: m.notes.clone(),
@@ -335,12 +382,17 @@ pub fn client_evidence(
 }
 
 /// The principals the report on `client` describes: its members, and
-/// anyone else who reaches one of its resources.
-pub fn principals_of<'m>(m: &'m Matrix, client: &str) -> Vec<&'m Principal> {
+/// anyone else who reaches one of its resources, by its identity policies
+/// or by a bucket policy of `side`.
+pub fn principals_of<'m>(m: &'m Matrix, side: &ResourceSide, client: &str) -> Vec<&'m Principal> {
     m.principals
         .iter()
         .filter(|p| {
             p.clients.contains(client)
+                || side
+                    .leaks
+                    .iter()
+                    .any(|l| l.client == client && l.principal.as_deref() == Some(p.name.as_str()))
                 || m.cells()
                     .any(|c| c.principal == p.name && c.client == client && reaches(&c))
         })
@@ -352,6 +404,7 @@ fn principal_evidence(
     p: &Principal,
     client: &str,
     resources: &[&Resource],
+    buckets: &ClientBuckets,
     keys: &BTreeMap<String, Vec<ListedKey>>,
 ) -> PrincipalEvidence {
     let m = inputs.matrix;
@@ -365,8 +418,28 @@ fn principal_evidence(
         else {
             continue;
         };
-        if !member && !reaches(&cell) {
+        // The bucket policy statements that let this principal into this
+        // bucket, and what it may do with them and its own policies.
+        let let_in: Vec<&BucketLeak> = buckets
+            .leaks
+            .iter()
+            .filter(|l| {
+                r.kind == ResourceKind::Bucket
+                    && !r.from_prefix
+                    && l.bucket == r.name
+                    && l.principal.as_deref() == Some(p.name.as_str())
+            })
+            .collect();
+        if !member && !reaches(&cell) && let_in.is_empty() {
             continue;
+        }
+        let mut allowed = cell.allowed.to_vec();
+        for l in &let_in {
+            for a in &l.allowed {
+                if !allowed.contains(a) {
+                    allowed.push(a);
+                }
+            }
         }
         let because = match (member, user) {
             // The matrix keeps reaches for other clients only: ask for the
@@ -376,8 +449,9 @@ fn principal_evidence(
         };
         grants.push(Grant {
             resource: r.describe(),
-            allowed: cell.allowed.to_vec(),
+            allowed,
             because,
+            let_in_by: let_in.iter().map(|l| l.why()).collect(),
             conditional: cell.conditional,
         });
     }
@@ -403,6 +477,9 @@ fn principal_evidence(
 }
 
 /// The overview: one line per client and the client x client picture.
+// Long because it draws the picture from both sides in turn (the bucket
+// policies that let another client's principal in, then the matrix's
+// cells), then gathers the lines; each step needs the same indices.
 pub fn overview(inputs: &Inputs<'_>) -> Overview {
     let m = inputs.matrix;
     let clients: Vec<String> = m
@@ -422,6 +499,28 @@ pub fn overview(inputs: &Inputs<'_>) -> Overview {
     // client counts once.
     let mut reached: BTreeMap<(usize, usize), BTreeSet<&str>> = BTreeMap::new();
     let mut leak_in: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    // A bucket policy that lets another client's principal in draws that
+    // principal's row into the bucket's client's column, as a reach by its
+    // own policies would.
+    for l in &inputs.side.leaks {
+        let Some(name) = &l.principal else { continue };
+        let Some(p) = m.principals.iter().find(|p| &p.name == name) else {
+            continue;
+        };
+        let Some(j) = col(&l.client) else { continue };
+        leak_in
+            .entry(l.client.as_str())
+            .or_default()
+            .insert(&p.name);
+        let own_rows: Vec<usize> = if p.clients.is_empty() {
+            vec![rows.len() - 1]
+        } else {
+            p.clients.iter().filter_map(|c| col(c)).collect()
+        };
+        for i in own_rows {
+            reached.entry((i, j)).or_default().insert(&p.name);
+        }
+    }
     for cell in m.cells().filter(reaches) {
         let Some(p) = m.principals.iter().find(|p| p.name == cell.principal) else {
             continue;
@@ -457,7 +556,14 @@ pub fn overview(inputs: &Inputs<'_>) -> Overview {
                 .collect()
         })
         .collect();
-    let lines = client_lines(inputs, &clients, &leak_in);
+    let outside: Vec<BucketLeak> = inputs
+        .side
+        .leaks
+        .iter()
+        .filter(|l| l.principal.is_none())
+        .cloned()
+        .collect();
+    let lines = client_lines(inputs, &clients, &leak_in, &outside);
     Overview {
         source: inputs.source.clone(),
         clients: lines,
@@ -470,15 +576,19 @@ pub fn overview(inputs: &Inputs<'_>) -> Overview {
         resources_checked: m.resources.len(),
         max_key_age_days: inputs.desired.settings.max_key_age_days,
         notes: m.notes.clone(),
+        outside,
+        unreadable_buckets: inputs.side.unreadable.clone(),
     }
 }
 
-/// One line per client: its principals, their old keys and findings, and
-/// how many principals of other clients reach it (`leak_in`).
+/// One line per client: its principals, their old keys and findings, how
+/// many principals of other clients reach it (`leak_in`), and how many of
+/// its bucket grants let in another account or everyone (`outside`).
 fn client_lines(
     inputs: &Inputs<'_>,
     clients: &[String],
     leak_in: &BTreeMap<&str, BTreeSet<&str>>,
+    outside: &[BucketLeak],
 ) -> Vec<ClientLine> {
     let m = inputs.matrix;
     clients
@@ -501,6 +611,7 @@ fn client_lines(
                 old_keys: found.iter().filter(|f| f.check == Check::OldKey).count(),
                 findings: found.len(),
                 reached_by_others: leak_in.get(c.as_str()).map_or(0, BTreeSet::len),
+                open_to_outside: outside.iter().filter(|l| &l.client == c).count(),
             }
         })
         .collect()

@@ -275,3 +275,62 @@ fn a_not_action_grant_is_named_by_what_it_leaves_out() {
     assert_eq!(s.leaks[0].grants, "every action except `s3:DeleteObject`");
     assert_eq!(s.leaks[0].grantee, "everyone (`*`)");
 }
+
+/// `verify`'s text for this world and these bucket facts.
+fn verify_text(facts: Vec<ObservedBucket>) -> String {
+    let (desired, observed) = world();
+    let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
+    let facts = facts.into_iter().map(|f| (f.name.clone(), f)).collect();
+    let s = resource_side(&m, &observed, &BTreeMap::new(), &facts, ACCOUNT);
+    let mut out = Vec::new();
+    crate::render::verify::text(&m, &s, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The identity side alone holds here, so a verdict printed from the
+/// matrix would say "Isolation holds" above the bucket policy's leak: the
+/// text has one verdict, and it covers both sides.
+#[test]
+fn verify_text_says_isolation_is_broken_once_when_only_a_bucket_policy_leaks() {
+    let globex = format!("arn:aws:iam::{ACCOUNT}:user/provision/globex-app");
+    let text = verify_text(vec![
+        bucket("acme-assets", Some(allow(json!({"AWS": globex})))),
+        bucket("globex-data", None),
+    ]);
+    assert!(!text.contains("Isolation holds"), "{text}");
+    insta::assert_snapshot!(text, @r"
+    Access matrix: 2 principal(s) x 2 resource(s), evaluated from the account's live policies.
+
+    PRINCIPAL   MEMBER OF  RESOURCE            OWNER   ALLOWED
+    acme-app    acme       bucket acme-assets  acme    list get put delete
+    acme-app    acme       bucket globex-data  globex  -
+    globex-app  globex     bucket acme-assets  acme    -
+    globex-app  globex     bucket globex-data  globex  list get put delete
+
+    LEAK: `globex-app` is let into bucket `acme-assets` of client `acme` by its bucket policy: s3:ListBucket, s3:GetObject
+      - bucket policy of `acme-assets`, statement `#2` (`Grant`), grants `s3:GetObject`, `s3:ListBucket` to `arn:aws:iam::123456789012:user/provision/globex-app`
+    Isolation is broken: 1 leak(s): 0 principal/resource pair(s) cross clients through IAM policies, 1 grant(s) in bucket policies or ACLs let in another client, another account or everyone.
+    ");
+}
+
+#[test]
+fn verify_text_holds_for_both_sides_or_cannot_be_proven_for_an_unread_bucket() {
+    let clean = verify_text(vec![
+        bucket("acme-assets", None),
+        bucket("globex-data", None),
+    ]);
+    assert!(
+        clean.ends_with("Isolation holds: no principal reaches a bucket or distribution of a client it does not belong to, and no bucket policy or ACL of the 2 bucket(s) read lets in another client, another account or everyone.\n"),
+        "{clean}"
+    );
+    let mut denied = bucket("acme-assets", None);
+    denied.acl = Err("AccessDenied: Access Denied".into());
+    let unread = verify_text(vec![denied, bucket("globex-data", None)]);
+    assert!(!unread.contains("Isolation holds"), "{unread}");
+    assert!(
+        unread.ends_with(
+            "Isolation cannot be proven: 1 bucket(s) could not be read (see the notes above).\n"
+        ),
+        "{unread}"
+    );
+}

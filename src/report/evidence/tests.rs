@@ -10,12 +10,13 @@ use serde_json::json;
 
 use super::*;
 use crate::model::{
-    Access, CLIENT_TAG_KEY, Client, GROUP_POLICY_NAME, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
-    ObservedGroup, ObservedUser,
+    Access, AclGrant, CLIENT_TAG_KEY, Client, GROUP_POLICY_NAME, MANAGED_TAG_KEY,
+    MANAGED_TAG_VALUE, ObservedBucket, ObservedGroup, ObservedUser, PublicAccessBlock,
 };
 use crate::policy::document::group_policy;
 use crate::render::{evidence_html, evidence_markdown};
 use crate::report::audit::{KeyUsage, findings};
+use crate::report::buckets::resource_side;
 use crate::report::matrix::matrix;
 
 const ACCOUNT: &str = "123456789012";
@@ -138,33 +139,47 @@ fn listed() -> BTreeMap<String, Vec<ListedKey>> {
     )])
 }
 
-/// The client report and the overview, each in both formats.
+/// The client report and the overview, each in both formats, with no
+/// bucket read.
 fn outputs(desired: &Desired, observed: &Observed) -> [String; 4] {
+    outputs_with(desired, observed, &[])
+}
+
+/// [`outputs`] with the buckets saying `buckets` about themselves.
+fn outputs_with(desired: &Desired, observed: &Observed, buckets: &[ObservedBucket]) -> [String; 4] {
     outputs_read(
         desired,
         observed,
+        buckets,
         &report_rows(),
         &listed(),
         at(2026, 12, 1),
     )
 }
 
-/// [`outputs`] for the credential report `rows` and listed `keys`, read at
-/// `now`.
+/// [`outputs`] for the bucket facts `buckets`, the credential report
+/// `rows` and listed `keys`, read at `now`.
 fn outputs_read(
     desired: &Desired,
     observed: &Observed,
+    buckets: &[ObservedBucket],
     rows: &[ReportRow],
     keys: &BTreeMap<String, Vec<ListedKey>>,
     now: DateTime<Utc>,
 ) -> [String; 4] {
     let m = matrix(desired, observed, &BTreeMap::new(), ACCOUNT, None);
+    let facts = buckets
+        .iter()
+        .map(|b| (b.name.clone(), b.clone()))
+        .collect();
+    let side = resource_side(&m, observed, &BTreeMap::new(), &facts, ACCOUNT);
     let found = findings(rows, observed, &desired.settings, now);
     let inputs = Inputs {
         desired,
         observed,
         docs: &BTreeMap::new(),
         matrix: &m,
+        side: &side,
         report: rows,
         findings: &found,
         source: Source::new(ACCOUNT, "/provision/", now),
@@ -272,8 +287,14 @@ fn the_same_account_read_on_another_day_differs_only_in_the_read_time() {
             },
         ],
     );
-    let first = outputs_read(&d, &o, &rows, &keys, at(2026, 12, 1));
-    let later = outputs_read(&d, &o, &rows, &keys, at(2026, 12, 9));
+    // The buckets are read too, and one of them lets globex-app in: the
+    // bucket side is as stable as the rest.
+    let buckets = [
+        bucket("acme-assets", Some(let_globex_in())),
+        bucket("acme-assets-staging", None),
+    ];
+    let first = outputs_read(&d, &o, &buckets, &rows, &keys, at(2026, 12, 1));
+    let later = outputs_read(&d, &o, &buckets, &rows, &keys, at(2026, 12, 9));
     let client_md = &first[0];
     for check in ["(old-key)", "(unused-key)", "(never-used-key)"] {
         assert_eq!(
@@ -362,4 +383,171 @@ fn the_html_loads_nothing_from_outside() {
             assert!(!text.contains(needle), "{needle} in\n{text}");
         }
     }
+}
+
+const ALL_ON: PublicAccessBlock = PublicAccessBlock {
+    block_public_acls: true,
+    ignore_public_acls: true,
+    block_public_policy: true,
+    restrict_public_buckets: true,
+};
+
+/// A bucket with `policy`, an ACL for its owner alone, Block Public Access
+/// on and ownership enforced.
+fn bucket(name: &str, policy: Option<serde_json::Value>) -> ObservedBucket {
+    ObservedBucket {
+        name: name.into(),
+        missing: false,
+        policy: Ok(policy.map(|p| p.to_string())),
+        acl: Ok(vec![AclGrant {
+            grantee_type: "CanonicalUser".into(),
+            grantee: "owner-id".into(),
+            permission: "FULL_CONTROL".into(),
+            owner: true,
+        }]),
+        public_access_block: Ok(Some(ALL_ON)),
+        object_ownership: Ok(Some("BucketOwnerEnforced".into())),
+    }
+}
+
+/// acme-assets' policy: its own app (no leak), then a statement letting
+/// globex's app read, which its identity policies do not allow.
+fn let_globex_in() -> serde_json::Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Own", "Effect": "Allow",
+         "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/provision/acme-app")},
+         "Action": "s3:*", "Resource": "arn:aws:s3:::acme-assets/*"},
+        {"Sid": "LetGlobexRead", "Effect": "Allow",
+         "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/provision/globex-app")},
+         "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": ["arn:aws:s3:::acme-assets", "arn:aws:s3:::acme-assets/*"]}
+    ]})
+}
+
+/// Clean buckets: the verdict says the buckets were read, and nothing is
+/// red.
+#[test]
+fn clean_buckets_are_read_and_isolation_holds_on_both_sides() {
+    let (d, o) = world();
+    let [md, html, overview_md, overview_html] = outputs_with(
+        &d,
+        &o,
+        &[
+            bucket("acme-assets", None),
+            bucket("acme-assets-staging", None),
+        ],
+    );
+    assert!(
+        md.contains("none reaches them. No bucket policy or ACL of its 2 bucket(s) lets in another client, another account or everyone.\n"),
+        "{md}"
+    );
+    assert!(md.contains("## What its buckets let in"), "{md}");
+    for text in [&md, &html, &overview_md, &overview_html] {
+        assert!(!text.contains("LEAK"), "{text}");
+    }
+    assert!(overview_md.contains("> **Isolation holds** for every client"));
+}
+
+/// The identity side holds, but acme-assets' policy lets globex-app read:
+/// the report lists globex-app among those who reach the bucket, with the
+/// statement as the reason; the client's verdict is broken, and the
+/// overview's cell (globex -> acme) is a leak.
+#[test]
+fn a_bucket_policy_letting_another_clients_app_in_is_a_leak_with_its_statement() {
+    let (d, o) = world();
+    let buckets = [
+        bucket("acme-assets", Some(let_globex_in())),
+        bucket("acme-assets-staging", None),
+    ];
+    // Without the bucket side, this account is isolated.
+    let [clean_md, ..] = outputs(&d, &o);
+    assert!(clean_md.contains("> **Isolation holds.**"), "{clean_md}");
+    let [md, html, overview_md, overview_html] = outputs_with(&d, &o, &buckets);
+    insta::assert_snapshot!("client_bucket_leak_markdown", md);
+    insta::assert_snapshot!("overview_bucket_leak_markdown", overview_md);
+    assert!(
+        md.contains("> **LEAK: isolation is broken.** 1 principal(s) of other clients reach `acme`: `globex-app`. 1 grant(s) in the bucket policies or ACLs of `acme`"),
+        "{md}"
+    );
+    assert!(md.contains("### LEAK: `globex-app`"), "{md}");
+    assert!(
+        md.contains("- **bucket `acme-assets`:** list, get\n  - bucket policy of `acme-assets`, statement `#2` (`LetGlobexRead`), grants `s3:GetObject`, `s3:ListBucket` to `arn:aws:iam::123456789012:user/provision/globex-app`\n"),
+        "{md}"
+    );
+    assert!(html.contains("<p class=\"verdict broken leak\">"), "{html}");
+    assert!(
+        html.contains("bucket policy of <code>acme-assets</code>, statement <code>#2</code> (<code>LetGlobexRead</code>)"),
+        "{html}"
+    );
+    assert!(
+        overview_md.contains("| `globex` | **LEAK 1** | ✓ 2 |"),
+        "{overview_md}"
+    );
+    assert!(
+        overview_md.contains("| `acme` | 2 | 1 | 0 | **LEAK: 1** |")
+            || overview_md.contains("**LEAK: 1** |"),
+        "{overview_md}"
+    );
+    assert_eq!(overview_html.matches("<td class=\"leak\"").count(), 1);
+    assert!(!overview_html.contains("Isolation holds"));
+}
+
+/// A bucket open to everyone and one shared by ACL with another account
+/// have no client's row: the overview lists them as red lines, the client
+/// report names the grants, and the verdicts are broken. A missing Block
+/// Public Access is a warning, as in `verify`.
+#[test]
+fn grants_to_everyone_or_another_account_are_red_lines_and_warnings_are_shown() {
+    let (d, o) = world();
+    let public = json!({"Statement": [{"Sid": "Public", "Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-assets/*"}]});
+    let mut shared = bucket("acme-assets-staging", None);
+    shared.acl.as_mut().unwrap().push(AclGrant {
+        grantee_type: "CanonicalUser".into(),
+        grantee: "stranger-id".into(),
+        permission: "READ".into(),
+        owner: false,
+    });
+    shared.public_access_block = Ok(None);
+    let [md, html, overview_md, overview_html] =
+        outputs_with(&d, &o, &[bucket("acme-assets", Some(public)), shared]);
+    assert!(md.contains("> **LEAK: isolation is broken.** 2 grant(s) in the bucket policies or ACLs of `acme` let in"), "{md}");
+    assert!(md.contains("- **LEAK:** everyone (`*`) is let into bucket `acme-assets` of client `acme` by its bucket policy\n  - bucket policy of `acme-assets`, statement `#1` (`Public`), grants `s3:GetObject` to everyone (`*`)\n"), "{md}");
+    assert!(md.contains("ACL of `acme-assets-staging`, grant `#2`, grants READ to another account (canonical user `stranger-id`)"), "{md}");
+    assert!(md.contains("- **Warning:** bucket `acme-assets-staging` of client `acme` has no Block Public Access"), "{md}");
+    assert!(html.contains("<p class=\"verdict broken leak\">"), "{html}");
+    assert!(
+        overview_md.contains("> **LEAK: isolation is broken.**"),
+        "{overview_md}"
+    );
+    assert!(
+        overview_md.contains("**LEAK: 2 grant(s) to another account or everyone**"),
+        "{overview_md}"
+    );
+    assert!(overview_html.contains("<li><span class=\"leak\">LEAK</span> everyone (<code>*</code>) is let into bucket <code>acme-assets</code>"), "{overview_html}");
+    // No principal crosses: the picture has no red cell, the lines do.
+    assert_eq!(overview_html.matches("<td class=\"leak\"").count(), 0);
+}
+
+/// A bucket whose settings cannot be read may let anyone in: the report
+/// cannot say isolation holds (as `verify`), but nothing is drawn as a
+/// leak either.
+#[test]
+fn an_unreadable_bucket_leaves_isolation_unproven_in_the_report() {
+    let (d, o) = world();
+    let mut denied = bucket("acme-assets", None);
+    denied.policy = Err("AccessDenied: Access Denied".into());
+    let [md, html, overview_md, overview_html] =
+        outputs_with(&d, &o, &[denied, bucket("acme-assets-staging", None)]);
+    for text in [&md, &html, &overview_md, &overview_html] {
+        assert!(!text.contains("Isolation holds"), "{text}");
+        assert!(text.contains("Isolation cannot be proven."), "{text}");
+        assert!(!text.contains("LEAK"), "{text}");
+    }
+    assert!(md.contains("- **Not read:** the settings of bucket `acme-assets` of client `acme`: policy (AccessDenied: Access Denied)"), "{md}");
+    assert!(
+        overview_md
+            .contains("- **Not read:** the settings of bucket `acme-assets` of client `acme`"),
+        "{overview_md}"
+    );
 }

@@ -241,45 +241,21 @@ pub fn old_text(m: &OldMatrix, out: &mut dyn Write) -> io::Result<()> {
     for note in &m.notes {
         writeln!(out, "note: {note}")?;
     }
-    let leaks: Vec<&OldCell> = m.leaks().collect();
-    if leaks.is_empty() && !m.unreadable.is_empty() {
-        writeln!(
+    // The verdict is no longer the matrix's (it covers the buckets too):
+    // the oracle checks the table, the notes and the leaks.
+    for c in m.leaks() {
+        write!(
             out,
-            "Isolation cannot be proven: {} policy(ies) that apply to managed users could not be read (see the note above).",
-            m.unreadable.len()
+            "LEAK: `{}` reaches {} of client `{}`",
+            c.principal, c.described, c.client,
         )?;
-    } else if leaks.is_empty() {
-        writeln!(
-            out,
-            "Isolation holds: no principal reaches a bucket or distribution of a client it does not belong to."
-        )?;
-    } else {
-        for c in &leaks {
-            write!(
-                out,
-                "LEAK: `{}` reaches {} of client `{}`",
-                c.principal, c.described, c.client,
-            )?;
-            if c.allowed.is_empty() {
-                writeln!(out)?;
-            } else {
-                writeln!(out, ": {}", c.allowed.join(", "))?;
-            }
-            for reach in &c.reached_by {
-                writeln!(out, "  - {reach}")?;
-            }
+        if c.allowed.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, ": {}", c.allowed.join(", "))?;
         }
-        writeln!(
-            out,
-            "Isolation is broken: {} principal/resource pair(s) cross clients.",
-            leaks.len()
-        )?;
-        if !m.unreadable.is_empty() {
-            writeln!(
-                out,
-                "{} policy(ies) that apply to managed users could not be read (see the note above): there may be more.",
-                m.unreadable.len()
-            )?;
+        for reach in &c.reached_by {
+            writeln!(out, "  - {reach}")?;
         }
     }
     Ok(())

@@ -81,9 +81,16 @@ fn world(load_globex: bool) -> (Desired, Observed) {
     (desired, observed)
 }
 
+/// `verify`'s text for the matrix alone (no bucket read): the table, the
+/// leaks and the verdict.
 fn render(m: &Matrix) -> String {
     let mut out = Vec::new();
-    text(m, &mut out).unwrap();
+    crate::render::verify::text(
+        m,
+        &crate::report::buckets::ResourceSide::default(),
+        &mut out,
+    )
+    .unwrap();
     String::from_utf8(out).unwrap()
 }
 
