@@ -11,7 +11,8 @@ use std::io::{self, Write};
 
 use crate::report::buckets::BucketLeak;
 use crate::report::evidence::{
-    BUCKETS_READ, ClientEvidence, KeyFact, Overview, PrincipalEvidence, RULE, Source, short_names,
+    self, BUCKETS_READ, ClientEvidence, KeyFact, Overview, PrincipalEvidence, RULE, Source,
+    short_names,
 };
 
 /// The style sheet. Colours are kept when printing
@@ -177,9 +178,12 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     } else if !e.proof.holds() {
         writeln!(
             out,
-            "<p class=\"verdict unproven\"><strong>Isolation cannot be proven.</strong> The settings of {} bucket(s) of {} could not be read: a bucket policy or ACL there may let anyone in (see below).</p>",
-            e.proof.unreadable_buckets,
-            code(&e.client)
+            "<p class=\"verdict unproven\"><strong>Isolation cannot be proven.</strong> {}</p>",
+            evidence::unproven_reason(
+                e.proof.unreadable_buckets,
+                e.proof.unreadable_policies,
+                &format!("bucket(s) of {}", code(&e.client))
+            )
         )?;
     } else {
         write!(
@@ -431,8 +435,12 @@ pub fn overview(o: &Overview, out: &mut dyn Write) -> io::Result<()> {
     } else if !o.isolated() {
         writeln!(
             out,
-            "<p class=\"verdict unproven\"><strong>Isolation cannot be proven.</strong> The settings of {} client bucket(s) could not be read: a bucket policy or ACL there may let anyone in (see below).</p>",
-            o.unreadable_buckets.len()
+            "<p class=\"verdict unproven\"><strong>Isolation cannot be proven.</strong> {}</p>",
+            evidence::unproven_reason(
+                o.unreadable_buckets.len(),
+                o.unreadable_policies,
+                "client bucket(s)"
+            )
         )?;
     } else {
         writeln!(

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use crate::report::buckets::BucketLeak;
 use crate::report::evidence::{
-    BUCKETS_READ, ClientEvidence, KeyFact, Overview, PrincipalEvidence, RULE, short_names,
+    self, BUCKETS_READ, ClientEvidence, KeyFact, Overview, PrincipalEvidence, RULE, short_names,
 };
 
 /// `text` as inline code, with a fence longer than any run of backticks
@@ -101,9 +101,12 @@ pub fn client(e: &ClientEvidence, out: &mut dyn Write) -> io::Result<()> {
     } else if !e.proof.holds() {
         writeln!(
             out,
-            "> **Isolation cannot be proven.** The settings of {} bucket(s) of {} could not be read: a bucket policy or ACL there may let anyone in (see below).",
-            e.proof.unreadable_buckets,
-            code(&e.client)
+            "> **Isolation cannot be proven.** {}",
+            evidence::unproven_reason(
+                e.proof.unreadable_buckets,
+                e.proof.unreadable_policies,
+                &format!("bucket(s) of {}", code(&e.client))
+            )
         )?;
     } else {
         write!(
@@ -342,8 +345,12 @@ pub fn overview(o: &Overview, out: &mut dyn Write) -> io::Result<()> {
     } else if !o.isolated() {
         writeln!(
             out,
-            "> **Isolation cannot be proven.** The settings of {} client bucket(s) could not be read: a bucket policy or ACL there may let anyone in (see below).",
-            o.unreadable_buckets.len()
+            "> **Isolation cannot be proven.** {}",
+            evidence::unproven_reason(
+                o.unreadable_buckets.len(),
+                o.unreadable_policies,
+                "client bucket(s)"
+            )
         )?;
     } else {
         writeln!(

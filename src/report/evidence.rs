@@ -195,12 +195,15 @@ pub struct Proof {
     pub bucket_leaks: usize,
     /// The client's buckets whose settings could not be read.
     pub unreadable_buckets: usize,
+    /// Policies attached to principals of the account whose documents
+    /// could not be read: they may grant anything, anywhere.
+    pub unreadable_policies: usize,
 }
 
 impl Proof {
     /// Nothing reaches the client, and everything was read.
     pub fn holds(&self) -> bool {
-        !self.broken() && self.unreadable_buckets == 0
+        !self.broken() && self.unreadable_buckets == 0 && self.unreadable_policies == 0
     }
 
     /// Something of another client, another account or everyone reaches
@@ -284,12 +287,15 @@ pub struct Overview {
     pub outside: Vec<BucketLeak>,
     /// Client buckets whose settings could not be read.
     pub unreadable_buckets: Vec<String>,
+    /// Policies attached to principals of the account whose documents
+    /// could not be read: they may grant anything, anywhere.
+    pub unreadable_policies: usize,
 }
 
 impl Overview {
     /// Nothing crosses, and everything was read.
     pub fn isolated(&self) -> bool {
-        !self.broken() && self.unreadable_buckets.is_empty()
+        !self.broken() && self.unreadable_buckets.is_empty() && self.unreadable_policies == 0
     }
 
     /// A principal reaches a client it does not belong to, or a bucket
@@ -372,6 +378,7 @@ pub fn client_evidence(
                 .collect(),
             bucket_leaks: buckets.leaks.len(),
             unreadable_buckets: buckets.unreadable.len(),
+            unreadable_policies: m.unreadable.len(),
         },
         principals,
         buckets,
@@ -578,6 +585,7 @@ pub fn overview(inputs: &Inputs<'_>) -> Overview {
         notes: m.notes.clone(),
         outside,
         unreadable_buckets: inputs.side.unreadable.clone(),
+        unreadable_policies: m.unreadable.len(),
     }
 }
 
@@ -619,3 +627,29 @@ fn client_lines(
 
 #[cfg(test)]
 mod tests;
+
+/// Why isolation cannot be proven, for a verdict: the parts that could not
+/// be read, each with what it may hide. `buckets` names them as the printer
+/// marks them up ("bucket(s) of `acme`", "client bucket(s)").
+pub fn unproven_reason(
+    unreadable_buckets: usize,
+    unreadable_policies: usize,
+    buckets: &str,
+) -> String {
+    let mut parts = Vec::new();
+    if unreadable_buckets > 0 {
+        parts.push(format!(
+            "the settings of {unreadable_buckets} {buckets} could not be read: a bucket policy or ACL there may let anyone in"
+        ));
+    }
+    if unreadable_policies > 0 {
+        parts.push(format!(
+            "{unreadable_policies} attached policy(ies) could not be read: they may grant anything"
+        ));
+    }
+    let mut text = parts.join("; ");
+    if let Some(first) = text.get(..1) {
+        text = first.to_uppercase() + &text[1..];
+    }
+    text + " (see below)."
+}

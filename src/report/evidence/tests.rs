@@ -551,3 +551,28 @@ fn an_unreadable_bucket_leaves_isolation_unproven_in_the_report() {
         "{overview_md}"
     );
 }
+
+/// A policy attached to a principal whose document could not be read may
+/// grant anything: the report, like `verify`, cannot call that isolated.
+#[test]
+fn an_unreadable_attached_policy_leaves_isolation_unproven_in_the_report() {
+    let (d, mut o) = world();
+    o.users
+        .get_mut("globex-app")
+        .unwrap()
+        .attached_policies
+        .push(format!("arn:aws:iam::{ACCOUNT}:policy/hand-made"));
+    let [md, html, overview_md, overview_html] = outputs_with(
+        &d,
+        &o,
+        &[bucket("acme-assets", None), bucket("acme-assets-staging", None)],
+    );
+    for text in [&md, &html, &overview_md, &overview_html] {
+        assert!(!text.contains("Isolation holds"), "{text}");
+        assert!(text.contains("Isolation cannot be proven."), "{text}");
+        assert!(
+            text.contains("1 attached policy(ies) could not be read: they may grant anything"),
+            "{text}"
+        );
+    }
+}
