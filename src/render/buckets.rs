@@ -5,9 +5,10 @@
 
 use std::io::{self, Write};
 
-use serde_json::Value;
+use serde::Serialize;
 
-use crate::report::buckets::ResourceSide;
+use crate::render::matrix::JsonMatrix;
+use crate::report::buckets::{BucketLeak, BucketReport, ResourceSide};
 use crate::report::matrix::Matrix;
 
 /// The resource side as text: one `LEAK` per grant with where it is, and
@@ -42,23 +43,24 @@ pub fn text(side: &ResourceSide, out: &mut dyn Write) -> io::Result<()> {
 /// itself), `bucket_leaks`, `bucket_warnings` and `unreadable_buckets`;
 /// `isolated` is true only when both sides hold.
 pub fn json(m: &Matrix, side: &ResourceSide, out: &mut dyn Write) -> io::Result<()> {
-    let mut buffer = Vec::new();
-    crate::render::matrix::json(m, &mut buffer)?;
-    let mut doc: Value = serde_json::from_slice(&buffer).map_err(io::Error::other)?;
-    if let Some(map) = doc.as_object_mut() {
-        let isolated = m.isolated() && side.isolated();
-        map.insert("isolated".into(), Value::Bool(isolated));
-        map.insert("buckets".into(), serde_json::to_value(&side.buckets)?);
-        map.insert("bucket_leaks".into(), serde_json::to_value(&side.leaks)?);
-        map.insert(
-            "bucket_warnings".into(),
-            serde_json::to_value(&side.warnings)?,
-        );
-        map.insert(
-            "unreadable_buckets".into(),
-            serde_json::to_value(&side.unreadable)?,
-        );
+    // Streamed like the matrix's own JSON: at 300 clients the access list
+    // is hundreds of megabytes, which must never be held as one value.
+    #[derive(Serialize)]
+    struct Verify<'a> {
+        #[serde(flatten)]
+        matrix: JsonMatrix<'a>,
+        buckets: &'a [BucketReport],
+        bucket_leaks: &'a [BucketLeak],
+        bucket_warnings: &'a [String],
+        unreadable_buckets: &'a [String],
     }
+    let doc = Verify {
+        matrix: JsonMatrix::new(m, m.isolated() && side.isolated()),
+        buckets: &side.buckets,
+        bucket_leaks: &side.leaks,
+        bucket_warnings: &side.warnings,
+        unreadable_buckets: &side.unreadable,
+    };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }

@@ -168,8 +168,10 @@ impl Serialize for Leaks<'_> {
     }
 }
 
+/// The matrix's JSON fields, streamed: a caller that adds fields of its own
+/// flattens this into its document (see `render::buckets::json`).
 #[derive(Serialize)]
-struct JsonMatrix<'a> {
+pub struct JsonMatrix<'a> {
     format_version: &'static str,
     isolated: bool,
     principals: &'a [Principal],
@@ -182,20 +184,27 @@ struct JsonMatrix<'a> {
     notes: &'a [String],
 }
 
+impl<'a> JsonMatrix<'a> {
+    /// The fields of `m`, with `isolated` as the caller decided it.
+    pub fn new(m: &'a Matrix, isolated: bool) -> Self {
+        JsonMatrix {
+            format_version: JSON_FORMAT_VERSION,
+            isolated,
+            principals: &m.principals,
+            resources: &m.resources,
+            access: Access(m),
+            leaks: Leaks(m),
+            unreadable_policies: &m.unreadable,
+            notes: &m.notes,
+        }
+    }
+}
+
 /// Writes the matrix as JSON: `format_version`, `isolated`, `principals`,
 /// `resources`, `access` (one entry per pair), `leaks`,
 /// `unreadable_policies` and `notes`.
 pub fn json(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
-    let doc = JsonMatrix {
-        format_version: JSON_FORMAT_VERSION,
-        isolated: m.isolated(),
-        principals: &m.principals,
-        resources: &m.resources,
-        access: Access(m),
-        leaks: Leaks(m),
-        unreadable_policies: &m.unreadable,
-        notes: &m.notes,
-    };
+    let doc = JsonMatrix::new(m, m.isolated());
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }
