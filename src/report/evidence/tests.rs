@@ -565,7 +565,10 @@ fn an_unreadable_attached_policy_leaves_isolation_unproven_in_the_report() {
     let [md, html, overview_md, overview_html] = outputs_with(
         &d,
         &o,
-        &[bucket("acme-assets", None), bucket("acme-assets-staging", None)],
+        &[
+            bucket("acme-assets", None),
+            bucket("acme-assets-staging", None),
+        ],
     );
     for text in [&md, &html, &overview_md, &overview_html] {
         assert!(!text.contains("Isolation holds"), "{text}");
