@@ -100,79 +100,37 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
     let shared = loader.load().await;
     let calls = CallCounter::default();
     let pacer = SharedPacer::new();
-    let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&shared)
-            .interceptor(calls.clone())
-            .http_client(paced::PacedClient {
-                inner: https_client(),
-                pacer: pacer.clone(),
-                calls: calls.clone(),
-            })
-            .retry_partition(no_retry_quota())
-            .build(),
-    );
+    // Every client counts its calls and sends them through a pacer; only
+    // IAM's pacer is shared (IAM throttles per account). The SDK crates'
+    // builders are distinct types, hence a macro rather than a function.
+    macro_rules! client {
+        ($sdk:ident, $pacer:expr) => {
+            $sdk::Client::from_conf(
+                $sdk::config::Builder::from(&shared)
+                    .interceptor(calls.clone())
+                    .http_client(paced::PacedClient {
+                        inner: https_client(),
+                        pacer: $pacer,
+                        calls: calls.clone(),
+                    })
+                    .retry_partition(no_retry_quota())
+                    .build(),
+            )
+        };
+    }
+    let iam = client!(aws_sdk_iam, pacer.clone());
     // STS has its own limits; its one call per run needs no pacing beyond
     // being counted, so it gets a pacer of its own.
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&shared)
-            .interceptor(calls.clone())
-            .http_client(paced::PacedClient {
-                inner: https_client(),
-                pacer: SharedPacer::new(),
-                calls: calls.clone(),
-            })
-            .retry_partition(no_retry_quota())
-            .build(),
-    );
+    let sts = client!(aws_sdk_sts, SharedPacer::new());
     // S3 throttles per bucket and prefix, not per account: like STS, its
     // calls are counted through a pacer of their own.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&shared)
-            .interceptor(calls.clone())
-            .http_client(paced::PacedClient {
-                inner: https_client(),
-                pacer: SharedPacer::new(),
-                calls: calls.clone(),
-            })
-            .retry_partition(no_retry_quota())
-            .build(),
-    );
+    let s3 = client!(aws_sdk_s3, SharedPacer::new());
     // CloudFront's one list per import is paced like S3's.
-    let cloudfront = aws_sdk_cloudfront::Client::from_conf(
-        aws_sdk_cloudfront::config::Builder::from(&shared)
-            .interceptor(calls.clone())
-            .http_client(paced::PacedClient {
-                inner: https_client(),
-                pacer: SharedPacer::new(),
-                calls: calls.clone(),
-            })
-            .retry_partition(no_retry_quota())
-            .build(),
-    );
+    let cloudfront = client!(aws_sdk_cloudfront, SharedPacer::new());
     // The secret stores, like S3, throttle per service and see one call per
     // new key: counted through pacers of their own.
-    let ssm = aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::config::Builder::from(&shared)
-            .interceptor(calls.clone())
-            .http_client(paced::PacedClient {
-                inner: https_client(),
-                pacer: SharedPacer::new(),
-                calls: calls.clone(),
-            })
-            .retry_partition(no_retry_quota())
-            .build(),
-    );
-    let secretsmanager = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::config::Builder::from(&shared)
-            .interceptor(calls.clone())
-            .http_client(paced::PacedClient {
-                inner: https_client(),
-                pacer: SharedPacer::new(),
-                calls: calls.clone(),
-            })
-            .retry_partition(no_retry_quota())
-            .build(),
-    );
+    let ssm = client!(aws_sdk_ssm, SharedPacer::new());
+    let secretsmanager = client!(aws_sdk_secretsmanager, SharedPacer::new());
     Aws {
         iam,
         sts,
