@@ -151,7 +151,7 @@ impl<'a> Validator<'a> {
             );
             return;
         }
-        if let Some((owner, _)) = groups.iter().find(|(g, _)| g.to_lowercase() == key) {
+        if let Some((_, owner)) = groups.iter().find(|(g, _)| g.to_lowercase() == key) {
             self.push(
                 Diagnostic::error(format!(
                     "app user `{app}` of client `{}` has the name of client `{owner}`'s group",
@@ -167,12 +167,18 @@ impl<'a> Validator<'a> {
             return;
         }
         if let Some((other, other_loc)) = seen.get(&key) {
-            let message = if *other == client.name.get_ref().as_str() {
-                format!("client `{other}` declares the app user `{app}` twice")
+            let (message, note) = if *other == client.name.get_ref().as_str() {
+                (
+                    format!("client `{other}` declares the app user `{app}` twice"),
+                    "each app is one IAM user, and IAM user names are unique",
+                )
             } else {
-                format!(
-                    "clients `{other}` and `{}` both use the app user `{app}`",
-                    client.name.get_ref()
+                (
+                    format!(
+                        "clients `{other}` and `{}` both use the app user `{app}`",
+                        client.name.get_ref()
+                    ),
+                    "an app user belongs to exactly one client",
                 )
             };
             let other_loc = other_loc.clone();
@@ -184,7 +190,7 @@ impl<'a> Validator<'a> {
                         other_loc.span,
                         format!("app user of `{other}`"),
                     )
-                    .with_note("an app user belongs to exactly one client")
+                    .with_note(note)
                     .with_help(help),
             );
             return;
