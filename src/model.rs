@@ -311,6 +311,19 @@ pub struct Desired {
     pub context_developer_declarations: BTreeMap<String, Developer>,
 }
 
+impl Desired {
+    /// The users of every app of `[[clients.apps]]` in the configuration
+    /// (context files included): each holds its grant as its own inline
+    /// `provision-s3`, which is provision's, not a hand edit.
+    pub fn app_grant_holders(&self) -> BTreeSet<String> {
+        self.clients
+            .values()
+            .chain(self.context_clients.values())
+            .flat_map(|c| c.apps.iter().map(|a| a.name.clone()))
+            .collect()
+    }
+}
+
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form
 /// to fingerprint (see `saved`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

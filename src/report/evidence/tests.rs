@@ -175,7 +175,13 @@ fn outputs_read(
         .map(|b| (b.name.clone(), b.clone()))
         .collect();
     let side = resource_side(&m, observed, &BTreeMap::new(), &facts, ACCOUNT);
-    let found = findings(rows, observed, &desired.settings, now);
+    let found = findings(
+        rows,
+        observed,
+        &desired.settings,
+        &desired.app_grant_holders(),
+        now,
+    );
     let inputs = Inputs {
         desired,
         observed,
