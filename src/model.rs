@@ -159,8 +159,16 @@ pub struct Client {
     /// Memberships that end after a date
     /// (`developers = [{ name = "bob", expires = 2027-01-31 }]`).
     pub membership_expires: BTreeMap<String, NaiveDate>,
-    /// Application user name; `None` when the file says `app_user = ""`.
+    /// Application user name; `None` when the file says `app_user = ""`
+    /// or declares `[[clients.apps]]`.
     pub app_user: Option<String>,
+    /// Per-bucket access levels of the client's developers
+    /// (`bucket_access`), overriding [`Client::access`] for those buckets.
+    /// Every key is one of [`Client::buckets`].
+    pub bucket_access: BTreeMap<String, Access>,
+    /// Applications (`[[clients.apps]]`), one IAM user each: unlike the one
+    /// [`Client::app_user`], each holds its own grant and is in no group.
+    pub apps: Vec<App>,
     /// CloudFront distribution ids the client may invalidate.
     pub distributions: Vec<String>,
     /// The file the client was declared in.
@@ -172,6 +180,41 @@ impl Client {
     pub fn group_name(&self) -> String {
         group_name(&self.name)
     }
+
+    /// Every application user of the client: the one `app_user` (in the
+    /// client's group) or the users of its `[[clients.apps]]`.
+    pub fn app_users(&self) -> impl Iterator<Item = &str> {
+        self.app_user
+            .as_deref()
+            .into_iter()
+            .chain(self.apps.iter().map(|a| a.name.as_str()))
+    }
+
+    /// The access level of the client's developers on `bucket`.
+    pub fn access_to(&self, bucket: &str) -> Access {
+        self.bucket_access
+            .get(bucket)
+            .copied()
+            .unwrap_or(self.access)
+    }
+}
+
+/// One application of a client (`[[clients.apps]]`, an environment such as
+/// `acme-prod`): an IAM user with one access key, granted its own subset of
+/// the client's buckets through its own inline policy
+/// ([`GROUP_POLICY_NAME`], as on client groups), not through the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// The IAM user name.
+    pub name: String,
+    /// Exact buckets it reaches: some of the client's.
+    pub buckets: Vec<String>,
+    /// Bucket prefixes it reaches: some of the client's.
+    pub bucket_prefixes: Vec<String>,
+    pub access: Access,
+    /// Its permissions boundary, when the file gives one; otherwise the
+    /// settings' applies.
+    pub permissions_boundary: Option<String>,
 }
 
 /// Name of the IAM group of client `client`.
@@ -266,6 +309,19 @@ pub struct Desired {
     /// The declarations of [`Desired::context_developers`], for the same
     /// reason: whether their memberships have ended is in the files.
     pub context_developer_declarations: BTreeMap<String, Developer>,
+}
+
+impl Desired {
+    /// The users of every app of `[[clients.apps]]` in the configuration
+    /// (context files included): each holds its grant as its own inline
+    /// `provision-s3`, which is provision's, not a hand edit.
+    pub fn app_grant_holders(&self) -> BTreeSet<String> {
+        self.clients
+            .values()
+            .chain(self.context_clients.values())
+            .flat_map(|c| c.apps.iter().map(|a| a.name.clone()))
+            .collect()
+    }
 }
 
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form

@@ -82,7 +82,25 @@ impl Backend for Aws {
             } => narrow_grant(iam, group, policy_name, arn.as_deref(), after.as_ref()).await,
             Change::DeleteUserPolicy {
                 user, policy_name, ..
+            }
+            | Change::NarrowUserPolicy {
+                user,
+                policy_name,
+                after: None,
+                ..
             } => delete_user_policy(iam, user, policy_name).await,
+            Change::PutUserPolicy {
+                user,
+                policy_name,
+                after,
+                ..
+            }
+            | Change::NarrowUserPolicy {
+                user,
+                policy_name,
+                after: Some(after),
+                ..
+            } => put_user_policy(iam, user, policy_name, after).await,
             Change::DetachUserPolicy { user, policy_arn } => {
                 detach_user_policy(iam, user, policy_arn).await
             }
@@ -375,6 +393,29 @@ async fn narrow_grant(
         (Some(arn), Some(after)) => set_policy_document(iam, arn, &after.to_string()).await?,
         (Some(arn), None) => delete_own_policy(iam, group, arn).await?,
     }
+    Ok(())
+}
+
+/// `PutUserPolicy`: an app's grant (see [`Change::PutUserPolicy`]),
+/// riding out IAM's eventual consistency right after the user's creation
+/// as [`put_group_policy`] does.
+async fn put_user_policy(
+    iam: &Client,
+    user: &str,
+    policy_name: &str,
+    after: &Value,
+) -> Result<(), ApplyError> {
+    let document = after.to_string();
+    check!(
+        "PutUserPolicy",
+        settle(|| iam
+            .put_user_policy()
+            .user_name(user)
+            .policy_name(policy_name)
+            .policy_document(&document)
+            .send())
+        .await
+    );
     Ok(())
 }
 

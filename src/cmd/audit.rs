@@ -29,6 +29,7 @@ pub async fn run(args: &AuditArgs, ctx: &Context) -> Result<ExitStatus> {
             &report,
             &observed,
             &desired.settings,
+            &desired.app_grant_holders(),
             chrono::Utc::now(),
         ))
     }

@@ -22,7 +22,7 @@ A configuration is a \fB.toml\fR file or a directory of them (not recursive); a 
 \fBname\fR (the IAM user name), \fBemail\fR, \fBexpires\fR (a date written \fB2027\-03\-31\fR, without quotes), \fBdisabled\fR.
 .TP
 \fB[[clients]]\fR
-\fBname\fR, \fBbuckets\fR and/or \fBbucket_prefixes\fR, \fBaccess\fR (\fBread\-only\fR, \fBread\-write\fR or \fBfull\fR), \fBdevelopers\fR (names, or \fB{ name = "bob", expires = 2027\-01\-31 }\fR), \fBapp_user\fR, \fB[clients.cloudfront]\fR with \fBdistributions\fR.
+\fBname\fR, \fBbuckets\fR and/or \fBbucket_prefixes\fR, \fBaccess\fR (\fBread\-only\fR, \fBread\-write\fR or \fBfull\fR), \fBdevelopers\fR (names, or \fB{ name = "bob", expires = 2027\-01\-31 }\fR), \fBapp_user\fR, \fBbucket_access\fR (developers' level per bucket), \fB[[clients.apps]]\fR (instead of \fBapp_user\fR: \fBname\fR, \fBbuckets\fR, \fBaccess\fR, \fBpermissions_boundary\fR), \fB[clients.cloudfront]\fR with \fBdistributions\fR.
 .PP
 \fBprovision schema\fR prints the JSON Schema of the format.
 .SH "EXIT STATUS"

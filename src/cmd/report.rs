@@ -106,7 +106,13 @@ async fn report_inner(
     let facts = observe::buckets::bucket_facts(aws, &account, &names).await;
     let side = buckets::resource_side(&matrix, &observed, &docs, &facts, &account);
     let report = parse_report(&credential_report(aws).await?)?;
-    let found = findings(&report, &observed, &desired.settings, now);
+    let found = findings(
+        &report,
+        &observed,
+        &desired.settings,
+        &desired.app_grant_holders(),
+        now,
+    );
     let inputs = Inputs {
         desired,
         observed: &observed,

@@ -139,11 +139,7 @@ async fn due_users(
     let max = settings.max_key_age_days;
     let now = chrono::Utc::now().timestamp();
     let mut chosen = Vec::new();
-    for user in desired
-        .clients
-        .values()
-        .filter_map(|c| c.app_user.as_deref())
-    {
+    for user in desired.clients.values().flat_map(|c| c.app_users()) {
         let found = match read_user(aws, user).await {
             Ok(found) => found,
             Err(UserError::NoSuchUser { .. }) => {

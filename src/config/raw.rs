@@ -11,7 +11,7 @@
 //! of `[[developers]]` and `[[clients]]` on its own, and within an entry
 //! leaves out only the key that failed (see [`entry`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use serde::Deserialize;
@@ -252,6 +252,9 @@ pub(super) struct RawClient {
     pub developers: Option<Spanned<Vec<RawMember>>>,
     pub app_user: Option<Spanned<String>>,
     pub cloudfront: Option<Spanned<RawCloudFront>>,
+    /// Per-bucket access of developers: bucket name -> access level.
+    pub bucket_access: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    pub apps: Option<Spanned<Vec<Spanned<RawApp>>>>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,
@@ -308,6 +311,17 @@ impl<'de> Deserialize<'de> for RawMember {
             )),
         }
     }
+}
+
+/// One `[[clients.apps]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a `[[clients.apps]]` table")]
+pub(super) struct RawApp {
+    pub name: Option<Spanned<String>>,
+    pub buckets: Option<SpannedList>,
+    pub access: Option<Spanned<String>>,
+    pub permissions_boundary: Option<Spanned<String>>,
+    pub github: Option<SpannedList>,
 }
 
 /// `[clients.cloudfront]`.

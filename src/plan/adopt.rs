@@ -150,7 +150,7 @@ fn adoptable_user(user: &ObservedUser, role: Option<&Role>, path: &str) -> Resul
     }
     role.cloned().ok_or_else(|| {
         format!(
-            "user `{name}` is not declared in the files given (as a developer or a client's `app_user`); provision takes over only users the files declare: declare it, or check the name"
+            "user `{name}` is not declared in the files given (as a developer, a client's `app_user` or an app of `[[clients.apps]]`); provision takes over only users the files declare: declare it, or check the name"
         )
     })
 }

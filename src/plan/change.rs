@@ -150,6 +150,27 @@ pub enum Change {
         policy_name: String,
         before: Value,
     },
+    /// `PutUserPolicy`: write the grant of an application of
+    /// `[[clients.apps]]`, provision's inline policy on its user (`before`
+    /// is `None` when the policy is new). It grants only what `before` had
+    /// or what a [`Change::NarrowUserPolicy`] left: anything the app loses
+    /// was taken away in the first phase.
+    PutUserPolicy {
+        user: String,
+        policy_name: String,
+        before: Option<Value>,
+        after: Value,
+    },
+    /// Take away, in the first phase, what an app's grant loses, as
+    /// [`Change::NarrowGrant`] does for a client group: write `after`,
+    /// what both the live grant and the new one allow, or delete the
+    /// policy when nothing stays (`None`).
+    NarrowUserPolicy {
+        user: String,
+        policy_name: String,
+        before: Value,
+        after: Option<Value>,
+    },
     /// Detach a managed policy someone attached to a managed user.
     DetachUserPolicy {
         user: String,
@@ -261,9 +282,13 @@ impl Change {
             | Change::AddMember { .. }
             | Change::CreateAccessKey { .. } => Action::Create,
             Change::PutGroupPolicy { before: None, .. }
+            | Change::PutUserPolicy { before: None, .. }
             | Change::PutManagedPolicy { before: None, .. } => Action::Create,
-            Change::NarrowGrant { after: None, .. } => Action::Delete,
+            Change::NarrowGrant { after: None, .. }
+            | Change::NarrowUserPolicy { after: None, .. } => Action::Delete,
             Change::NarrowGrant { .. }
+            | Change::NarrowUserPolicy { .. }
+            | Change::PutUserPolicy { .. }
             | Change::PutGroupPolicy { .. }
             | Change::PutManagedPolicy { .. }
             | Change::UpdateUserTags { .. }
@@ -304,7 +329,10 @@ impl Change {
             Change::SetUserBoundary { .. } | Change::RemoveUserBoundary { .. } => {
                 Kind::PermissionsBoundary
             }
-            Change::DeleteUserPolicy { .. } | Change::DetachUserPolicy { .. } => Kind::UserPolicy,
+            Change::DeleteUserPolicy { .. }
+            | Change::DetachUserPolicy { .. }
+            | Change::PutUserPolicy { .. }
+            | Change::NarrowUserPolicy { .. } => Kind::UserPolicy,
         }
     }
 
@@ -337,6 +365,12 @@ impl Change {
             } => format!("{group}/{policy_name}"),
             Change::DeleteUserPolicy {
                 user, policy_name, ..
+            }
+            | Change::PutUserPolicy {
+                user, policy_name, ..
+            }
+            | Change::NarrowUserPolicy {
+                user, policy_name, ..
             } => format!("{user}/{policy_name}"),
             Change::DetachUserPolicy { user, policy_arn } => format!("{user}/{policy_arn}"),
             Change::DeleteManagedPolicy { group, arn, .. } => {
@@ -356,7 +390,9 @@ impl Change {
     /// `~ user alice: adopt (path / → /provision/, tag managed-by=provision)`.
     pub fn label(&self) -> String {
         let suffix = match self {
-            Change::NarrowGrant { .. } => " (narrows first)".to_owned(),
+            Change::NarrowGrant { .. } | Change::NarrowUserPolicy { .. } => {
+                " (narrows first)".to_owned()
+            }
             Change::AdoptUser {
                 before_path, path, ..
             } => format!(
@@ -410,6 +446,7 @@ impl Change {
             | Change::DisableUser { .. }
             | Change::RemoveMember { .. }
             | Change::NarrowGrant { .. }
+            | Change::NarrowUserPolicy { .. }
             | Change::DeleteGroupPolicy { .. }
             | Change::DetachGroupPolicy { .. }
             | Change::DeleteUserPolicy { .. }
@@ -419,6 +456,7 @@ impl Change {
             | Change::AdoptGroup { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
+            | Change::PutUserPolicy { .. }
             | Change::PutManagedPolicy { .. }
             | Change::DeleteManagedPolicy { .. }
             | Change::SetUserBoundary { .. }

@@ -65,6 +65,19 @@ pub enum PlanError {
         size: usize,
         limit: usize,
     },
+    /// The grant of an app of `[[clients.apps]]` does not fit the inline
+    /// policy quota of its user.
+    #[error(
+        "the policy of app `{app}` of client `{client}` (in `{file}`) would be {size} characters, over IAM's limit of {limit} for a user's inline policies; give the app fewer buckets (`buckets = [...]` in its `[[clients.apps]]`), or use `bucket_prefixes`"
+    )]
+    AppPolicyTooLarge {
+        app: String,
+        client: String,
+        /// The file the client is declared in.
+        file: String,
+        size: usize,
+        limit: usize,
+    },
     /// A user would be in more groups than IAM allows.
     #[error(
         "user `{user}` would be in {count} groups ({managed} client groups and {unmanaged} other groups), over IAM's limit of {limit} groups per user; remove it from some clients"

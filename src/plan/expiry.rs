@@ -131,6 +131,8 @@ mod tests {
                 access: Access::ReadOnly,
                 developers: vec!["alice".into(), "bob".into(), "carol".into()],
                 membership_expires,
+                bucket_access: Default::default(),
+                apps: Vec::new(),
                 app_user: Some("acme-app".into()),
                 distributions: vec![],
                 source: PathBuf::from("acme.toml"),

@@ -14,10 +14,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{Desired, Observed};
+use crate::model::{App, Client, Desired, Observed};
 use crate::policy::lint::Drift;
 
 mod adopt;
+mod apps;
 mod change;
 mod collisions;
 mod error;
@@ -173,6 +174,7 @@ pub fn plan_with(
     plan.changes.extend(adoption.changes);
     users::plan_users(&inputs, options, &mut plan);
     let mut members_after = groups::plan_groups(&inputs, &mut plan);
+    apps::plan_apps(&inputs, &mut plan);
     let deleted_clients = strays::undeclared_groups(&inputs, &mut members_after, &mut plan);
     let deleted_users =
         strays::undeclared_users(&inputs, &members_after, &deleted_clients, &mut plan);
@@ -193,6 +195,8 @@ struct Inputs<'a> {
     path: &'a str,
     /// Every user the configuration asks for, and the role it plays.
     users: BTreeMap<String, Role>,
+    /// The apps of `[[clients.apps]]` by user name, with their clients.
+    apps: BTreeMap<&'a str, (&'a Client, &'a App)>,
     /// Members of every group, from the users' group lists, built once:
     /// asking `Observed::members` per group would walk every user per group.
     members: BTreeMap<&'a str, BTreeSet<String>>,
@@ -215,8 +219,22 @@ impl<'a> Inputs<'a> {
             account_id,
             path: desired.settings.path.as_str(),
             users: users::desired_users(desired),
+            apps: desired
+                .clients
+                .values()
+                .flat_map(|c| c.apps.iter().map(move |a| (a.name.as_str(), (c, a))))
+                .collect(),
             members,
         }
+    }
+
+    /// The permissions boundary user `user` is to have: its app's own,
+    /// else the settings'.
+    fn boundary_of(&self, user: &str) -> Option<&'a String> {
+        self.apps
+            .get(user)
+            .and_then(|(_, app)| app.permissions_boundary.as_ref())
+            .or(self.desired.settings.permissions_boundary.as_ref())
     }
 
     /// The live members of `group`.

@@ -25,7 +25,30 @@ pub fn check_quotas(desired: &Desired, account_id: &str) -> Vec<PlanError> {
                 limit: document::MANAGED_POLICY_LIMIT,
             })
         })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .chain(app_policy_sizes(desired, account_id))
         .collect()
+}
+
+/// Every app's grant fits its user's inline quota: unlike a group's, it has
+/// no managed policy to move to (see `apps`).
+fn app_policy_sizes<'a>(
+    desired: &'a Desired,
+    account_id: &'a str,
+) -> impl Iterator<Item = PlanError> + 'a {
+    desired.clients.values().flat_map(move |client| {
+        client.apps.iter().filter_map(move |app| {
+            let size = document::size(&document::app_policy(app, client, account_id));
+            (size > document::USER_INLINE_POLICY_LIMIT).then(|| PlanError::AppPolicyTooLarge {
+                app: app.name.clone(),
+                client: client.name.clone(),
+                file: client.source.display().to_string(),
+                size,
+                limit: document::USER_INLINE_POLICY_LIMIT,
+            })
+        })
+    })
 }
 
 /// Quotas that depend on the account: the size of a managed policy,

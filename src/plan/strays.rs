@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::users::observed_role;
 use super::{Change, Inputs, Plan, Role};
-use crate::model::{DISABLED_TAG_KEY, GROUP_PREFIX, ObservedUser, group_name};
+use crate::model::{DISABLED_TAG_KEY, GROUP_POLICY_NAME, GROUP_PREFIX, ObservedUser, group_name};
 use crate::policy::{arn, lint};
 
 /// Managed groups the configuration does not declare. Given the whole
@@ -161,6 +161,16 @@ pub(super) fn user_policies(
 ) {
     let (desired, path) = (inputs.desired, inputs.path);
     for user in inputs.observed.users.values() {
+        // An app of `[[clients.apps]]` holds its grant as its own
+        // `provision-s3`, which the apps step writes; anything else on it
+        // is a hand edit like on any managed user.
+        let own = |name: &String| {
+            name == GROUP_POLICY_NAME && inputs.apps.contains_key(user.name.as_str())
+        };
+        let mut user = std::borrow::Cow::Borrowed(user);
+        if user.inline_policies.keys().any(own) {
+            user.to_mut().inline_policies.retain(|name, _| !own(name));
+        }
         if !user.is_managed(path)
             || deleted_users.contains(&user.name)
             || (user.inline_policies.is_empty() && user.attached_policies.is_empty())
@@ -186,7 +196,7 @@ pub(super) fn user_policies(
             user.name,
             names.join(", ")
         ));
-        plan.drift.extend(lint::user_drift(user));
+        plan.drift.extend(lint::user_drift(&user));
         for (name, doc) in &user.inline_policies {
             plan.changes.push(Change::DeleteUserPolicy {
                 user: user.name.clone(),

@@ -31,6 +31,8 @@ fn client(name: &str, devs: &[&str]) -> Client {
         access: Access::ReadWrite,
         developers: devs.iter().map(|d| d.to_string()).collect(),
         membership_expires: Default::default(),
+        bucket_access: Default::default(),
+        apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
@@ -160,8 +162,32 @@ pub(super) fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                     }
                 }
             }
+            Change::PutUserPolicy {
+                user,
+                policy_name,
+                after,
+                ..
+            }
+            | Change::NarrowUserPolicy {
+                user,
+                policy_name,
+                after: Some(after),
+                ..
+            } => {
+                o.users
+                    .get_mut(user)
+                    .unwrap()
+                    .inline_policies
+                    .insert(policy_name.clone(), after.clone());
+            }
             Change::DeleteUserPolicy {
                 user, policy_name, ..
+            }
+            | Change::NarrowUserPolicy {
+                user,
+                policy_name,
+                after: None,
+                ..
             } => {
                 o.users
                     .get_mut(user)

@@ -161,9 +161,9 @@ pub(super) fn desired_users(desired: &Desired) -> BTreeMap<String, Role> {
         );
     }
     for client in desired.clients.values() {
-        if let Some(app) = &client.app_user {
+        for app in client.app_users() {
             users.insert(
-                app.clone(),
+                app.to_owned(),
                 Role::App {
                     client: client.name.clone(),
                 },
@@ -204,7 +204,7 @@ fn create_user(inputs: &Inputs<'_>, name: &str, role: &Role, plan: &mut Plan) {
         user: name.to_owned(),
         path: inputs.path.to_owned(),
         tags: desired_tags(role),
-        boundary: inputs.desired.settings.permissions_boundary.clone(),
+        boundary: inputs.boundary_of(name).cloned(),
     });
     if matches!(role, Role::App { .. }) {
         plan.changes.push(Change::CreateAccessKey {
@@ -254,10 +254,7 @@ fn update_user(
         });
     }
     let mut kept = None;
-    match (
-        inputs.desired.settings.permissions_boundary.as_ref(),
-        &user.permissions_boundary,
-    ) {
+    match (inputs.boundary_of(name), &user.permissions_boundary) {
         (Some(want), have) if have.as_ref() != Some(want) => {
             plan.changes.push(Change::SetUserBoundary {
                 user: name.to_owned(),

@@ -157,6 +157,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "ListSigningCertificates", "list_signing_certificates", "iam:ListSigningCertificates", Read, Any, Allow),
     op(Iam, "PutGroupPolicy", "put_group_policy", "iam:PutGroupPolicy", Write, Group, Allow),
     op(Iam, "PutUserPermissionsBoundary", "put_user_permissions_boundary", "iam:PutUserPermissionsBoundary", Write, User, WithBoundary),
+    op(Iam, "PutUserPolicy", "put_user_policy", "iam:PutUserPolicy", Write, User, Allow),
     op(Iam, "RemoveUserFromGroup", "remove_user_from_group", "iam:RemoveUserFromGroup", Write, Group, Allow),
     op(Iam, "SimulatePrincipalPolicy", "simulate_principal_policy", "iam:SimulatePrincipalPolicy", Read, Any, Allow),
     op(Iam, "TagUser", "tag_user", "iam:TagUser", Write, User, Allow),

@@ -298,6 +298,8 @@ mod tests {
             access,
             developers: vec![],
             membership_expires: Default::default(),
+            bucket_access: Default::default(),
+            apps: Vec::new(),
             app_user: Some(format!("{name}-app")),
             distributions: strings(cf),
             source: PathBuf::from("clients/x.toml"),

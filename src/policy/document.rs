@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use similar::udiff::UnifiedHunkHeader;
 use similar::{ChangeTag, TextDiff};
 
-use crate::model::{Access, AccountQuotas, Client};
+use crate::model::{Access, AccountQuotas, App, Client};
 use crate::policy::arn::{bucket_arn, distribution_arn, objects_arn, prefix_arn};
 
 /// The policy language version every generated document declares.
@@ -25,6 +25,11 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 /// IAM's default quota on the total size of a group's inline policies, in
 /// characters not counting whitespace (see [`size`]).
 pub const GROUP_INLINE_POLICY_LIMIT: usize = AccountQuotas::AWS_DEFAULTS.group_policy_size;
+
+/// IAM's quota on the total size of a user's inline policies
+/// (`UserPolicySizeQuota`, 2,048 characters not counting whitespace): an
+/// app of `[[clients.apps]]` holds its grant there.
+pub const USER_INLINE_POLICY_LIMIT: usize = 2048;
 
 /// IAM's default quota on the size of a customer managed policy (such as
 /// the boundary), in characters not counting whitespace. A client whose
@@ -95,6 +100,61 @@ pub const SID_CLOUDFRONT: &str = "CloudFrontInvalidations";
 /// account's id, so that its grants reach only buckets this account owns.
 pub const RESOURCE_ACCOUNT_KEY: &str = "s3:ResourceAccount";
 
+/// Every access level, lowest first.
+const ACCESS_LEVELS: [Access; 3] = [Access::ReadOnly, Access::ReadWrite, Access::Full];
+
+/// The `Sid` of the statement (`base`: [`SID_BUCKETS`] or [`SID_OBJECTS`])
+/// for the buckets whose `bucket_access` is `level`, other than the
+/// client's own: `S3BucketsReadOnly`. A `Sid` holds letters and digits
+/// only.
+pub fn level_sid(base: &str, level: Access) -> String {
+    let camel: String = level
+        .as_str()
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    format!("{base}{camel}")
+}
+
+/// The level a `Sid` written by [`level_sid`] names, with its base.
+fn parse_level_sid(sid: &str) -> Option<(&'static str, Access)> {
+    [SID_BUCKETS, SID_OBJECTS].into_iter().find_map(|base| {
+        ACCESS_LEVELS
+            .into_iter()
+            .find(|level| level_sid(base, *level) == sid)
+            .map(|level| (base, level))
+    })
+}
+
+/// The inline policy (IAM name `provision-s3`) of application user `app`
+/// of `client` (`[[clients.apps]]`): what [`group_policy`] writes for a
+/// client with the app's buckets, prefixes and access level, and the
+/// client's CloudFront distributions, as the one `app_user` has through
+/// the group. `bucket_access` is the developers' and does not apply.
+pub fn app_policy(app: &App, client: &Client, account_id: &str) -> Value {
+    group_policy(&app_grant(app, client), account_id)
+}
+
+/// The client whose group policy is `app`'s own (see [`app_policy`]).
+pub fn app_grant(app: &App, client: &Client) -> Client {
+    Client {
+        buckets: app.buckets.clone(),
+        bucket_prefixes: app.bucket_prefixes.clone(),
+        access: app.access,
+        bucket_access: BTreeMap::new(),
+        developers: Vec::new(),
+        membership_expires: BTreeMap::new(),
+        app_user: None,
+        apps: Vec::new(),
+        ..client.clone()
+    }
+}
+
 /// Bucket-level actions granted by `access`, sorted.
 pub fn bucket_actions(access: Access) -> &'static [&'static str] {
     match access {
@@ -160,8 +220,19 @@ pub(crate) fn group_policy_of(
         "IAM wildcards in names would reach other clients' resources: {client:?}"
     );
 
-    let buckets: BTreeSet<String> = client.buckets.iter().map(|b| bucket_arn(b)).collect();
-    let objects: BTreeSet<String> = client.buckets.iter().map(|b| objects_arn(b)).collect();
+    // Buckets at the client's own level go into the two statements every
+    // client has; those `bucket_access` sets to another level into a pair
+    // of statements per level (see [`level_sid`]). Without `bucket_access`
+    // the document is exactly the one of a single level.
+    let at = |level: Access| -> Vec<&String> {
+        client
+            .buckets
+            .iter()
+            .filter(|b| client.access_to(b) == level)
+            .collect()
+    };
+    let buckets: BTreeSet<String> = at(client.access).iter().map(|b| bucket_arn(b)).collect();
+    let objects: BTreeSet<String> = at(client.access).iter().map(|b| objects_arn(b)).collect();
     let prefixes: BTreeSet<String> = client
         .bucket_prefixes
         .iter()
@@ -215,6 +286,21 @@ pub(crate) fn group_policy_of(
         objects,
         true,
     );
+    for level in ACCESS_LEVELS.into_iter().filter(|l| *l != client.access) {
+        let named = at(level);
+        push(
+            &level_sid(SID_BUCKETS, level),
+            bucket_actions(level).to_vec(),
+            named.iter().map(|b| bucket_arn(b)).collect(),
+            true,
+        );
+        push(
+            &level_sid(SID_OBJECTS, level),
+            object_actions(level).to_vec(),
+            named.iter().map(|b| objects_arn(b)).collect(),
+            true,
+        );
+    }
     push(
         SID_PREFIXES,
         prefix_actions.into_iter().collect(),
@@ -558,6 +644,8 @@ pub fn written_by_provision(doc: &Value, account_id: &str) -> bool {
         access: Access::ReadOnly,
         developers: Vec::new(),
         membership_expires: Default::default(),
+        bucket_access: Default::default(),
+        apps: Vec::new(),
         app_user: None,
         distributions: Vec::new(),
         source: Default::default(),
@@ -569,7 +657,12 @@ pub fn written_by_provision(doc: &Value, account_id: &str) -> bool {
             .into_iter()
             .flatten()
             .filter_map(Value::as_str);
-        let (list, head, tail) = match statement.get("Sid").and_then(Value::as_str) {
+        let sid = statement.get("Sid").and_then(Value::as_str);
+        // A statement of `bucket_access` names its buckets' level.
+        let level = sid.and_then(parse_level_sid);
+        let (list, head, tail) = match sid {
+            _ if level.is_some_and(|(base, _)| base == SID_OBJECTS) => continue,
+            _ if level.is_some() => (&mut client.buckets, bucket_arn(""), ""),
             Some(SID_BUCKETS) => (&mut client.buckets, bucket_arn(""), ""),
             Some(SID_PREFIXES) => (&mut client.bucket_prefixes, bucket_arn(""), "*"),
             Some(SID_CLOUDFRONT) => (&mut client.distributions, distribution_head.clone(), ""),
@@ -585,6 +678,9 @@ pub fn written_by_provision(doc: &Value, account_id: &str) -> bool {
             match name {
                 Some(name) if !name.is_empty() && !name.contains(['*', '?']) => {
                     list.push(name.to_owned());
+                    if let Some((_, level)) = level {
+                        client.bucket_access.insert(name.to_owned(), level);
+                    }
                 }
                 _ => return false,
             }
@@ -874,6 +970,8 @@ mod tests {
             access,
             developers: vec!["alice".to_owned()],
             membership_expires: Default::default(),
+            bucket_access: Default::default(),
+            apps: Vec::new(),
             app_user: Some("acme-app".to_owned()),
             distributions: strings(distributions),
             source: PathBuf::from("clients/acme.toml"),

@@ -396,6 +396,8 @@ mod tests {
             access,
             developers: vec![],
             membership_expires: Default::default(),
+            bucket_access: Default::default(),
+            apps: Vec::new(),
             app_user: None,
             distributions: vec!["E2QWRUHAPOMQZL".into()],
             source: PathBuf::from("acme.toml"),

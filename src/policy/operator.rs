@@ -59,6 +59,24 @@ pub fn operator_policy(desired: &Desired) -> Value {
     let account = account_for_arns(desired);
     let path = desired.settings.path.as_str();
     let boundary = desired.settings.permissions_boundary.as_deref();
+    // The settings' boundary and those of `[[clients.apps]]` that name
+    // their own: a user is created only with one of them, and none of them
+    // may be changed. One is written as a string, as before apps existed.
+    let boundaries: BTreeSet<&str> = boundary
+        .into_iter()
+        .chain(
+            desired
+                .clients
+                .values()
+                .chain(desired.context_clients.values())
+                .flat_map(|c| &c.apps)
+                .filter_map(|a| a.permissions_boundary.as_deref()),
+        )
+        .collect();
+    let one_or_list = |set: &BTreeSet<&str>| match set.iter().collect::<Vec<_>>().as_slice() {
+        [one] => json!(one),
+        all => json!(all),
+    };
     let ops = actions::OPERATIONS;
     let writes = |target: Target, grant: Grant| {
         sorted(
@@ -130,13 +148,13 @@ pub fn operator_policy(desired: &Desired) -> Value {
             "Resource": mfa_arn(&account),
         }));
     }
-    if let Some(arn) = boundary {
+    if !boundaries.is_empty() {
         statements.push(json!({
             "Sid": "CreateUsersOnlyWithTheBoundary",
             "Effect": "Allow",
             "Action": writes(Target::User, Grant::WithBoundary),
             "Resource": users_arn(&account, path),
-            "Condition": {"StringEquals": {BOUNDARY_CONDITION_KEY: arn}},
+            "Condition": {"StringEquals": {BOUNDARY_CONDITION_KEY: one_or_list(&boundaries)}},
         }));
     }
     statements.extend(delivery_statements(desired, &account, &writes));
@@ -146,12 +164,12 @@ pub fn operator_policy(desired: &Desired) -> Value {
         "Action": sorted(ops.iter().filter(|o| o.grant == Grant::Deny).map(|o| o.action)),
         "Resource": "*",
     }));
-    if let Some(arn) = boundary {
+    if !boundaries.is_empty() {
         statements.push(json!({
             "Sid": "NeverChangeTheBoundaryPolicy",
             "Effect": "Deny",
             "Action": BOUNDARY_POLICY_CHANGES,
-            "Resource": arn,
+            "Resource": one_or_list(&boundaries),
         }));
     }
     // The allows above name `<path>*`, which IAM also matches against
@@ -522,6 +540,56 @@ mod tests {
             json!(["iam:CreatePolicy", "iam:DeletePolicy"])
         );
         assert_eq!(statement["Resource"], lock);
+    }
+
+    /// An environment's own boundary (`[[clients.apps]]`) is one the
+    /// operator may create users with, and may never change, beside the
+    /// settings' one.
+    #[test]
+    fn an_apps_own_boundary_is_allowed_and_protected_like_the_settings_one() {
+        let prod = "arn:aws:iam::123456789012:policy/prod-boundary";
+        let mut d = desired(Some(BOUNDARY), Some("123456789012"));
+        let client = crate::model::Client {
+            name: "acme".into(),
+            buckets: vec!["acme-prod-data".into()],
+            bucket_prefixes: vec![],
+            access: crate::model::Access::ReadOnly,
+            developers: vec![],
+            membership_expires: Default::default(),
+            bucket_access: Default::default(),
+            apps: vec![crate::model::App {
+                name: "acme-prod".into(),
+                buckets: vec!["acme-prod-data".into()],
+                bucket_prefixes: vec![],
+                access: crate::model::Access::ReadOnly,
+                permissions_boundary: Some(prod.into()),
+            }],
+            app_user: None,
+            distributions: vec![],
+            source: Default::default(),
+        };
+        d.clients.insert("acme".into(), client);
+        let doc = operator_policy(&d);
+        let by_sid = |sid: &str| -> Value {
+            doc["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"] == sid)
+                .cloned()
+                .unwrap()
+        };
+        let mut both = vec![BOUNDARY, prod];
+        both.sort_unstable();
+        assert_eq!(
+            by_sid("CreateUsersOnlyWithTheBoundary")["Condition"]["StringEquals"]
+                [BOUNDARY_CONDITION_KEY],
+            json!(both)
+        );
+        assert_eq!(
+            by_sid("NeverChangeTheBoundaryPolicy")["Resource"],
+            json!(both)
+        );
     }
 
     #[test]

@@ -259,6 +259,28 @@ pub(super) fn details(change: &Change) -> Vec<String> {
                 None => lines.extend(document::to_pretty(before).lines().map(|l| format!("- {l}"))),
             }
         }
+        Change::PutUserPolicy { before, after, .. } => {
+            lines.push("the grant of an app of `[[clients.apps]]`, on its own user".into());
+            match before {
+                None => lines.extend(document::to_pretty(after).lines().map(str::to_owned)),
+                Some(before) => {
+                    lines.extend(document::diff(before, after).lines().map(str::to_owned));
+                }
+            }
+        }
+        Change::NarrowUserPolicy { before, after, .. } => {
+            lines.push(
+                "keeps only what both the live and the new grant allow; runs before anyone is granted more"
+                    .into(),
+            );
+            match after {
+                Some(after) => lines.extend(document::diff(before, after).lines().map(str::to_owned)),
+                None => {
+                    lines.push("nothing of it stays: deletes the policy".into());
+                    lines.extend(document::to_pretty(before).lines().map(|l| format!("- {l}")));
+                }
+            }
+        }
         Change::DeleteUserPolicy { before, .. } => {
             lines.push(
                 "not written by provision; managed users hold no policies of their own, their access comes from client groups"
@@ -428,7 +450,9 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
         Change::DeleteGroupPolicy { before, .. } | Change::DeleteUserPolicy { before, .. } => {
             (Some(before.clone()), None)
         }
-        Change::NarrowGrant { before, after, .. } => (Some(before.clone()), after.clone()),
+        Change::NarrowGrant { before, after, .. }
+        | Change::NarrowUserPolicy { before, after, .. } => (Some(before.clone()), after.clone()),
+        Change::PutUserPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
         Change::DetachUserPolicy { policy_arn, .. } => {
             (Some(json!({"policy_arn": policy_arn})), None)
         }
@@ -505,7 +529,10 @@ pub fn json(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                     client: c.client().map(str::to_owned),
                     before,
                     after,
-                    narrows_first: matches!(c, Change::NarrowGrant { .. }),
+                    narrows_first: matches!(
+                        c,
+                        Change::NarrowGrant { .. } | Change::NarrowUserPolicy { .. }
+                    ),
                 }
             })
             .collect(),

@@ -6,11 +6,13 @@
 //! report and `render::audit` prints the findings. The credential report
 //! holds dates and flags, never a secret or even a key id.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, Settings};
+use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, GROUP_POLICY_NAME, Observed, Settings};
 use crate::plan::unmanaged_group_warning;
 
 /// A key with no use in this many days is reported as unused.
@@ -170,10 +172,15 @@ pub struct KeyDates {
 /// Every finding, sorted by user then check.
 // Long because it is one block per audit check over the same report rows;
 // each block is short and reads as the check's rule.
+///
+/// `apps` are the users of `[[clients.apps]]` (see
+/// [`crate::model::Desired::app_grant_holders`]): their own `provision-s3`
+/// is their grant, not a policy put on them by hand.
 pub fn findings(
     report: &[ReportRow],
     observed: &Observed,
     settings: &Settings,
+    apps: &BTreeSet<String>,
     now: DateTime<Utc>,
 ) -> Vec<Finding> {
     let path = settings.path.as_str();
@@ -259,9 +266,11 @@ pub fn findings(
     }
     for user in observed.users.values() {
         if user.is_managed(path) {
+            let own = |p: &&String| *p == GROUP_POLICY_NAME && apps.contains(&user.name);
             let policies: Vec<String> = user
                 .inline_policies
                 .keys()
+                .filter(|p| !own(p))
                 .map(|p| format!("the inline policy `{p}`"))
                 .chain(
                     user.attached_policies
@@ -482,7 +491,7 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
             ..Settings::default()
         };
         let rows = parse_report(REPORT).unwrap();
-        let found = findings(&rows, &observed(), &settings, now());
+        let found = findings(&rows, &observed(), &settings, &BTreeSet::new(), now());
         let mut out = Vec::new();
         text(&found, &mut out).unwrap();
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
@@ -500,7 +509,10 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
         let app = o.users.get_mut("acme-app").unwrap();
         app.inline_policies.clear();
         app.attached_policies.clear();
-        assert_eq!(findings(&rows, &o, &Settings::default(), now()), []);
+        assert_eq!(
+            findings(&rows, &o, &Settings::default(), &BTreeSet::new(), now()),
+            []
+        );
     }
 
     /// A managed user in a group provision does not manage gets access
@@ -524,7 +536,7 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
                 ..ObservedGroup::default()
             },
         );
-        let found: Vec<String> = findings(&rows, &o, &Settings::default(), now())
+        let found: Vec<String> = findings(&rows, &o, &Settings::default(), &BTreeSet::new(), now())
             .into_iter()
             .filter(|f| f.check == Check::UnmanagedGroup)
             .map(|f| format!("{}: {}", f.check_name(), f.detail))
@@ -557,7 +569,7 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
             .insert(ACCESS_KEY_TAG_KEY.into(), "AKIARECORDED".into());
         let checks = |key_1, key_2, o: &Observed| -> Vec<(String, Check)> {
             let rows = parse_report(&report(key_1, key_2)).unwrap();
-            findings(&rows, o, &Settings::default(), now())
+            findings(&rows, o, &Settings::default(), &BTreeSet::new(), now())
                 .into_iter()
                 .map(|f| (f.user, f.check))
                 .collect()
@@ -573,7 +585,7 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
             [("acme-app".to_owned(), Check::MissingKey)]
         );
         let rows = parse_report(&report(true, true)).unwrap();
-        let detail = &findings(&rows, &o, &Settings::default(), now())[0].detail;
+        let detail = &findings(&rows, &o, &Settings::default(), &BTreeSet::new(), now())[0].detail;
         assert!(
             detail.starts_with(
                 "`acme-app` has 2 active access keys, but provision delivered one (`AKIARECORDED`)"
@@ -595,7 +607,7 @@ mallory,arn:aws:iam::123456789012:user/mallory,2026-01-01T00:00:00+00:00,true,no
             ..Settings::default()
         };
         let old = |s: &Settings| {
-            findings(&rows, &observed(), s, now())
+            findings(&rows, &observed(), s, &BTreeSet::new(), now())
                 .iter()
                 .filter(|f| f.check == Check::OldKey)
                 .count()

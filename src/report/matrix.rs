@@ -627,7 +627,7 @@ impl<'a> Belonging<'a> {
             .collect();
         let app_users = configured
             .values()
-            .filter_map(|c| Some((c.app_user.as_deref()?, c.name.as_str())))
+            .flat_map(|c| c.app_users().map(|app| (app, c.name.as_str())))
             .collect();
         let developers = desired
             .developers

@@ -92,6 +92,17 @@ developers = ["alice"]
 app_user = ""
 [clients.cloudfront]
 distributions = ["E2QWRUHAPOMQZL"]
+
+[[clients]]
+name = "initech"
+buckets = ["initech-prod", "initech-staging"]
+bucket_access = { "initech-prod" = "read-only" }
+
+[[clients.apps]]
+name = "initech-prod"
+buckets = ["initech-prod"]
+access = "read-only"
+permissions_boundary = "arn:aws:iam::123456789012:policy/prod-boundary"
 "#;
 
 #[test]
@@ -132,12 +143,18 @@ fn every_key_of_the_schema_loads() {
         [
             "access",
             "app_user",
+            "apps",
+            "bucket_access",
             "bucket_prefixes",
             "buckets",
             "cloudfront",
             "developers",
             "name"
         ]
+    );
+    assert_eq!(
+        keys(&schema["definitions"]["app"]),
+        ["access", "buckets", "name", "permissions_boundary"]
     );
 }
 
@@ -157,6 +174,10 @@ fn unknown_keys_fail_the_schema_as_they_fail_the_loader() {
         (
             "cloudfront",
             "[[clients]]\nname = \"acme\"\n[clients.cloudfront]\ndistribution = [\"E2QWRUHAPOMQZL\"]\n",
+        ),
+        (
+            "apps",
+            "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\n[[clients.apps]]\nname = \"acme-prod\"\nacess = \"read-only\"\n",
         ),
     ];
     for (level, text) in cases {
@@ -187,6 +208,15 @@ fn the_root_path_fails_the_schema_as_it_fails_the_loader() {
         schema_errors("[settings]\npath = \"/provision/team-b/\"\n"),
         Vec::<String>::new()
     );
+}
+
+/// `app_user` beside `[[clients.apps]]` is refused by both.
+#[test]
+fn app_user_with_apps_fails_the_schema_as_it_fails_the_loader() {
+    let text = "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-assets\"]\napp_user = \"acme-app\"\n[[clients.apps]]\nname = \"acme-prod\"\n";
+    assert!(loads(text).is_err());
+    assert!(!schema_errors(text).is_empty());
+    assert!(loads(&text.replace("app_user = \"acme-app\"\n", "")).is_ok());
 }
 
 #[test]

@@ -158,7 +158,18 @@ impl<'a> Validator<'a> {
         self.references
             .extend(developers.iter().map(|dev| (file, *dev)));
 
+        let owner = apps::Owner {
+            this: &this,
+            buckets: &buckets,
+            prefixes: &prefixes,
+            access,
+        };
+        let bucket_access = self.bucket_access(file, raw, &owner);
+        let apps = self.apps(file, raw, &owner);
         let app_user = match &raw.app_user {
+            // With `[[clients.apps]]` the apps are the client's users (an
+            // `app_user` beside them was reported by `apps`).
+            _ if apps.is_some() => None,
             Some(value) if value.get_ref().is_empty() => None,
             Some(value) => match rules::check_iam_name(value.get_ref(), IamKind::User) {
                 Ok(()) => Some(AppUser {
@@ -210,11 +221,13 @@ impl<'a> Validator<'a> {
             developers,
             membership_expires,
             app_user,
+            bucket_access,
+            apps: apps.unwrap_or_default(),
             distributions,
         })
     }
 
-    fn access(&mut self, file: FileId, value: &Spanned<String>) -> Option<Access> {
+    pub(super) fn access(&mut self, file: FileId, value: &Spanned<String>) -> Option<Access> {
         let levels = [Access::ReadOnly, Access::ReadWrite, Access::Full];
         let text = value.get_ref();
         if let Some(level) = levels.into_iter().find(|l| l.as_str() == text) {

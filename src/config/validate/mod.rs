@@ -26,6 +26,7 @@ use crate::model::{
 };
 use crate::policy::isolation::Scope;
 
+mod apps;
 mod clients;
 mod collisions;
 mod developers;
@@ -192,8 +193,12 @@ struct ClientDraft<'a> {
     developers: Vec<&'a Spanned<String>>,
     /// Memberships with an end date.
     membership_expires: BTreeMap<String, NaiveDate>,
-    /// `None` when `app_user = ""`.
+    /// `None` when `app_user = ""`, or when the client has apps.
     app_user: Option<AppUser<'a>>,
+    /// Per-bucket access of developers (`bucket_access`).
+    bucket_access: BTreeMap<String, Access>,
+    /// `[[clients.apps]]`, the valid ones.
+    apps: Vec<apps::AppDraft<'a>>,
     distributions: Vec<&'a Spanned<String>>,
 }
 
@@ -216,6 +221,8 @@ impl ClientDraft<'_> {
             developers: strings(&self.developers),
             membership_expires: self.membership_expires,
             app_user: self.app_user.map(|a| a.name),
+            bucket_access: self.bucket_access,
+            apps: self.apps.iter().map(apps::AppDraft::finish).collect(),
             distributions: strings(&self.distributions),
             source: files.get(self.file_index)?.path.clone(),
         })
@@ -224,6 +231,25 @@ impl ClientDraft<'_> {
     /// Where to point when the problem is the client as a whole.
     fn loc(&self) -> Loc {
         Loc::of(self.file, self.name)
+    }
+
+    /// Every app user of the client with where to point at it and how to
+    /// label it: the one `app_user`, or each app's `name`.
+    fn app_user_locs(&self) -> Vec<(String, Loc, String)> {
+        let one = self
+            .app_user
+            .as_ref()
+            .zip(self.app_user_loc())
+            .map(|(app, (loc, label))| (app.name.clone(), loc, label));
+        one.into_iter()
+            .chain(self.apps.iter().map(|app| {
+                (
+                    app.name.get_ref().clone(),
+                    Loc::of(self.file, app.name),
+                    format!("app of `{}`", self.name.get_ref()),
+                )
+            }))
+            .collect()
     }
 
     /// Where to point at the app user: the `app_user` value, or the name

@@ -103,53 +103,98 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// App users must not share a name with a developer or another app user.
+    /// App users (the one `app_user` or each app of `[[clients.apps]]`)
+    /// must not share a name with a developer, another app user or a
+    /// client's group.
     pub(super) fn app_users(&mut self, clients: &[ClientDraft<'a>]) {
+        let groups: HashMap<String, &str> = clients
+            .iter()
+            .map(|c| (group_name(c.name.get_ref()), c.name.get_ref().as_str()))
+            .collect();
         let mut seen: HashMap<String, (&str, Loc)> = HashMap::new();
         for client in clients {
-            let (Some(app), Some((loc, label))) = (&client.app_user, client.app_user_loc()) else {
-                continue;
-            };
-            let key = app.name.to_lowercase();
-            let help = "set `app_user` to another name, or `app_user = \"\"` for no app user";
-            if let Some(dev) = self.developers.get(&key) {
-                let (dev_file, dev_span) = (dev.file, dev.name.span());
-                let message = format!(
-                    "app user `{}` of client `{}` has the same name as developer `{}`",
-                    app.name,
-                    client.name.get_ref(),
-                    dev.name.get_ref()
-                );
-                self.push(
-                    Diagnostic::error(message)
-                        .with_primary(loc.file, loc.span, label)
-                        .with_secondary(dev_file, dev_span, "developer declared here")
-                        .with_note("IAM user names are case-insensitive and must be unique")
-                        .with_help(help),
-                );
-                continue;
+            for (app, loc, label) in client.app_user_locs() {
+                self.app_user_name(client, &app, loc, label, &groups, &mut seen);
             }
-            if let Some((other, other_loc)) = seen.get(&key) {
-                let message = format!(
-                    "clients `{other}` and `{}` both use the app user `{}`",
-                    client.name.get_ref(),
-                    app.name
-                );
-                let other_loc = other_loc.clone();
-                self.push(
-                    Diagnostic::error(message)
-                        .with_primary(loc.file, loc.span, label)
-                        .with_secondary(
-                            other_loc.file,
-                            other_loc.span,
-                            format!("app user of `{other}`"),
-                        )
-                        .with_note("an app user belongs to exactly one client")
-                        .with_help(help),
-                );
-                continue;
-            }
-            seen.insert(key, (client.name.get_ref(), loc));
         }
+    }
+
+    /// One app user's name against the others (see [`Self::app_users`]).
+    fn app_user_name(
+        &mut self,
+        client: &ClientDraft<'a>,
+        app: &str,
+        loc: Loc,
+        label: String,
+        groups: &HashMap<String, &str>,
+        seen: &mut HashMap<String, (&'a str, Loc)>,
+    ) {
+        let key = app.to_lowercase();
+        let help = if client.apps.is_empty() {
+            "set `app_user` to another name, or `app_user = \"\"` for no app user"
+        } else {
+            "give the app another `name`"
+        };
+        if let Some(dev) = self.developers.get(&key) {
+            let (dev_file, dev_span) = (dev.file, dev.name.span());
+            let message = format!(
+                "app user `{app}` of client `{}` has the same name as developer `{}`",
+                client.name.get_ref(),
+                dev.name.get_ref()
+            );
+            self.push(
+                Diagnostic::error(message)
+                    .with_primary(loc.file, loc.span, label)
+                    .with_secondary(dev_file, dev_span, "developer declared here")
+                    .with_note("IAM user names are case-insensitive and must be unique")
+                    .with_help(help),
+            );
+            return;
+        }
+        if let Some((_, owner)) = groups.iter().find(|(g, _)| g.to_lowercase() == key) {
+            self.push(
+                Diagnostic::error(format!(
+                    "app user `{app}` of client `{}` has the name of client `{owner}`'s group",
+                    client.name.get_ref()
+                ))
+                .with_primary(loc.file, loc.span, label)
+                .with_note(
+                    "a user named like a client group would read as that group in plans, \
+                     audits and reports",
+                )
+                .with_help(help),
+            );
+            return;
+        }
+        if let Some((other, other_loc)) = seen.get(&key) {
+            let (message, note) = if *other == client.name.get_ref().as_str() {
+                (
+                    format!("client `{other}` declares the app user `{app}` twice"),
+                    "each app is one IAM user, and IAM user names are unique",
+                )
+            } else {
+                (
+                    format!(
+                        "clients `{other}` and `{}` both use the app user `{app}`",
+                        client.name.get_ref()
+                    ),
+                    "an app user belongs to exactly one client",
+                )
+            };
+            let other_loc = other_loc.clone();
+            self.push(
+                Diagnostic::error(message)
+                    .with_primary(loc.file, loc.span, label)
+                    .with_secondary(
+                        other_loc.file,
+                        other_loc.span,
+                        format!("app user of `{other}`"),
+                    )
+                    .with_note(note)
+                    .with_help(help),
+            );
+            return;
+        }
+        seen.insert(key, (client.name.get_ref(), loc));
     }
 }

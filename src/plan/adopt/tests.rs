@@ -36,6 +36,8 @@ fn client(name: &str, buckets: &[&str], devs: &[&str]) -> Client {
         access: Access::Full,
         developers: devs.iter().map(|d| d.to_string()).collect(),
         membership_expires: Default::default(),
+        bucket_access: Default::default(),
+        apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),

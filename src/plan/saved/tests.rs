@@ -34,6 +34,8 @@ fn desired() -> Desired {
             access: Access::ReadWrite,
             developers: vec!["alice".into()],
             membership_expires: Default::default(),
+            bucket_access: Default::default(),
+            apps: Vec::new(),
             app_user: Some("acme-app".into()),
             distributions: vec![],
             source: PathBuf::from("clients/acme.toml"),

@@ -680,6 +680,8 @@ fn generated_policies_reach_only_their_own_client() {
         access: Access::Full,
         developers: vec![],
         membership_expires: Default::default(),
+        bucket_access: Default::default(),
+        apps: Vec::new(),
         app_user: None,
         distributions: vec!["E1".into()],
         source: "x.toml".into(),

@@ -23,6 +23,8 @@ fn client(name: &str, buckets: &[&str]) -> Client {
         access: Access::ReadWrite,
         developers: vec![],
         membership_expires: Default::default(),
+        bucket_access: Default::default(),
+        apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),

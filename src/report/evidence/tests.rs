@@ -34,6 +34,8 @@ fn client(name: &str, buckets: &[&str], prefixes: &[&str], devs: &[&str]) -> Cli
         access: Access::ReadWrite,
         developers: devs.iter().map(|d| d.to_string()).collect(),
         membership_expires: Default::default(),
+        bucket_access: Default::default(),
+        apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
@@ -173,7 +175,13 @@ fn outputs_read(
         .map(|b| (b.name.clone(), b.clone()))
         .collect();
     let side = resource_side(&m, observed, &BTreeMap::new(), &facts, ACCOUNT);
-    let found = findings(rows, observed, &desired.settings, now);
+    let found = findings(
+        rows,
+        observed,
+        &desired.settings,
+        &desired.app_grant_holders(),
+        now,
+    );
     let inputs = Inputs {
         desired,
         observed,

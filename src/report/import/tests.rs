@@ -510,6 +510,8 @@ fn a_managed_account_imports_as_its_own_configuration() {
         access: Access::ReadWrite,
         developers: vec!["alice".into()],
         membership_expires: BTreeMap::new(),
+        bucket_access: Default::default(),
+        apps: Vec::new(),
         app_user: Some("globex-app".into()),
         distributions: vec!["E2QWRUHAPOMQZL".into()],
         source: Default::default(),

@@ -24,6 +24,8 @@ fn client(name: &str, buckets: &[&str], prefixes: &[&str], devs: &[&str]) -> Cli
         access: Access::ReadWrite,
         developers: devs.iter().map(|d| d.to_string()).collect(),
         membership_expires: Default::default(),
+        bucket_access: Default::default(),
+        apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
