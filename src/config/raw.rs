@@ -252,9 +252,21 @@ pub(super) struct RawClient {
     pub developers: Option<Spanned<Vec<RawMember>>>,
     pub app_user: Option<Spanned<String>>,
     pub cloudfront: Option<Spanned<RawCloudFront>>,
+    pub apps: Option<Spanned<Vec<Spanned<RawApp>>>>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,
+}
+
+/// One `[[clients.apps]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a `[[clients.apps]]` table")]
+pub(super) struct RawApp {
+    pub name: Option<Spanned<String>>,
+    pub buckets: Option<SpannedList>,
+    pub access: Option<Spanned<String>>,
+    pub permissions_boundary: Option<Spanned<String>>,
+    pub github: Option<SpannedList>,
 }
 
 /// One entry of a client's `developers`: a name, or

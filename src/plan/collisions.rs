@@ -100,6 +100,7 @@ mod tests {
             developers: vec![],
             membership_expires: Default::default(),
             app_user: None,
+            roles: Vec::new(),
             distributions: vec![],
             source: PathBuf::from("elsewhere.toml"),
         };
@@ -214,6 +215,7 @@ mod tests {
             developers: vec![],
             membership_expires: Default::default(),
             app_user: None,
+            roles: Vec::new(),
             distributions: vec!["E2QWRUHAPOMQZL".into()],
             source: PathBuf::from("elsewhere.toml"),
         };

@@ -132,6 +132,7 @@ mod tests {
                 developers: vec!["alice".into(), "bob".into(), "carol".into()],
                 membership_expires,
                 app_user: Some("acme-app".into()),
+                roles: Vec::new(),
                 distributions: vec![],
                 source: PathBuf::from("acme.toml"),
             },

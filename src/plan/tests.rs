@@ -32,6 +32,7 @@ fn client(name: &str, devs: &[&str]) -> Client {
         developers: devs.iter().map(|d| d.to_string()).collect(),
         membership_expires: Default::default(),
         app_user: Some(format!("{name}-app")),
+        roles: Vec::new(),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
     }
@@ -90,6 +91,16 @@ pub(super) fn simulate(observed: &Observed, plan: &Plan) -> Observed {
             Change::DeleteUser { user, .. } => {
                 o.users.remove(user);
             }
+            Change::CreateOidcProvider { .. }
+            | Change::CreateRole { .. }
+            | Change::UpdateRoleTags { .. }
+            | Change::UpdateRoleTrust { .. }
+            | Change::PutRolePolicy { .. }
+            | Change::NarrowRolePolicy { .. }
+            | Change::DeleteRolePolicy { .. }
+            | Change::DetachRolePolicy { .. }
+            | Change::SetRoleBoundary { .. }
+            | Change::DeleteRole { .. } => super::roles::tests::simulate(&mut o, change),
             Change::CreateGroup { group, path } => {
                 o.groups.insert(
                     group.clone(),

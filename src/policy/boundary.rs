@@ -299,6 +299,7 @@ mod tests {
             developers: vec![],
             membership_expires: Default::default(),
             app_user: Some(format!("{name}-app")),
+            roles: Vec::new(),
             distributions: strings(cf),
             source: PathBuf::from("clients/x.toml"),
         }

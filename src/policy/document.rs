@@ -559,6 +559,7 @@ pub fn written_by_provision(doc: &Value, account_id: &str) -> bool {
         developers: Vec::new(),
         membership_expires: Default::default(),
         app_user: None,
+        roles: Vec::new(),
         distributions: Vec::new(),
         source: Default::default(),
     };
@@ -875,6 +876,7 @@ mod tests {
             developers: vec!["alice".to_owned()],
             membership_expires: Default::default(),
             app_user: Some("acme-app".to_owned()),
+            roles: Vec::new(),
             distributions: strings(distributions),
             source: PathBuf::from("clients/acme.toml"),
         }

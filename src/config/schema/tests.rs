@@ -92,6 +92,17 @@ developers = ["alice"]
 app_user = ""
 [clients.cloudfront]
 distributions = ["E2QWRUHAPOMQZL"]
+
+[[clients]]
+name = "globex"
+buckets = ["globex-assets"]
+
+[[clients.apps]]
+name = "globex-deploy"
+buckets = ["globex-assets"]
+access = "read-only"
+permissions_boundary = "arn:aws:iam::123456789012:policy/CiBoundary"
+github = ["repo:globex-org/site:ref:refs/heads/main"]
 "#;
 
 #[test]
@@ -132,12 +143,17 @@ fn every_key_of_the_schema_loads() {
         [
             "access",
             "app_user",
+            "apps",
             "bucket_prefixes",
             "buckets",
             "cloudfront",
             "developers",
             "name"
         ]
+    );
+    assert_eq!(
+        keys(&schema["definitions"]["app"]),
+        ["access", "buckets", "github", "name", "permissions_boundary"]
     );
 }
 

@@ -199,6 +199,8 @@ impl<'a> Validator<'a> {
             }
         };
 
+        let roles = self.roles(file, raw, (&buckets, &prefixes, access), &this);
+
         Some(ClientDraft {
             file_index,
             file,
@@ -209,12 +211,14 @@ impl<'a> Validator<'a> {
             access,
             developers,
             membership_expires,
-            app_user,
+            app_user: if raw.apps.is_some() { None } else { app_user },
             distributions,
+            raw,
+            roles,
         })
     }
 
-    fn access(&mut self, file: FileId, value: &Spanned<String>) -> Option<Access> {
+    pub(super) fn access(&mut self, file: FileId, value: &Spanned<String>) -> Option<Access> {
         let levels = [Access::ReadOnly, Access::ReadWrite, Access::Full];
         let text = value.get_ref();
         if let Some(level) = levels.into_iter().find(|l| l.as_str() == text) {

@@ -30,6 +30,7 @@ mod clients;
 mod collisions;
 mod developers;
 mod references;
+mod roles;
 mod scope;
 mod settings;
 
@@ -103,6 +104,7 @@ pub(super) fn validate(
     let clients = v.clients();
     v.developer_references(&clients);
     v.app_users(&clients);
+    v.role_names(&clients);
     v.isolation(&clients);
     v.distributions_across_clients(&clients);
 
@@ -195,6 +197,10 @@ struct ClientDraft<'a> {
     /// `None` when `app_user = ""`.
     app_user: Option<AppUser<'a>>,
     distributions: Vec<&'a Spanned<String>>,
+    /// The entry as written, for the positions of its apps.
+    raw: &'a RawClient,
+    /// Apps that are roles (`[[clients.apps]]` with `github`).
+    roles: Vec<crate::model::RoleApp>,
 }
 
 /// A client's application user and where it comes from.
@@ -217,6 +223,7 @@ impl ClientDraft<'_> {
             membership_expires: self.membership_expires,
             app_user: self.app_user.map(|a| a.name),
             distributions: strings(&self.distributions),
+            roles: self.roles,
             source: files.get(self.file_index)?.path.clone(),
         })
     }

@@ -37,6 +37,7 @@ fn client(name: &str, buckets: &[&str], devs: &[&str]) -> Client {
         developers: devs.iter().map(|d| d.to_string()).collect(),
         membership_expires: Default::default(),
         app_user: Some(format!("{name}-app")),
+        roles: Vec::new(),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
     }

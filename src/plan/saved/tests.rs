@@ -35,6 +35,7 @@ fn desired() -> Desired {
             developers: vec!["alice".into()],
             membership_expires: Default::default(),
             app_user: Some("acme-app".into()),
+            roles: Vec::new(),
             distributions: vec![],
             source: PathBuf::from("clients/acme.toml"),
         },

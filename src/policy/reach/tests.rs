@@ -681,6 +681,7 @@ fn generated_policies_reach_only_their_own_client() {
         developers: vec![],
         membership_expires: Default::default(),
         app_user: None,
+        roles: Vec::new(),
         distributions: vec!["E1".into()],
         source: "x.toml".into(),
     };

@@ -24,6 +24,7 @@ fn client(name: &str, buckets: &[&str]) -> Client {
         developers: vec![],
         membership_expires: Default::default(),
         app_user: Some(format!("{name}-app")),
+        roles: Vec::new(),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
     }

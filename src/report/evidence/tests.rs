@@ -35,6 +35,7 @@ fn client(name: &str, buckets: &[&str], prefixes: &[&str], devs: &[&str]) -> Cli
         developers: devs.iter().map(|d| d.to_string()).collect(),
         membership_expires: Default::default(),
         app_user: Some(format!("{name}-app")),
+        roles: Vec::new(),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
     }

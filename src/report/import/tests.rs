@@ -511,6 +511,7 @@ fn a_managed_account_imports_as_its_own_configuration() {
         developers: vec!["alice".into()],
         membership_expires: BTreeMap::new(),
         app_user: Some("globex-app".into()),
+        roles: Vec::new(),
         distributions: vec!["E2QWRUHAPOMQZL".into()],
         source: Default::default(),
     };
