@@ -112,7 +112,11 @@ const AUD: &str = "sts.amazonaws.com";
 
 fn setup_buckets(url: &str) {
     block_on(async {
-        let admin = common::s3_client(url, common::TEST_ACCESS_KEY_ID, common::TEST_SECRET_ACCESS_KEY);
+        let admin = common::s3_client(
+            url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
         for b in ["acme-data", "globex-data"] {
             admin.create_bucket().bucket(b).send().await.unwrap();
             admin
@@ -147,7 +151,16 @@ fn a_role_assumed_by_its_repository_reaches_only_its_clients_buckets() {
             let refused = assume(&url, "acme-deploy", sub, aud).await.err();
             assert!(refused.is_some(), "{sub} ({aud}) assumed acme-deploy");
         }
-        assert!(assume(&url, "globex-deploy", "repo:globex-org/site:environment:prod", AUD).await.is_ok());
+        assert!(
+            assume(
+                &url,
+                "globex-deploy",
+                "repo:globex-org/site:environment:prod",
+                AUD
+            )
+            .await
+            .is_ok()
+        );
     });
     let acme = block_on(assume(&url, "acme-deploy", MAIN, AUD)).unwrap();
     env.moto.set_auth(true);
@@ -207,7 +220,10 @@ fn a_trust_policy_widened_by_hand_is_drift_and_reverted() {
             .send()
             .await
             .unwrap();
-        assert!(assume(&url, "acme-deploy", evil, AUD).await.is_ok(), "the hand edit let it in");
+        assert!(
+            assume(&url, "acme-deploy", evil, AUD).await.is_ok(),
+            "the hand edit let it in"
+        );
     });
     let (code, out) = env.plan_exit(&env.clients());
     assert_eq!(code, 2, "{out}");
@@ -215,7 +231,11 @@ fn a_trust_policy_widened_by_hand_is_drift_and_reverted() {
     assert!(out.contains(evil), "{out}");
     assert!(out.contains("~ role-trust acme-deploy"), "{out}");
     let applied = env.apply(&env.clients()).success();
-    assert!(stdout(&applied).contains("role-trust"), "{}", stdout(&applied));
+    assert!(
+        stdout(&applied).contains("role-trust"),
+        "{}",
+        stdout(&applied)
+    );
     block_on(async {
         assert!(assume(&url, "acme-deploy", evil, AUD).await.is_err());
         assert!(assume(&url, "acme-deploy", MAIN, AUD).await.is_ok());
@@ -235,7 +255,13 @@ fn a_removed_app_deletes_its_role_and_keeps_the_provider() {
     env.apply(&env.clients()).success();
     block_on(async {
         let iam = env.iam();
-        assert!(iam.get_role().role_name("acme-deploy").send().await.is_err());
+        assert!(
+            iam.get_role()
+                .role_name("acme-deploy")
+                .send()
+                .await
+                .is_err()
+        );
         assert!(iam.get_role().role_name("acme-other").send().await.is_ok());
         let providers = iam.list_open_id_connect_providers().send().await.unwrap();
         assert_eq!(providers.open_id_connect_provider_list().len(), 1);

@@ -236,7 +236,12 @@ async fn delete_role(
     if let Ok(listed) = iam.list_role_policies().role_name(role).send().await {
         inline.extend(listed.policy_names().iter().cloned());
     }
-    if let Ok(listed) = iam.list_attached_role_policies().role_name(role).send().await {
+    if let Ok(listed) = iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+    {
         attached.extend(
             listed
                 .attached_policies()

@@ -1275,7 +1275,9 @@ fn role_app_rules() {
         ),
         (
             "not a repository subject, or no context",
-            &app("name = \"d\"\ngithub = [\"repository:acme/x\", \"repo:acme/site\", \"repo:acme/s:ref:refs/heads/a?\"]"),
+            &app(
+                "name = \"d\"\ngithub = [\"repository:acme/x\", \"repo:acme/site\", \"repo:acme/s:ref:refs/heads/a?\"]"
+            ),
         ),
         ("empty github", &app("name = \"d\"\ngithub = []")),
         ("no name", &app("github = [\"repo:acme/x:pull_request\"]")),
@@ -1332,5 +1334,8 @@ fn a_role_app_takes_the_clients_defaults_and_its_own_subset() {
     assert_eq!(all.subjects, ["repo:acme/x:ref:refs/heads/main"]);
     assert_eq!(ro.buckets, ["acme-y"]);
     assert_eq!(ro.access, Access::ReadOnly);
-    assert_eq!(ro.permissions_boundary.as_deref(), Some("arn:aws:iam::123456789012:policy/ci"));
+    assert_eq!(
+        ro.permissions_boundary.as_deref(),
+        Some("arn:aws:iam::123456789012:policy/ci")
+    );
 }

@@ -182,7 +182,10 @@ fn plan_role(inputs: &Inputs<'_>, client: &Client, role: &RoleApp, plan: &mut Pl
     {
         plan.drift.push(drift(
             name,
-            vec!["an inline policy added by hand; provision grants a role only `provision-s3`".to_owned()],
+            vec![
+                "an inline policy added by hand; provision grants a role only `provision-s3`"
+                    .to_owned(),
+            ],
         ));
         plan.changes.push(Change::DeleteRolePolicy {
             role: role.name.clone(),
@@ -193,7 +196,10 @@ fn plan_role(inputs: &Inputs<'_>, client: &Client, role: &RoleApp, plan: &mut Pl
     for arn in &live.attached_policies {
         plan.drift.push(drift(
             arn,
-            vec!["a managed policy attached by hand; provision grants a role only `provision-s3`".to_owned()],
+            vec![
+                "a managed policy attached by hand; provision grants a role only `provision-s3`"
+                    .to_owned(),
+            ],
         ));
         plan.changes.push(Change::DetachRolePolicy {
             role: role.name.clone(),
@@ -227,7 +233,9 @@ fn plan_role(inputs: &Inputs<'_>, client: &Client, role: &RoleApp, plan: &mut Pl
 /// removed); a role of a client out of scope is left alone.
 fn strays(inputs: &Inputs<'_>, plan: &mut Plan) {
     let desired = inputs.desired;
-    let declared: Vec<&str> = desired_roles(desired).map(|(_, r)| r.name.as_str()).collect();
+    let declared: Vec<&str> = desired_roles(desired)
+        .map(|(_, r)| r.name.as_str())
+        .collect();
     for live in inputs.observed.roles.values() {
         if !live.is_managed(inputs.path) || declared.contains(&live.name.as_str()) {
             continue;

@@ -223,12 +223,7 @@ fn role_statements(
     let bounded = writes(Target::Role, Grant::WithBoundary);
     let mut statements = Vec::new();
     if boundaries.is_empty() {
-        role_actions.extend(
-            bounded
-                .iter()
-                .filter(|a| **a == "iam:CreateRole")
-                .copied(),
-        );
+        role_actions.extend(bounded.iter().filter(|a| **a == "iam:CreateRole").copied());
         role_actions.sort_unstable();
     } else {
         statements.push(json!({
@@ -382,8 +377,15 @@ mod tests {
             "arn:aws:iam::123456789012:role/provision/team-b/deploy",
             "arn:aws:iam::123456789012:role/provisional/deploy",
         ] {
-            for action in ["iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole"] {
-                assert!(!boundary_allows(&doc, action, outside), "{action} on {outside}");
+            for action in [
+                "iam:PutRolePolicy",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:DeleteRole",
+            ] {
+                assert!(
+                    !boundary_allows(&doc, action, outside),
+                    "{action} on {outside}"
+                );
             }
         }
         assert!(!boundary_allows(
@@ -517,7 +519,9 @@ mod tests {
             kind: StoreKind::Ssm,
             prefix: "/provision/keys/".into(),
         });
-        with_store.clients.insert("acme".into(), client_with_a_role());
+        with_store
+            .clients
+            .insert("acme".into(), client_with_a_role());
         let doc = operator_policy(&with_store);
         let user = "arn:aws:iam::123456789012:user/provision/alice";
         let group = "arn:aws:iam::123456789012:group/provision/client-acme";

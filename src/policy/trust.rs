@@ -222,9 +222,8 @@ fn values<'a>(condition: &'a Value, operator: &str, key: &str) -> Option<Vec<&'a
 /// True when the condition restricts `aud` to `sts.amazonaws.com` with
 /// `StringEquals`, or with `StringLike` and no wildcard.
 fn aud_within(condition: &Value) -> bool {
-    let only_audience = |values: Vec<&str>| {
-        !values.is_empty() && values.iter().all(|v| *v == GITHUB_OIDC_AUDIENCE)
-    };
+    let only_audience =
+        |values: Vec<&str>| !values.is_empty() && values.iter().all(|v| *v == GITHUB_OIDC_AUDIENCE);
     values(condition, "StringEquals", &aud_key()).is_some_and(only_audience)
         || values(condition, "StringLike", &aud_key()).is_some_and(only_audience)
 }
@@ -342,7 +341,12 @@ mod tests {
 
     #[test]
     fn a_wildcard_that_could_reach_another_owner_is_refused() {
-        for owner_wild in ["repo:*", "repo:acme*/x:*", "repo:*/site:pull_request", "repo:a*"] {
+        for owner_wild in [
+            "repo:*",
+            "repo:acme*/x:*",
+            "repo:*/site:pull_request",
+            "repo:a*",
+        ] {
             assert_eq!(
                 check_subject(owner_wild),
                 Err(SubjectError::OwnerWildcard(owner_wild.to_owned())),
@@ -439,10 +443,7 @@ mod tests {
                 "another provider",
                 edit(&|st| st["Principal"] = json!({"Federated": provider_arn("999999999999")})),
             ),
-            (
-                "everyone",
-                edit(&|st| st["Principal"] = json!("*")),
-            ),
+            ("everyone", edit(&|st| st["Principal"] = json!("*"))),
             (
                 "another action",
                 edit(&|st| st["Action"] = json!(["sts:AssumeRole", ASSUME_ACTION])),
@@ -467,7 +468,9 @@ mod tests {
             ),
             (
                 "another aud",
-                edit(&|st| st["Condition"]["StringEquals"][aud_key()] = json!(["x", GITHUB_OIDC_AUDIENCE])),
+                edit(&|st| {
+                    st["Condition"]["StringEquals"][aud_key()] = json!(["x", GITHUB_OIDC_AUDIENCE])
+                }),
             ),
             (
                 "another sub",
@@ -504,7 +507,12 @@ mod tests {
                     st["NotPrincipal"] = p;
                 }),
             ),
-            ("no condition", edit(&|st| { st.as_object_mut().unwrap().remove("Condition"); })),
+            (
+                "no condition",
+                edit(&|st| {
+                    st.as_object_mut().unwrap().remove("Condition");
+                }),
+            ),
         ];
         for (case, reasons) in cases {
             assert!(!reasons.is_empty(), "{case} was not found");
@@ -544,8 +552,20 @@ mod tests {
         assert!(glob_matches("exact", "exact"));
         assert!(!glob_matches("exact", "exactly"));
         assert!(!glob_matches("*ab", "b"));
-        assert!(admits(&subs(&["repo:o/r:pull_request"]), "repo:o/r:pull_request", GITHUB_OIDC_AUDIENCE));
-        assert!(!admits(&subs(&["repo:o/r:pull_request"]), "repo:o/r:pull_request", "other"));
-        assert!(!admits(&subs(&["repo:o/r:pull_request"]), "repo:o/x:pull_request", GITHUB_OIDC_AUDIENCE));
+        assert!(admits(
+            &subs(&["repo:o/r:pull_request"]),
+            "repo:o/r:pull_request",
+            GITHUB_OIDC_AUDIENCE
+        ));
+        assert!(!admits(
+            &subs(&["repo:o/r:pull_request"]),
+            "repo:o/r:pull_request",
+            "other"
+        ));
+        assert!(!admits(
+            &subs(&["repo:o/r:pull_request"]),
+            "repo:o/x:pull_request",
+            GITHUB_OIDC_AUDIENCE
+        ));
     }
 }

@@ -30,7 +30,10 @@ fn removed(doc: &Value) -> impl Iterator<Item = String> + '_ {
 pub(super) fn details(change: &Change) -> Vec<String> {
     let mut lines = Vec::new();
     let pretty = |doc: &Value| -> Vec<String> {
-        document::to_pretty(doc).lines().map(str::to_owned).collect()
+        document::to_pretty(doc)
+            .lines()
+            .map(str::to_owned)
+            .collect()
     };
     match change {
         Change::CreateOidcProvider {
@@ -83,7 +86,9 @@ pub(super) fn details(change: &Change) -> Vec<String> {
                     .into(),
             );
             match after {
-                Some(after) => lines.extend(document::diff(before, after).lines().map(str::to_owned)),
+                Some(after) => {
+                    lines.extend(document::diff(before, after).lines().map(str::to_owned))
+                }
                 None => {
                     lines.push("nothing of it stays: deletes the policy".into());
                     lines.extend(removed(before));
@@ -106,12 +111,20 @@ pub(super) fn details(change: &Change) -> Vec<String> {
             attached_policies,
             ..
         } => {
-            lines.push("its app was removed from the file; GitHub Actions can no longer assume it".into());
+            lines.push(
+                "its app was removed from the file; GitHub Actions can no longer assume it".into(),
+            );
             if !inline_policies.is_empty() {
-                lines.push(format!("deletes inline policies: {}", inline_policies.join(", ")));
+                lines.push(format!(
+                    "deletes inline policies: {}",
+                    inline_policies.join(", ")
+                ));
             }
             if !attached_policies.is_empty() {
-                lines.push(format!("detaches policies: {}", attached_policies.join(", ")));
+                lines.push(format!(
+                    "detaches policies: {}",
+                    attached_policies.join(", ")
+                ));
             }
         }
         _ => {}
@@ -169,7 +182,9 @@ pub(super) fn states(change: &Change) -> (Option<Value>, Option<Value>) {
             attached_policies,
             ..
         } => (
-            Some(json!({"inline_policies": inline_policies, "attached_policies": attached_policies})),
+            Some(
+                json!({"inline_policies": inline_policies, "attached_policies": attached_policies}),
+            ),
             None,
         ),
         _ => (None, None),

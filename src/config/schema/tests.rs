@@ -153,7 +153,13 @@ fn every_key_of_the_schema_loads() {
     );
     assert_eq!(
         keys(&schema["definitions"]["app"]),
-        ["access", "buckets", "github", "name", "permissions_boundary"]
+        [
+            "access",
+            "buckets",
+            "github",
+            "name",
+            "permissions_boundary"
+        ]
     );
 }
 

@@ -25,14 +25,12 @@ impl<'a> Validator<'a> {
         };
         if let Some(app_user) = &raw.app_user {
             self.push(
-                Diagnostic::error(format!(
-                    "{this} has both `app_user` and `[[clients.apps]]`"
-                ))
-                .with_primary(file, app_user.span(), "`app_user` here")
-                .with_secondary(file, apps.span(), "`[[clients.apps]]` here")
-                .with_help(
-                    "with `[[clients.apps]]` every app is listed there: remove `app_user`",
-                ),
+                Diagnostic::error(format!("{this} has both `app_user` and `[[clients.apps]]`"))
+                    .with_primary(file, app_user.span(), "`app_user` here")
+                    .with_secondary(file, apps.span(), "`[[clients.apps]]` here")
+                    .with_help(
+                        "with `[[clients.apps]]` every app is listed there: remove `app_user`",
+                    ),
             );
         }
         let mut roles = Vec::new();
@@ -49,7 +47,11 @@ impl<'a> Validator<'a> {
         &mut self,
         file: FileId,
         entry: &'a Spanned<RawApp>,
-        (buckets, prefixes, client_access): (&[&'a Spanned<String>], &[&'a Spanned<String>], Access),
+        (buckets, prefixes, client_access): (
+            &[&'a Spanned<String>],
+            &[&'a Spanned<String>],
+            Access,
+        ),
         this: &str,
     ) -> Option<RoleApp> {
         let app = entry.get_ref();
@@ -184,7 +186,13 @@ impl<'a> Validator<'a> {
                              `{earlier_name}`)"
                         );
                         let earlier = earlier.clone();
-                        self.duplicate(message, "declared", &earlier, &loc, "rename one of the apps");
+                        self.duplicate(
+                            message,
+                            "declared",
+                            &earlier,
+                            &loc,
+                            "rename one of the apps",
+                        );
                     }
                     None => {
                         first.insert(name.to_lowercase(), (loc, name));

@@ -88,7 +88,11 @@ fn labels(plan: &Plan) -> Vec<String> {
         .filter(|c| {
             matches!(
                 c.kind(),
-                Kind::Role | Kind::RoleTrust | Kind::RolePolicy | Kind::RoleBoundary | Kind::OidcProvider
+                Kind::Role
+                    | Kind::RoleTrust
+                    | Kind::RolePolicy
+                    | Kind::RoleBoundary
+                    | Kind::OidcProvider
             )
         })
         .map(|c| format!("{}@{}", c.label(), c.phase()))
@@ -97,7 +101,10 @@ fn labels(plan: &Plan) -> Vec<String> {
 
 #[test]
 fn a_role_is_created_with_the_provider_its_trust_and_its_clients_policy() {
-    let d = desired(vec![client("acme", vec![role("acme-deploy", &["repo:acme/site:ref:refs/heads/main"])])]);
+    let d = desired(vec![client(
+        "acme",
+        vec![role("acme-deploy", &["repo:acme/site:ref:refs/heads/main"])],
+    )]);
     let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
     assert_eq!(
         labels(&p),
@@ -107,16 +114,30 @@ fn a_role_is_created_with_the_provider_its_trust_and_its_clients_policy() {
             "+ role-policy acme-deploy/provision-s3@2",
         ]
     );
-    let Some(Change::CreateRole { tags, trust: doc, max_session_seconds, path, .. }) =
-        p.changes.iter().find(|c| matches!(c, Change::CreateRole { .. }))
+    let Some(Change::CreateRole {
+        tags,
+        trust: doc,
+        max_session_seconds,
+        path,
+        ..
+    }) = p
+        .changes
+        .iter()
+        .find(|c| matches!(c, Change::CreateRole { .. }))
     else {
         panic!("no CreateRole");
     };
-    assert_eq!(tags.get(MANAGED_TAG_KEY).map(String::as_str), Some(MANAGED_TAG_VALUE));
+    assert_eq!(
+        tags.get(MANAGED_TAG_KEY).map(String::as_str),
+        Some(MANAGED_TAG_VALUE)
+    );
     assert_eq!(tags.get(CLIENT_TAG_KEY).map(String::as_str), Some("acme"));
     assert_eq!(*max_session_seconds, 3600);
     assert_eq!(path, "/provision/");
-    assert_eq!(doc, &trust::trust_policy(ACCOUNT, &["repo:acme/site:ref:refs/heads/main".into()]));
+    assert_eq!(
+        doc,
+        &trust::trust_policy(ACCOUNT, &["repo:acme/site:ref:refs/heads/main".into()])
+    );
     // A second plan after the apply is empty.
     let again = plan(&d, &applied(&d), ACCOUNT).unwrap();
     assert!(labels(&again).is_empty(), "{:?}", again.changes);
@@ -125,8 +146,14 @@ fn a_role_is_created_with_the_provider_its_trust_and_its_clients_policy() {
 /// A role of one client never reaches another client's bucket.
 #[test]
 fn a_roles_policy_reaches_only_its_own_clients_buckets() {
-    let acme = client("acme", vec![role("acme-deploy", &["repo:acme/site:pull_request"])]);
-    let globex = client("globex", vec![role("globex-deploy", &["repo:globex/site:pull_request"])]);
+    let acme = client(
+        "acme",
+        vec![role("acme-deploy", &["repo:acme/site:pull_request"])],
+    );
+    let globex = client(
+        "globex",
+        vec![role("globex-deploy", &["repo:globex/site:pull_request"])],
+    );
     let d = desired(vec![acme.clone(), globex]);
     let p = plan(&d, &Observed::default(), ACCOUNT).unwrap();
     let policy_of = |name: &str| {
@@ -154,16 +181,25 @@ fn a_roles_policy_reaches_only_its_own_clients_buckets() {
 
 #[test]
 fn a_trust_policy_widened_by_hand_is_drift_and_reverted_first() {
-    let d = desired(vec![client("acme", vec![role("acme-deploy", &["repo:acme/site:ref:refs/heads/main"])])]);
+    let d = desired(vec![client(
+        "acme",
+        vec![role("acme-deploy", &["repo:acme/site:ref:refs/heads/main"])],
+    )]);
     let mut observed = applied(&d);
     let live = observed.roles.get_mut("acme-deploy").unwrap();
-    live.trust["Statement"][0]["Condition"]["StringEquals"][trust::sub_key()] =
-        json!(["repo:acme/site:ref:refs/heads/main", "repo:evil/x:pull_request"]);
+    live.trust["Statement"][0]["Condition"]["StringEquals"][trust::sub_key()] = json!([
+        "repo:acme/site:ref:refs/heads/main",
+        "repo:evil/x:pull_request"
+    ]);
     let p = plan(&d, &observed, ACCOUNT).unwrap();
     assert_eq!(labels(&p), ["~ role-trust acme-deploy@0"]);
     assert_eq!(p.drift.len(), 1);
     assert_eq!(p.drift[0].role.as_deref(), Some("acme-deploy"));
-    assert!(p.drift[0].widens[0].contains("repo:evil/x:pull_request"), "{:?}", p.drift);
+    assert!(
+        p.drift[0].widens[0].contains("repo:evil/x:pull_request"),
+        "{:?}",
+        p.drift
+    );
     // A subject removed by hand narrows: updated, but not drift.
     let mut observed = applied(&d);
     observed.roles.get_mut("acme-deploy").unwrap().trust =
@@ -175,11 +211,16 @@ fn a_trust_policy_widened_by_hand_is_drift_and_reverted_first() {
 
 #[test]
 fn policies_added_to_a_role_by_hand_are_drift_and_removed() {
-    let d = desired(vec![client("acme", vec![role("acme-deploy", &["repo:acme/site:pull_request"])])]);
+    let d = desired(vec![client(
+        "acme",
+        vec![role("acme-deploy", &["repo:acme/site:pull_request"])],
+    )]);
     let mut observed = applied(&d);
     let live = observed.roles.get_mut("acme-deploy").unwrap();
-    live.inline_policies.insert("extra".into(), json!({"Statement": []}));
-    live.attached_policies.push("arn:aws:iam::aws:policy/AdministratorAccess".into());
+    live.inline_policies
+        .insert("extra".into(), json!({"Statement": []}));
+    live.attached_policies
+        .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
     // Its own policy widened to another client's bucket: narrowed first.
     let own = live.inline_policies.get_mut(GROUP_POLICY_NAME).unwrap();
     *own = crate::policy::document::normalize(&json!({
@@ -201,11 +242,17 @@ fn policies_added_to_a_role_by_hand_are_drift_and_removed() {
 
 #[test]
 fn a_role_name_held_by_a_role_provision_did_not_make_is_refused() {
-    let d = desired(vec![client("acme", vec![role("deploy", &["repo:acme/site:pull_request"])])]);
+    let d = desired(vec![client(
+        "acme",
+        vec![role("deploy", &["repo:acme/site:pull_request"])],
+    )]);
     let mut observed = applied(&d);
     observed.roles.get_mut("deploy").unwrap().tags.clear();
     let errors = plan(&d, &observed, ACCOUNT).unwrap_err();
-    assert!(matches!(errors[0], PlanError::UnmanagedRole { .. }), "{errors:?}");
+    assert!(
+        matches!(errors[0], PlanError::UnmanagedRole { .. }),
+        "{errors:?}"
+    );
     let mut observed = Observed::default();
     observed.roles.insert(
         "Deploy".into(),
@@ -216,12 +263,18 @@ fn a_role_name_held_by_a_role_provision_did_not_make_is_refused() {
         },
     );
     let errors = plan(&d, &observed, ACCOUNT).unwrap_err();
-    assert!(matches!(errors[0], PlanError::CaseClash { kind: "role", .. }), "{errors:?}");
+    assert!(
+        matches!(errors[0], PlanError::CaseClash { kind: "role", .. }),
+        "{errors:?}"
+    );
 }
 
 #[test]
 fn a_removed_app_deletes_its_role_but_never_the_provider() {
-    let d = desired(vec![client("acme", vec![role("acme-deploy", &["repo:acme/site:pull_request"])])]);
+    let d = desired(vec![client(
+        "acme",
+        vec![role("acme-deploy", &["repo:acme/site:pull_request"])],
+    )]);
     let observed = applied(&d);
     let gone = desired(vec![client("acme", vec![])]);
     let p = plan(&gone, &observed, ACCOUNT).unwrap();
@@ -234,7 +287,10 @@ fn a_removed_app_deletes_its_role_but_never_the_provider() {
 
 #[test]
 fn a_hand_made_provider_is_used_and_said_so() {
-    let d = desired(vec![client("acme", vec![role("acme-deploy", &["repo:acme/site:pull_request"])])]);
+    let d = desired(vec![client(
+        "acme",
+        vec![role("acme-deploy", &["repo:acme/site:pull_request"])],
+    )]);
     let mut observed = applied(&d);
     observed.oidc_provider.as_mut().unwrap().managed = false;
     observed.oidc_provider.as_mut().unwrap().client_ids.clear();
@@ -255,7 +311,14 @@ pub(in crate::plan) fn simulate(o: &mut Observed, change: &Change) {
                 managed: true,
             });
         }
-        Change::CreateRole { role, path, tags, boundary, trust, .. } => {
+        Change::CreateRole {
+            role,
+            path,
+            tags,
+            boundary,
+            trust,
+            ..
+        } => {
             o.roles.insert(
                 role.clone(),
                 ObservedRole {
@@ -268,7 +331,11 @@ pub(in crate::plan) fn simulate(o: &mut Observed, change: &Change) {
                 },
             );
         }
-        Change::UpdateRoleTags { role, before, after } => {
+        Change::UpdateRoleTags {
+            role,
+            before,
+            after,
+        } => {
             let r = o.roles.get_mut(role).unwrap();
             for k in before.keys() {
                 r.tags.remove(k);
@@ -278,20 +345,45 @@ pub(in crate::plan) fn simulate(o: &mut Observed, change: &Change) {
         Change::UpdateRoleTrust { role, after, .. } => {
             o.roles.get_mut(role).unwrap().trust = after.clone();
         }
-        Change::PutRolePolicy { role, policy_name, after, .. }
-        | Change::NarrowRolePolicy { role, policy_name, after: Some(after), .. } => {
+        Change::PutRolePolicy {
+            role,
+            policy_name,
+            after,
+            ..
+        }
+        | Change::NarrowRolePolicy {
+            role,
+            policy_name,
+            after: Some(after),
+            ..
+        } => {
             o.roles
                 .get_mut(role)
                 .unwrap()
                 .inline_policies
                 .insert(policy_name.clone(), after.clone());
         }
-        Change::NarrowRolePolicy { role, policy_name, after: None, .. }
-        | Change::DeleteRolePolicy { role, policy_name, .. } => {
-            o.roles.get_mut(role).unwrap().inline_policies.remove(policy_name);
+        Change::NarrowRolePolicy {
+            role,
+            policy_name,
+            after: None,
+            ..
+        }
+        | Change::DeleteRolePolicy {
+            role, policy_name, ..
+        } => {
+            o.roles
+                .get_mut(role)
+                .unwrap()
+                .inline_policies
+                .remove(policy_name);
         }
         Change::DetachRolePolicy { role, policy_arn } => {
-            o.roles.get_mut(role).unwrap().attached_policies.retain(|a| a != policy_arn);
+            o.roles
+                .get_mut(role)
+                .unwrap()
+                .attached_policies
+                .retain(|a| a != policy_arn);
         }
         Change::SetRoleBoundary { role, after, .. } => {
             o.roles.get_mut(role).unwrap().permissions_boundary = Some(after.clone());
@@ -301,4 +393,36 @@ pub(in crate::plan) fn simulate(o: &mut Observed, change: &Change) {
         }
         _ => {}
     }
+}
+
+/// A saved plan depends on the roles and the provider its changes touch: a
+/// trust policy edited, or the provider made, between plan and apply makes
+/// it stale.
+#[test]
+fn a_role_or_provider_changed_since_a_saved_plan_makes_it_stale() {
+    use crate::plan::saved::SavedPlan;
+    let d = desired(vec![client(
+        "acme",
+        vec![role("acme-deploy", &["repo:acme/site:pull_request"])],
+    )]);
+    let observed = applied(&d);
+    let mut d2 = d.clone();
+    d2.clients.get_mut("acme").unwrap().roles[0]
+        .subjects
+        .push("repo:acme/site:ref:refs/heads/main".into());
+    let p = plan(&d2, &observed, ACCOUNT).unwrap();
+    let saved = SavedPlan::new(&p, &d2, &[], &observed, ACCOUNT);
+    assert!(saved.check_observed(&observed).is_ok());
+    let mut edited = observed.clone();
+    edited.roles.get_mut("acme-deploy").unwrap().trust["Statement"][0]["Principal"] = json!("*");
+    let err = saved.check_observed(&edited).unwrap_err().to_string();
+    assert!(err.contains("role `acme-deploy`"), "{err}");
+
+    let fresh = Observed::default();
+    let p = plan(&d, &fresh, ACCOUNT).unwrap();
+    let saved = SavedPlan::new(&p, &d, &[], &fresh, ACCOUNT);
+    let mut made = fresh.clone();
+    made.oidc_provider = applied(&d).oidc_provider;
+    let err = saved.check_observed(&made).unwrap_err().to_string();
+    assert!(err.contains("OIDC provider"), "{err}");
 }

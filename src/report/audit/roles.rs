@@ -19,7 +19,11 @@ pub fn role_findings(desired: &Desired, observed: &Observed, account_id: &str) -
         });
     };
     for role in desired.clients.values().flat_map(|c| &c.roles) {
-        let Some(live) = observed.roles.get(&role.name).filter(|r| r.is_managed(path)) else {
+        let Some(live) = observed
+            .roles
+            .get(&role.name)
+            .filter(|r| r.is_managed(path))
+        else {
             continue;
         };
         let widens = trust::widening(&live.trust, account_id, &role.subjects);
@@ -105,7 +109,8 @@ mod tests {
         trust_doc["Statement"][0]["Principal"] = json!({"AWS": ["*"]});
         let live = observed.roles.get_mut("acme-deploy").unwrap();
         live.trust = trust_doc;
-        live.attached_policies.push("arn:aws:iam::aws:policy/AdministratorAccess".into());
+        live.attached_policies
+            .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
         let found = role_findings(&desired, &observed, "123456789012");
         let checks: Vec<Check> = found.iter().map(|f| f.check).collect();
         assert_eq!(checks, [Check::RoleTrust, Check::RolePolicy]);

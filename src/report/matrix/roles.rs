@@ -14,7 +14,12 @@ use crate::model::{CLIENT_TAG_KEY, Desired, ObservedRole};
 /// configuration does not declare that client, and otherwise to none, so
 /// that whatever it reaches is a leak.
 pub(super) fn principal(desired: &Desired, role: &ObservedRole) -> Principal {
-    let configured = || desired.clients.values().chain(desired.context_clients.values());
+    let configured = || {
+        desired
+            .clients
+            .values()
+            .chain(desired.context_clients.values())
+    };
     let declared = configured().find(|c| c.roles.iter().any(|r| r.name == role.name));
     let clients = match declared {
         Some(client) => BTreeSet::from([client.name.clone()]),
@@ -43,7 +48,12 @@ pub(super) fn policies<'a>(
     let mut identity: Vec<(String, &Value)> = role
         .inline_policies
         .iter()
-        .map(|(name, doc)| (format!("inline policy `{name}` of role `{}`", role.name), doc))
+        .map(|(name, doc)| {
+            (
+                format!("inline policy `{name}` of role `{}`", role.name),
+                doc,
+            )
+        })
         .collect();
     for arn in &role.attached_policies {
         match docs.get(arn) {

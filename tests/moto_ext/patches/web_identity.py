@@ -22,7 +22,7 @@ OIDC federation"), for what provision's tests rely on:
   lets in (for a Deny, it does not match). Refusal is `AccessDenied`
   ("Not authorized to perform sts:AssumeRoleWithWebIdentity").
 
-tests/moto_ext.rs checks a token of the trusted repository gets credentials,
+tests/roles.rs checks that a token of the trusted repository gets credentials,
 and that another repository's, another audience's or a missing provider's
 does not.
 """
