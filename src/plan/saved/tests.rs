@@ -206,7 +206,8 @@ fn an_unknown_dependency_is_never_applied_unchecked() {
         .insert("instance-profile/deploy".into(), ABSENT.into());
     let err = saved.check_observed(&observed()).unwrap_err();
     assert!(
-        err.to_string().contains("`instance-profile/deploy` cannot be checked"),
+        err.to_string()
+            .contains("`instance-profile/deploy` cannot be checked"),
         "{err}"
     );
 }
