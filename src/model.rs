@@ -171,9 +171,39 @@ pub struct Client {
     pub apps: Vec<App>,
     /// CloudFront distribution ids the client may invalidate.
     pub distributions: Vec<String>,
+    /// Apps that are IAM roles assumed through GitHub Actions OIDC
+    /// (`[[clients.apps]]` entries with `github`), in file order.
+    pub roles: Vec<RoleApp>,
     /// The file the client was declared in.
     pub source: PathBuf,
 }
+
+/// An app of a client that is an IAM role assumed by GitHub Actions
+/// through OIDC (keyless CI), rather than a user with an access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleApp {
+    /// The IAM role name.
+    pub name: String,
+    /// The client's exact buckets the role reaches (all of them by default).
+    pub buckets: Vec<String>,
+    /// The client's bucket prefixes the role reaches (all by default).
+    pub bucket_prefixes: Vec<String>,
+    /// What the role may do on them (the client's access by default).
+    pub access: Access,
+    /// The role's boundary (the settings' by default).
+    pub permissions_boundary: Option<String>,
+    /// The `sub` claims the trust policy accepts, as written:
+    /// `repo:OWNER/REPO:ref:refs/heads/main`, with `*` only where written.
+    pub subjects: Vec<String>,
+}
+
+/// Host of GitHub Actions' OIDC issuer; also the IAM OIDC provider's name.
+pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
+/// The audience (client id) AWS's GitHub action asks tokens for.
+pub const GITHUB_OIDC_AUDIENCE: &str = "sts.amazonaws.com";
+/// Longest session of a managed role, in seconds: one hour, IAM's minimum
+/// of the maximum, since a CI job rarely needs more.
+pub const ROLE_MAX_SESSION_SECONDS: i32 = 3600;
 
 impl Client {
     /// Name of the client's IAM group.
@@ -399,6 +429,41 @@ impl Default for AccountQuotas {
     }
 }
 
+/// A role as `GetAccountAuthorizationDetails` reports it. `Serialize`
+/// gives saved plans a stable form to fingerprint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ObservedRole {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+    /// The trust policy, normalized (see `policy::normalize`).
+    pub trust: Value,
+    /// Inline policies by name, normalized.
+    pub inline_policies: BTreeMap<String, Value>,
+    /// ARNs of attached managed policies.
+    pub attached_policies: Vec<String>,
+    pub permissions_boundary: Option<String>,
+}
+
+impl ObservedRole {
+    /// As for users: provision's tag, at exactly the managed path.
+    pub fn is_managed(&self, path: &str) -> bool {
+        self.path == path
+            && self.tags.get(MANAGED_TAG_KEY).map(String::as_str) == Some(MANAGED_TAG_VALUE)
+    }
+}
+
+/// The account's OIDC provider for GitHub Actions, when it exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ObservedOidcProvider {
+    pub arn: String,
+    /// Its audiences (`ClientIDList`).
+    pub client_ids: Vec<String>,
+    /// True when it carries provision's tag: made by provision.
+    pub managed: bool,
+}
+
 /// The live state of the account's users and groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
@@ -412,6 +477,11 @@ pub struct Observed {
     /// (`provision-s3-<client>`, used when a client's policy does not fit
     /// inline) that are attached to managed groups, by ARN, normalized.
     pub managed_policies: BTreeMap<String, Value>,
+    /// Every role of the account, by name.
+    pub roles: BTreeMap<String, ObservedRole>,
+    /// GitHub's OIDC provider: `None` when it was not read (no client
+    /// declares a role) or does not exist.
+    pub oidc_provider: Option<ObservedOidcProvider>,
 }
 
 /// A CloudFront distribution of the account, as `ListDistributions`

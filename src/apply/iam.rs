@@ -130,6 +130,16 @@ impl Backend for Aws {
                 ..
             } => adopt_user(iam, user, path, before, after).await,
             Change::AdoptGroup { group, path, .. } => adopt_group(iam, group, path).await,
+            Change::CreateOidcProvider { .. }
+            | Change::CreateRole { .. }
+            | Change::UpdateRoleTags { .. }
+            | Change::UpdateRoleTrust { .. }
+            | Change::PutRolePolicy { .. }
+            | Change::NarrowRolePolicy { .. }
+            | Change::DeleteRolePolicy { .. }
+            | Change::DetachRolePolicy { .. }
+            | Change::SetRoleBoundary { .. }
+            | Change::DeleteRole { .. } => super::roles::execute(iam, change).await.map(|_| ()),
         }
     }
 }

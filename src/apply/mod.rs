@@ -176,6 +176,7 @@ mod iam;
 pub mod keys;
 pub mod lock;
 mod revoke;
+mod roles;
 pub mod rotate;
 pub mod store;
 

@@ -12,7 +12,7 @@ use crate::observe::Observe;
 use crate::observe::account::guarded_account;
 use crate::observe::credential_report::credential_report;
 use crate::render;
-use crate::report::audit::{findings, parse_report};
+use crate::report::audit::{findings, parse_report, role_findings};
 
 /// `provision audit`.
 pub async fn run(args: &AuditArgs, ctx: &Context) -> Result<ExitStatus> {
@@ -22,16 +22,19 @@ pub async fn run(args: &AuditArgs, ctx: &Context) -> Result<ExitStatus> {
     let aws = ctx.aws().await;
     let result = async {
         // The account guard, as for plan: read no other account.
-        guarded_account(&aws, &desired.settings).await?;
+        let account = guarded_account(&aws, &desired.settings).await?;
         let observed = aws.observe(&desired.settings.path).await?;
         let report = parse_report(&credential_report(&aws).await?)?;
-        anyhow::Ok(findings(
+        let mut found = findings(
             &report,
             &observed,
             &desired.settings,
             &desired.app_grant_holders(),
             chrono::Utc::now(),
-        ))
+        );
+        found.extend(role_findings(&desired, &observed, &account));
+        found.sort_by(|a, b| (&a.user, a.check).cmp(&(&b.user, b.check)));
+        anyhow::Ok(found)
     }
     .await;
     ctx.print_stats(&aws);

@@ -144,6 +144,13 @@ pub(super) async fn observe_for(
 ) -> Result<Observed> {
     let path = &desired.settings.path;
     let mut observed = aws.observe(path).await?;
+    // GitHub's OIDC provider matters only to roles: read when a client
+    // declares one or a managed role is left to delete.
+    if desired.clients.values().any(|c| !c.roles.is_empty())
+        || observed.roles.values().any(|r| r.is_managed(path))
+    {
+        observed.oidc_provider = crate::observe::roles::github_provider(&aws.iam).await?;
+    }
     adoption_keys(&aws.iam, &mut observed, path, adopt).await?;
     Ok(observed)
 }

@@ -260,6 +260,17 @@ pub(super) struct RawClient {
     pub broken: BTreeSet<String>,
 }
 
+/// One `[[clients.apps]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a `[[clients.apps]]` table")]
+pub(super) struct RawApp {
+    pub name: Option<Spanned<String>>,
+    pub buckets: Option<SpannedList>,
+    pub access: Option<Spanned<String>>,
+    pub permissions_boundary: Option<Spanned<String>>,
+    pub github: Option<SpannedList>,
+}
+
 /// One entry of a client's `developers`: a name, or
 /// `{ name = "bob", expires = 2027-01-31 }` for a membership that ends.
 #[derive(Debug)]
@@ -311,17 +322,6 @@ impl<'de> Deserialize<'de> for RawMember {
             )),
         }
     }
-}
-
-/// One `[[clients.apps]]` entry.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a `[[clients.apps]]` table")]
-pub(super) struct RawApp {
-    pub name: Option<Spanned<String>>,
-    pub buckets: Option<SpannedList>,
-    pub access: Option<Spanned<String>>,
-    pub permissions_boundary: Option<Spanned<String>>,
-    pub github: Option<SpannedList>,
 }
 
 /// `[clients.cloudfront]`.

@@ -51,12 +51,15 @@ pub(super) enum IamKind {
     User,
     /// An IAM group (`client-<name>`).
     Group,
+    /// An IAM role (an app assumed through GitHub's OIDC); same rules as a
+    /// user name.
+    Role,
 }
 
 impl IamKind {
     fn max(self) -> usize {
         match self {
-            IamKind::User => MAX_USER_NAME,
+            IamKind::User | IamKind::Role => MAX_USER_NAME,
             IamKind::Group => MAX_GROUP_NAME,
         }
     }
@@ -65,6 +68,7 @@ impl IamKind {
         match self {
             IamKind::User => "IAM user name",
             IamKind::Group => "IAM group name",
+            IamKind::Role => "IAM role name",
         }
     }
 }

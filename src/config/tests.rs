@@ -1255,3 +1255,83 @@ fn a_date_written_like_people_write_dates_says_how_to_write_it() {
         ),
     ]));
 }
+
+// ---- apps that are roles (keyless CI) ---------------------------------------
+
+/// A client with buckets and one `[[clients.apps]]` entry of `fields`.
+fn app(fields: &str) -> String {
+    format!(
+        "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\", \"acme-y\"]\naccess = \"read-write\"\n\n\
+         [[clients.apps]]\n{fields}\n"
+    )
+}
+
+#[test]
+fn role_app_rules() {
+    insta::assert_snapshot!(cases(&[
+        (
+            "a wildcard in the owner could match another organisation",
+            &app("name = \"d\"\ngithub = [\"repo:acme*/x:*\", \"repo:*\"]"),
+        ),
+        (
+            "not a repository subject, or no context",
+            &app(
+                "name = \"d\"\ngithub = [\"repository:acme/x\", \"repo:acme/site\", \"repo:acme/s:ref:refs/heads/a?\"]"
+            ),
+        ),
+        ("empty github", &app("name = \"d\"\ngithub = []")),
+        ("no name", &app("github = [\"repo:acme/x:pull_request\"]")),
+        (
+            "a bucket of no one, or of another client",
+            &app("name = \"d\"\nbuckets = [\"globex-x\"]\ngithub = [\"repo:acme/x:pull_request\"]"),
+        ),
+        (
+            "app_user beside apps",
+            "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\"]\napp_user = \"acme-app\"\n\n\
+             [[clients.apps]]\nname = \"d\"\ngithub = [\"repo:acme/x:pull_request\"]\n",
+        ),
+        (
+            "two apps, one role name whatever the case",
+            "[[clients]]\nname = \"acme\"\nbuckets = [\"acme-x\"]\n\n\
+             [[clients.apps]]\nname = \"Deploy\"\ngithub = [\"repo:acme/x:pull_request\"]\n\n\
+             [[clients]]\nname = \"globex\"\nbuckets = [\"globex-x\"]\n\n\
+             [[clients.apps]]\nname = \"deploy\"\ngithub = [\"repo:globex/x:pull_request\"]\n",
+        ),
+        (
+            "an unknown key in an app",
+            &app("name = \"d\"\ngithub = [\"repo:acme/x:pull_request\"]\nsubjects = []"),
+        ),
+    ]));
+}
+
+#[test]
+fn a_role_app_takes_the_clients_defaults_and_its_own_subset() {
+    let desired = load_sources(
+        sources(&[(
+            "c.toml",
+            &format!(
+                "{}\n[[clients.apps]]\nname = \"ro\"\nbuckets = [\"acme-y\"]\naccess = \"read-only\"\n\
+                 permissions_boundary = \"arn:aws:iam::123456789012:policy/ci\"\n\
+                 github = [\"repo:acme/x:environment:*\"]\n",
+                app("name = \"all\"\ngithub = [\"repo:acme/x:ref:refs/heads/main\"]")
+            ),
+        )]),
+        false,
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let client = &desired.clients["acme"];
+    assert_eq!(client.app_user, None, "apps replace the default app user");
+    let [all, ro] = client.roles.as_slice() else {
+        panic!("{:?}", client.roles);
+    };
+    assert_eq!(all.buckets, ["acme-x", "acme-y"]);
+    assert_eq!(all.access, Access::ReadWrite);
+    assert_eq!(all.permissions_boundary, None);
+    assert_eq!(all.subjects, ["repo:acme/x:ref:refs/heads/main"]);
+    assert_eq!(ro.buckets, ["acme-y"]);
+    assert_eq!(ro.access, Access::ReadOnly);
+    assert_eq!(
+        ro.permissions_boundary.as_deref(),
+        Some("arn:aws:iam::123456789012:policy/ci")
+    );
+}

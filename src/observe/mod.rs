@@ -32,6 +32,7 @@ pub mod distributions;
 pub mod documents;
 pub mod keys;
 pub mod quotas;
+pub mod roles;
 pub mod simulate;
 pub mod user;
 
@@ -105,12 +106,13 @@ async fn users_and_groups(iam: &aws_sdk_iam::Client) -> Result<Observed, Observe
         .get_account_authorization_details()
         .filter(EntityType::User)
         .filter(EntityType::Group)
+        .filter(EntityType::Role)
         .max_items(PAGE_SIZE)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| ObserveError::Call {
-            operation: "read users and groups (iam:GetAccountAuthorizationDetails)",
+            operation: "read users, groups and roles (iam:GetAccountAuthorizationDetails)",
             message: aws::describe(&e),
         })?;
         for u in page.user_detail_list() {
@@ -120,6 +122,10 @@ async fn users_and_groups(iam: &aws_sdk_iam::Client) -> Result<Observed, Observe
         for g in page.group_detail_list() {
             let group = observed_group(g)?;
             observed.groups.insert(group.name.clone(), group);
+        }
+        for r in page.role_detail_list() {
+            let role = roles::observed_role(r)?;
+            observed.roles.insert(role.name.clone(), role);
         }
     }
     Ok(observed)

@@ -59,6 +59,7 @@ fn app_drift(
         plan.drift.push(lint::Drift {
             group: None,
             user: Some(app.name.clone()),
+            role: None,
             policy: GROUP_POLICY_NAME.to_owned(),
             widens,
         });

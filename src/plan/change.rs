@@ -40,6 +40,11 @@ pub enum Kind {
     AccessKey,
     PermissionsBoundary,
     UserPolicy,
+    OidcProvider,
+    Role,
+    RoleTrust,
+    RolePolicy,
+    RoleBoundary,
 }
 
 impl Kind {
@@ -53,6 +58,11 @@ impl Kind {
             Kind::AccessKey => "access-key",
             Kind::PermissionsBoundary => "permissions-boundary",
             Kind::UserPolicy => "user-policy",
+            Kind::OidcProvider => "oidc-provider",
+            Kind::Role => "role",
+            Kind::RoleTrust => "role-trust",
+            Kind::RolePolicy => "role-policy",
+            Kind::RoleBoundary => "role-boundary",
         }
     }
 }
@@ -250,6 +260,75 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         holds: Option<crate::model::Credentials>,
     },
+    /// `CreateOpenIDConnectProvider` for GitHub Actions, tagged as
+    /// provision's. Never deleted by provision (see the README).
+    CreateOidcProvider {
+        url: String,
+        client_ids: Vec<String>,
+        tags: BTreeMap<String, String>,
+    },
+    /// `CreateRole` for an app GitHub Actions assumes, with its trust
+    /// policy, path, tags, boundary and maximum session.
+    CreateRole {
+        role: String,
+        path: String,
+        tags: BTreeMap<String, String>,
+        boundary: Option<String>,
+        trust: Value,
+        max_session_seconds: i32,
+    },
+    /// `TagRole`/`UntagRole` for the tags provision manages on a role.
+    UpdateRoleTags {
+        role: String,
+        before: BTreeMap<String, String>,
+        after: BTreeMap<String, String>,
+    },
+    /// `UpdateAssumeRolePolicy`: the trust policy becomes the file's.
+    UpdateRoleTrust {
+        role: String,
+        before: Value,
+        after: Value,
+    },
+    /// `PutRolePolicy`; `before` is `None` when the policy is new.
+    PutRolePolicy {
+        role: String,
+        policy_name: String,
+        before: Option<Value>,
+        after: Value,
+    },
+    /// As [`Change::NarrowGrant`] for a role's own policy: in the first
+    /// phase, write what both the live and the new policy allow (`None`:
+    /// delete it), before any role or group is granted more.
+    NarrowRolePolicy {
+        role: String,
+        policy_name: String,
+        before: Value,
+        after: Option<Value>,
+    },
+    /// Remove an inline policy provision did not write from a managed role.
+    DeleteRolePolicy {
+        role: String,
+        policy_name: String,
+        before: Value,
+    },
+    /// Detach a managed policy attached by hand to a managed role.
+    DetachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    /// `PutRolePermissionsBoundary`.
+    SetRoleBoundary {
+        role: String,
+        before: Option<String>,
+        after: String,
+    },
+    /// Remove a role's policies, then delete it: its app was removed from
+    /// the file.
+    DeleteRole {
+        role: String,
+        inline_policies: Vec<String>,
+        attached_policies: Vec<String>,
+    },
 }
 
 impl Change {
@@ -280,7 +359,19 @@ impl Change {
             Change::CreateUser { .. }
             | Change::CreateGroup { .. }
             | Change::AddMember { .. }
-            | Change::CreateAccessKey { .. } => Action::Create,
+            | Change::CreateAccessKey { .. }
+            | Change::CreateOidcProvider { .. }
+            | Change::CreateRole { .. }
+            | Change::PutRolePolicy { before: None, .. } => Action::Create,
+            Change::NarrowRolePolicy { after: None, .. } => Action::Delete,
+            Change::UpdateRoleTags { .. }
+            | Change::UpdateRoleTrust { .. }
+            | Change::PutRolePolicy { .. }
+            | Change::NarrowRolePolicy { .. }
+            | Change::SetRoleBoundary { .. } => Action::Update,
+            Change::DeleteRolePolicy { .. }
+            | Change::DetachRolePolicy { .. }
+            | Change::DeleteRole { .. } => Action::Delete,
             Change::PutGroupPolicy { before: None, .. }
             | Change::PutUserPolicy { before: None, .. }
             | Change::PutManagedPolicy { before: None, .. } => Action::Create,
@@ -333,6 +424,16 @@ impl Change {
             | Change::DetachUserPolicy { .. }
             | Change::PutUserPolicy { .. }
             | Change::NarrowUserPolicy { .. } => Kind::UserPolicy,
+            Change::CreateOidcProvider { .. } => Kind::OidcProvider,
+            Change::CreateRole { .. }
+            | Change::UpdateRoleTags { .. }
+            | Change::DeleteRole { .. } => Kind::Role,
+            Change::UpdateRoleTrust { .. } => Kind::RoleTrust,
+            Change::PutRolePolicy { .. }
+            | Change::NarrowRolePolicy { .. }
+            | Change::DeleteRolePolicy { .. }
+            | Change::DetachRolePolicy { .. } => Kind::RolePolicy,
+            Change::SetRoleBoundary { .. } => Kind::RoleBoundary,
         }
     }
 
@@ -380,6 +481,22 @@ impl Change {
             Change::AddMember { group, user } | Change::RemoveMember { group, user } => {
                 format!("{group}/{user}")
             }
+            Change::CreateOidcProvider { url, .. } => url.clone(),
+            Change::CreateRole { role, .. }
+            | Change::UpdateRoleTags { role, .. }
+            | Change::DeleteRole { role, .. }
+            | Change::UpdateRoleTrust { role, .. }
+            | Change::SetRoleBoundary { role, .. } => role.clone(),
+            Change::PutRolePolicy {
+                role, policy_name, ..
+            }
+            | Change::NarrowRolePolicy {
+                role, policy_name, ..
+            }
+            | Change::DeleteRolePolicy {
+                role, policy_name, ..
+            } => format!("{role}/{policy_name}"),
+            Change::DetachRolePolicy { role, policy_arn } => format!("{role}/{policy_arn}"),
         }
     }
 
@@ -390,7 +507,9 @@ impl Change {
     /// `~ user alice: adopt (path / → /provision/, tag managed-by=provision)`.
     pub fn label(&self) -> String {
         let suffix = match self {
-            Change::NarrowGrant { .. } | Change::NarrowUserPolicy { .. } => {
+            Change::NarrowGrant { .. }
+            | Change::NarrowUserPolicy { .. }
+            | Change::NarrowRolePolicy { .. } => {
                 " (narrows first)".to_owned()
             }
             Change::AdoptUser {
@@ -454,6 +573,21 @@ impl Change {
             | Change::DeleteGroup { .. }
             | Change::AdoptUser { .. }
             | Change::AdoptGroup { .. } => 0,
+            // A role's revocations (a trust policy back to the file's, its
+            // own policy narrowed, policies added by hand, the role itself)
+            // come first, like a user's; the provider is created then so
+            // that the role that trusts it can be created in phase 1, and
+            // its policy written in phase 2, once it exists.
+            Change::CreateOidcProvider { .. }
+            | Change::UpdateRoleTrust { .. }
+            | Change::NarrowRolePolicy { .. }
+            | Change::DeleteRolePolicy { .. }
+            | Change::DetachRolePolicy { .. }
+            | Change::DeleteRole { .. } => 0,
+            Change::CreateRole { .. }
+            | Change::UpdateRoleTags { .. }
+            | Change::SetRoleBoundary { .. } => 1,
+            Change::PutRolePolicy { .. } => 2,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::PutUserPolicy { .. }

@@ -102,6 +102,7 @@ mod tests {
             bucket_access: Default::default(),
             apps: Vec::new(),
             app_user: None,
+            roles: Vec::new(),
             distributions: vec![],
             source: PathBuf::from("elsewhere.toml"),
         };
@@ -218,6 +219,7 @@ mod tests {
             bucket_access: Default::default(),
             apps: Vec::new(),
             app_user: None,
+            roles: Vec::new(),
             distributions: vec!["E2QWRUHAPOMQZL".into()],
             source: PathBuf::from("elsewhere.toml"),
         };

@@ -45,6 +45,16 @@ pub enum PlanError {
         path: String,
         managed_path: String,
     },
+    /// A desired role's name is taken by a role provision does not manage
+    /// here (no `managed-by=provision` tag, or another path).
+    #[error(
+        "role `{name}` already exists but is not managed by provision here (path `{path}`, managed path `{managed_path}`); provision never changes a role it did not create: rename the app in the file"
+    )]
+    UnmanagedRole {
+        name: String,
+        path: String,
+        managed_path: String,
+    },
     /// A desired name differs only in case from an existing entity's.
     #[error(
         "{kind} `{name}` cannot be created: IAM names ignore case and `{existing}` already exists; use the existing spelling or another name"

@@ -134,6 +134,7 @@ mod tests {
                 bucket_access: Default::default(),
                 apps: Vec::new(),
                 app_user: Some("acme-app".into()),
+                roles: Vec::new(),
                 distributions: vec![],
                 source: PathBuf::from("acme.toml"),
             },

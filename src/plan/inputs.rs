@@ -22,6 +22,12 @@ pub(super) fn check(inputs: &Inputs<'_>) -> Result<(), Vec<PlanError>> {
         inputs.desired.clients.values().map(|c| c.group_name()),
         inputs.observed.groups.keys(),
     ));
+    errors.extend(super::roles::role_ownership(inputs));
+    errors.extend(case_clashes(
+        "role",
+        super::roles::desired_roles(inputs.desired).map(|(_, r)| r.name.clone()),
+        inputs.observed.roles.keys(),
+    ));
     errors.extend(collisions::live_collisions(inputs.desired, inputs.observed));
     errors.extend(quotas::check_account_quotas(
         inputs.desired,

@@ -28,6 +28,7 @@ mod groups;
 mod inputs;
 mod policy_names;
 mod quotas;
+mod roles;
 pub mod saved;
 mod strays;
 mod users;
@@ -181,6 +182,7 @@ pub fn plan_with(
     strays::user_policies(&inputs, &deleted_users, &mut plan);
     strays::unmanaged_groups(&inputs, &deleted_users, &mut plan);
     strays::delete_groups(&inputs, &deleted_clients, &mut plan);
+    roles::plan_roles(&inputs, &mut plan);
     order(&mut plan.changes);
     Ok(plan)
 }

@@ -180,6 +180,10 @@ fn stale_list(stale: &[Stale]) -> String {
 pub enum Entity {
     User(String),
     Group(String),
+    /// A role of an app GitHub Actions assumes.
+    Role(String),
+    /// GitHub's OIDC provider, by the URL a change names.
+    OidcProvider(String),
 }
 
 impl Entity {
@@ -188,6 +192,8 @@ impl Entity {
         match self {
             Entity::User(name) => format!("user/{name}"),
             Entity::Group(name) => format!("group/{name}"),
+            Entity::Role(name) => format!("role/{name}"),
+            Entity::OidcProvider(url) => format!("oidc-provider/{url}"),
         }
     }
 
@@ -195,6 +201,8 @@ impl Entity {
         match address.split_once('/')? {
             ("user", name) => Some(Entity::User(name.to_owned())),
             ("group", name) => Some(Entity::Group(name.to_owned())),
+            ("role", name) => Some(Entity::Role(name.to_owned())),
+            ("oidc-provider", url) => Some(Entity::OidcProvider(url.to_owned())),
             _ => None,
         }
     }
@@ -205,6 +213,8 @@ impl fmt::Display for Entity {
         match self {
             Entity::User(name) => write!(f, "user `{name}`"),
             Entity::Group(name) => write!(f, "group `{name}`"),
+            Entity::Role(name) => write!(f, "role `{name}`"),
+            Entity::OidcProvider(url) => write!(f, "OIDC provider `{url}`"),
         }
     }
 }
@@ -290,10 +300,10 @@ pub fn configuration_fingerprint(desired: &Desired) -> String {
     sha256(format!("{what:?}").as_bytes())
 }
 
-/// The users and groups a change reads or changes.
+/// The users, groups, roles and provider a change reads or changes.
 ///
-/// Found generically, from the change's serialized fields named `user` and
-/// `group`, so that every kind of change, including ones added later, is
+/// Found generically, from the change's serialized fields named `user`,
+/// `group`, `role` and `url`, so that every kind of change, including ones added later, is
 /// covered without a list to keep up to date.
 pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
     let mut entities = BTreeSet::new();
@@ -310,6 +320,12 @@ pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
         if let Some(Value::String(group)) = fields.get("group") {
             entities.insert(Entity::Group(group.clone()));
         }
+        if let Some(Value::String(role)) = fields.get("role") {
+            entities.insert(Entity::Role(role.clone()));
+        }
+        if let Some(Value::String(url)) = fields.get("url") {
+            entities.insert(Entity::OidcProvider(url.clone()));
+        }
     }
     entities
 }
@@ -325,6 +341,8 @@ pub fn facts(observed: &Observed, entity: &Entity) -> Option<Result<Value, serde
                 "members": observed.members(name),
             }))
         }),
+        Entity::Role(name) => observed.roles.get(name).map(serde_json::to_value),
+        Entity::OidcProvider(_) => observed.oidc_provider.as_ref().map(serde_json::to_value),
     }
 }
 

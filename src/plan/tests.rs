@@ -34,6 +34,7 @@ fn client(name: &str, devs: &[&str]) -> Client {
         bucket_access: Default::default(),
         apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
+        roles: Vec::new(),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
     }
@@ -92,6 +93,16 @@ pub(super) fn simulate(observed: &Observed, plan: &Plan) -> Observed {
             Change::DeleteUser { user, .. } => {
                 o.users.remove(user);
             }
+            Change::CreateOidcProvider { .. }
+            | Change::CreateRole { .. }
+            | Change::UpdateRoleTags { .. }
+            | Change::UpdateRoleTrust { .. }
+            | Change::PutRolePolicy { .. }
+            | Change::NarrowRolePolicy { .. }
+            | Change::DeleteRolePolicy { .. }
+            | Change::DetachRolePolicy { .. }
+            | Change::SetRoleBoundary { .. }
+            | Change::DeleteRole { .. } => super::roles::tests::simulate(&mut o, change),
             Change::CreateGroup { group, path } => {
                 o.groups.insert(
                     group.clone(),

@@ -44,6 +44,10 @@ pub enum Target {
     Parameter,
     /// A Secrets Manager secret under the prefix of `settings.deliver`.
     Secret,
+    /// A role under the managed path (an app GitHub Actions assumes).
+    Role,
+    /// GitHub's OIDC provider (`token.actions.githubusercontent.com`).
+    OidcProvider,
 }
 
 /// How the operator policy treats an operation.
@@ -107,7 +111,7 @@ const fn op(
 use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
 use Service::{Cloudfront, Iam, S3, SecretsManager, Ssm, Sts};
-use Target::{Any, Group, MfaDevice, Parameter, Policy, Secret, User};
+use Target::{Any, Group, MfaDevice, OidcProvider, Parameter, Policy, Role, Secret, User};
 
 /// Every operation provision calls, sorted by service and operation.
 #[rustfmt::skip]
@@ -120,8 +124,13 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "AttachGroupPolicy", "attach_group_policy", "iam:AttachGroupPolicy", Write, Group, OwnPolicyOnly),
     op(Iam, "CreateAccessKey", "create_access_key", "iam:CreateAccessKey", Write, User, Allow),
     op(Iam, "CreateGroup", "create_group", "iam:CreateGroup", Write, Group, Allow),
+    // Keyless CI. A request with tags is also authorized as
+    // `iam:TagOpenIDConnectProvider`, which `operator` adds for it.
+    op(Iam, "CreateOpenIDConnectProvider", "create_open_id_connect_provider", "iam:CreateOpenIDConnectProvider", Write, OidcProvider, Allow),
     op(Iam, "CreatePolicy", "create_policy", "iam:CreatePolicy", Write, Policy, Allow),
     op(Iam, "CreatePolicyVersion", "create_policy_version", "iam:CreatePolicyVersion", Write, Policy, Allow),
+    // A CreateRole request carrying tags is also authorized as iam:TagRole.
+    op(Iam, "CreateRole", "create_role", "iam:CreateRole", Write, Role, WithBoundary),
     // A CreateUser request carrying tags is also authorized as iam:TagUser.
     op(Iam, "CreateUser", "create_user", "iam:CreateUser", Write, User, WithBoundary),
     op(Iam, "DeactivateMFADevice", "deactivate_mfa_device", "iam:DeactivateMFADevice", Write, User, Allow),
@@ -131,6 +140,8 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "DeleteLoginProfile", "delete_login_profile", "iam:DeleteLoginProfile", Write, User, Allow),
     op(Iam, "DeletePolicy", "delete_policy", "iam:DeletePolicy", Write, Policy, Allow),
     op(Iam, "DeletePolicyVersion", "delete_policy_version", "iam:DeletePolicyVersion", Write, Policy, Allow),
+    op(Iam, "DeleteRole", "delete_role", "iam:DeleteRole", Write, Role, Allow),
+    op(Iam, "DeleteRolePolicy", "delete_role_policy", "iam:DeleteRolePolicy", Write, Role, Allow),
     op(Iam, "DeleteSSHPublicKey", "delete_ssh_public_key", "iam:DeleteSSHPublicKey", Write, User, Allow),
     op(Iam, "DeleteServiceSpecificCredential", "delete_service_specific_credential", "iam:DeleteServiceSpecificCredential", Write, User, Allow),
     op(Iam, "DeleteSigningCertificate", "delete_signing_certificate", "iam:DeleteSigningCertificate", Write, User, Allow),
@@ -139,6 +150,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "DeleteUserPolicy", "delete_user_policy", "iam:DeleteUserPolicy", Write, User, Allow),
     op(Iam, "DeleteVirtualMFADevice", "delete_virtual_mfa_device", "iam:DeleteVirtualMFADevice", Write, MfaDevice, Allow),
     op(Iam, "DetachGroupPolicy", "detach_group_policy", "iam:DetachGroupPolicy", Write, Group, Allow),
+    op(Iam, "DetachRolePolicy", "detach_role_policy", "iam:DetachRolePolicy", Write, Role, Allow),
     op(Iam, "DetachUserPolicy", "detach_user_policy", "iam:DetachUserPolicy", Write, User, Allow),
     op(Iam, "GenerateCredentialReport", "generate_credential_report", "iam:GenerateCredentialReport", Read, Any, Allow),
     op(Iam, "GetAccountAuthorizationDetails", "get_account_authorization_details", "iam:GetAccountAuthorizationDetails", Read, Any, Allow),
@@ -146,23 +158,32 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "GetCredentialReport", "get_credential_report", "iam:GetCredentialReport", Read, Any, Allow),
     // Offboarding's plan: whether the user being deleted has a console password.
     op(Iam, "GetLoginProfile", "get_login_profile", "iam:GetLoginProfile", Read, Any, Allow),
+    op(Iam, "GetOpenIDConnectProvider", "get_open_id_connect_provider", "iam:GetOpenIDConnectProvider", Read, Any, Allow),
     op(Iam, "GetPolicy", "get_policy", "iam:GetPolicy", Read, Any, Allow),
     op(Iam, "GetPolicyVersion", "get_policy_version", "iam:GetPolicyVersion", Read, Any, Allow),
     op(Iam, "GetUser", "get_user", "iam:GetUser", Read, Any, Allow),
     op(Iam, "ListAccessKeys", "list_access_keys", "iam:ListAccessKeys", Read, Any, Allow),
+    op(Iam, "ListAttachedRolePolicies", "list_attached_role_policies", "iam:ListAttachedRolePolicies", Read, Any, Allow),
     op(Iam, "ListMFADevices", "list_mfa_devices", "iam:ListMFADevices", Read, Any, Allow),
+    op(Iam, "ListOpenIDConnectProviders", "list_open_id_connect_providers", "iam:ListOpenIDConnectProviders", Read, Any, Allow),
     op(Iam, "ListPolicyVersions", "list_policy_versions", "iam:ListPolicyVersions", Read, Any, Allow),
+    op(Iam, "ListRolePolicies", "list_role_policies", "iam:ListRolePolicies", Read, Any, Allow),
     op(Iam, "ListSSHPublicKeys", "list_ssh_public_keys", "iam:ListSSHPublicKeys", Read, Any, Allow),
     op(Iam, "ListServiceSpecificCredentials", "list_service_specific_credentials", "iam:ListServiceSpecificCredentials", Read, Any, Allow),
     op(Iam, "ListSigningCertificates", "list_signing_certificates", "iam:ListSigningCertificates", Read, Any, Allow),
     op(Iam, "PutGroupPolicy", "put_group_policy", "iam:PutGroupPolicy", Write, Group, Allow),
+    op(Iam, "PutRolePermissionsBoundary", "put_role_permissions_boundary", "iam:PutRolePermissionsBoundary", Write, Role, WithBoundary),
+    op(Iam, "PutRolePolicy", "put_role_policy", "iam:PutRolePolicy", Write, Role, Allow),
     op(Iam, "PutUserPermissionsBoundary", "put_user_permissions_boundary", "iam:PutUserPermissionsBoundary", Write, User, WithBoundary),
     op(Iam, "PutUserPolicy", "put_user_policy", "iam:PutUserPolicy", Write, User, Allow),
     op(Iam, "RemoveUserFromGroup", "remove_user_from_group", "iam:RemoveUserFromGroup", Write, Group, Allow),
     op(Iam, "SimulatePrincipalPolicy", "simulate_principal_policy", "iam:SimulatePrincipalPolicy", Read, Any, Allow),
+    op(Iam, "TagRole", "tag_role", "iam:TagRole", Write, Role, Allow),
     op(Iam, "TagUser", "tag_user", "iam:TagUser", Write, User, Allow),
+    op(Iam, "UntagRole", "untag_role", "iam:UntagRole", Write, Role, Allow),
     op(Iam, "UntagUser", "untag_user", "iam:UntagUser", Write, User, Allow),
     op(Iam, "UpdateAccessKey", "update_access_key", "iam:UpdateAccessKey", Write, User, Allow),
+    op(Iam, "UpdateAssumeRolePolicy", "update_assume_role_policy", "iam:UpdateAssumeRolePolicy", Write, Role, Allow),
     // Adoption only (`--adopt`): they move what was made outside the
     // managed path into it, which a policy scoped to that path cannot allow.
     op(Iam, "UpdateGroup", "update_group", "iam:UpdateGroup", Write, Group, Administrator),

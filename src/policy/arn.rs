@@ -108,6 +108,11 @@ pub fn policies_arn(account: &str, path: &str) -> String {
     )
 }
 
+/// ARN pattern of every role under the managed path.
+pub fn roles_arn(account: &str, path: &str) -> String {
+    format!("arn:aws:iam::{account}:role{path}*")
+}
+
 /// ARN patterns of the users, groups and policies at paths nested under the
 /// managed path (`user/provision/*/*` under `/provision/`). IAM names never
 /// hold a `/`, so an ARN with one more `/` after the managed path names an
@@ -115,7 +120,7 @@ pub fn policies_arn(account: &str, path: &str) -> String {
 /// must not touch although `user/provision/*` matches it too (`*` in an ARN
 /// matches `/`; IAM has no wildcard for "one path segment").
 pub fn nested_arns(account: &str, path: &str) -> Vec<String> {
-    ["user", "group", "policy"]
+    ["user", "group", "policy", "role"]
         .iter()
         .map(|kind| format!("arn:aws:iam::{account}:{kind}{path}*/*"))
         .collect()

@@ -301,6 +301,7 @@ mod tests {
             bucket_access: Default::default(),
             apps: Vec::new(),
             app_user: Some(format!("{name}-app")),
+            roles: Vec::new(),
             distributions: strings(cf),
             source: PathBuf::from("clients/x.toml"),
         }

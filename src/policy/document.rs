@@ -647,6 +647,7 @@ pub fn written_by_provision(doc: &Value, account_id: &str) -> bool {
         bucket_access: Default::default(),
         apps: Vec::new(),
         app_user: None,
+        roles: Vec::new(),
         distributions: Vec::new(),
         source: Default::default(),
     };
@@ -973,6 +974,7 @@ mod tests {
             bucket_access: Default::default(),
             apps: Vec::new(),
             app_user: Some("acme-app".to_owned()),
+            roles: Vec::new(),
             distributions: strings(distributions),
             source: PathBuf::from("clients/acme.toml"),
         }

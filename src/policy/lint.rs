@@ -251,6 +251,10 @@ pub struct Drift {
     /// The managed user, for a policy on a user (which should hold none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The managed role, for its trust policy or a policy on it that
+    /// provision did not write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     /// The inline policy's name, or the attached policy's ARN.
     pub policy: String,
     /// How it widens access, one reason a line.
@@ -264,7 +268,10 @@ impl Drift {
         match (&self.group, &self.user) {
             (Some(group), _) => format!("group `{group}`"),
             (None, Some(user)) => format!("user `{user}`"),
-            (None, None) => "an unnamed holder".to_owned(),
+            (None, None) => match &self.role {
+                Some(role) => format!("role `{role}`"),
+                None => "an unnamed holder".to_owned(),
+            },
         }
     }
 }
@@ -300,6 +307,7 @@ pub fn group_drift(
     let drift_of = |policy: &str, widens: Vec<String>| Drift {
         group: Some(group.name.clone()),
         user: None,
+        role: None,
         policy: policy.to_owned(),
         widens,
     };
@@ -326,6 +334,7 @@ pub fn group_drift(
         drift.push(Drift {
             group: Some(group.name.clone()),
             user: None,
+            role: None,
             policy: arn.clone(),
             widens: vec![
                 "a managed policy attached by hand; provision grants only through `provision-s3`, so anything it allows is extra".to_owned(),
@@ -342,6 +351,7 @@ pub fn user_drift(user: &ObservedUser) -> Vec<Drift> {
     let drift_of = |policy: &str, widens: Vec<String>| Drift {
         group: None,
         user: Some(user.name.clone()),
+        role: None,
         policy: policy.to_owned(),
         widens,
     };
@@ -399,6 +409,7 @@ mod tests {
             bucket_access: Default::default(),
             apps: Vec::new(),
             app_user: None,
+            roles: Vec::new(),
             distributions: vec!["E2QWRUHAPOMQZL".into()],
             source: PathBuf::from("acme.toml"),
         }

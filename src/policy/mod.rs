@@ -15,3 +15,4 @@ pub mod lint;
 pub mod operator;
 pub mod principal;
 pub mod reach;
+pub mod trust;

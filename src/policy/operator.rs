@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::model::{Desired, StoreKind};
 use crate::policy::actions::{self, Grant, Level, Target};
 use crate::policy::arn::{
-    groups_arn, lock_arn, mfa_arn, nested_arns, policies_arn, split, users_arn,
+    groups_arn, lock_arn, mfa_arn, nested_arns, policies_arn, roles_arn, split, users_arn,
 };
 use crate::policy::document::POLICY_VERSION;
 use crate::policy::kms::{KmsKey, check_kms_key};
@@ -157,6 +157,7 @@ pub fn operator_policy(desired: &Desired) -> Value {
             "Condition": {"StringEquals": {BOUNDARY_CONDITION_KEY: one_or_list(&boundaries)}},
         }));
     }
+    statements.extend(role_statements(desired, &account, &writes));
     statements.extend(delivery_statements(desired, &account, &writes));
     statements.push(json!({
         "Sid": "NeverRemoveBoundaries",
@@ -180,6 +181,7 @@ pub fn operator_policy(desired: &Desired) -> Value {
         users_arn(&account, path),
         groups_arn(&account, path),
         policies_arn(&account, path),
+        roles_arn(&account, path),
     ];
     let nested_actions: BTreeSet<String> = statements
         .iter()
@@ -207,6 +209,68 @@ pub fn operator_policy(desired: &Desired) -> Value {
         "Condition": {"ArnLike": {"iam:PolicyARN": format!("arn:aws:iam::{account}:policy{path}*/*")}},
     }));
     json!({"Version": POLICY_VERSION, "Statement": statements})
+}
+
+/// The statements for keyless CI, only when some client declares a role:
+/// writes on roles under the managed path, creating one only with a
+/// boundary the files name (the settings' or an app's) when any is set,
+/// and creating GitHub's OIDC provider (with its tags), nothing else.
+fn role_statements(
+    desired: &Desired,
+    account: &str,
+    writes: &dyn Fn(Target, Grant) -> Vec<&'static str>,
+) -> Vec<Value> {
+    let roles: Vec<_> = desired.clients.values().flat_map(|c| &c.roles).collect();
+    if roles.is_empty() {
+        return Vec::new();
+    }
+    let path = desired.settings.path.as_str();
+    let settings_boundary = desired.settings.permissions_boundary.as_deref();
+    let effective: Vec<Option<&str>> = roles
+        .iter()
+        .map(|r| r.permissions_boundary.as_deref().or(settings_boundary))
+        .collect();
+    // A role the files leave without a boundary must be creatable without
+    // one; otherwise every creation must set one of the files' boundaries.
+    let boundaries: BTreeSet<&str> = if effective.contains(&None) {
+        BTreeSet::new()
+    } else {
+        effective.into_iter().flatten().collect()
+    };
+    let mut role_actions = writes(Target::Role, Grant::Allow);
+    let bounded = writes(Target::Role, Grant::WithBoundary);
+    let mut statements = Vec::new();
+    if boundaries.is_empty() {
+        role_actions.extend(bounded.iter().filter(|a| **a == "iam:CreateRole").copied());
+        role_actions.sort_unstable();
+    } else {
+        statements.push(json!({
+            "Sid": "CreateRolesOnlyWithABoundary",
+            "Effect": "Allow",
+            "Action": bounded,
+            "Resource": roles_arn(account, path),
+            "Condition": {"StringEquals": {BOUNDARY_CONDITION_KEY: boundaries}},
+        }));
+    }
+    statements.insert(
+        0,
+        json!({
+            "Sid": "ManageRoles",
+            "Effect": "Allow",
+            "Action": role_actions,
+            "Resource": roles_arn(account, path),
+        }),
+    );
+    let mut provider_actions = writes(Target::OidcProvider, Grant::Allow);
+    provider_actions.push("iam:TagOpenIDConnectProvider");
+    provider_actions.sort_unstable();
+    statements.push(json!({
+        "Sid": "CreateGitHubOidcProvider",
+        "Effect": "Allow",
+        "Action": provider_actions,
+        "Resource": crate::policy::trust::provider_arn(account),
+    }));
+    statements
 }
 
 /// The statements for delivering new keys to the store of
@@ -289,6 +353,79 @@ mod tests {
     use crate::policy::document;
 
     const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/provision-boundary";
+
+    /// A client with one app GitHub Actions assumes.
+    fn client_with_a_role() -> crate::model::Client {
+        crate::model::Client {
+            name: "acme".into(),
+            buckets: vec!["acme-data".into()],
+            bucket_prefixes: vec![],
+            access: crate::model::Access::ReadOnly,
+            developers: vec![],
+            membership_expires: Default::default(),
+            bucket_access: Default::default(),
+            apps: vec![],
+            app_user: None,
+            distributions: vec![],
+            roles: vec![crate::model::RoleApp {
+                name: "acme-deploy".into(),
+                buckets: vec!["acme-data".into()],
+                bucket_prefixes: vec![],
+                access: crate::model::Access::ReadOnly,
+                permissions_boundary: None,
+                subjects: vec!["repo:acme/site:ref:refs/heads/main".into()],
+            }],
+            source: "acme.toml".into(),
+        }
+    }
+
+    /// Roles are written only under the managed path, and created only
+    /// with the boundary; nothing outside (another path, a nested path,
+    /// another provider) is granted; without a role in the files, no role
+    /// write is granted at all.
+    #[test]
+    fn role_writes_reach_only_managed_roles_and_githubs_provider() {
+        let mut d = desired(Some(BOUNDARY), Some("123456789012"));
+        assert!(actions_of(&operator_policy(&d), "iam:CreateRole").is_empty());
+        d.clients.insert("acme".into(), client_with_a_role());
+        let doc = operator_policy(&d);
+        let mine = "arn:aws:iam::123456789012:role/provision/acme-deploy";
+        assert!(boundary_allows(&doc, "iam:PutRolePolicy", mine));
+        assert!(boundary_allows(&doc, "iam:UpdateAssumeRolePolicy", mine));
+        for outside in [
+            "arn:aws:iam::123456789012:role/admin",
+            "arn:aws:iam::123456789012:role/provision/team-b/deploy",
+            "arn:aws:iam::123456789012:role/provisional/deploy",
+        ] {
+            for action in [
+                "iam:PutRolePolicy",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:DeleteRole",
+            ] {
+                assert!(
+                    !boundary_allows(&doc, action, outside),
+                    "{action} on {outside}"
+                );
+            }
+        }
+        assert!(!boundary_allows(
+            &doc,
+            "iam:CreateOpenIDConnectProvider",
+            "arn:aws:iam::123456789012:oidc-provider/accounts.google.com"
+        ));
+        // CreateRole is conditional on the boundary: never "surely allowed".
+        assert!(!boundary_allows(&doc, "iam:CreateRole", mine));
+        let with_role = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "CreateRolesOnlyWithABoundary")
+            .unwrap();
+        assert_eq!(
+            with_role["Condition"]["StringEquals"][BOUNDARY_CONDITION_KEY],
+            json!([BOUNDARY])
+        );
+    }
 
     fn desired(boundary: Option<&str>, account: Option<&str>) -> Desired {
         Desired {
@@ -402,6 +539,9 @@ mod tests {
             kind: StoreKind::Ssm,
             prefix: "/provision/keys/".into(),
         });
+        with_store
+            .clients
+            .insert("acme".into(), client_with_a_role());
         let doc = operator_policy(&with_store);
         let user = "arn:aws:iam::123456789012:user/provision/alice";
         let group = "arn:aws:iam::123456789012:group/provision/client-acme";
@@ -417,6 +557,10 @@ mod tests {
                 }
                 Target::Secret => {
                     "arn:aws:secretsmanager:us-east-1:123456789012:secret:provision/keys/acme-app-AbCdEf"
+                }
+                Target::Role => "arn:aws:iam::123456789012:role/provision/acme-deploy",
+                Target::OidcProvider => {
+                    "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
                 }
             };
             // Conditional grants are not "surely allowed": see below. Only
@@ -566,6 +710,7 @@ mod tests {
             }],
             app_user: None,
             distributions: vec![],
+            roles: vec![],
             source: Default::default(),
         };
         d.clients.insert("acme".into(), client);

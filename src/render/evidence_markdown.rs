@@ -55,10 +55,10 @@ fn key_text(k: &KeyFact) -> String {
 }
 
 fn kind_name(kind: &str) -> &'static str {
-    if kind == "app" {
-        "application user"
-    } else {
-        "developer"
+    match kind {
+        "app" => "application user",
+        "role" => "GitHub Actions role",
+        _ => "developer",
     }
 }
 

@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod matrix;
 pub mod plan;
 pub mod progress;
+mod roles;
 pub mod verify;
 
 #[cfg(test)]

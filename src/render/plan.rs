@@ -160,6 +160,16 @@ fn credential_lines(holds: &crate::model::Credentials) -> Vec<String> {
 pub(super) fn details(change: &Change) -> Vec<String> {
     let mut lines = Vec::new();
     match change {
+        Change::CreateOidcProvider { .. }
+        | Change::CreateRole { .. }
+        | Change::UpdateRoleTags { .. }
+        | Change::UpdateRoleTrust { .. }
+        | Change::PutRolePolicy { .. }
+        | Change::NarrowRolePolicy { .. }
+        | Change::DeleteRolePolicy { .. }
+        | Change::DetachRolePolicy { .. }
+        | Change::SetRoleBoundary { .. }
+        | Change::DeleteRole { .. } => lines.extend(super::roles::details(change)),
         Change::CreateUser {
             path,
             tags,
@@ -422,6 +432,16 @@ struct JsonPlan<'a> {
 /// secret: access-key changes carry only key ids.
 fn states(change: &Change) -> (Option<Value>, Option<Value>) {
     match change {
+        Change::CreateOidcProvider { .. }
+        | Change::CreateRole { .. }
+        | Change::UpdateRoleTags { .. }
+        | Change::UpdateRoleTrust { .. }
+        | Change::PutRolePolicy { .. }
+        | Change::NarrowRolePolicy { .. }
+        | Change::DeleteRolePolicy { .. }
+        | Change::DetachRolePolicy { .. }
+        | Change::SetRoleBoundary { .. }
+        | Change::DeleteRole { .. } => super::roles::states(change),
         Change::CreateUser {
             path,
             tags,

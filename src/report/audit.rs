@@ -15,6 +15,9 @@ use thiserror::Error;
 use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, GROUP_POLICY_NAME, Observed, Settings};
 use crate::plan::unmanaged_group_warning;
 
+mod roles;
+pub use roles::role_findings;
+
 /// A key with no use in this many days is reported as unused.
 pub const UNUSED_KEY_DAYS: i64 = 90;
 /// A key never used is reported once it is this old: the time to deliver it.
@@ -140,6 +143,10 @@ pub enum Check {
     /// An application user's recorded key is gone or inactive: its
     /// application has no working key.
     MissingKey,
+    /// A managed role's trust policy lets in more than the file says.
+    RoleTrust,
+    /// A managed role holds a policy provision did not write.
+    RolePolicy,
 }
 
 /// One thing that needs action.
@@ -407,6 +414,8 @@ impl Finding {
             Check::UnmanagedGroup => "unmanaged-group",
             Check::ExtraKey => "extra-key",
             Check::MissingKey => "missing-key",
+            Check::RoleTrust => "role-trust",
+            Check::RolePolicy => "role-policy",
         }
     }
 }

@@ -166,11 +166,11 @@ impl Resource {
     }
 }
 
-/// A managed user and the clients it belongs to.
+/// A managed user or role and the clients it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Principal {
     pub name: String,
-    /// `developer` or `app`.
+    /// `developer`, `app` or `role`.
     pub kind: &'static str,
     pub clients: BTreeSet<String>,
 }
@@ -335,6 +335,10 @@ pub fn needed_policy_arns(desired: &Desired, observed: &Observed) -> BTreeSet<St
             arns.extend(group.attached_policies.iter().cloned());
         }
     }
+    for role in observed.roles.values().filter(|r| r.is_managed(path)) {
+        arns.extend(role.attached_policies.iter().cloned());
+        arns.extend(role.permissions_boundary.iter().cloned());
+    }
     arns
 }
 
@@ -399,6 +403,18 @@ pub fn matrix(
             }
         };
         set_of.push(set);
+    }
+    // Roles (keyless CI) are principals too, each with its own policies.
+    for role in observed.roles.values().filter(|r| r.is_managed(path)) {
+        principals.push(roles::principal(desired, role));
+        policy_sets.push(roles::policies(
+            role,
+            docs,
+            account_id,
+            &mut unreadable,
+            &mut unread_boundaries,
+        ));
+        set_of.push(policy_sets.len() - 1);
     }
     if !from_account.is_empty() {
         notes.push(format!(
@@ -1017,6 +1033,8 @@ pub fn identity_documents<'a>(
 
 #[cfg(test)]
 mod tests;
+
+mod roles;
 
 #[cfg(test)]
 mod oracle;

@@ -103,6 +103,17 @@ name = "initech-prod"
 buckets = ["initech-prod"]
 access = "read-only"
 permissions_boundary = "arn:aws:iam::123456789012:policy/prod-boundary"
+
+[[clients]]
+name = "globex"
+buckets = ["globex-assets"]
+
+[[clients.apps]]
+name = "globex-deploy"
+buckets = ["globex-assets"]
+access = "read-only"
+permissions_boundary = "arn:aws:iam::123456789012:policy/CiBoundary"
+github = ["repo:globex-org/site:ref:refs/heads/main"]
 "#;
 
 #[test]
@@ -154,7 +165,13 @@ fn every_key_of_the_schema_loads() {
     );
     assert_eq!(
         keys(&schema["definitions"]["app"]),
-        ["access", "buckets", "name", "permissions_boundary"]
+        [
+            "access",
+            "buckets",
+            "github",
+            "name",
+            "permissions_boundary"
+        ]
     );
 }
 

@@ -44,8 +44,8 @@ pub(super) struct Owner<'s, 'a> {
 
 impl<'a> Validator<'a> {
     /// The client's `[[clients.apps]]`, each checked on its own; `None`
-    /// when the client has none (it keeps its one `app_user`). An entry
-    /// with `github` is a keyless role, which this build refuses.
+    /// when the client has none (it keeps its one `app_user`). Entries
+    /// with `github` are keyless roles, left to `roles`.
     pub(super) fn apps(
         &mut self,
         file: FileId,
@@ -84,15 +84,8 @@ impl<'a> Validator<'a> {
         owner: &Owner<'_, 'a>,
     ) -> Option<AppDraft<'a>> {
         let raw = entry.get_ref();
-        if let Some(github) = &raw.github {
-            self.push(
-                Diagnostic::error("keyless roles are not supported in this build")
-                    .with_primary(file, github.span(), "`github` makes this app a role")
-                    .with_help(
-                        "remove `github` to make the app a user with an access key, or use a \
-                         build of provision that supports keyless roles",
-                    ),
-            );
+        // An entry with `github` is a keyless role, checked by `roles`.
+        if raw.github.is_some() {
             return None;
         }
         let Some(name) = &raw.name else {

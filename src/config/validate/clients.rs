@@ -210,6 +210,8 @@ impl<'a> Validator<'a> {
             }
         };
 
+        let roles = self.roles(file, raw, (&buckets, &prefixes, access), &this);
+
         Some(ClientDraft {
             file_index,
             file,
@@ -224,6 +226,8 @@ impl<'a> Validator<'a> {
             bucket_access,
             apps: apps.unwrap_or_default(),
             distributions,
+            raw,
+            roles,
         })
     }
 

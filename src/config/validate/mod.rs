@@ -31,6 +31,7 @@ mod clients;
 mod collisions;
 mod developers;
 mod references;
+mod roles;
 mod scope;
 mod settings;
 
@@ -104,6 +105,7 @@ pub(super) fn validate(
     let clients = v.clients();
     v.developer_references(&clients);
     v.app_users(&clients);
+    v.role_names(&clients);
     v.isolation(&clients);
     v.distributions_across_clients(&clients);
 
@@ -200,6 +202,10 @@ struct ClientDraft<'a> {
     /// `[[clients.apps]]`, the valid ones.
     apps: Vec<apps::AppDraft<'a>>,
     distributions: Vec<&'a Spanned<String>>,
+    /// The entry as written, for the positions of its apps.
+    raw: &'a RawClient,
+    /// Apps that are roles (`[[clients.apps]]` with `github`).
+    roles: Vec<crate::model::RoleApp>,
 }
 
 /// A client's application user and where it comes from.
@@ -224,6 +230,7 @@ impl ClientDraft<'_> {
             bucket_access: self.bucket_access,
             apps: self.apps.iter().map(apps::AppDraft::finish).collect(),
             distributions: strings(&self.distributions),
+            roles: self.roles,
             source: files.get(self.file_index)?.path.clone(),
         })
     }

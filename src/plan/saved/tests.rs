@@ -37,6 +37,7 @@ fn desired() -> Desired {
             bucket_access: Default::default(),
             apps: Vec::new(),
             app_user: Some("acme-app".into()),
+            roles: Vec::new(),
             distributions: vec![],
             source: PathBuf::from("clients/acme.toml"),
         },
@@ -204,10 +205,11 @@ fn an_unknown_dependency_is_never_applied_unchecked() {
     let (_, mut saved) = saved();
     saved.changes[0]
         .depends_on
-        .insert("role/deploy".into(), ABSENT.into());
+        .insert("instance-profile/deploy".into(), ABSENT.into());
     let err = saved.check_observed(&observed()).unwrap_err();
     assert!(
-        err.to_string().contains("`role/deploy` cannot be checked"),
+        err.to_string()
+            .contains("`instance-profile/deploy` cannot be checked"),
         "{err}"
     );
 }

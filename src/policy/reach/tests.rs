@@ -683,6 +683,7 @@ fn generated_policies_reach_only_their_own_client() {
         bucket_access: Default::default(),
         apps: Vec::new(),
         app_user: None,
+        roles: Vec::new(),
         distributions: vec!["E1".into()],
         source: "x.toml".into(),
     };

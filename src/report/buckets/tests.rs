@@ -26,6 +26,7 @@ fn client(name: &str, buckets: &[&str]) -> Client {
         bucket_access: Default::default(),
         apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
+        roles: Vec::new(),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
     }

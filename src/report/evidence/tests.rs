@@ -37,6 +37,7 @@ fn client(name: &str, buckets: &[&str], prefixes: &[&str], devs: &[&str]) -> Cli
         bucket_access: Default::default(),
         apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
+        roles: Vec::new(),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
     }

@@ -513,6 +513,7 @@ fn a_managed_account_imports_as_its_own_configuration() {
         bucket_access: Default::default(),
         apps: Vec::new(),
         app_user: Some("globex-app".into()),
+        roles: Vec::new(),
         distributions: vec!["E2QWRUHAPOMQZL".into()],
         source: Default::default(),
     };

@@ -27,6 +27,7 @@ fn client(name: &str, buckets: &[&str], prefixes: &[&str], devs: &[&str]) -> Cli
         bucket_access: Default::default(),
         apps: Vec::new(),
         app_user: Some(format!("{name}-app")),
+        roles: Vec::new(),
         distributions: vec![],
         source: PathBuf::from(format!("clients/{name}.toml")),
     }
@@ -938,4 +939,70 @@ fn the_simulator_is_compared_with_the_same_answers_as_before() {
         assert!(off.iter().all(|x| x.simulated && !x.ours));
     }
     assert!(allowed > 100, "{allowed}");
+}
+
+/// A role (keyless CI) is a principal: its own client's bucket is not a
+/// leak, a policy of it reaching another client's bucket is, and so is
+/// whatever a role the files no longer declare still reaches.
+#[test]
+fn a_role_reaching_another_clients_bucket_is_a_leak() {
+    use crate::model::{ObservedRole, RoleApp};
+    let (mut d, mut o) = world(true);
+    let acme = d.clients.get_mut("acme").unwrap();
+    acme.roles.push(RoleApp {
+        name: "acme-deploy".into(),
+        buckets: vec!["acme-assets".into()],
+        bucket_prefixes: vec![],
+        access: Access::ReadWrite,
+        permissions_boundary: None,
+        subjects: vec!["repo:acme/site:pull_request".into()],
+    });
+    let own = group_policy(acme, ACCOUNT);
+    let role = |name: &str, policy: serde_json::Value, client: &str| ObservedRole {
+        name: name.into(),
+        path: "/provision/".into(),
+        tags: BTreeMap::from([
+            (MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned()),
+            (CLIENT_TAG_KEY.to_owned(), client.to_owned()),
+        ]),
+        inline_policies: [(GROUP_POLICY_NAME.to_owned(), policy)].into(),
+        ..ObservedRole::default()
+    };
+    o.roles.insert(
+        "acme-deploy".into(),
+        role("acme-deploy", own.clone(), "acme"),
+    );
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    assert!(
+        m.principals
+            .iter()
+            .any(|p| p.name == "acme-deploy" && p.kind == "role")
+    );
+    assert!(m.isolated(), "{}", render(&m));
+    assert!(allows(
+        &m,
+        "acme-deploy",
+        "s3:ListBucket",
+        "arn:aws:s3:::acme-assets"
+    ));
+
+    // Widened by hand to globex's buckets: a leak.
+    let wide = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::globex-*"}]});
+    o.roles
+        .insert("acme-deploy".into(), role("acme-deploy", wide, "acme"));
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    let leaks: Vec<String> = m.leaks().map(|c| c.principal.to_owned()).collect();
+    assert_eq!(leaks, ["acme-deploy"], "{}", render(&m));
+
+    // A role whose tag names a declared client it is not declared in
+    // belongs to no one: whatever it reaches is a leak.
+    o.roles.insert(
+        "acme-deploy".into(),
+        role("acme-deploy", own.clone(), "acme"),
+    );
+    o.roles.insert("stray".into(), role("stray", own, "acme"));
+    let m = matrix(&d, &o, &BTreeMap::new(), ACCOUNT, None);
+    let leaks: Vec<String> = m.leaks().map(|c| c.principal.to_owned()).collect();
+    assert_eq!(leaks, ["stray"], "{}", render(&m));
 }
