@@ -197,8 +197,7 @@ async fn one_bucket(
         public_access_block.error(),
         object_ownership.as_ref().err().map(String::as_str),
     ]
-    .iter()
-    .any(|e| *e == Some(NO_SUCH_BUCKET));
+    .contains(&Some(NO_SUCH_BUCKET));
     ObservedBucket {
         name: name.to_owned(),
         missing,
