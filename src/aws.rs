@@ -41,6 +41,9 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     /// Only `import` uses it, to list the account's buckets.
     pub s3: aws_sdk_s3::Client,
+    /// Only `verify` and `report` use it, to read the account's Block
+    /// Public Access.
+    pub s3control: aws_sdk_s3control::Client,
     /// Only `import` uses it, to list the account's distributions when a
     /// group grants CloudFront on `*`.
     pub cloudfront: aws_sdk_cloudfront::Client,
@@ -124,7 +127,23 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
     let sts = client!(aws_sdk_sts, SharedPacer::new());
     // S3 throttles per bucket and prefix, not per account: like STS, its
     // calls are counted through a pacer of their own.
-    let s3 = client!(aws_sdk_s3, SharedPacer::new());
+    let s3_pacer = SharedPacer::new();
+    let s3 = client!(aws_sdk_s3, s3_pacer.clone());
+    // S3 Control's one read per run is an S3 call: it shares S3's pacer.
+    // Its endpoint rules put the account id in front of the host, which an
+    // endpoint given as an IP address cannot take (see `AccountHost`).
+    let s3control = aws_sdk_s3control::Client::from_conf(
+        aws_sdk_s3control::config::Builder::from(&shared)
+            .interceptor(calls.clone())
+            .http_client(paced::PacedClient {
+                inner: https_client(),
+                pacer: s3_pacer,
+                calls: calls.clone(),
+            })
+            .retry_partition(no_retry_quota())
+            .endpoint_resolver(AccountHost::default())
+            .build(),
+    );
     // CloudFront's one list per import is paced like S3's.
     let cloudfront = client!(aws_sdk_cloudfront, SharedPacer::new());
     // The secret stores, like S3, throttle per service and see one call per
@@ -135,12 +154,77 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
         iam,
         sts,
         s3,
+        s3control,
         cloudfront,
         ssm,
         secretsmanager,
         calls,
         pacer,
     }
+}
+
+/// S3 Control's endpoint rules, with one exception for endpoints given as
+/// an IP address (or `localhost`).
+///
+/// The rules send an account's request to `{account}.{endpoint's host}`:
+/// `123456789012.s3-control.us-east-1.amazonaws.com` on AWS, and
+/// `123456789012.127.0.0.1:5000` for `--endpoint-url http://127.0.0.1:5000`,
+/// which is no host at all: a name cannot be put in front of an address.
+/// For such an endpoint the request goes to the endpoint as given, the
+/// account still named by the `x-amz-account-id` header every such call
+/// carries; for every other endpoint (AWS's, a VPC endpoint, a named custom
+/// one) the SDK's rules stand unchanged. The Rust SDK has no setting to
+/// turn the prefix off (its rules add it, not a host-prefix trait), so this
+/// wraps the SDK's default resolver, the override its configuration
+/// documents (`endpoint_resolver`).
+#[derive(Debug, Default)]
+struct AccountHost(aws_sdk_s3control::config::endpoint::DefaultResolver);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AccountHost {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        // The trait's method: the resolver's own one of that name is private.
+        let resolved =
+            aws_sdk_s3control::config::endpoint::ResolveEndpoint::resolve_endpoint(&self.0, params);
+        aws_sdk_s3control::config::endpoint::EndpointFuture::new(async move {
+            let endpoint = resolved.await?;
+            let (Some(configured), Some(account)) = (params.endpoint(), params.account_id()) else {
+                return Ok(endpoint);
+            };
+            Ok(
+                match without_account_label(endpoint.url(), configured, account) {
+                    Some(url) => endpoint.into_builder().url(url).build(),
+                    None => endpoint,
+                },
+            )
+        })
+    }
+}
+
+/// `url` without the `{account}.` the rules put in front of `configured`'s
+/// host, when that host is an IP address or `localhost`; `None` otherwise.
+fn without_account_label(url: &str, configured: &str, account: &str) -> Option<String> {
+    let (scheme, rest) = configured.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let host = match authority.rsplit_once(':') {
+        // `[::1]:5000`, `127.0.0.1:5000`; a bare `[::1]` has no port.
+        Some((host, port)) if !port.contains(']') => host,
+        _ => authority,
+    };
+    let literal = host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok()
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+    if !literal {
+        return None;
+    }
+    let prefixed = format!("{scheme}://{account}.{authority}");
+    let tail = url.strip_prefix(&prefixed)?;
+    Some(format!("{scheme}://{authority}{tail}"))
 }
 
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, proxies
@@ -262,6 +346,63 @@ where
                 source = s.source();
             }
             text
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_account_label;
+
+    #[test]
+    fn the_account_label_is_dropped_only_before_an_address() {
+        let account = "123456789012";
+        for (configured, url, expected) in [
+            (
+                "http://127.0.0.1:5000",
+                "http://123456789012.127.0.0.1:5000",
+                Some("http://127.0.0.1:5000"),
+            ),
+            (
+                "http://localhost:5000/",
+                "http://123456789012.localhost:5000/",
+                Some("http://localhost:5000/"),
+            ),
+            (
+                "http://[::1]:5000",
+                "http://123456789012.[::1]:5000",
+                Some("http://[::1]:5000"),
+            ),
+            (
+                "http://10.0.0.7",
+                "http://123456789012.10.0.0.7",
+                Some("http://10.0.0.7"),
+            ),
+            // A named endpoint can take the label: the rules stand.
+            (
+                "https://s3-control.example.com",
+                "https://123456789012.s3-control.example.com",
+                None,
+            ),
+            // A host that only looks like an address is a name.
+            (
+                "http://127.0.0.1.example.com",
+                "http://123456789012.127.0.0.1.example.com",
+                None,
+            ),
+            // No label to drop (another account's, or none).
+            (
+                "http://127.0.0.1:5000",
+                "http://999999999999.127.0.0.1:5000",
+                None,
+            ),
+            ("http://127.0.0.1:5000", "http://127.0.0.1:5000", None),
+        ] {
+            assert_eq!(
+                without_account_label(url, configured, account).as_deref(),
+                expected,
+                "{configured} {url}"
+            );
         }
     }
 }

@@ -549,12 +549,12 @@ pub struct ObservedBucket {
     /// The bucket policy, as stored.
     #[serde(serialize_with = "read_or_error")]
     pub policy: Result<Option<String>, String>,
-    /// The ACL's grants.
-    #[serde(serialize_with = "read_or_error")]
-    pub acl: Result<Vec<AclGrant>, String>,
-    /// The bucket's Block Public Access settings.
-    #[serde(serialize_with = "read_or_error")]
-    pub public_access_block: Result<Option<PublicAccessBlock>, String>,
+    /// The ACL's grants; not read when Object Ownership is
+    /// `BucketOwnerEnforced`, which turns ACLs off.
+    pub acl: Part<Vec<AclGrant>>,
+    /// The bucket's Block Public Access settings; not read when the
+    /// account's own turn on all four, which then hold for every bucket.
+    pub public_access_block: Part<Option<PublicAccessBlock>>,
     /// The Object Ownership setting (`BucketOwnerEnforced` turns ACLs off).
     #[serde(serialize_with = "read_or_error")]
     pub object_ownership: Result<Option<String>, String>,
@@ -569,6 +569,55 @@ fn read_or_error<T: Serialize, S: serde::Serializer>(
     match part {
         Ok(value) => value.serialize(serializer),
         Err(error) => serde_json::json!({ "error": error }).serialize(serializer),
+    }
+}
+
+/// A part of a bucket that another setting may make ineffective, so that
+/// `verify` need not read it: what was read, why it was not, or why it
+/// could not be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part<T> {
+    Read(T),
+    /// Not read because it has no effect; the reason, for people.
+    NotRead(&'static str),
+    /// The read failed; the error.
+    Unreadable(String),
+}
+
+impl<T> Part<T> {
+    /// The failed read's error, if it failed.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Part::Unreadable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Read, and nothing: what an account without the setting answers.
+impl<T: Default> Default for Part<T> {
+    fn default() -> Part<T> {
+        Part::Read(T::default())
+    }
+}
+
+impl<T> From<Result<T, String>> for Part<T> {
+    fn from(read: Result<T, String>) -> Part<T> {
+        match read {
+            Ok(value) => Part::Read(value),
+            Err(error) => Part::Unreadable(error),
+        }
+    }
+}
+
+/// As JSON: the value read, `{"not_read": "..."}` or `{"error": "..."}`.
+impl<T: Serialize> Serialize for Part<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Part::Read(value) => value.serialize(serializer),
+            Part::NotRead(why) => serde_json::json!({ "not_read": why }).serialize(serializer),
+            Part::Unreadable(error) => serde_json::json!({ "error": error }).serialize(serializer),
+        }
     }
 }
 
@@ -595,6 +644,19 @@ pub struct PublicAccessBlock {
 }
 
 impl PublicAccessBlock {
+    /// The settings in force for a bucket with these settings in an account
+    /// with `account`'s: each is on when either is (AWS applies the most
+    /// restrictive combination of the account's and the bucket's).
+    pub fn or(self, account: Option<PublicAccessBlock>) -> PublicAccessBlock {
+        let Some(a) = account else { return self };
+        PublicAccessBlock {
+            block_public_acls: self.block_public_acls || a.block_public_acls,
+            ignore_public_acls: self.ignore_public_acls || a.ignore_public_acls,
+            block_public_policy: self.block_public_policy || a.block_public_policy,
+            restrict_public_buckets: self.restrict_public_buckets || a.restrict_public_buckets,
+        }
+    }
+
     /// All four settings on.
     pub fn all(&self) -> bool {
         self.block_public_acls

@@ -583,6 +583,21 @@ fn verify_at_scale() {
         &config,
     );
     assert!(applied.ok, "apply failed:\n{}", tail(&applied.stderr));
+    let buckets = bucket_names(clients);
+    let started = Instant::now();
+    block_on(make_buckets_as_aws_does(&moto.url(), &buckets));
+    println!(
+        "the account's {} buckets made as AWS makes them (ACLs off, Block Public Access on, and on for the account) in {:.1} s",
+        buckets.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let (text, json) = evaluation_alone(&config, &buckets);
+    println!(
+        "evaluation alone (no IO: matrix, resource side and output to a sink, best of 3): text {:.2} s, JSON {:.2} s",
+        text.as_secs_f64(),
+        json.as_secs_f64()
+    );
+    block_on(s3_read_latency(&moto.url(), &proxy.url(), &buckets));
     println!(
         "verify: {clients} clients, {} developers (applied in {:.1} s); targets at 300 clients: 2 s, 64 MiB",
         clients * DEVELOPERS_PER_CLIENT,
@@ -653,6 +668,221 @@ fn verify_at_scale() {
         }
     }
     proxy.set_faults(Faults::default());
+}
+
+/// The buckets of the generated configuration's `clients` clients.
+fn bucket_names(clients: usize) -> Vec<String> {
+    (0..clients)
+        .flat_map(|c| [format!("c{c:04}-assets"), format!("c{c:04}-assets-dev")])
+        .collect()
+}
+
+/// Makes `buckets` in the emulator at `url` as AWS makes a bucket since
+/// April 2023, Object Ownership `BucketOwnerEnforced` (ACLs off) and Block
+/// Public Access on, in an account whose own Block Public Access is on.
+async fn make_buckets_as_aws_does(url: &str, buckets: &[String]) {
+    use aws_sdk_s3::types::{
+        ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
+    };
+    use futures_util::StreamExt;
+    let s3 = common::s3_client(
+        url,
+        common::TEST_ACCESS_KEY_ID,
+        common::TEST_SECRET_ACCESS_KEY,
+    );
+    let block = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    let control = common::s3control_client(url);
+    let all = aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    control
+        .put_public_access_block()
+        .account_id(ACCOUNT)
+        .public_access_block_configuration(all)
+        .send()
+        .await
+        .unwrap();
+    futures_util::stream::iter(buckets)
+        .map(|b| {
+            let (s3, block) = (&s3, block.clone());
+            async move {
+                s3.create_bucket().bucket(b).send().await.unwrap();
+                let enforced = OwnershipControls::builder()
+                    .rules(
+                        OwnershipControlsRule::builder()
+                            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap();
+                s3.put_bucket_ownership_controls()
+                    .bucket(b)
+                    .ownership_controls(enforced)
+                    .send()
+                    .await
+                    .unwrap();
+                s3.put_public_access_block()
+                    .bucket(b)
+                    .public_access_block_configuration(block)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// `verify`'s work without IO, best of 3: the matrix, the resource side
+/// and the output written to a sink, for the account the configuration in
+/// `config` applies to (built in memory as in `planning_time`) and
+/// `buckets` as [`make_buckets_as_aws_does`] leaves them. Text, then JSON.
+fn evaluation_alone(config: &Path, buckets: &[String]) -> (Duration, Duration) {
+    use provision::model::{ObservedBucket, Part};
+    use provision::report::{buckets as side, matrix};
+    let desired = provision::config::load(&[config.to_owned()]).unwrap();
+    let full = plan::plan(&desired, &Observed::default(), ACCOUNT).unwrap();
+    let observed = applied(&full);
+    let docs = BTreeMap::new();
+    let facts: BTreeMap<String, ObservedBucket> = buckets
+        .iter()
+        .map(|b| {
+            let facts = ObservedBucket {
+                name: b.clone(),
+                missing: false,
+                policy: Ok(None),
+                acl: Part::NotRead("ACLs are disabled"),
+                public_access_block: Part::NotRead("the account's is on"),
+                object_ownership: Ok(Some("BucketOwnerEnforced".to_owned())),
+            };
+            (b.clone(), facts)
+        })
+        .collect();
+    let all = provision::model::PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+    let mut timings = [Duration::ZERO; 2];
+    for (i, json) in [false, true].into_iter().enumerate() {
+        let (took, isolated) = best_of(3, || {
+            let m = matrix::matrix(&desired, &observed, &docs, ACCOUNT, None);
+            let s =
+                side::resource_side(&m, &observed, &docs, &facts, ACCOUNT, Part::Read(Some(all)));
+            let mut out = std::io::BufWriter::new(std::io::sink());
+            if json {
+                provision::render::buckets::json(&m, &s, &mut out).unwrap();
+            } else {
+                provision::render::verify::text(&m, &s, &mut out).unwrap();
+            }
+            m.isolated() && s.isolated()
+        });
+        assert!(isolated, "the applied account must be isolated");
+        timings[i] = took;
+    }
+    (timings[0], timings[1])
+}
+
+/// Where the S3 reads' time goes: one read after the other, the
+/// emulator's time per call, straight and through the proxy; then the
+/// reads of a verify of this account (policy and ownership of every
+/// bucket) at several numbers in flight, straight to the emulator.
+async fn s3_read_latency(moto: &str, proxy: &str, buckets: &[String]) {
+    use futures_util::StreamExt;
+    let client = |url: &str| {
+        common::s3_client(
+            url,
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        )
+    };
+    let (straight, through) = (client(moto), client(proxy));
+    let sample = &buckets[..buckets.len().min(100)];
+    for (name, s3) in [("straight", &straight), ("through the proxy", &through)] {
+        let mut line = format!("S3 reads one at a time, {name}, ms per call:");
+        for read in [
+            "GetBucketPolicy",
+            "GetBucketOwnershipControls",
+            "GetBucketAcl",
+            "GetPublicAccessBlock",
+        ] {
+            let started = Instant::now();
+            for b in sample {
+                let _ = match read {
+                    "GetBucketPolicy" => s3
+                        .get_bucket_policy()
+                        .bucket(b)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|_| ()),
+                    "GetBucketOwnershipControls" => s3
+                        .get_bucket_ownership_controls()
+                        .bucket(b)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|_| ()),
+                    "GetBucketAcl" => s3
+                        .get_bucket_acl()
+                        .bucket(b)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|_| ()),
+                    _ => s3
+                        .get_public_access_block()
+                        .bucket(b)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|_| ()),
+                };
+            }
+            let each = started.elapsed().as_secs_f64() * 1e3 / sample.len() as f64;
+            line += &format!(" {read} {each:.1}");
+        }
+        println!("{line}");
+    }
+    let mut line = format!(
+        "{} reads (policy and ownership of each bucket) straight to the emulator:",
+        2 * buckets.len()
+    );
+    for in_flight in [8, 32, 64] {
+        let started = Instant::now();
+        futures_util::stream::iter(buckets)
+            .map(|b| {
+                let s3 = &straight;
+                async move {
+                    let _ = s3.get_bucket_policy().bucket(b).send().await;
+                    let _ = s3.get_bucket_ownership_controls().bucket(b).send().await;
+                }
+            })
+            .buffer_unordered(in_flight)
+            .collect::<Vec<()>>()
+            .await;
+        let took = started.elapsed().as_secs_f64();
+        line += &format!(
+            " {in_flight} buckets at once {took:.2} s ({:.0}/s);",
+            2.0 * buckets.len() as f64 / took
+        );
+    }
+    println!("{line}");
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    common::block_on(future)
 }
 
 fn tail(text: &str) -> String {

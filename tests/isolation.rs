@@ -866,7 +866,9 @@ fn a_bucket_policy_grant_to_another_clients_app_works_and_verify_flags_it() {
     let (code, json) = env.verify_json();
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["bucket_leaks"], serde_json::json!([]));
-    assert_eq!(json["buckets"].as_array().unwrap().len(), 3, "{json:#}");
+    // The three named buckets and `globex-example`, which globex's prefix
+    // covers.
+    assert_eq!(json["buckets"].as_array().unwrap().len(), 4, "{json:#}");
 
     let (id, secret) = read_key(&env.creds(), "globex-app");
     let globex = s3_client(&url, &id, &secret);
@@ -1023,4 +1025,250 @@ fn a_bucket_verify_cannot_read_leaves_isolation_unproven() {
             .starts_with("bucket `initech-data` of client `initech`: policy ("),
         "{json:#}"
     );
+}
+
+/// Turns on all four of the account's Block Public Access settings, as an
+/// administrator would (S3 Control `PutPublicAccessBlock`).
+fn block_public_access_for_the_account(url: &str) {
+    let all = aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    block_on(
+        common::s3control_client(url)
+            .put_public_access_block()
+            .account_id("123456789012")
+            .public_access_block_configuration(all)
+            .send(),
+    )
+    .unwrap();
+}
+
+/// Block Public Access is in force for a bucket when the account's or the
+/// bucket's own setting is on (AWS's rule): with the account's four on,
+/// buckets without their own are not exposed, verify warns about none of
+/// them, reads the account's settings once, and reads no bucket's own.
+#[test]
+fn the_accounts_block_public_access_stands_for_buckets_without_their_own() {
+    let env = Env::new();
+    let url = env.moto.url();
+    let admin = s3_client(
+        &url,
+        common::TEST_ACCESS_KEY_ID,
+        common::TEST_SECRET_ACCESS_KEY,
+    );
+    block_on(async {
+        for b in BUCKETS {
+            admin.create_bucket().bucket(*b).send().await.unwrap();
+        }
+    });
+    env.apply(&env.clients()).success();
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["account_public_access_block"], Value::Null, "{json:#}");
+    let warned = |json: &Value| {
+        json["bucket_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w.as_str().unwrap().contains("has no Block Public Access"))
+            .count()
+    };
+    // acme's two, globex's one (through its prefix) and initech's.
+    assert_eq!(warned(&json), 4, "{json:#}");
+
+    block_public_access_for_the_account(&url);
+    env.proxy.clear();
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg(env.clients())
+        .assert()
+        .success();
+    let err = common::stderr(&out);
+    assert!(!err.contains("Block Public Access"), "{err}");
+    assert_eq!(
+        env.proxy
+            .count("GET /v20180820/configuration/publicAccessBlock"),
+        1,
+        "{:?}",
+        env.proxy.calls()
+    );
+    // Policy, ownership and ACL: the bucket's own Block Public Access is
+    // not read.
+    assert_eq!(
+        env.proxy.count("GET /acme-assets/"),
+        3,
+        "{:?}",
+        env.proxy.calls()
+    );
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(warned(&json), 0, "{json:#}");
+    assert_eq!(json["bucket_warnings"], serde_json::json!([]), "{json:#}");
+    assert_eq!(
+        json["account_public_access_block"],
+        serde_json::json!({"block_public_acls": true, "ignore_public_acls": true,
+            "block_public_policy": true, "restrict_public_buckets": true})
+    );
+    let acme = json["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "acme-assets")
+        .unwrap();
+    assert!(
+        acme["public_access_block"]["not_read"]
+            .as_str()
+            .unwrap()
+            .contains("the account's Block Public Access has all four settings on"),
+        "{acme:#}"
+    );
+}
+
+/// A bucket no file names but a client's prefix covers is that client's:
+/// verify lists the account's buckets, reads every bucket the prefix
+/// covers, and a grant to everyone in one of them is a leak. A bucket
+/// whose name only nearly starts with the prefix is not read.
+#[test]
+fn a_public_grant_on_a_bucket_only_a_prefix_covers_makes_verify_fail() {
+    let env = Env::new();
+    let url = env.moto.url();
+    let admin = s3_client(
+        &url,
+        common::TEST_ACCESS_KEY_ID,
+        common::TEST_SECRET_ACCESS_KEY,
+    );
+    let public = |bucket: &str| {
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "Public",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::{bucket}/*")
+            }]
+        })
+        .to_string()
+    };
+    block_on(async {
+        for b in BUCKETS.iter().chain(&["globex-reports", "globe-reports"]) {
+            admin.create_bucket().bucket(*b).send().await.unwrap();
+        }
+        // A near miss: `globe-` is no client's prefix.
+        for b in ["globex-reports", "globe-reports"] {
+            admin
+                .put_bucket_policy()
+                .bucket(b)
+                .policy(public(b))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    env.apply(&env.clients()).success();
+    env.proxy.clear();
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(json["isolated"], false);
+    let leaks = json["bucket_leaks"].as_array().unwrap();
+    assert_eq!(leaks.len(), 1, "{json:#}");
+    assert_eq!(leaks[0]["bucket"], "globex-reports");
+    assert_eq!(leaks[0]["client"], "globex");
+    assert_eq!(leaks[0]["sid"], "Public");
+    let reports = json["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "globex-reports")
+        .unwrap_or_else(|| panic!("globex-reports not read: {json:#}"));
+    assert_eq!(reports["prefix"], "globex-");
+    assert_eq!(reports["client"], "globex");
+    assert_eq!(env.proxy.count("GET /"), 1, "{:?}", env.proxy.calls());
+    assert_eq!(env.proxy.count("GET /globe-reports/"), 0);
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg(env.clients())
+        .assert()
+        .failure()
+        .code(1);
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("LEAK: everyone (`*`) is let into bucket `globex-reports` of client `globex` by its bucket policy\n  - bucket policy of `globex-reports`, statement `#1` (`Public`), grants `s3:GetObject` to everyone (`*`)\n"),
+        "{text}"
+    );
+}
+
+/// With ACLs off (Object Ownership `BucketOwnerEnforced`, the default of
+/// new buckets), AWS evaluates only policies: verify reads the ownership
+/// first and not the ACL, and the JSON says why. A bucket with ACLs on
+/// still has its ACL read.
+#[test]
+fn a_bucket_with_acls_off_is_verified_without_reading_its_acl() {
+    let env = Env::new();
+    let url = env.moto.url();
+    let admin = s3_client(
+        &url,
+        common::TEST_ACCESS_KEY_ID,
+        common::TEST_SECRET_ACCESS_KEY,
+    );
+    block_on(async {
+        for b in BUCKETS {
+            admin.create_bucket().bucket(*b).send().await.unwrap();
+        }
+        let enforced = aws_sdk_s3::types::OwnershipControls::builder()
+            .rules(
+                aws_sdk_s3::types::OwnershipControlsRule::builder()
+                    .object_ownership(aws_sdk_s3::types::ObjectOwnership::BucketOwnerEnforced)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        admin
+            .put_bucket_ownership_controls()
+            .bucket("acme-assets")
+            .ownership_controls(enforced)
+            .send()
+            .await
+            .unwrap();
+    });
+    env.apply(&env.clients()).success();
+    env.proxy.clear();
+    let (code, json) = env.verify_json();
+    assert_eq!(code, 0, "{json:#}");
+    // Policy, ownership and Block Public Access; the ACL as well where
+    // ACLs are on.
+    assert_eq!(
+        env.proxy.count("GET /acme-assets/"),
+        3,
+        "{:?}",
+        env.proxy.calls()
+    );
+    assert_eq!(env.proxy.count("GET /acme-assets-dev/"), 4);
+    let bucket = |name: &str| {
+        json["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        bucket("acme-assets")["object_ownership"],
+        "BucketOwnerEnforced"
+    );
+    assert!(
+        bucket("acme-assets")["acl"]["not_read"]
+            .as_str()
+            .unwrap()
+            .starts_with("ACLs are disabled"),
+        "{json:#}"
+    );
+    assert!(bucket("acme-assets-dev")["acl"].is_array(), "{json:#}");
 }

@@ -20,10 +20,9 @@ use crate::cli::{ReportArgs, ReportFormat};
 use crate::model::Desired;
 use crate::observe::account::guarded_account;
 use crate::observe::credential_report::credential_report;
-use crate::observe::{self, Observe, documents, keys};
+use crate::observe::{Observe, documents, keys};
 use crate::render;
 use crate::report::audit::{findings, parse_report};
-use crate::report::buckets;
 use crate::report::evidence::{self, Inputs, ListedKey, Source};
 use crate::report::matrix;
 use crate::terminal::Printer;
@@ -102,9 +101,7 @@ async fn report_inner(
     // Memberships end on the report's day, as in `verify` and `plan`.
     let matrix = matrix::matrix(desired, &observed, &docs, &account, Some(now.date_naive()));
     // The resource side, read and decided as `verify` does.
-    let names = buckets::buckets_to_read(&matrix);
-    let facts = observe::buckets::bucket_facts(aws, &account, &names).await;
-    let side = buckets::resource_side(&matrix, &observed, &docs, &facts, &account);
+    let side = super::verify::read_resource_side(aws, &account, &matrix, &observed, &docs).await?;
     let report = parse_report(&credential_report(aws).await?)?;
     let found = findings(
         &report,

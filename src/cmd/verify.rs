@@ -2,7 +2,7 @@
 //! optionally cross-checked with `iam:SimulatePrincipalPolicy`; exit 1 on a
 //! leak or a disagreement.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use anyhow::Result;
@@ -45,9 +45,7 @@ async fn verify_inner(
     let today = Some(chrono::Local::now().date_naive());
     let matrix = matrix::matrix(desired, &observed, &docs, &account, today);
     // The resource side: what each client bucket lets in by itself.
-    let names = buckets::buckets_to_read(&matrix);
-    let facts = observe::buckets::bucket_facts(aws, &account, &names).await;
-    let side = buckets::resource_side(&matrix, &observed, &docs, &facts, &account);
+    let side = read_resource_side(aws, &account, &matrix, &observed, &docs).await?;
     let mismatches = if args.simulate {
         Some(cross_check(aws, &observed, &matrix).await?)
     } else {
@@ -87,6 +85,37 @@ async fn verify_inner(
     } else {
         ExitStatus::Failure
     })
+}
+
+/// Reads and decides the resource side of `matrix`'s buckets (also the
+/// access report's): the account's Block Public Access first, since when
+/// it is fully on no bucket's own needs reading; the account's buckets
+/// when a client owns a prefix, to read every bucket it covers; then the
+/// buckets themselves.
+pub(super) async fn read_resource_side(
+    aws: &Aws,
+    account: &str,
+    matrix: &Matrix,
+    observed: &Observed,
+    docs: &BTreeMap<String, serde_json::Value>,
+) -> Result<buckets::ResourceSide> {
+    let account_block = observe::buckets::account_public_access_block(aws, account).await;
+    let blocks_all = matches!(&account_block, Ok(Some(b)) if b.all());
+    let listed = if buckets::covers_prefixes(matrix) {
+        observe::buckets::list_buckets(aws).await?
+    } else {
+        BTreeSet::new()
+    };
+    let names = buckets::buckets_to_read(matrix, &listed);
+    let facts = observe::buckets::bucket_facts(aws, account, &names, blocks_all).await;
+    Ok(buckets::resource_side(
+        matrix,
+        observed,
+        docs,
+        &facts,
+        account,
+        account_block.into(),
+    ))
 }
 
 /// Asks `iam:SimulatePrincipalPolicy` about every probed pair, one call per

@@ -1,6 +1,7 @@
 //! The account's buckets: for `import`, to resolve a hand-made policy's
 //! wildcard (`arn:aws:s3:::acme*`); for `verify`, what each client bucket
-//! says about itself (policy, ACL, Block Public Access, Object Ownership).
+//! says about itself (policy, ACL, Block Public Access, Object Ownership),
+//! and the account's own Block Public Access.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +9,7 @@ use futures_util::StreamExt;
 
 use super::ObserveError;
 use crate::aws::{self, Aws};
-use crate::model::{AclGrant, ObservedBucket, PublicAccessBlock};
+use crate::model::{AclGrant, ObservedBucket, Part, PublicAccessBlock};
 
 /// Every bucket the account owns, by name (`s3:ListAllMyBuckets`).
 ///
@@ -39,28 +40,86 @@ pub async fn list_buckets(aws: &Aws) -> Result<BTreeSet<String>, ObserveError> {
     }
 }
 
-/// How many buckets `verify` reads at once; each read is four calls.
+/// How many buckets `verify` reads at once; each read is two to four calls.
 const BUCKET_READS_AT_ONCE: usize = 8;
 
+/// The Object Ownership setting that turns a bucket's ACLs off.
+pub const OWNER_ENFORCED: &str = "BucketOwnerEnforced";
+
+/// Why the ACL of a bucket whose ACLs are off is not read.
+pub const ACL_NOT_READ: &str =
+    "ACLs are disabled (Object Ownership `BucketOwnerEnforced`): they grant nothing";
+
+/// Why a bucket's Block Public Access is not read when the account's is
+/// fully on.
+pub const BLOCK_NOT_READ: &str =
+    "the account's Block Public Access has all four settings on, for every bucket";
+
+/// The account's own Block Public Access settings (S3 Control
+/// `GetPublicAccessBlock`, `s3:GetAccountPublicAccessBlock`): `Ok(None)`
+/// when the account has none, the error's description when the read fails.
+/// They hold for every bucket along with each bucket's own.
+pub async fn account_public_access_block(
+    aws: &Aws,
+    account: &str,
+) -> Result<Option<PublicAccessBlock>, String> {
+    let out = aws
+        .s3control
+        .get_public_access_block()
+        .account_id(account)
+        .send()
+        .await;
+    match out {
+        Ok(o) => Ok(o
+            .public_access_block_configuration()
+            .map(|c| PublicAccessBlock {
+                block_public_acls: c.block_public_acls().unwrap_or(false),
+                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                block_public_policy: c.block_public_policy().unwrap_or(false),
+                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            })),
+        Err(e) if aws::error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+        Err(e) => Err(aws::describe(&e)),
+    }
+}
+
 /// What the buckets `names` say about themselves, for `verify`: policy,
-/// ACL, Block Public Access and Object Ownership, four calls per bucket,
-/// every call with `ExpectedBucketOwner` = `account`, so a bucket of that
-/// name in another account is never read (AWS answers `AccessDenied`, and
-/// the part is unreadable). Buckets are read concurrently.
+/// ACL, Block Public Access and Object Ownership, every call with
+/// `ExpectedBucketOwner` = `account`, so a bucket of that name in another
+/// account is never read (AWS answers `AccessDenied`, and the part is
+/// unreadable). Buckets are read concurrently.
+///
+/// Two reads are left out when another setting makes what they would say
+/// of no effect: the ACL of a bucket whose Object Ownership is
+/// `BucketOwnerEnforced` (ACLs are then off: AWS evaluates only policies),
+/// and every bucket's Block Public Access when `account_blocks_all` (the
+/// account's four settings are on, and the effective setting is the
+/// account's OR the bucket's). A bucket as AWS creates it since 2023 costs
+/// two calls in an account with Block Public Access on, four otherwise.
 pub async fn bucket_facts(
     aws: &Aws,
     account: &str,
     names: &BTreeSet<String>,
+    account_blocks_all: bool,
 ) -> BTreeMap<String, ObservedBucket> {
     futures_util::stream::iter(names)
-        .map(|name| async move { (name.clone(), one_bucket(&aws.s3, account, name).await) })
+        .map(|name| async move {
+            let facts = one_bucket(&aws.s3, account, name, account_blocks_all).await;
+            (name.clone(), facts)
+        })
         .buffer_unordered(BUCKET_READS_AT_ONCE)
         .collect()
         .await
 }
 
-/// The four reads of one bucket, at once.
-async fn one_bucket(s3: &aws_sdk_s3::Client, account: &str, name: &str) -> ObservedBucket {
+/// The reads of one bucket: its policy, its Object Ownership then (when
+/// ACLs are on) its ACL, and its Block Public Access, at once.
+async fn one_bucket(
+    s3: &aws_sdk_s3::Client,
+    account: &str,
+    name: &str,
+    account_blocks_all: bool,
+) -> ObservedBucket {
     let policy = async {
         let out = s3
             .get_bucket_policy()
@@ -89,6 +148,9 @@ async fn one_bucket(s3: &aws_sdk_s3::Client, account: &str, name: &str) -> Obser
         .map(Option::unwrap_or_default)
     };
     let public_access_block = async {
+        if account_blocks_all {
+            return Part::NotRead(BLOCK_NOT_READ);
+        }
         let out = s3
             .get_public_access_block()
             .bucket(name)
@@ -104,30 +166,38 @@ async fn one_bucket(s3: &aws_sdk_s3::Client, account: &str, name: &str) -> Obser
                     restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
                 })
         })
+        .into()
     };
-    let object_ownership = async {
+    // Ownership first: when it turns ACLs off, the ACL is not read. When
+    // it cannot be read, the ACL is, as if ACLs were on.
+    let ownership_and_acl = async {
         let out = s3
             .get_bucket_ownership_controls()
             .bucket(name)
             .expected_bucket_owner(account)
             .send()
             .await;
-        absent_as_none(out, "OwnershipControlsNotFoundError", |o| {
+        let ownership = absent_as_none(out, "OwnershipControlsNotFoundError", |o| {
             o.ownership_controls()
                 .and_then(|c| c.rules().first())
                 .map(|r| r.object_ownership().as_str().to_owned())
-        })
+        });
+        let acl = match &ownership {
+            Ok(Some(o)) if o == OWNER_ENFORCED => Part::NotRead(ACL_NOT_READ),
+            Err(e) if e == NO_SUCH_BUCKET => Part::Unreadable(NO_SUCH_BUCKET.to_owned()),
+            _ => acl.await.into(),
+        };
+        (ownership, acl)
     };
-    let (policy, acl, public_access_block, object_ownership) =
-        futures_util::join!(policy, acl, public_access_block, object_ownership);
+    let (policy, (object_ownership, acl), public_access_block) =
+        futures_util::join!(policy, ownership_and_acl, public_access_block);
     let missing = [
-        policy.as_ref().err(),
-        acl.as_ref().err(),
-        public_access_block.as_ref().err(),
-        object_ownership.as_ref().err(),
+        policy.as_ref().err().map(String::as_str),
+        acl.error(),
+        public_access_block.error(),
+        object_ownership.as_ref().err().map(String::as_str),
     ]
-    .iter()
-    .any(|e| e.is_some_and(|e| e == NO_SUCH_BUCKET));
+    .contains(&Some(NO_SUCH_BUCKET));
     ObservedBucket {
         name: name.to_owned(),
         missing,

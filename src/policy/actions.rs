@@ -12,6 +12,8 @@ pub enum Service {
     Iam,
     /// `import`'s bucket list and `verify`'s reads of client buckets.
     S3,
+    /// `verify`'s read of the account's Block Public Access.
+    S3Control,
     /// Delivery of new keys to Secrets Manager (`deliver`).
     SecretsManager,
     /// Delivery of new keys to SSM Parameter Store (`deliver`).
@@ -110,7 +112,7 @@ const fn op(
 
 use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
-use Service::{Cloudfront, Iam, S3, SecretsManager, Ssm, Sts};
+use Service::{Cloudfront, Iam, S3, S3Control, SecretsManager, Ssm, Sts};
 use Target::{Any, Group, MfaDevice, OidcProvider, Parameter, Policy, Role, Secret, User};
 
 /// Every operation provision calls, sorted by service and operation.
@@ -197,6 +199,9 @@ pub const OPERATIONS: &[Operation] = &[
     // `import` only: resolves hand-made wildcards against the buckets. The
     // operation and its action are named differently by AWS.
     op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),
+    // verify reads the account's Block Public Access, which holds for every
+    // bucket; S3 Control's operation has the same name as the bucket's.
+    op(S3Control, "GetPublicAccessBlock", "get_public_access_block", "s3:GetAccountPublicAccessBlock", Read, Any, Allow),
     // Key delivery (`deliver`), granted only on the configured prefix and
     // only when a store is configured. A request with tags is also
     // authorized as the tagging action.
@@ -263,7 +268,7 @@ mod tests {
     /// list of actions, whose methods are not calls to AWS.
     fn sdk_calls(text: &str) -> Vec<(Service, String)> {
         let re = regex::Regex::new(
-            r"(?:\b(iam|sts|s3|ssm|secretsmanager)|\.\s*(cloudfront))\s*\.\s*([a-z][a-z0-9_]*)\s*\(",
+            r"(?:\b(iam|sts|s3|s3control|ssm|secretsmanager)|\.\s*(cloudfront))\s*\.\s*([a-z][a-z0-9_]*)\s*\(",
         )
         .unwrap();
         re.captures_iter(text)
@@ -273,6 +278,7 @@ mod tests {
                 let service = match name {
                     "iam" => Service::Iam,
                     "s3" => Service::S3,
+                    "s3control" => Service::S3Control,
                     "cloudfront" => Service::Cloudfront,
                     "ssm" => Service::Ssm,
                     "secretsmanager" => Service::SecretsManager,
@@ -405,7 +411,7 @@ mod tests {
             let prefix = match o.service {
                 Service::Cloudfront => "cloudfront:",
                 Service::Iam => "iam:",
-                Service::S3 => "s3:",
+                Service::S3 | Service::S3Control => "s3:",
                 Service::SecretsManager => "secretsmanager:",
                 Service::Ssm => "ssm:",
                 Service::Sts => "sts:",
@@ -415,7 +421,11 @@ mod tests {
             if !["ListBuckets", "GetPublicAccessBlock"].contains(&o.operation) {
                 assert_eq!(o.action, format!("{prefix}{}", o.operation), "{o:?}");
             }
-            assert!(seen.insert(o.operation), "{} listed twice", o.operation);
+            assert!(
+                seen.insert((o.service, o.operation)),
+                "{} listed twice",
+                o.operation
+            );
             assert!(
                 o.level == Level::Write || o.target == Target::Any,
                 "reads are granted on `*`: {o:?}"

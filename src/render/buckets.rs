@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::model::{Part, PublicAccessBlock};
 use crate::render::matrix::JsonMatrix;
 use crate::report::buckets::{BucketLeak, BucketReport, ResourceSide};
 use crate::report::matrix::Matrix;
@@ -39,8 +40,10 @@ pub fn text(side: &ResourceSide, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The matrix's JSON document (see `render::matrix::json`) with the
-/// resource side added: `buckets` (what each client bucket says about
-/// itself), `bucket_leaks`, `bucket_warnings` and `unreadable_buckets`;
+/// resource side added: `account_public_access_block` (the account's own
+/// settings, which hold for every bucket), `buckets` (what each client
+/// bucket says about itself), `bucket_leaks`, `bucket_warnings` and
+/// `unreadable_buckets`;
 /// `isolated` is true only when both sides hold.
 pub fn json(m: &Matrix, side: &ResourceSide, out: &mut dyn Write) -> io::Result<()> {
     // Streamed like the matrix's own JSON: at 300 clients the access list
@@ -49,6 +52,7 @@ pub fn json(m: &Matrix, side: &ResourceSide, out: &mut dyn Write) -> io::Result<
     struct Verify<'a> {
         #[serde(flatten)]
         matrix: JsonMatrix<'a>,
+        account_public_access_block: &'a Part<Option<PublicAccessBlock>>,
         buckets: &'a [BucketReport],
         bucket_leaks: &'a [BucketLeak],
         bucket_warnings: &'a [String],
@@ -56,6 +60,7 @@ pub fn json(m: &Matrix, side: &ResourceSide, out: &mut dyn Write) -> io::Result<
     }
     let doc = Verify {
         matrix: JsonMatrix::new(m, m.isolated() && side.isolated()),
+        account_public_access_block: &side.account_public_access_block,
         buckets: &side.buckets,
         bucket_leaks: &side.leaks,
         bucket_warnings: &side.warnings,

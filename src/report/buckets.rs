@@ -5,7 +5,9 @@
 //! A bucket policy statement or an ACL grant that lets in another client's
 //! principal, another account, or everyone is a leak, named by its
 //! statement; a bucket without all four Block Public Access settings is a
-//! warning; a bucket whose settings cannot be read leaves isolation
+//! warning unless the account's own settings make up for it (AWS applies
+//! the account's OR the bucket's); a bucket whose settings cannot be read
+//! leaves isolation
 //! unproven, like an unreadable identity policy. Within the account, S3
 //! allows what the identity policies OR the bucket policy allow (AWS's
 //! same-account rule), so a grant in the bucket policy works without any
@@ -19,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{Observed, ObservedBucket};
+use crate::model::{Observed, ObservedBucket, Part, PublicAccessBlock};
 use crate::policy::arn::{bucket_arn, objects_arn};
 use crate::policy::document::statements;
 use crate::policy::evaluate::{Decision, evaluate_with_bucket_policy};
@@ -38,6 +40,10 @@ const PUBLIC_GROUPS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketReport {
     pub client: String,
+    /// The client's bucket prefix that covers it, for a bucket found by
+    /// listing the account's buckets rather than named in the files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
     #[serde(flatten)]
     pub facts: ObservedBucket,
 }
@@ -71,6 +77,9 @@ pub struct BucketLeak {
 /// Everything `verify` found on the resource side.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ResourceSide {
+    /// The account's own Block Public Access settings, which hold for
+    /// every bucket along with the bucket's own.
+    pub account_public_access_block: Part<Option<PublicAccessBlock>>,
     pub buckets: Vec<BucketReport>,
     pub leaks: Vec<BucketLeak>,
     pub warnings: Vec<String>,
@@ -94,6 +103,9 @@ impl ResourceSide {
             .iter()
             .map(|b| format!("bucket `{}` of client `{client}`:", b.facts.name))
             .collect();
+        let account = (!mine.is_empty())
+            .then(|| account_warning(&self.account_public_access_block))
+            .flatten();
         ClientBuckets {
             read: mine.iter().filter(|b| !b.facts.missing).count(),
             leaks: self
@@ -102,10 +114,11 @@ impl ResourceSide {
                 .filter(|l| l.client == client)
                 .cloned()
                 .collect(),
-            warnings: mine
-                .iter()
-                .filter(|b| !b.facts.missing)
-                .filter_map(|b| public_access_warning(&b.facts, client))
+            warnings: account
+                .into_iter()
+                .chain(mine.iter().filter(|b| !b.facts.missing).filter_map(|b| {
+                    public_access_warning(&b.facts, client, &self.account_public_access_block)
+                }))
                 .collect(),
             unreadable: self
                 .unreadable
@@ -158,35 +171,94 @@ impl BucketLeak {
     }
 }
 
-/// The client buckets `verify` reads: every named bucket of the matrix
-/// (prefixes name buckets made elsewhere, which `verify` does not list).
-pub fn buckets_to_read(m: &Matrix) -> BTreeSet<String> {
+/// Whether some client owns a bucket prefix: then `verify` lists the
+/// account's buckets to read those the prefix covers.
+pub fn covers_prefixes(m: &Matrix) -> bool {
     m.resources
         .iter()
-        .filter(|r| r.kind == ResourceKind::Bucket && !r.from_prefix)
-        .map(|r| r.name.clone())
-        .collect()
+        .any(|r| r.kind == ResourceKind::Bucket && r.from_prefix)
 }
 
-/// Decides the resource side from the buckets' `facts`, for the managed
-/// principals of `m` (whose users, policies and `docs` are in `observed`).
+/// The client buckets `verify` reads: every bucket the files or the
+/// groups name, and every bucket of the account's, `listed`, that a
+/// client's prefix covers.
+pub fn buckets_to_read(m: &Matrix, listed: &BTreeSet<String>) -> BTreeSet<String> {
+    let exact = m
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Bucket && !r.from_prefix)
+        .map(|r| r.name.clone());
+    let covered = listed
+        .iter()
+        .filter(|name| prefix_owner(m, name).is_some())
+        .cloned();
+    exact.chain(covered).collect()
+}
+
+/// The client whose prefix covers bucket `name`, with that prefix: the
+/// longest one that covers it (configurations whose prefixes overlap are
+/// refused, so at most one normally does).
+fn prefix_owner<'m>(m: &'m Matrix, name: &str) -> Option<(&'m str, &'m str)> {
+    m.resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Bucket && r.from_prefix)
+        .filter_map(|r| Some((r.client.as_str(), r.prefix.as_deref()?)))
+        .filter(|(_, p)| name.starts_with(p))
+        .max_by_key(|(_, p)| p.len())
+}
+
+/// Each bucket of `facts` with its owning client and, for a bucket no
+/// client names, the prefix through which it is owned; by name. A bucket
+/// two clients name is listed once for each, as the matrix does.
+fn owners<'a>(
+    m: &'a Matrix,
+    facts: &'a BTreeMap<String, ObservedBucket>,
+) -> Vec<(&'a str, &'a str, Option<&'a str>)> {
+    let exact: BTreeSet<&str> = m
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Bucket && !r.from_prefix)
+        .map(|r| r.name.as_str())
+        .collect();
+    let mut owners: Vec<(&str, &str, Option<&str>)> = m
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Bucket && !r.from_prefix)
+        .map(|r| (r.name.as_str(), r.client.as_str(), None))
+        .collect();
+    owners.extend(
+        facts
+            .keys()
+            .filter(|name| !exact.contains(name.as_str()))
+            .filter_map(|name| {
+                let (client, prefix) = prefix_owner(m, name)?;
+                Some((name.as_str(), client, Some(prefix)))
+            }),
+    );
+    // Stable: the clients naming one bucket stay in the matrix's order.
+    owners.sort_by_key(|(name, _, _)| *name);
+    owners
+}
+
+/// Decides the resource side from the buckets' `facts` and the account's
+/// Block Public Access `account_block`, for the managed principals of `m`
+/// (whose users, policies and `docs` are in `observed`).
 pub fn resource_side(
     m: &Matrix,
     observed: &Observed,
     docs: &BTreeMap<String, Value>,
     facts: &BTreeMap<String, ObservedBucket>,
     account: &str,
+    account_block: Part<Option<PublicAccessBlock>>,
 ) -> ResourceSide {
     let mut side = ResourceSide::default();
-    let owners = m
-        .resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::Bucket && !r.from_prefix)
-        .map(|r| (r.name.as_str(), r.client.as_str()));
-    for (name, client) in owners {
+    side.warnings.extend(account_warning(&account_block));
+    side.account_public_access_block = account_block;
+    for (name, client, prefix) in owners(m, facts) {
         let Some(f) = facts.get(name) else { continue };
         side.buckets.push(BucketReport {
             client: client.to_owned(),
+            prefix: prefix.map(str::to_owned),
             facts: f.clone(),
         });
         if f.missing {
@@ -202,10 +274,13 @@ pub fn resource_side(
             Err(e) => unread.push(format!("policy ({e})")),
         }
         match &f.acl {
-            Ok(grants) => acl_leaks(&mut side, name, client, grants),
-            Err(e) => unread.push(format!("ACL ({e})")),
+            Part::Read(grants) => acl_leaks(&mut side, name, client, grants),
+            // ACLs are off: AWS evaluates the policies alone.
+            Part::NotRead(_) => {}
+            Part::Unreadable(e) => unread.push(format!("ACL ({e})")),
         }
-        side.warnings.extend(public_access_warning(f, client));
+        let warning = public_access_warning(f, client, &side.account_public_access_block);
+        side.warnings.extend(warning);
         if !unread.is_empty() {
             side.unreadable.push(format!(
                 "bucket `{name}` of client `{client}`: {}; it may belong to another account, or the credentials may not read it (s3:GetBucketPolicy, s3:GetBucketAcl)",
@@ -216,20 +291,53 @@ pub fn resource_side(
     side
 }
 
-/// The warning for bucket `f` of `client` when it lacks any of the four
-/// Block Public Access settings, or they could not be read.
-fn public_access_warning(f: &ObservedBucket, client: &str) -> Option<String> {
+/// The warning when the account's Block Public Access could not be read.
+fn account_warning(account: &Part<Option<PublicAccessBlock>>) -> Option<String> {
+    account.error().map(|e| {
+        format!(
+            "the account's Block Public Access settings could not be read ({e}): each bucket is judged by its own (s3:GetAccountPublicAccessBlock)"
+        )
+    })
+}
+
+/// The warning for bucket `f` of `client` when the Block Public Access in
+/// force for it, the account's `account` OR its own, lacks any of the four
+/// settings, or when its own could not be read and the account's do not
+/// make up for it.
+fn public_access_warning(
+    f: &ObservedBucket,
+    client: &str,
+    account: &Part<Option<PublicAccessBlock>>,
+) -> Option<String> {
     let name = &f.name;
-    match &f.public_access_block {
-        Ok(Some(b)) if b.all() => None,
-        Ok(Some(_)) => Some(format!(
-            "bucket `{name}` of client `{client}` has Block Public Access only in part: turn on all four settings (s3:PutBucketPublicAccessBlock)"
+    let account = match account {
+        Part::Read(a) => *a,
+        Part::NotRead(_) | Part::Unreadable(_) => None,
+    };
+    if account.is_some_and(|a| a.all()) {
+        return None;
+    }
+    let own = match &f.public_access_block {
+        Part::Read(own) => *own,
+        Part::NotRead(_) => return None,
+        Part::Unreadable(e) => {
+            return Some(format!(
+                "the Block Public Access settings of bucket `{name}` could not be read ({e})"
+            ));
+        }
+    };
+    match own.map(|b| b.or(account)).or(account) {
+        Some(b) if b.all() => None,
+        Some(_) => Some(format!(
+            "bucket `{name}` of client `{client}` has Block Public Access only in part{}: turn on all four settings (s3:PutBucketPublicAccessBlock)",
+            if account.is_some() {
+                ", with the account's settings"
+            } else {
+                ""
+            }
         )),
-        Ok(None) => Some(format!(
+        None => Some(format!(
             "bucket `{name}` of client `{client}` has no Block Public Access: a public policy or ACL could be added to it; turn on all four settings (s3:PutBucketPublicAccessBlock)"
-        )),
-        Err(e) => Some(format!(
-            "the Block Public Access settings of bucket `{name}` could not be read ({e})"
         )),
     }
 }

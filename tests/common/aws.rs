@@ -132,6 +132,39 @@ pub fn iam_client_in_account(endpoint_url: &str, account: &str) -> aws_sdk_iam::
     aws_sdk_iam::Client::from_conf(config)
 }
 
+/// An S3 Control client for `endpoint_url` (the account's Block Public
+/// Access). Its endpoint rules would send to `{account}.{host}`, no host
+/// for a loopback address: every request goes to `endpoint_url` as given,
+/// the account named by the `x-amz-account-id` header.
+pub fn s3control_client(endpoint_url: &str) -> aws_sdk_s3control::Client {
+    assert_loopback(endpoint_url);
+    let config = aws_sdk_s3control::Config::builder()
+        .behavior_version(aws_sdk_s3control::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3control::config::Region::new(TEST_REGION))
+        .endpoint_resolver(AsGiven(endpoint_url.to_owned()))
+        .credentials_provider(credentials(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY))
+        .retry_config(aws_sdk_s3control::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_s3control::Client::from_conf(config)
+}
+
+/// An S3 Control endpoint resolver that answers one URL.
+#[derive(Debug)]
+struct AsGiven(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AsGiven {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_smithy_types::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}
+
 /// Adds `x-moto-account-id` to every request (see [`s3_client_in_account`]).
 #[derive(Debug)]
 struct AsAccount(String);

@@ -87,8 +87,8 @@ fn bucket(name: &str, policy: Option<Value>) -> ObservedBucket {
         name: name.into(),
         missing: false,
         policy: Ok(policy.map(|p| p.to_string())),
-        acl: Ok(vec![owner_grant()]),
-        public_access_block: Ok(Some(ALL_ON)),
+        acl: Part::Read(vec![owner_grant()]),
+        public_access_block: Part::Read(Some(ALL_ON)),
         object_ownership: Ok(Some("BucketOwnerEnforced".into())),
     }
 }
@@ -97,7 +97,14 @@ fn side(facts: Vec<ObservedBucket>) -> ResourceSide {
     let (desired, observed) = world();
     let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
     let facts = facts.into_iter().map(|f| (f.name.clone(), f)).collect();
-    resource_side(&m, &observed, &BTreeMap::new(), &facts, ACCOUNT)
+    resource_side(
+        &m,
+        &observed,
+        &BTreeMap::new(),
+        &facts,
+        ACCOUNT,
+        Part::default(),
+    )
 }
 
 fn allow(principal: Value) -> Value {
@@ -122,8 +129,103 @@ fn a_clean_bucket_is_isolated_and_the_buckets_to_read_are_the_named_ones() {
     let (desired, observed) = world();
     let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
     assert_eq!(
-        buckets_to_read(&m),
+        buckets_to_read(&m, &BTreeSet::new()),
         BTreeSet::from(["acme-assets".to_owned(), "globex-data".to_owned()])
+    );
+    assert!(!covers_prefixes(&m));
+}
+
+/// [`world`] with a third client, initech, owning the prefix `initech-`.
+fn world_with_prefix() -> (Desired, Observed) {
+    let (mut desired, mut observed) = world();
+    let mut c = client("initech", &[]);
+    c.bucket_prefixes = vec!["initech-".into()];
+    observed.groups.insert(
+        c.group_name(),
+        ObservedGroup {
+            name: c.group_name(),
+            path: "/provision/".into(),
+            inline_policies: [(GROUP_POLICY_NAME.to_owned(), group_policy(&c, ACCOUNT))].into(),
+            ..ObservedGroup::default()
+        },
+    );
+    desired.clients.insert(c.name.clone(), c);
+    (desired, observed)
+}
+
+/// A bucket no file names, covered by a client's prefix, is read like a
+/// named one (the account's buckets are listed to find it), and a grant in
+/// it is that client's leak. Near misses are not read: a name that only
+/// starts like the prefix without it (`initech` alone, `initec-x`).
+#[test]
+fn buckets_a_prefix_covers_are_read_and_judged_as_that_clients() {
+    let (desired, observed) = world_with_prefix();
+    let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
+    assert!(covers_prefixes(&m));
+    let listed: BTreeSet<String> = [
+        "initech-prod",
+        "initech",
+        "initec-x",
+        "acme-assets",
+        "stray",
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(
+        buckets_to_read(&m, &listed),
+        ["acme-assets", "globex-data", "initech-prod"]
+            .map(str::to_owned)
+            .into()
+    );
+    let globex = format!("arn:aws:iam::{ACCOUNT}:user/provision/globex-app");
+    // The fixture's policy names acme-assets; this one names initech-prod.
+    let policy = allow(json!({"AWS": globex}))
+        .to_string()
+        .replace("acme-assets", "initech-prod");
+    let prod = bucket("initech-prod", Some(serde_json::from_str(&policy).unwrap()));
+    let facts: BTreeMap<String, ObservedBucket> = [bucket("acme-assets", None), prod]
+        .into_iter()
+        .map(|f| (f.name.clone(), f))
+        .collect();
+    let s = resource_side(
+        &m,
+        &observed,
+        &BTreeMap::new(),
+        &facts,
+        ACCOUNT,
+        Part::default(),
+    );
+    let owners: Vec<(&str, &str, Option<&str>)> = s
+        .buckets
+        .iter()
+        .map(|b| {
+            (
+                b.facts.name.as_str(),
+                b.client.as_str(),
+                b.prefix.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        vec![
+            ("acme-assets", "acme", None),
+            ("initech-prod", "initech", Some("initech-")),
+        ]
+    );
+    // Both of the policy's statements let in another client's app: acme's
+    // (the fixture's own statement, here on initech's bucket) and globex's.
+    let leaks: Vec<(&str, &str, Option<&str>)> = s
+        .leaks
+        .iter()
+        .map(|l| (l.bucket.as_str(), l.client.as_str(), l.principal.as_deref()))
+        .collect();
+    assert_eq!(
+        leaks,
+        vec![
+            ("initech-prod", "initech", Some("acme-app")),
+            ("initech-prod", "initech", Some("globex-app")),
+        ]
     );
 }
 
@@ -192,7 +294,7 @@ fn public_and_foreign_acl_grants_are_leaks_log_delivery_is_not() {
         permission: "READ".into(),
         owner: false,
     };
-    b.acl = Ok(vec![
+    b.acl = Part::Read(vec![
         owner_grant(),
         grant("Group", "http://acs.amazonaws.com/groups/global/AllUsers"),
         grant(
@@ -230,9 +332,9 @@ fn public_and_foreign_acl_grants_are_leaks_log_delivery_is_not() {
 #[test]
 fn missing_or_partial_block_public_access_is_a_warning_not_a_leak() {
     let mut none = bucket("acme-assets", None);
-    none.public_access_block = Ok(None);
+    none.public_access_block = Part::Read(None);
     let mut part = bucket("globex-data", None);
-    part.public_access_block = Ok(Some(PublicAccessBlock {
+    part.public_access_block = Part::Read(Some(PublicAccessBlock {
         restrict_public_buckets: false,
         ..ALL_ON
     }));
@@ -247,6 +349,98 @@ fn missing_or_partial_block_public_access_is_a_warning_not_a_leak() {
     );
 }
 
+const NONE_ON: PublicAccessBlock = PublicAccessBlock {
+    block_public_acls: false,
+    ignore_public_acls: false,
+    block_public_policy: false,
+    restrict_public_buckets: false,
+};
+
+/// The warnings for acme's bucket with its own settings `own` in an account
+/// with `account`'s.
+fn block_warnings(
+    own: Part<Option<PublicAccessBlock>>,
+    account: Part<Option<PublicAccessBlock>>,
+) -> Vec<String> {
+    let (desired, observed) = world();
+    let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
+    let mut b = bucket("acme-assets", None);
+    b.public_access_block = own;
+    let facts = BTreeMap::from([(b.name.clone(), b)]);
+    let s = resource_side(&m, &observed, &BTreeMap::new(), &facts, ACCOUNT, account);
+    assert!(s.isolated(), "{s:#?}");
+    assert_eq!(s.of_client("acme").warnings, s.warnings);
+    s.warnings
+}
+
+/// AWS applies the account's Block Public Access OR the bucket's: a bucket
+/// without its own in an account with all four on is not exposed, and two
+/// halves make a whole; the account's settings alone in part, or unread,
+/// leave the warning.
+#[test]
+fn the_accounts_block_public_access_counts_with_the_buckets_own() {
+    let part = |acls: bool| PublicAccessBlock {
+        block_public_acls: acls,
+        ignore_public_acls: acls,
+        block_public_policy: !acls,
+        restrict_public_buckets: !acls,
+    };
+    let none = "bucket `acme-assets` of client `acme` has no Block Public Access: a public policy or ACL could be added to it; turn on all four settings (s3:PutBucketPublicAccessBlock)";
+    let in_part = "bucket `acme-assets` of client `acme` has Block Public Access only in part, with the account's settings: turn on all four settings (s3:PutBucketPublicAccessBlock)";
+    let read = |b: Option<PublicAccessBlock>| Part::Read(b);
+    for (own, account, expected) in [
+        (read(None), read(Some(ALL_ON)), vec![]),
+        (read(Some(NONE_ON)), read(Some(ALL_ON)), vec![]),
+        (Part::NotRead("skipped"), read(Some(ALL_ON)), vec![]),
+        (
+            Part::Unreadable("AccessDenied".into()),
+            read(Some(ALL_ON)),
+            vec![],
+        ),
+        (read(Some(part(true))), read(Some(part(false))), vec![]),
+        (read(None), read(None), vec![none]),
+        (read(None), read(Some(NONE_ON)), vec![in_part]),
+        (
+            read(Some(part(true))),
+            read(Some(part(true))),
+            vec![in_part],
+        ),
+        (read(None), read(Some(part(true))), vec![in_part]),
+    ] {
+        let case = format!("{own:?} {account:?}");
+        assert_eq!(block_warnings(own, account), expected, "{case}");
+    }
+    // The account's settings unread: the bucket is judged by its own, and
+    // the warning says what could not be read.
+    let unread = Part::Unreadable("AccessDenied: Access Denied".into());
+    assert_eq!(
+        block_warnings(read(Some(ALL_ON)), unread.clone()),
+        vec![
+            "the account's Block Public Access settings could not be read (AccessDenied: Access Denied): each bucket is judged by its own (s3:GetAccountPublicAccessBlock)"
+        ]
+    );
+    assert_eq!(block_warnings(read(None), unread).len(), 2);
+}
+
+/// With ACLs off (`BucketOwnerEnforced`), the ACL is not read and grants
+/// nothing: the bucket is isolated and fully read, and the JSON says why
+/// the ACL is not listed.
+#[test]
+fn a_bucket_whose_acls_are_off_is_read_without_its_acl() {
+    let mut b = bucket("acme-assets", None);
+    b.acl = Part::NotRead("ACLs are disabled");
+    let s = side(vec![b.clone()]);
+    assert!(s.isolated(), "{s:#?}");
+    assert_eq!(s.of_client("acme").read, 1);
+    let json = serde_json::to_value(&b).unwrap();
+    assert_eq!(json["acl"], json!({"not_read": "ACLs are disabled"}));
+    b.acl = Part::Unreadable("AccessDenied".into());
+    assert_eq!(
+        serde_json::to_value(&b).unwrap()["acl"],
+        json!({"error": "AccessDenied"})
+    );
+}
+
 #[test]
 fn an_unreadable_bucket_leaves_isolation_unproven_and_a_missing_one_does_not() {
     let mut denied = bucket("acme-assets", None);
@@ -254,7 +448,7 @@ fn an_unreadable_bucket_leaves_isolation_unproven_and_a_missing_one_does_not() {
     let mut missing = bucket("globex-data", None);
     missing.missing = true;
     missing.policy = Err("NoSuchBucket".into());
-    missing.acl = Err("NoSuchBucket".into());
+    missing.acl = Part::Unreadable("NoSuchBucket".into());
     let s = side(vec![denied, missing]);
     assert!(!s.isolated());
     assert!(s.leaks.is_empty());
@@ -284,7 +478,14 @@ fn verify_text(facts: Vec<ObservedBucket>) -> String {
     let (desired, observed) = world();
     let m = matrix(&desired, &observed, &BTreeMap::new(), ACCOUNT, None);
     let facts = facts.into_iter().map(|f| (f.name.clone(), f)).collect();
-    let s = resource_side(&m, &observed, &BTreeMap::new(), &facts, ACCOUNT);
+    let s = resource_side(
+        &m,
+        &observed,
+        &BTreeMap::new(),
+        &facts,
+        ACCOUNT,
+        Part::default(),
+    );
     let mut out = Vec::new();
     crate::render::verify::text(&m, &s, &mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -327,7 +528,7 @@ fn verify_text_holds_for_both_sides_or_cannot_be_proven_for_an_unread_bucket() {
         "{clean}"
     );
     let mut denied = bucket("acme-assets", None);
-    denied.acl = Err("AccessDenied: Access Denied".into());
+    denied.acl = Part::Unreadable("AccessDenied: Access Denied".into());
     let unread = verify_text(vec![denied, bucket("globex-data", None)]);
     assert!(!unread.contains("Isolation holds"), "{unread}");
     assert!(

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::*;
 use crate::model::{
     Access, AclGrant, CLIENT_TAG_KEY, Client, GROUP_POLICY_NAME, MANAGED_TAG_KEY,
-    MANAGED_TAG_VALUE, ObservedBucket, ObservedGroup, ObservedUser, PublicAccessBlock,
+    MANAGED_TAG_VALUE, ObservedBucket, ObservedGroup, ObservedUser, Part, PublicAccessBlock,
 };
 use crate::policy::document::group_policy;
 use crate::render::{evidence_html, evidence_markdown};
@@ -175,7 +175,14 @@ fn outputs_read(
         .iter()
         .map(|b| (b.name.clone(), b.clone()))
         .collect();
-    let side = resource_side(&m, observed, &BTreeMap::new(), &facts, ACCOUNT);
+    let side = resource_side(
+        &m,
+        observed,
+        &BTreeMap::new(),
+        &facts,
+        ACCOUNT,
+        Part::default(),
+    );
     let found = findings(
         rows,
         observed,
@@ -408,13 +415,13 @@ fn bucket(name: &str, policy: Option<serde_json::Value>) -> ObservedBucket {
         name: name.into(),
         missing: false,
         policy: Ok(policy.map(|p| p.to_string())),
-        acl: Ok(vec![AclGrant {
+        acl: Part::Read(vec![AclGrant {
             grantee_type: "CanonicalUser".into(),
             grantee: "owner-id".into(),
             permission: "FULL_CONTROL".into(),
             owner: true,
         }]),
-        public_access_block: Ok(Some(ALL_ON)),
+        public_access_block: Part::Read(Some(ALL_ON)),
         object_ownership: Ok(Some("BucketOwnerEnforced".into())),
     }
 }
@@ -511,13 +518,16 @@ fn grants_to_everyone_or_another_account_are_red_lines_and_warnings_are_shown() 
     let public = json!({"Statement": [{"Sid": "Public", "Effect": "Allow", "Principal": "*",
         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-assets/*"}]});
     let mut shared = bucket("acme-assets-staging", None);
-    shared.acl.as_mut().unwrap().push(AclGrant {
+    let Part::Read(grants) = &mut shared.acl else {
+        unreachable!("the fixture's ACL is read")
+    };
+    grants.push(AclGrant {
         grantee_type: "CanonicalUser".into(),
         grantee: "stranger-id".into(),
         permission: "READ".into(),
         owner: false,
     });
-    shared.public_access_block = Ok(None);
+    shared.public_access_block = Part::Read(None);
     let [md, html, overview_md, overview_html] =
         outputs_with(&d, &o, &[bucket("acme-assets", Some(public)), shared]);
     assert!(md.contains("> **LEAK: isolation is broken.** 2 grant(s) in the bucket policies or ACLs of `acme` let in"), "{md}");
