@@ -112,6 +112,20 @@ impl Backend for Aws {
                 ..
             } => adopt_user(iam, user, path, before, after).await,
             Change::AdoptGroup { group, path, .. } => adopt_group(iam, group, path).await,
+            Change::CreateBucket {
+                bucket,
+                region,
+                owner,
+                settings,
+                ..
+            } => super::buckets::create_bucket(&self.s3, bucket, region, owner, settings).await,
+            Change::ConfigureBucket {
+                bucket,
+                owner,
+                before,
+                after,
+                ..
+            } => super::buckets::configure_bucket(&self.s3, bucket, owner, before, after).await,
         }
     }
 }

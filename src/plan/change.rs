@@ -40,6 +40,8 @@ pub enum Kind {
     AccessKey,
     PermissionsBoundary,
     UserPolicy,
+    /// A managed bucket (`manage_buckets`).
+    Bucket,
 }
 
 impl Kind {
@@ -53,6 +55,7 @@ impl Kind {
             Kind::AccessKey => "access-key",
             Kind::PermissionsBoundary => "permissions-boundary",
             Kind::UserPolicy => "user-policy",
+            Kind::Bucket => "bucket",
         }
     }
 }
@@ -229,6 +232,27 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         holds: Option<crate::model::Credentials>,
     },
+    /// Create a managed bucket in `region`, then give it `settings`: Block
+    /// Public Access and Object Ownership first, then encryption,
+    /// versioning and tags. Every call after the create carries
+    /// `ExpectedBucketOwner` = `owner`, the plan's account.
+    CreateBucket {
+        bucket: String,
+        client: String,
+        region: String,
+        owner: String,
+        settings: crate::model::BucketSettings,
+    },
+    /// Bring a managed bucket's settings from `before` to `after`; only
+    /// the ones that differ are written, in the order of
+    /// [`Change::CreateBucket`], each with `ExpectedBucketOwner` = `owner`.
+    ConfigureBucket {
+        bucket: String,
+        client: String,
+        owner: String,
+        before: crate::model::BucketSettings,
+        after: crate::model::BucketSettings,
+    },
 }
 
 impl Change {
@@ -259,7 +283,8 @@ impl Change {
             Change::CreateUser { .. }
             | Change::CreateGroup { .. }
             | Change::AddMember { .. }
-            | Change::CreateAccessKey { .. } => Action::Create,
+            | Change::CreateAccessKey { .. }
+            | Change::CreateBucket { .. } => Action::Create,
             Change::PutGroupPolicy { before: None, .. }
             | Change::PutManagedPolicy { before: None, .. } => Action::Create,
             Change::NarrowGrant { after: None, .. } => Action::Delete,
@@ -270,7 +295,8 @@ impl Change {
             | Change::SetUserBoundary { .. }
             | Change::DisableUser { .. }
             | Change::AdoptUser { .. }
-            | Change::AdoptGroup { .. } => Action::Update,
+            | Change::AdoptGroup { .. }
+            | Change::ConfigureBucket { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -305,6 +331,7 @@ impl Change {
                 Kind::PermissionsBoundary
             }
             Change::DeleteUserPolicy { .. } | Change::DetachUserPolicy { .. } => Kind::UserPolicy,
+            Change::CreateBucket { .. } | Change::ConfigureBucket { .. } => Kind::Bucket,
         }
     }
 
@@ -346,6 +373,9 @@ impl Change {
             Change::AddMember { group, user } | Change::RemoveMember { group, user } => {
                 format!("{group}/{user}")
             }
+            Change::CreateBucket { bucket, .. } | Change::ConfigureBucket { bucket, .. } => {
+                bucket.clone()
+            }
         }
     }
 
@@ -367,6 +397,12 @@ impl Change {
             Change::AdoptGroup {
                 before_path, path, ..
             } => format!(": adopt (path {before_path} → {path})"),
+            Change::ConfigureBucket { before, after, .. } => {
+                format!(
+                    ": {}",
+                    super::buckets::differences(before, after).join("; ")
+                )
+            }
             _ => String::new(),
         };
         format!(
@@ -417,6 +453,10 @@ impl Change {
             | Change::DeleteGroup { .. }
             | Change::AdoptUser { .. }
             | Change::AdoptGroup { .. } => 0,
+            // Buckets grant nothing and depend on no IAM change; made (and
+            // locked down) first, they are private before any group is
+            // granted them.
+            Change::CreateBucket { .. } | Change::ConfigureBucket { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::PutManagedPolicy { .. }
@@ -430,6 +470,9 @@ impl Change {
     /// The client this change belongs to, when there is one; used to group
     /// changes in summaries.
     pub fn client(&self) -> Option<&str> {
+        if let Change::CreateBucket { client, .. } | Change::ConfigureBucket { client, .. } = self {
+            return Some(client);
+        }
         let group = match self {
             Change::CreateGroup { group, .. }
             | Change::DeleteGroup { group, .. }

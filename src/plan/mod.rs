@@ -18,6 +18,7 @@ use crate::model::{Desired, Observed};
 use crate::policy::lint::Drift;
 
 mod adopt;
+pub mod buckets;
 mod change;
 mod collisions;
 mod error;
@@ -142,7 +143,10 @@ pub fn plan(
 /// 5. [`strays`]: managed groups and users the configuration no longer
 ///    asks for, policies put on managed users by hand, and managed users
 ///    in groups provision does not manage (warned, never removed).
-/// 6. [`order`]: by phase, then kind and name.
+/// 6. [`buckets`]: with `manage_buckets`, create missing buckets, bring
+///    drifted settings back, and warn about buckets left behind (never
+///    deleted).
+/// 7. [`order`]: by phase, then kind and name.
 pub fn plan_with(
     desired: &Desired,
     observed: &Observed,
@@ -164,7 +168,11 @@ pub fn plan_with(
     let adoption = adopt::adopt(desired, observed, &options.adopt)?;
     let observed = adoption.observed.as_ref().unwrap_or(observed);
     let inputs = Inputs::new(desired, observed, account_id);
-    inputs::check(&inputs)?;
+    let mut errors = inputs::check(&inputs).err().unwrap_or_default();
+    errors.extend(buckets::check(&inputs));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let mut plan = Plan {
         warnings,
         ..Plan::default()
@@ -179,6 +187,8 @@ pub fn plan_with(
     strays::user_policies(&inputs, &deleted_users, &mut plan);
     strays::unmanaged_groups(&inputs, &deleted_users, &mut plan);
     strays::delete_groups(&inputs, &deleted_clients, &mut plan);
+    buckets::plan_buckets(&inputs, &mut plan);
+    buckets::removed_buckets(&inputs, &mut plan);
     order(&mut plan.changes);
     Ok(plan)
 }

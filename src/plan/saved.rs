@@ -180,6 +180,9 @@ fn stale_list(stale: &[Stale]) -> String {
 pub enum Entity {
     User(String),
     Group(String),
+    /// A managed bucket (`manage_buckets`): its facts are what plan read
+    /// of it (missing, or its settings).
+    Bucket(String),
 }
 
 impl Entity {
@@ -188,6 +191,7 @@ impl Entity {
         match self {
             Entity::User(name) => format!("user/{name}"),
             Entity::Group(name) => format!("group/{name}"),
+            Entity::Bucket(name) => format!("bucket/{name}"),
         }
     }
 
@@ -195,6 +199,7 @@ impl Entity {
         match address.split_once('/')? {
             ("user", name) => Some(Entity::User(name.to_owned())),
             ("group", name) => Some(Entity::Group(name.to_owned())),
+            ("bucket", name) => Some(Entity::Bucket(name.to_owned())),
             _ => None,
         }
     }
@@ -205,6 +210,7 @@ impl fmt::Display for Entity {
         match self {
             Entity::User(name) => write!(f, "user `{name}`"),
             Entity::Group(name) => write!(f, "group `{name}`"),
+            Entity::Bucket(name) => write!(f, "bucket `{name}`"),
         }
     }
 }
@@ -290,10 +296,10 @@ pub fn configuration_fingerprint(desired: &Desired) -> String {
     sha256(format!("{what:?}").as_bytes())
 }
 
-/// The users and groups a change reads or changes.
+/// The users, groups and buckets a change reads or changes.
 ///
-/// Found generically, from the change's serialized fields named `user` and
-/// `group`, so that every kind of change, including ones added later, is
+/// Found generically, from the change's serialized fields named `user`,
+/// `group` and `bucket`, so that every kind of change, including ones added later, is
 /// covered without a list to keep up to date.
 pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
     let mut entities = BTreeSet::new();
@@ -310,6 +316,9 @@ pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
         if let Some(Value::String(group)) = fields.get("group") {
             entities.insert(Entity::Group(group.clone()));
         }
+        if let Some(Value::String(bucket)) = fields.get("bucket") {
+            entities.insert(Entity::Bucket(bucket.clone()));
+        }
     }
     entities
 }
@@ -325,6 +334,7 @@ pub fn facts(observed: &Observed, entity: &Entity) -> Option<Result<Value, serde
                 "members": observed.members(name),
             }))
         }),
+        Entity::Bucket(name) => observed.buckets.get(name).map(serde_json::to_value),
     }
 }
 

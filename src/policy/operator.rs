@@ -139,6 +139,7 @@ pub fn operator_policy(desired: &Desired) -> Value {
             "Condition": {"StringEquals": {BOUNDARY_CONDITION_KEY: arn}},
         }));
     }
+    statements.extend(bucket_statement(desired, &writes));
     statements.extend(delivery_statements(desired, &account, &writes));
     statements.push(json!({
         "Sid": "NeverRemoveBoundaries",
@@ -189,6 +190,38 @@ pub fn operator_policy(desired: &Desired) -> Value {
         "Condition": {"ArnLike": {"iam:PolicyARN": format!("arn:aws:iam::{account}:policy{path}*/*")}},
     }));
     json!({"Version": POLICY_VERSION, "Statement": statements})
+}
+
+/// The ARNs of every managed bucket of the configuration (`manage_buckets`),
+/// context files' clients included: prefixes are never created, so they
+/// need only the reads granted on `*`.
+pub fn managed_bucket_arns(desired: &Desired) -> Vec<String> {
+    let arns: BTreeSet<String> = desired
+        .clients
+        .values()
+        .chain(desired.context_clients.values())
+        .filter(|c| desired.manages_buckets(&c.name))
+        .flat_map(|c| c.buckets.iter().map(|b| format!("arn:aws:s3:::{b}")))
+        .collect();
+    arns.into_iter().collect()
+}
+
+/// Creating the managed buckets and keeping their settings, on those
+/// buckets alone; none when no bucket is managed.
+fn bucket_statement(
+    desired: &Desired,
+    writes: &dyn Fn(Target, Grant) -> Vec<&'static str>,
+) -> Option<Value> {
+    let arns = managed_bucket_arns(desired);
+    if arns.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "Sid": "ManageClientBuckets",
+        "Effect": "Allow",
+        "Action": writes(Target::Bucket, Grant::Allow),
+        "Resource": arns,
+    }))
 }
 
 /// The statements for delivering new keys to the store of
@@ -281,6 +314,67 @@ mod tests {
                 ..Settings::default()
             },
             ..Desired::default()
+        }
+    }
+
+    /// acme, with the exact bucket `acme-assets` and the prefix `acme-logs-`.
+    fn acme() -> crate::model::Client {
+        crate::model::Client {
+            name: "acme".into(),
+            buckets: vec!["acme-assets".into()],
+            bucket_prefixes: vec!["acme-logs-".into()],
+            access: crate::model::Access::Full,
+            developers: vec![],
+            membership_expires: Default::default(),
+            app_user: None,
+            distributions: vec![],
+            source: "clients/acme.toml".into(),
+        }
+    }
+
+    /// The bucket writes are granted on the managed buckets alone: not on
+    /// a prefix's buckets, which are never created, not on any other
+    /// bucket, and not at all without `manage_buckets`.
+    #[test]
+    fn bucket_writes_reach_only_the_managed_buckets() {
+        let mut d = desired(None, Some("123456789012"));
+        d.clients.insert("acme".into(), acme());
+        let writes: Vec<&str> = actions::OPERATIONS
+            .iter()
+            .filter(|o| o.target == Target::Bucket)
+            .map(|o| o.action)
+            .collect();
+        assert_eq!(
+            writes,
+            [
+                "s3:CreateBucket",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutBucketPublicAccessBlock"
+            ]
+        );
+        let unmanaged = operator_policy(&d);
+        d.settings.buckets.manage = true;
+        let managed = operator_policy(&d);
+        for action in writes {
+            assert!(!boundary_allows(
+                &unmanaged,
+                action,
+                "arn:aws:s3:::acme-assets"
+            ));
+            assert!(boundary_allows(
+                &managed,
+                action,
+                "arn:aws:s3:::acme-assets"
+            ));
+            for other in ["arn:aws:s3:::acme-logs-1", "arn:aws:s3:::globex-data", "*"] {
+                assert!(
+                    !boundary_allows(&managed, action, other),
+                    "{action} {other}"
+                );
+            }
         }
     }
 
@@ -384,6 +478,8 @@ mod tests {
             kind: StoreKind::Ssm,
             prefix: "/provision/keys/".into(),
         });
+        with_store.settings.buckets.manage = true;
+        with_store.clients.insert("acme".into(), acme());
         let doc = operator_policy(&with_store);
         let user = "arn:aws:iam::123456789012:user/provision/alice";
         let group = "arn:aws:iam::123456789012:group/provision/client-acme";
@@ -400,6 +496,7 @@ mod tests {
                 Target::Secret => {
                     "arn:aws:secretsmanager:us-east-1:123456789012:secret:provision/keys/acme-app-AbCdEf"
                 }
+                Target::Bucket => "arn:aws:s3:::acme-assets",
             };
             // Conditional grants are not "surely allowed": see below. Only
             // the configured store (SSM here) is granted.
