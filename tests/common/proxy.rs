@@ -527,6 +527,18 @@ async fn handle(
             "AccessDeniedException",
             "User is not authorized to perform this action (refused by the test proxy)",
         )),
+        // S3 answers with a bare `Error` root, which its SDK requires.
+        Some(Fault::Refused) if !query_protocol => {
+            let mut response = aws_error(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "User is not authorized to perform this action (refused by the test proxy)",
+            );
+            *response.body_mut() = Full::new(Bytes::from_static(
+                b"<Error><Code>AccessDenied</Code><Message>User is not authorized to perform this action (refused by the test proxy)</Message><RequestId>counting-proxy</RequestId></Error>",
+            ));
+            Ok(response)
+        }
         Some(Fault::Refused) => Ok(aws_error(
             StatusCode::FORBIDDEN,
             "AccessDenied",
