@@ -341,3 +341,28 @@ fn a_saved_bucket_change_is_stale_when_the_bucket_changed() {
         .to_string();
     assert!(err.contains("bucket `acme-data` was changed"), "{err}");
 }
+
+/// The pull-request comment and the JSON plan carry bucket changes like
+/// IAM ones: under their client, with before and after.
+#[test]
+fn bucket_changes_in_markdown_and_json() {
+    let mut now = settled("acme");
+    now.versioning = Some("Suspended".into());
+    let mut d = desired();
+    d.settings.buckets.versioning = Some(true);
+    d.clients
+        .insert("globex".into(), client("globex", &["globex-data"], &[]));
+    let mut o = observed(BucketState::Owned(now));
+    o.buckets.insert("globex-data".into(), BucketState::Missing);
+    let plan = plan(&d, &o, ACCOUNT).unwrap();
+    let plan = Plan {
+        changes: bucket_changes(&plan).into_iter().cloned().collect(),
+        ..Plan::default()
+    };
+    let mut markdown = Vec::new();
+    crate::render::markdown::markdown(&plan, &mut markdown).unwrap();
+    insta::assert_snapshot!(String::from_utf8(markdown).unwrap());
+    let mut json = Vec::new();
+    crate::render::plan::json(&plan, &mut json).unwrap();
+    insta::assert_snapshot!(String::from_utf8(json).unwrap());
+}
