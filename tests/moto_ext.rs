@@ -506,8 +506,17 @@ fn bucket_versioning_and_default_encryption_read_as_s3_answers_them() {
             common::TEST_ACCESS_KEY_ID,
             common::TEST_SECRET_ACCESS_KEY,
         );
-        s3.create_bucket().bucket("settings-read").send().await.unwrap();
-        let status = s3.get_bucket_versioning().bucket("settings-read").send().await.unwrap();
+        s3.create_bucket()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
+        let status = s3
+            .get_bucket_versioning()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(status.status(), None);
         s3.put_bucket_versioning()
             .bucket("settings-read")
@@ -519,7 +528,12 @@ fn bucket_versioning_and_default_encryption_read_as_s3_answers_them() {
             .send()
             .await
             .unwrap();
-        let status = s3.get_bucket_versioning().bucket("settings-read").send().await.unwrap();
+        let status = s3
+            .get_bucket_versioning()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(status.status(), Some(&BucketVersioningStatus::Enabled));
         let algorithm =
             |out: aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput| {
@@ -532,7 +546,12 @@ fn bucket_versioning_and_default_encryption_read_as_s3_answers_them() {
                     rule.kms_master_key_id().map(str::to_owned),
                 )
             };
-        let default = s3.get_bucket_encryption().bucket("settings-read").send().await.unwrap();
+        let default = s3
+            .get_bucket_encryption()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(algorithm(default), (ServerSideEncryption::Aes256, None));
         let by_default = ServerSideEncryptionByDefault::builder()
             .sse_algorithm(ServerSideEncryption::AwsKms)
@@ -554,7 +573,12 @@ fn bucket_versioning_and_default_encryption_read_as_s3_answers_them() {
             .send()
             .await
             .unwrap();
-        let put = s3.get_bucket_encryption().bucket("settings-read").send().await.unwrap();
+        let put = s3
+            .get_bucket_encryption()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(
             algorithm(put),
             (

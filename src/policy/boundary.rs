@@ -385,6 +385,54 @@ mod tests {
         }
     }
 
+    /// With managed buckets, no client principal may change the settings
+    /// provision keeps on them, even a `full` client whose group grants
+    /// `s3:*`; and the plan's coverage check does not call that deny a gap.
+    #[test]
+    fn boundary_denies_managed_bucket_settings_to_every_client() {
+        let mut desired = sample();
+        desired.clients.insert(
+            "hooli".into(),
+            client("hooli", Access::Full, &["hooli-data"], &[], &[]),
+        );
+        let unmanaged = boundary_policy(&desired, ACCOUNT).unwrap();
+        assert!(boundary_allows(
+            &unmanaged,
+            "s3:PutBucketPublicAccessBlock",
+            "arn:aws:s3:::hooli-data"
+        ));
+        desired.settings.buckets.manage = true;
+        let doc = boundary_policy(&desired, ACCOUNT).unwrap();
+        for action in [
+            "s3:CreateBucket",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketTagging",
+        ] {
+            for bucket in ["hooli-data", "acme-assets", "initech-data"] {
+                let arn = format!("arn:aws:s3:::{bucket}");
+                assert!(!boundary_allows(&doc, action, &arn), "{action} {arn}");
+            }
+        }
+        // What the groups grant otherwise stays allowed.
+        assert!(boundary_allows(
+            &doc,
+            "s3:GetObject",
+            "arn:aws:s3:::hooli-data/x"
+        ));
+        assert!(boundary_allows(
+            &doc,
+            "s3:PutObject",
+            "arn:aws:s3:::acme-assets/x"
+        ));
+        assert_eq!(
+            coverage_warnings(&desired, ARN, &doc, ACCOUNT),
+            Vec::<String>::new()
+        );
+    }
+
     #[test]
     fn boundary_policy_needs_clients_and_fits_the_quota() {
         assert_eq!(
