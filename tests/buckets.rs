@@ -511,3 +511,65 @@ fn a_no_op_plan_reads_each_managed_bucket_five_times() {
         ]
     );
 }
+
+/// A saved plan applies its bucket changes as reviewed, and is refused
+/// when a bucket changed by hand since: its fingerprint is what plan read.
+#[test]
+fn a_saved_plan_is_stale_when_a_bucket_changed_since() {
+    let env = Env::new();
+    env.apply(&env.clients()).success();
+    let s3 = env.s3();
+    let suspend = |status: BucketVersioningStatus| {
+        block_on(async {
+            s3.put_bucket_versioning()
+                .bucket("acme-data")
+                .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    suspend(BucketVersioningStatus::Suspended);
+    let saved = env.dir.path().join("plan.json");
+    env.cmd()
+        .arg("plan")
+        .arg(env.clients())
+        .arg("--out")
+        .arg(&saved)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("\"bucket/acme-data\""), "{text}");
+    // Block Public Access taken off by hand: the bucket is not what the
+    // reviewed plan read, so it is refused.
+    block_on(async {
+        s3.delete_public_access_block()
+            .bucket("acme-data")
+            .send()
+            .await
+            .unwrap();
+    });
+    let assert = env.cmd().arg("apply").arg(&saved).assert().code(1);
+    let err = stderr(&assert);
+    assert!(err.contains("bucket `acme-data` was changed"), "{err}");
+    assert!(err.contains("Nothing was applied."), "{err}");
+    // Put back as it was when planned: the saved plan applies.
+    block_on(async {
+        s3.put_public_access_block()
+            .bucket("acme-data")
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    env.cmd().arg("apply").arg(&saved).assert().success();
+    let (code, text) = env.plan_exit(&env.clients());
+    assert_eq!(code, 0, "{text}");
+}
