@@ -426,6 +426,47 @@ fn an_apply_cut_at_any_bucket_call_is_finished_by_the_next() {
         assert_eq!(code, 0, "step `{refused}`:\n{text}");
         assert_eq!(block_on(settings_of(&env.s3(), &bucket)), made());
     }
+    // The one bucket write a create does not make (the create turns ACLs
+    // off itself): Object Ownership, when it drifted.
+    let bucket = format!("acme-data-{}", steps.len() - 1);
+    block_on(async {
+        let rule = OwnershipControlsRule::builder()
+            .object_ownership(ObjectOwnership::ObjectWriter)
+            .build()
+            .unwrap();
+        env.s3()
+            .put_bucket_ownership_controls()
+            .bucket(&bucket)
+            .ownership_controls(OwnershipControls::builder().rules(rule).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    });
+    env.proxy
+        .refuse_rest(&format!("PUT /{bucket}/"), "ownershipControls");
+    let assert = env
+        .cmd()
+        .arg("apply")
+        .arg(env.clients())
+        .arg("--yes")
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&assert).contains("PutBucketOwnershipControls"),
+        "{}",
+        stderr(&assert)
+    );
+    env.proxy.stop_refusing();
+    let (code, text) = env.plan_exit(&env.clients());
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains(&format!(
+            "~ bucket {bucket}: object ownership ObjectWriter → BucketOwnerEnforced"
+        )),
+        "{text}"
+    );
+    env.apply(&env.clients()).success();
+    assert_eq!(block_on(settings_of(&env.s3(), &bucket)), made());
 }
 
 /// A read refused at plan time stops the plan before any write.

@@ -4,7 +4,8 @@
 //!
 //! [`plan_with`] checks its inputs, then runs one named step per job, each
 //! in its own file: [`expiry`], [`inputs`], [`users`], [`groups`] (with
-//! [`grants`] for where a grant lives), [`strays`], then [`order`]. Saved
+//! [`grants`] for where a grant lives), [`strays`], [`buckets`] (managed
+//! buckets), then [`order`]. Saved
 //! plans, which carry a plan from review to apply, are in [`saved`].
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -453,6 +453,13 @@ async fn handle(
     } else {
         subresource_of(parts.uri.query().unwrap_or(""))
     };
+    // S3 (signed for the `s3` service) wants its errors under a bare
+    // `Error` root; CloudFront, also REST, wants IAM's `ErrorResponse`.
+    let is_s3 = parts
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("/s3/aws4_request"));
     let expected_owner = parts
         .headers
         .get("x-amz-expected-bucket-owner")
@@ -528,7 +535,7 @@ async fn handle(
             "User is not authorized to perform this action (refused by the test proxy)",
         )),
         // S3 answers with a bare `Error` root, which its SDK requires.
-        Some(Fault::Refused) if !query_protocol => {
+        Some(Fault::Refused) if is_s3 => {
             let mut response = aws_error(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
