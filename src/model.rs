@@ -51,6 +51,24 @@ pub struct Settings {
     /// The KMS key that encrypts delivered secrets (`deliver_kms_key`);
     /// the store's default key when `None`.
     pub deliver_kms_key: Option<String>,
+    /// Whether clients' buckets are managed, and how (`manage_buckets`,
+    /// `bucket_encryption_kms_key`, `bucket_versioning`).
+    pub buckets: BucketDefaults,
+}
+
+/// How managed buckets are made and kept (see [`Desired::manages_buckets`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketDefaults {
+    /// `manage_buckets = true`: every client's exact buckets are managed,
+    /// unless the client says `manage_buckets = false`.
+    pub manage: bool,
+    /// The KMS key of default encryption (`bucket_encryption_kms_key`);
+    /// SSE-S3 when `None`.
+    pub kms_key: Option<String>,
+    /// `bucket_versioning`: `Some(true)` keeps versioning on, `Some(false)`
+    /// keeps it off (suspended once it was ever on), `None` leaves it as it
+    /// is.
+    pub versioning: Option<bool>,
 }
 
 /// A secret store new access keys are delivered to: one entry per
@@ -105,6 +123,7 @@ impl Default for Settings {
             max_key_age_days: DEFAULT_MAX_KEY_AGE_DAYS,
             deliver: None,
             deliver_kms_key: None,
+            buckets: BucketDefaults::default(),
         }
     }
 }
@@ -339,6 +358,36 @@ pub struct Desired {
     /// The declarations of [`Desired::context_developers`], for the same
     /// reason: whether their memberships have ended is in the files.
     pub context_developer_declarations: BTreeMap<String, Developer>,
+    /// A client's own `manage_buckets`, by client name, where it is set:
+    /// it wins over the setting of the same name.
+    pub bucket_management: BTreeMap<String, bool>,
+}
+
+impl Desired {
+    /// True when client `client`'s exact buckets are managed: its own
+    /// `manage_buckets` when set, else the setting.
+    pub fn manages_buckets(&self, client: &str) -> bool {
+        self.bucket_management
+            .get(client)
+            .copied()
+            .unwrap_or(self.settings.buckets.manage)
+    }
+
+    /// True when any client of the configuration (context files included)
+    /// has managed buckets, or the setting asks for them.
+    pub fn any_managed_buckets(&self) -> bool {
+        self.settings.buckets.manage || self.bucket_management.values().any(|m| *m)
+    }
+
+    /// The managed buckets of the clients in scope, with their client, by
+    /// bucket name. Prefixes name buckets made elsewhere: never managed.
+    pub fn managed_buckets(&self) -> BTreeMap<String, String> {
+        self.clients
+            .values()
+            .filter(|c| self.manages_buckets(&c.name))
+            .flat_map(|c| c.buckets.iter().map(|b| (b.clone(), c.name.clone())))
+            .collect()
+    }
 }
 
 impl Desired {
@@ -482,6 +531,12 @@ pub struct Observed {
     /// GitHub's OIDC provider: `None` when it was not read (no client
     /// declares a role) or does not exist.
     pub oidc_provider: Option<ObservedOidcProvider>,
+    /// The managed buckets (`manage_buckets`) as S3 shows them to this
+    /// account, by name; read only when some client's buckets are managed.
+    pub buckets: BTreeMap<String, BucketState>,
+    /// The region managed buckets are created in: the region of the S3
+    /// client, when buckets were read.
+    pub bucket_region: Option<String>,
 }
 
 /// A CloudFront distribution of the account, as `ListDistributions`
@@ -635,7 +690,7 @@ pub struct AclGrant {
 }
 
 /// The four Block Public Access settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PublicAccessBlock {
     pub block_public_acls: bool,
     pub ignore_public_acls: bool,
@@ -664,6 +719,80 @@ impl PublicAccessBlock {
             && self.block_public_policy
             && self.restrict_public_buckets
     }
+}
+
+/// The settings provision manages on a bucket of its own (`manage_buckets`),
+/// as read from S3 or as the files want them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct BucketSettings {
+    /// `None` when the bucket has no Block Public Access configuration.
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// The Object Ownership rule; `None` when there are no ownership controls.
+    pub object_ownership: Option<String>,
+    /// Default encryption. S3 encrypts every bucket with SSE-S3 unless told
+    /// otherwise, so a bucket with no configuration reads as SSE-S3.
+    pub encryption: BucketEncryption,
+    /// `Enabled` or `Suspended`; `None` for a bucket whose versioning was
+    /// never turned on.
+    pub versioning: Option<String>,
+    /// Every tag of the bucket (S3 replaces the whole set at once).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A bucket's default encryption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct BucketEncryption {
+    /// `AES256` (SSE-S3) or `aws:kms`.
+    pub algorithm: String,
+    /// The KMS key, as configured, for `aws:kms`.
+    pub kms_key: Option<String>,
+}
+
+/// The region managed buckets are created in when the S3 client has none.
+pub const DEFAULT_BUCKET_REGION: &str = "us-east-1";
+/// S3's name for SSE-S3.
+pub const SSE_S3: &str = "AES256";
+/// S3's name for SSE-KMS.
+pub const SSE_KMS: &str = "aws:kms";
+/// The Object Ownership rule that turns ACLs off.
+pub const BUCKET_OWNER_ENFORCED: &str = "BucketOwnerEnforced";
+
+impl Default for BucketEncryption {
+    /// SSE-S3, what S3 applies to a bucket with no configuration.
+    fn default() -> Self {
+        BucketEncryption {
+            algorithm: SSE_S3.to_owned(),
+            kms_key: None,
+        }
+    }
+}
+
+impl std::fmt::Display for BucketEncryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.algorithm.as_str(), &self.kms_key) {
+            (SSE_S3, None) => f.write_str("SSE-S3"),
+            (SSE_KMS, Some(key)) => write!(f, "SSE-KMS with `{key}`"),
+            (algorithm, Some(key)) => write!(f, "{algorithm} with `{key}`"),
+            (algorithm, None) => f.write_str(algorithm),
+        }
+    }
+}
+
+/// What plan found under the name of a managed bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum BucketState {
+    /// No bucket has the name (`NoSuchBucket`): provision creates it.
+    Missing,
+    /// The account's own bucket, with its settings.
+    Owned(BucketSettings),
+    /// S3 refused to answer for the account (`AccessDenied` with
+    /// `ExpectedBucketOwner`): another account holds the name, or the
+    /// credentials may not read it. Never written to.
+    NotOwned {
+        /// What S3 said.
+        reason: String,
+    },
 }
 
 #[cfg(test)]

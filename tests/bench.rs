@@ -889,3 +889,49 @@ fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
+
+/// Managed buckets (`manage_buckets`): what S3 costs per bucket when plan
+/// reads them and apply creates them, next to the same configuration
+/// without the feature. Call counts do not depend on the build, so this
+/// part is also meaningful in a debug build.
+#[test]
+#[ignore = "benchmark: run with scripts/bench"]
+fn managed_buckets() {
+    let clients = clients_from_env();
+    let moto = MotoServer::start();
+    let proxy = CountingProxy::start(&moto.url());
+    let dir = tempfile::tempdir().unwrap();
+    let write = |manage: bool| {
+        let mut text = format!("[settings]\nmanage_buckets = {manage}\n\n");
+        for c in 0..clients {
+            text += &format!(
+                "[[clients]]\nname = \"c{c:04}\"\nbuckets = [\"c{c:04}-assets\", \"c{c:04}-assets-dev\"]\napp_user = \"\"\n\n"
+            );
+        }
+        std::fs::write(dir.path().join("clients.toml"), text).unwrap();
+    };
+    println!(
+        "managed buckets: {clients} clients, {} buckets",
+        clients * 2
+    );
+    write(false);
+    let applied = run(&proxy, &["apply", "--yes"], dir.path());
+    assert!(applied.ok, "{}", tail(&applied.stderr));
+    proxy.clear();
+    let noop = run(&proxy, &["plan"], dir.path());
+    assert!(noop.ok, "{}", tail(&noop.stderr));
+    report("no-op plan, buckets not managed", &noop, &proxy);
+    write(true);
+    proxy.clear();
+    let plan = run(&proxy, &["plan"], dir.path());
+    assert!(plan.ok, "{}", tail(&plan.stderr));
+    report("plan creating every bucket", &plan, &proxy);
+    proxy.clear();
+    let created = run(&proxy, &["apply", "--yes"], dir.path());
+    assert!(created.ok, "{}", tail(&created.stderr));
+    report("apply creating every bucket", &created, &proxy);
+    proxy.clear();
+    let noop = run(&proxy, &["plan"], dir.path());
+    assert!(noop.ok, "{}", tail(&noop.stderr));
+    report("no-op plan, buckets managed", &noop, &proxy);
+}

@@ -487,3 +487,115 @@ fn expected_bucket_owner_refuses_another_accounts_bucket() {
         s3.get_bucket_acl().bucket("theirs").send().await.unwrap();
     });
 }
+
+/// tests/moto_ext/patches/s3_bucket_settings.py: GetBucketVersioning
+/// answers `<VersioningConfiguration>`, which the Rust SDK parses, with no
+/// status before versioning was ever on; GetBucketEncryption answers
+/// S3's default (SSE-S3) for a bucket never configured, and what was put
+/// otherwise.
+#[test]
+fn bucket_versioning_and_default_encryption_read_as_s3_answers_them() {
+    use aws_sdk_s3::types::{
+        BucketVersioningStatus, ServerSideEncryption, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
+    };
+    let moto = MotoServer::start();
+    block_on(async {
+        let s3 = common::s3_client(
+            &moto.url(),
+            common::TEST_ACCESS_KEY_ID,
+            common::TEST_SECRET_ACCESS_KEY,
+        );
+        s3.create_bucket()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
+        let status = s3
+            .get_bucket_versioning()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(status.status(), None);
+        s3.put_bucket_versioning()
+            .bucket("settings-read")
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = s3
+            .get_bucket_versioning()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(status.status(), Some(&BucketVersioningStatus::Enabled));
+        let algorithm =
+            |out: aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput| {
+                let rule = out.server_side_encryption_configuration().unwrap().rules()[0]
+                    .apply_server_side_encryption_by_default()
+                    .unwrap()
+                    .clone();
+                (
+                    rule.sse_algorithm().clone(),
+                    rule.kms_master_key_id().map(str::to_owned),
+                )
+            };
+        let default = s3
+            .get_bucket_encryption()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(algorithm(default), (ServerSideEncryption::Aes256, None));
+        let by_default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::AwsKms)
+            .kms_master_key_id("alias/buckets")
+            .build()
+            .unwrap();
+        s3.put_bucket_encryption()
+            .bucket("settings-read")
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(
+                        ServerSideEncryptionRule::builder()
+                            .apply_server_side_encryption_by_default(by_default)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let put = s3
+            .get_bucket_encryption()
+            .bucket("settings-read")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            algorithm(put),
+            (
+                ServerSideEncryption::AwsKms,
+                Some("alias/buckets".to_owned())
+            )
+        );
+        // A bucket that does not exist is still `NoSuchBucket`.
+        let err = s3
+            .get_bucket_versioning()
+            .bucket("nowhere")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&err),
+            Some("NoSuchBucket")
+        );
+    });
+}

@@ -140,6 +140,20 @@ impl Backend for Aws {
             | Change::DetachRolePolicy { .. }
             | Change::SetRoleBoundary { .. }
             | Change::DeleteRole { .. } => super::roles::execute(iam, change).await.map(|_| ()),
+            Change::CreateBucket {
+                bucket,
+                region,
+                owner,
+                settings,
+                ..
+            } => super::buckets::create_bucket(&self.s3, bucket, region, owner, settings).await,
+            Change::ConfigureBucket {
+                bucket,
+                owner,
+                before,
+                after,
+                ..
+            } => super::buckets::configure_bucket(&self.s3, bucket, owner, before, after).await,
         }
     }
 }

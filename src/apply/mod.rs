@@ -172,6 +172,7 @@ macro_rules! check {
 }
 
 // Declared after `check!` so the macro is in scope there.
+mod buckets;
 mod iam;
 pub mod keys;
 pub mod lock;

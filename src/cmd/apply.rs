@@ -231,7 +231,7 @@ async fn check_saved(
     account: String,
 ) -> Result<Checked> {
     let adopt: BTreeSet<String> = saved.adopt.iter().cloned().collect();
-    let observed = observe_for(aws, desired, &adopt).await?;
+    let observed = observe_for(aws, desired, &adopt, &account).await?;
     let stale = saved.check_observed(&observed).err();
     let plan = saved.plan();
     // The fingerprints cover the entities each change touches. Planning

@@ -14,6 +14,7 @@ use crate::cli::{Format, PlanArgs};
 use crate::model::{Desired, Observed};
 use crate::observe::Observe;
 use crate::observe::account::guarded_account;
+use crate::observe::bucket_settings::{bucket_region, bucket_settings};
 use crate::observe::credentials::credentials;
 use crate::observe::documents::{self, PolicyDocument};
 use crate::observe::keys::adoption_keys;
@@ -136,11 +137,15 @@ struct Planned {
     account: String,
 }
 
-/// Read the account, with the keys of the users named for adoption.
+/// Read the account, with the keys of the users named for adoption and,
+/// when some client's buckets are managed, those buckets' settings (as
+/// account `account`, their expected owner). Without managed buckets no S3
+/// call is made.
 pub(super) async fn observe_for(
     aws: &Aws,
     desired: &Desired,
     adopt: &BTreeSet<String>,
+    account: &str,
 ) -> Result<Observed> {
     let path = &desired.settings.path;
     let mut observed = aws.observe(path).await?;
@@ -152,6 +157,12 @@ pub(super) async fn observe_for(
         observed.oidc_provider = crate::observe::roles::github_provider(&aws.iam).await?;
     }
     adoption_keys(&aws.iam, &mut observed, path, adopt).await?;
+    let managed: BTreeSet<String> = desired.managed_buckets().into_keys().collect();
+    if !managed.is_empty() {
+        let versioning = desired.settings.buckets.versioning.is_some();
+        observed.buckets = bucket_settings(aws, account, &managed, versioning).await?;
+        observed.bucket_region = Some(bucket_region(aws));
+    }
     Ok(observed)
 }
 
@@ -178,7 +189,7 @@ async fn observe_and_plan(
         print_plan_errors(printer, &errors);
         return Ok(None);
     }
-    let observed = observe_for(aws, desired, adopt).await?;
+    let observed = observe_for(aws, desired, adopt, &account).await?;
     tracing::info!(
         account = %account,
         users = observed.users.len(),

@@ -220,6 +220,12 @@ pub(super) struct RawSettings {
     /// `ssm:PREFIX` or `secretsmanager:PREFIX`.
     pub deliver: Option<Spanned<String>>,
     pub deliver_kms_key: Option<Spanned<String>>,
+    /// Managed buckets: created with safe defaults, kept so, never deleted.
+    pub manage_buckets: Option<Spanned<bool>>,
+    /// The KMS key of managed buckets' default encryption.
+    pub bucket_encryption_kms_key: Option<Spanned<String>>,
+    /// Versioning of managed buckets: on (`true`) or off (`false`).
+    pub bucket_versioning: Option<Spanned<bool>>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,
@@ -255,6 +261,8 @@ pub(super) struct RawClient {
     /// Per-bucket access of developers: bucket name -> access level.
     pub bucket_access: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     pub apps: Option<Spanned<Vec<Spanned<RawApp>>>>,
+    /// This client's own choice of `manage_buckets`.
+    pub manage_buckets: Option<Spanned<bool>>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,

@@ -11,7 +11,8 @@
 //! (this file), [`quotas`], managed policy [`documents`], a user's [`keys`],
 //! the [`account`] guard, the [`credential_report`], the [`simulate`]d
 //! answers of IAM, the one [`user`] a rotation reads, and the account's
-//! [`buckets`] and [`distributions`] that `import` reads.
+//! [`buckets`] and [`distributions`] that `import` reads. The settings of
+//! managed buckets, read only when some are, are in [`bucket_settings`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -25,6 +26,7 @@ use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, ObservedGroup, 
 use crate::policy::{arn, document};
 
 pub mod account;
+pub mod bucket_settings;
 pub mod buckets;
 pub mod credential_report;
 pub mod credentials;

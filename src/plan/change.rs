@@ -45,6 +45,8 @@ pub enum Kind {
     RoleTrust,
     RolePolicy,
     RoleBoundary,
+    /// A managed bucket (`manage_buckets`).
+    Bucket,
 }
 
 impl Kind {
@@ -63,6 +65,7 @@ impl Kind {
             Kind::RoleTrust => "role-trust",
             Kind::RolePolicy => "role-policy",
             Kind::RoleBoundary => "role-boundary",
+            Kind::Bucket => "bucket",
         }
     }
 }
@@ -329,6 +332,27 @@ pub enum Change {
         inline_policies: Vec<String>,
         attached_policies: Vec<String>,
     },
+    /// Create a managed bucket in `region`, then give it `settings`: Block
+    /// Public Access and Object Ownership first, then encryption,
+    /// versioning and tags. Every call after the create carries
+    /// `ExpectedBucketOwner` = `owner`, the plan's account.
+    CreateBucket {
+        bucket: String,
+        client: String,
+        region: String,
+        owner: String,
+        settings: crate::model::BucketSettings,
+    },
+    /// Bring a managed bucket's settings from `before` to `after`; only
+    /// the ones that differ are written, in the order of
+    /// [`Change::CreateBucket`], each with `ExpectedBucketOwner` = `owner`.
+    ConfigureBucket {
+        bucket: String,
+        client: String,
+        owner: String,
+        before: crate::model::BucketSettings,
+        after: crate::model::BucketSettings,
+    },
 }
 
 impl Change {
@@ -372,6 +396,7 @@ impl Change {
             Change::DeleteRolePolicy { .. }
             | Change::DetachRolePolicy { .. }
             | Change::DeleteRole { .. } => Action::Delete,
+            Change::CreateBucket { .. } => Action::Create,
             Change::PutGroupPolicy { before: None, .. }
             | Change::PutUserPolicy { before: None, .. }
             | Change::PutManagedPolicy { before: None, .. } => Action::Create,
@@ -386,7 +411,8 @@ impl Change {
             | Change::SetUserBoundary { .. }
             | Change::DisableUser { .. }
             | Change::AdoptUser { .. }
-            | Change::AdoptGroup { .. } => Action::Update,
+            | Change::AdoptGroup { .. }
+            | Change::ConfigureBucket { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -434,6 +460,7 @@ impl Change {
             | Change::DeleteRolePolicy { .. }
             | Change::DetachRolePolicy { .. } => Kind::RolePolicy,
             Change::SetRoleBoundary { .. } => Kind::RoleBoundary,
+            Change::CreateBucket { .. } | Change::ConfigureBucket { .. } => Kind::Bucket,
         }
     }
 
@@ -497,6 +524,9 @@ impl Change {
                 role, policy_name, ..
             } => format!("{role}/{policy_name}"),
             Change::DetachRolePolicy { role, policy_arn } => format!("{role}/{policy_arn}"),
+            Change::CreateBucket { bucket, .. } | Change::ConfigureBucket { bucket, .. } => {
+                bucket.clone()
+            }
         }
     }
 
@@ -522,6 +552,12 @@ impl Change {
             Change::AdoptGroup {
                 before_path, path, ..
             } => format!(": adopt (path {before_path} → {path})"),
+            Change::ConfigureBucket { before, after, .. } => {
+                format!(
+                    ": {}",
+                    super::buckets::differences(before, after).join("; ")
+                )
+            }
             _ => String::new(),
         };
         format!(
@@ -588,6 +624,10 @@ impl Change {
             | Change::UpdateRoleTags { .. }
             | Change::SetRoleBoundary { .. } => 1,
             Change::PutRolePolicy { .. } => 2,
+            // Buckets grant nothing and depend on no IAM change; made (and
+            // locked down) first, they are private before any group is
+            // granted them.
+            Change::CreateBucket { .. } | Change::ConfigureBucket { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::PutUserPolicy { .. }
@@ -602,6 +642,9 @@ impl Change {
     /// The client this change belongs to, when there is one; used to group
     /// changes in summaries.
     pub fn client(&self) -> Option<&str> {
+        if let Change::CreateBucket { client, .. } | Change::ConfigureBucket { client, .. } = self {
+            return Some(client);
+        }
         let group = match self {
             Change::CreateGroup { group, .. }
             | Change::DeleteGroup { group, .. }

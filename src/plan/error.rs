@@ -4,6 +4,18 @@
 /// A reason the plan cannot be made; nothing is applied while any exists.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
+    /// A managed bucket's name is held by another account, or S3 would not
+    /// answer for it as this account's bucket: it is never written to.
+    #[error(
+        "bucket `{bucket}` of client `{client}` (in `{file}`) is not a bucket of account `{account}`: S3 answered `{reason}` to a read with `ExpectedBucketOwner`, so another account holds the name (bucket names are global), or the credentials may not read it; provision neither creates nor changes it. Choose another bucket name, or, if the bucket is this account's, allow the operator to read it (see `provision policy operator`)"
+    )]
+    BucketNotOwned {
+        bucket: String,
+        client: String,
+        account: String,
+        reason: String,
+        file: String,
+    },
     /// A desired user's name is taken by a user provision does not manage.
     #[error(
         "user `{name}` already exists but is not managed by provision (path `{path}`, no `managed-by=provision` tag); rename it in the file, or take it over with `--adopt {name}` on `plan` and `apply` (run by an administrator; see \"Migrating an account set up by hand\" in the README)"

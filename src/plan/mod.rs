@@ -4,7 +4,8 @@
 //!
 //! [`plan_with`] checks its inputs, then runs one named step per job, each
 //! in its own file: [`expiry`], [`inputs`], [`users`], [`groups`] (with
-//! [`grants`] for where a grant lives), [`strays`], then [`order`]. Saved
+//! [`grants`] for where a grant lives), [`strays`], [`buckets`] (managed
+//! buckets), then [`order`]. Saved
 //! plans, which carry a plan from review to apply, are in [`saved`].
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,7 @@ use crate::policy::lint::Drift;
 
 mod adopt;
 mod apps;
+pub mod buckets;
 mod change;
 mod collisions;
 mod error;
@@ -144,7 +146,10 @@ pub fn plan(
 /// 5. [`strays`]: managed groups and users the configuration no longer
 ///    asks for, policies put on managed users by hand, and managed users
 ///    in groups provision does not manage (warned, never removed).
-/// 6. [`order`]: by phase, then kind and name.
+/// 6. [`buckets`]: with `manage_buckets`, create missing buckets, bring
+///    drifted settings back, and warn about buckets left behind (never
+///    deleted).
+/// 7. [`order`]: by phase, then kind and name.
 pub fn plan_with(
     desired: &Desired,
     observed: &Observed,
@@ -166,7 +171,11 @@ pub fn plan_with(
     let adoption = adopt::adopt(desired, observed, &options.adopt)?;
     let observed = adoption.observed.as_ref().unwrap_or(observed);
     let inputs = Inputs::new(desired, observed, account_id);
-    inputs::check(&inputs)?;
+    let mut errors = inputs::check(&inputs).err().unwrap_or_default();
+    errors.extend(buckets::check(&inputs));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let mut plan = Plan {
         warnings,
         ..Plan::default()
@@ -183,6 +192,8 @@ pub fn plan_with(
     strays::unmanaged_groups(&inputs, &deleted_users, &mut plan);
     strays::delete_groups(&inputs, &deleted_clients, &mut plan);
     roles::plan_roles(&inputs, &mut plan);
+    buckets::plan_buckets(&inputs, &mut plan);
+    buckets::removed_buckets(&inputs, &mut plan);
     order(&mut plan.changes);
     Ok(plan)
 }

@@ -184,6 +184,9 @@ pub enum Entity {
     Role(String),
     /// GitHub's OIDC provider, by the URL a change names.
     OidcProvider(String),
+    /// A managed bucket (`manage_buckets`): its facts are what plan read
+    /// of it (missing, or its settings).
+    Bucket(String),
 }
 
 impl Entity {
@@ -194,6 +197,7 @@ impl Entity {
             Entity::Group(name) => format!("group/{name}"),
             Entity::Role(name) => format!("role/{name}"),
             Entity::OidcProvider(url) => format!("oidc-provider/{url}"),
+            Entity::Bucket(name) => format!("bucket/{name}"),
         }
     }
 
@@ -203,6 +207,7 @@ impl Entity {
             ("group", name) => Some(Entity::Group(name.to_owned())),
             ("role", name) => Some(Entity::Role(name.to_owned())),
             ("oidc-provider", url) => Some(Entity::OidcProvider(url.to_owned())),
+            ("bucket", name) => Some(Entity::Bucket(name.to_owned())),
             _ => None,
         }
     }
@@ -215,6 +220,7 @@ impl fmt::Display for Entity {
             Entity::Group(name) => write!(f, "group `{name}`"),
             Entity::Role(name) => write!(f, "role `{name}`"),
             Entity::OidcProvider(url) => write!(f, "OIDC provider `{url}`"),
+            Entity::Bucket(name) => write!(f, "bucket `{name}`"),
         }
     }
 }
@@ -300,10 +306,12 @@ pub fn configuration_fingerprint(desired: &Desired) -> String {
     sha256(format!("{what:?}").as_bytes())
 }
 
-/// The users, groups, roles and provider a change reads or changes.
+/// The users, groups, roles, provider and buckets a change reads or
+/// changes.
 ///
 /// Found generically, from the change's serialized fields named `user`,
-/// `group`, `role` and `url`, so that every kind of change, including ones added later, is
+/// `group`, `role`, `url` and `bucket`, so that every kind of change,
+/// including ones added later, is
 /// covered without a list to keep up to date.
 pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
     let mut entities = BTreeSet::new();
@@ -326,6 +334,9 @@ pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
         if let Some(Value::String(url)) = fields.get("url") {
             entities.insert(Entity::OidcProvider(url.clone()));
         }
+        if let Some(Value::String(bucket)) = fields.get("bucket") {
+            entities.insert(Entity::Bucket(bucket.clone()));
+        }
     }
     entities
 }
@@ -343,6 +354,7 @@ pub fn facts(observed: &Observed, entity: &Entity) -> Option<Result<Value, serde
         }),
         Entity::Role(name) => observed.roles.get(name).map(serde_json::to_value),
         Entity::OidcProvider(_) => observed.oidc_provider.as_ref().map(serde_json::to_value),
+        Entity::Bucket(name) => observed.buckets.get(name).map(serde_json::to_value),
     }
 }
 

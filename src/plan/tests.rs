@@ -246,6 +246,20 @@ pub(super) fn simulate(observed: &Observed, plan: &Plan) -> Observed {
             Change::RemoveUserBoundary { user, .. } => {
                 o.users.get_mut(user).unwrap().permissions_boundary = None;
             }
+            Change::CreateBucket {
+                bucket, settings, ..
+            } => {
+                o.buckets.insert(
+                    bucket.clone(),
+                    crate::model::BucketState::Owned(settings.clone()),
+                );
+            }
+            Change::ConfigureBucket { bucket, after, .. } => {
+                o.buckets.insert(
+                    bucket.clone(),
+                    crate::model::BucketState::Owned(after.clone()),
+                );
+            }
             Change::DisableUser { user, .. } => {
                 o.users
                     .get_mut(user)

@@ -50,6 +50,8 @@ pub enum Target {
     Role,
     /// GitHub's OIDC provider (`token.actions.githubusercontent.com`).
     OidcProvider,
+    /// A managed bucket (`manage_buckets`), named by the files.
+    Bucket,
 }
 
 /// How the operator policy treats an operation.
@@ -113,7 +115,9 @@ const fn op(
 use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
 use Service::{Cloudfront, Iam, S3, S3Control, SecretsManager, Ssm, Sts};
-use Target::{Any, Group, MfaDevice, OidcProvider, Parameter, Policy, Role, Secret, User};
+use Target::{
+    Any, Bucket, Group, MfaDevice, OidcProvider, Parameter, Policy, Role, Secret, User,
+};
 
 /// Every operation provision calls, sorted by service and operation.
 #[rustfmt::skip]
@@ -190,15 +194,29 @@ pub const OPERATIONS: &[Operation] = &[
     // managed path into it, which a policy scoped to that path cannot allow.
     op(Iam, "UpdateGroup", "update_group", "iam:UpdateGroup", Write, Group, Administrator),
     op(Iam, "UpdateUser", "update_user", "iam:UpdateUser", Write, User, Administrator),
+    // Managed buckets (`manage_buckets`): created, and their settings kept,
+    // only on the buckets the files name. A CreateBucket that turns ACLs
+    // off is also authorized as s3:PutBucketOwnershipControls.
+    op(S3, "CreateBucket", "create_bucket", "s3:CreateBucket", Write, Bucket, Allow),
     // verify reads what each client bucket lets in by itself. AWS names
     // the action of GetPublicAccessBlock after the bucket.
     op(S3, "GetBucketAcl", "get_bucket_acl", "s3:GetBucketAcl", Read, Any, Allow),
+    // Managed buckets' settings, read by plan. AWS names the encryption
+    // actions after the configuration.
+    op(S3, "GetBucketEncryption", "get_bucket_encryption", "s3:GetEncryptionConfiguration", Read, Any, Allow),
     op(S3, "GetBucketOwnershipControls", "get_bucket_ownership_controls", "s3:GetBucketOwnershipControls", Read, Any, Allow),
     op(S3, "GetBucketPolicy", "get_bucket_policy", "s3:GetBucketPolicy", Read, Any, Allow),
+    op(S3, "GetBucketTagging", "get_bucket_tagging", "s3:GetBucketTagging", Read, Any, Allow),
+    op(S3, "GetBucketVersioning", "get_bucket_versioning", "s3:GetBucketVersioning", Read, Any, Allow),
     op(S3, "GetPublicAccessBlock", "get_public_access_block", "s3:GetBucketPublicAccessBlock", Read, Any, Allow),
     // `import` only: resolves hand-made wildcards against the buckets. The
     // operation and its action are named differently by AWS.
     op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),
+    op(S3, "PutBucketEncryption", "put_bucket_encryption", "s3:PutEncryptionConfiguration", Write, Bucket, Allow),
+    op(S3, "PutBucketOwnershipControls", "put_bucket_ownership_controls", "s3:PutBucketOwnershipControls", Write, Bucket, Allow),
+    op(S3, "PutBucketTagging", "put_bucket_tagging", "s3:PutBucketTagging", Write, Bucket, Allow),
+    op(S3, "PutBucketVersioning", "put_bucket_versioning", "s3:PutBucketVersioning", Write, Bucket, Allow),
+    op(S3, "PutPublicAccessBlock", "put_public_access_block", "s3:PutBucketPublicAccessBlock", Write, Bucket, Allow),
     // verify reads the account's Block Public Access, which holds for every
     // bucket; S3 Control's operation has the same name as the bucket's.
     op(S3Control, "GetPublicAccessBlock", "get_public_access_block", "s3:GetAccountPublicAccessBlock", Read, Any, Allow),
@@ -416,9 +434,17 @@ mod tests {
                 Service::Ssm => "ssm:",
                 Service::Sts => "sts:",
             };
-            // S3 names the actions of ListBuckets and GetPublicAccessBlock
-            // after what they allow.
-            if !["ListBuckets", "GetPublicAccessBlock"].contains(&o.operation) {
+            // S3 names the actions of ListBuckets, the public access block
+            // and the encryption configuration after what they allow.
+            if ![
+                "ListBuckets",
+                "GetPublicAccessBlock",
+                "PutPublicAccessBlock",
+                "GetBucketEncryption",
+                "PutBucketEncryption",
+            ]
+            .contains(&o.operation)
+            {
                 assert_eq!(o.action, format!("{prefix}{}", o.operation), "{o:?}");
             }
             assert!(

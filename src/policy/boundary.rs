@@ -13,6 +13,12 @@ use serde_json::{Map, Value, json};
 use crate::model::{Access, Desired};
 use crate::policy::document::{self, MANAGED_POLICY_LIMIT, statements, strings};
 
+/// The `Sid` of the boundary's deny of the writes that keep managed
+/// buckets' settings (`manage_buckets`): no client principal may undo Block
+/// Public Access, Object Ownership, encryption, versioning or tags on
+/// them, whatever its access level grants.
+pub const SID_MANAGED_BUCKETS: &str = "NeverChangeManagedBuckets";
+
 /// How many uncovered grants a warning names before it says "and N more".
 const SHOWN_GAPS: usize = 3;
 
@@ -86,12 +92,26 @@ pub fn boundary_policy(desired: &Desired, account_id: &str) -> Result<Value, Bou
             );
         }
     }
-    let statements: Vec<Value> = merged
+    let mut statements: Vec<Value> = merged
         .into_values()
         .map(|(sid, actions, resources)| {
             json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources})
         })
         .collect();
+    let managed = crate::policy::operator::managed_bucket_arns(desired);
+    if !managed.is_empty() {
+        let actions: BTreeSet<&str> = crate::policy::actions::OPERATIONS
+            .iter()
+            .filter(|o| o.target == crate::policy::actions::Target::Bucket)
+            .map(|o| o.action)
+            .collect();
+        statements.push(json!({
+            "Sid": SID_MANAGED_BUCKETS,
+            "Effect": "Deny",
+            "Action": actions,
+            "Resource": managed,
+        }));
+    }
     let doc = json!({"Version": document::POLICY_VERSION, "Statement": statements});
     let size = document::size(&doc);
     if size > MANAGED_POLICY_LIMIT {
@@ -111,6 +131,13 @@ pub fn coverage_warnings(
     doc: &Value,
     account_id: &str,
 ) -> Vec<String> {
+    // The deny of managed buckets' settings is provision's own, and meant:
+    // a `full` client's `s3:*` is expected to lose exactly those writes.
+    let mut doc = doc.clone();
+    if let Some(list) = doc.get_mut("Statement").and_then(Value::as_array_mut) {
+        list.retain(|s| s.get("Sid").and_then(Value::as_str) != Some(SID_MANAGED_BUCKETS));
+    }
+    let doc = &doc;
     let mut warnings = Vec::new();
     for client in desired.clients.values() {
         let grants = document::group_policy(client, account_id);
@@ -359,6 +386,54 @@ mod tests {
                 "{action} {resource}"
             );
         }
+    }
+
+    /// With managed buckets, no client principal may change the settings
+    /// provision keeps on them, even a `full` client whose group grants
+    /// `s3:*`; and the plan's coverage check does not call that deny a gap.
+    #[test]
+    fn boundary_denies_managed_bucket_settings_to_every_client() {
+        let mut desired = sample();
+        desired.clients.insert(
+            "hooli".into(),
+            client("hooli", Access::Full, &["hooli-data"], &[], &[]),
+        );
+        let unmanaged = boundary_policy(&desired, ACCOUNT).unwrap();
+        assert!(boundary_allows(
+            &unmanaged,
+            "s3:PutBucketPublicAccessBlock",
+            "arn:aws:s3:::hooli-data"
+        ));
+        desired.settings.buckets.manage = true;
+        let doc = boundary_policy(&desired, ACCOUNT).unwrap();
+        for action in [
+            "s3:CreateBucket",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketTagging",
+        ] {
+            for bucket in ["hooli-data", "acme-assets", "initech-data"] {
+                let arn = format!("arn:aws:s3:::{bucket}");
+                assert!(!boundary_allows(&doc, action, &arn), "{action} {arn}");
+            }
+        }
+        // What the groups grant otherwise stays allowed.
+        assert!(boundary_allows(
+            &doc,
+            "s3:GetObject",
+            "arn:aws:s3:::hooli-data/x"
+        ));
+        assert!(boundary_allows(
+            &doc,
+            "s3:PutObject",
+            "arn:aws:s3:::acme-assets/x"
+        ));
+        assert_eq!(
+            coverage_warnings(&desired, ARN, &doc, ACCOUNT),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

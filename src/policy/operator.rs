@@ -158,6 +158,7 @@ pub fn operator_policy(desired: &Desired) -> Value {
         }));
     }
     statements.extend(role_statements(desired, &account, &writes));
+    statements.extend(bucket_statement(desired, &writes));
     statements.extend(delivery_statements(desired, &account, &writes));
     statements.push(json!({
         "Sid": "NeverRemoveBoundaries",
@@ -271,6 +272,38 @@ fn role_statements(
         "Resource": crate::policy::trust::provider_arn(account),
     }));
     statements
+}
+
+/// The ARNs of every managed bucket of the configuration (`manage_buckets`),
+/// context files' clients included: prefixes are never created, so they
+/// need only the reads granted on `*`.
+pub fn managed_bucket_arns(desired: &Desired) -> Vec<String> {
+    let arns: BTreeSet<String> = desired
+        .clients
+        .values()
+        .chain(desired.context_clients.values())
+        .filter(|c| desired.manages_buckets(&c.name))
+        .flat_map(|c| c.buckets.iter().map(|b| format!("arn:aws:s3:::{b}")))
+        .collect();
+    arns.into_iter().collect()
+}
+
+/// Creating the managed buckets and keeping their settings, on those
+/// buckets alone; none when no bucket is managed.
+fn bucket_statement(
+    desired: &Desired,
+    writes: &dyn Fn(Target, Grant) -> Vec<&'static str>,
+) -> Option<Value> {
+    let arns = managed_bucket_arns(desired);
+    if arns.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "Sid": "ManageClientBuckets",
+        "Effect": "Allow",
+        "Action": writes(Target::Bucket, Grant::Allow),
+        "Resource": arns,
+    }))
 }
 
 /// The statements for delivering new keys to the store of
@@ -439,6 +472,70 @@ mod tests {
         }
     }
 
+    /// acme, with the exact bucket `acme-assets` and the prefix `acme-logs-`.
+    fn acme() -> crate::model::Client {
+        crate::model::Client {
+            name: "acme".into(),
+            buckets: vec!["acme-assets".into()],
+            bucket_prefixes: vec!["acme-logs-".into()],
+            access: crate::model::Access::Full,
+            developers: vec![],
+            membership_expires: Default::default(),
+            bucket_access: Default::default(),
+            apps: vec![],
+            app_user: None,
+            distributions: vec![],
+            roles: vec![],
+            source: "clients/acme.toml".into(),
+        }
+    }
+
+    /// The bucket writes are granted on the managed buckets alone: not on
+    /// a prefix's buckets, which are never created, not on any other
+    /// bucket, and not at all without `manage_buckets`.
+    #[test]
+    fn bucket_writes_reach_only_the_managed_buckets() {
+        let mut d = desired(None, Some("123456789012"));
+        d.clients.insert("acme".into(), acme());
+        let writes: Vec<&str> = actions::OPERATIONS
+            .iter()
+            .filter(|o| o.target == Target::Bucket)
+            .map(|o| o.action)
+            .collect();
+        assert_eq!(
+            writes,
+            [
+                "s3:CreateBucket",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutBucketPublicAccessBlock"
+            ]
+        );
+        let unmanaged = operator_policy(&d);
+        d.settings.buckets.manage = true;
+        let managed = operator_policy(&d);
+        for action in writes {
+            assert!(!boundary_allows(
+                &unmanaged,
+                action,
+                "arn:aws:s3:::acme-assets"
+            ));
+            assert!(boundary_allows(
+                &managed,
+                action,
+                "arn:aws:s3:::acme-assets"
+            ));
+            for other in ["arn:aws:s3:::acme-logs-1", "arn:aws:s3:::globex-data", "*"] {
+                assert!(
+                    !boundary_allows(&managed, action, other),
+                    "{action} {other}"
+                );
+            }
+        }
+    }
+
     /// The actions of every statement of `policy` that names `prefix`
     /// (`ssm:`) in an action.
     fn actions_of(policy: &Value, prefix: &str) -> Vec<(String, String)> {
@@ -539,6 +636,7 @@ mod tests {
             kind: StoreKind::Ssm,
             prefix: "/provision/keys/".into(),
         });
+        with_store.settings.buckets.manage = true;
         with_store
             .clients
             .insert("acme".into(), client_with_a_role());
@@ -562,6 +660,7 @@ mod tests {
                 Target::OidcProvider => {
                     "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
                 }
+                Target::Bucket => "arn:aws:s3:::acme-data",
             };
             // Conditional grants are not "surely allowed": see below. Only
             // the configured store (SSM here) is granted.

@@ -396,7 +396,34 @@ pub(super) fn details(change: &Change) -> Vec<String> {
                     .into(),
             );
         }
+        Change::CreateBucket {
+            region, settings, ..
+        } => lines.extend(bucket_lines(region, settings)),
+        // The label lists what changes.
+        Change::ConfigureBucket { .. } => {}
     }
+    lines
+}
+
+/// What a bucket about to be created will be.
+fn bucket_lines(region: &str, settings: &crate::model::BucketSettings) -> Vec<String> {
+    let mut lines = vec![
+        format!("region: {region}"),
+        format!(
+            "public access block: {}",
+            crate::plan::buckets::describe_block(settings.public_access_block.as_ref())
+        ),
+        format!(
+            "object ownership: {}",
+            settings.object_ownership.as_deref().unwrap_or("none")
+        ),
+        format!("encryption: {}", settings.encryption),
+    ];
+    if let Some(status) = &settings.versioning {
+        lines.push(format!("versioning: {status}"));
+    }
+    lines.push(format!("tags: {}", tags_line(&settings.tags)));
+    lines.push("never deleted by provision".to_owned());
     lines
 }
 
@@ -529,6 +556,17 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
         Change::RemoveUserBoundary { before, .. } => (
             Some(json!({"permissions_boundary": before})),
             Some(json!({"permissions_boundary": null})),
+        ),
+        Change::CreateBucket {
+            region, settings, ..
+        } => {
+            let mut after = serde_json::to_value(settings).unwrap_or(Value::Null);
+            after["region"] = json!(region);
+            (None, Some(after))
+        }
+        Change::ConfigureBucket { before, after, .. } => (
+            serde_json::to_value(before).ok(),
+            serde_json::to_value(after).ok(),
         ),
     }
 }

@@ -121,6 +121,12 @@ pub struct Call {
     /// When the proxy received it: lets a test order the calls of two
     /// processes, each behind its own proxy.
     pub at: std::time::Instant,
+    /// For a REST (S3) request, its subresource: the first query key other
+    /// than `x-id` (`publicAccessBlock`, `tagging`), or empty for none
+    /// (`CreateBucket` is `PUT /bucket` with no subresource).
+    pub subresource: String,
+    /// The `x-amz-expected-bucket-owner` header, when sent.
+    pub expected_owner: Option<String>,
 }
 
 impl Call {
@@ -174,6 +180,9 @@ struct Shared {
     /// Calls answered `AccessDenied` without reaching moto: (action,
     /// parameter, decoded value), see [`CountingProxy::refuse`].
     refusals: Mutex<Vec<(String, String, String)>>,
+    /// REST calls answered `AccessDenied`: (action, subresource), see
+    /// [`CountingProxy::refuse_rest`].
+    rest_refusals: Mutex<Vec<(String, String)>>,
     /// The token buckets of [`Faults::rate_limit`], by family: tokens left
     /// and when they were last counted.
     buckets: Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
@@ -321,9 +330,20 @@ impl CountingProxy {
         lock(&self.shared.refusals).push((action.into(), param.into(), value.into()));
     }
 
-    /// Stops every refusal set with [`refuse`](Self::refuse).
+    /// Answers every REST call `action` (`PUT /acme-data/`) whose
+    /// subresource is `subresource` (`publicAccessBlock`; empty for none,
+    /// as `CreateBucket` has) with `AccessDenied`, without forwarding it:
+    /// one chosen S3 operation of one bucket fails, where
+    /// [`refuse`](Self::refuse) could only refuse every call of the path.
+    pub fn refuse_rest(&self, action: &str, subresource: &str) {
+        lock(&self.shared.rest_refusals).push((action.into(), subresource.into()));
+    }
+
+    /// Stops every refusal set with [`refuse`](Self::refuse) or
+    /// [`refuse_rest`](Self::refuse_rest).
     pub fn stop_refusing(&self) {
         lock(&self.shared.refusals).clear();
+        lock(&self.shared.rest_refusals).clear();
     }
 
     /// Injects `faults` into the requests from now on, restarting the
@@ -428,19 +448,42 @@ async fn handle(
         String::new()
     };
     let _in_flight = InFlight::enter(&shared);
-    let refused = lock(&shared.refusals).iter().any(|(a, param, value)| {
-        *a == action
-            && (param.is_empty()
-                || if json_protocol {
-                    json_param(params.as_bytes(), param).is_some_and(|v| v == *value)
-                } else {
-                    form_param(params.as_bytes(), param).is_some_and(|v| {
-                        percent_encoding::percent_decode_str(&v.replace('+', " "))
-                            .decode_utf8_lossy()
-                            == *value
+    let subresource = if query_protocol || json_protocol {
+        String::new()
+    } else {
+        subresource_of(parts.uri.query().unwrap_or(""))
+    };
+    // S3 (signed for the `s3` service) wants its errors under a bare
+    // `Error` root; CloudFront, also REST, wants IAM's `ErrorResponse`.
+    let is_s3 = parts
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("/s3/aws4_request"));
+    let expected_owner = parts
+        .headers
+        .get("x-amz-expected-bucket-owner")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let refused_rest = !query_protocol
+        && !json_protocol
+        && lock(&shared.rest_refusals)
+            .iter()
+            .any(|(a, sub)| *a == action && *sub == subresource);
+    let refused = refused_rest
+        || lock(&shared.refusals).iter().any(|(a, param, value)| {
+            *a == action
+                && (param.is_empty()
+                    || if json_protocol {
+                        json_param(params.as_bytes(), param).is_some_and(|v| v == *value)
+                    } else {
+                        form_param(params.as_bytes(), param).is_some_and(|v| {
+                            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                                .decode_utf8_lossy()
+                                == *value
+                        })
                     })
-                })
-    });
+        });
     let (fault, latency) = if refused {
         (Some(Fault::Refused), Duration::ZERO)
     } else {
@@ -458,6 +501,8 @@ async fn handle(
             fault,
             params,
             at: std::time::Instant::now(),
+            subresource,
+            expected_owner,
         });
         calls.len()
     };
@@ -489,6 +534,18 @@ async fn handle(
             "AccessDeniedException",
             "User is not authorized to perform this action (refused by the test proxy)",
         )),
+        // S3 answers with a bare `Error` root, which its SDK requires.
+        Some(Fault::Refused) if is_s3 => {
+            let mut response = aws_error(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "User is not authorized to perform this action (refused by the test proxy)",
+            );
+            *response.body_mut() = Full::new(Bytes::from_static(
+                b"<Error><Code>AccessDenied</Code><Message>User is not authorized to perform this action (refused by the test proxy)</Message><RequestId>counting-proxy</RequestId></Error>",
+            ));
+            Ok(response)
+        }
         Some(Fault::Refused) => Ok(aws_error(
             StatusCode::FORBIDDEN,
             "AccessDenied",
@@ -534,6 +591,16 @@ fn classify(parts: &hyper::http::request::Parts, body: &[u8]) -> (String, bool) 
         Some(action) => (action, true),
         None => (format!("{} {}", parts.method, parts.uri.path()), false),
     }
+}
+
+/// The subresource of a REST query: its first key other than `x-id`.
+fn subresource_of(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
+        .find(|key| !key.is_empty() && *key != "x-id")
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The action of a JSON-protocol request (SSM, Secrets Manager): the part

@@ -77,6 +77,9 @@ permissions_boundary = "arn:aws:iam::123456789012:policy/ClientBoundary"
 max_key_age_days = 30
 deliver = "ssm:/provision/keys/"
 deliver_kms_key = "alias/provision-keys"
+manage_buckets = true
+bucket_encryption_kms_key = "alias/buckets"
+bucket_versioning = true
 
 [[developers]]
 name = "alice"
@@ -90,6 +93,7 @@ bucket_prefixes = ["acme-cache-"]
 access = "full"
 developers = ["alice"]
 app_user = ""
+manage_buckets = false
 [clients.cloudfront]
 distributions = ["E2QWRUHAPOMQZL"]
 
@@ -138,8 +142,11 @@ fn every_key_of_the_schema_loads() {
         keys(&schema["properties"]["settings"]),
         [
             "account_id",
+            "bucket_encryption_kms_key",
+            "bucket_versioning",
             "deliver",
             "deliver_kms_key",
+            "manage_buckets",
             "max_key_age_days",
             "path",
             "permissions_boundary"
@@ -160,6 +167,7 @@ fn every_key_of_the_schema_loads() {
             "buckets",
             "cloudfront",
             "developers",
+            "manage_buckets",
             "name"
         ]
     );

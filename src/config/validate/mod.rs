@@ -150,6 +150,19 @@ pub(super) fn validate(
     };
     let clients = finish(clients);
     let context_clients = finish(context_clients);
+    // A client's own `manage_buckets`, context clients' included (the
+    // operator policy covers their buckets too).
+    let bucket_management = files
+        .iter()
+        .flat_map(|f| f.raw.clients.iter())
+        .filter_map(|c| {
+            let c = c.get_ref();
+            Some((
+                c.name.as_ref()?.get_ref().clone(),
+                *c.manage_buckets.as_ref()?.get_ref(),
+            ))
+        })
+        .collect();
     Desired {
         settings,
         developers,
@@ -165,6 +178,7 @@ pub(super) fn validate(
         developer_locations,
         context_clients,
         context_developer_declarations,
+        bucket_management,
     }
 }
 

@@ -71,8 +71,47 @@ impl<'a> Validator<'a> {
                     Err(e) => self.rule(Loc::of(file, value), &e),
                 }
             }
+            self.bucket_settings(&mut settings, &mut first, file, raw);
         }
         settings
+    }
+
+    /// The keys of managed buckets: `manage_buckets`, `bucket_versioning`
+    /// and `bucket_encryption_kms_key`, checked as `deliver_kms_key` is.
+    fn bucket_settings(
+        &mut self,
+        settings: &mut Settings,
+        first: &mut HashMap<&'static str, Loc>,
+        file: FileId,
+        raw: &crate::config::raw::RawSettings,
+    ) {
+        if let Some(value) = &raw.manage_buckets
+            && self.first_setting(first, "manage_buckets", Loc::of(file, value))
+        {
+            settings.buckets.manage = *value.get_ref();
+        }
+        if let Some(value) = &raw.bucket_versioning
+            && self.first_setting(first, "bucket_versioning", Loc::of(file, value))
+        {
+            settings.buckets.versioning = Some(*value.get_ref());
+        }
+        if let Some(value) = &raw.bucket_encryption_kms_key
+            && self.first_setting(first, "bucket_encryption_kms_key", Loc::of(file, value))
+        {
+            match delivery::check_kms_key(value.get_ref()) {
+                Ok(_) => settings.buckets.kms_key = Some(value.get_ref().clone()),
+                Err(_) => self.push(
+                    Diagnostic::error(format!(
+                        "`bucket_encryption_kms_key` must be a KMS key id, key ARN, alias name (`alias/...`) or alias ARN, not `{}`",
+                        value.get_ref()
+                    ))
+                    .with_primary(file, value.span(), "not a KMS key")
+                    .with_help(
+                        "write e.g. `bucket_encryption_kms_key = \"alias/buckets\"`, or leave it out for SSE-S3",
+                    ),
+                ),
+            }
+        }
     }
 
     /// Records that `key` is set at `loc`; reports and returns false when an
