@@ -136,14 +136,24 @@ struct Planned {
     account: String,
 }
 
-/// Read the account, with the keys of the users named for adoption.
+/// Read the account, with the keys of the users named for adoption and the
+/// bucket policies the bucket-policy layer concerns.
 pub(super) async fn observe_for(
     aws: &Aws,
     desired: &Desired,
     adopt: &BTreeSet<String>,
 ) -> Result<Observed> {
     let path = &desired.settings.path;
-    let mut observed = aws.observe(path).await?;
+    // The bucket policies (read only when the bucket-policy layer is set for
+    // some client) alongside IAM.
+    let (observed, layer) = futures_util::join!(
+        aws.observe(path),
+        crate::observe::bucket_policy::read(aws, desired)
+    );
+    let mut observed = observed?;
+    if let Some(layer) = layer? {
+        layer.fill(&mut observed);
+    }
     adoption_keys(&aws.iam, &mut observed, path, adopt).await?;
     Ok(observed)
 }

@@ -220,6 +220,10 @@ pub(super) struct RawSettings {
     /// `ssm:PREFIX` or `secretsmanager:PREFIX`.
     pub deliver: Option<Spanned<String>>,
     pub deliver_kms_key: Option<Spanned<String>>,
+    /// The bucket-policy layer for every client.
+    pub bucket_policy: Option<Spanned<bool>>,
+    /// ARNs of administrators the bucket-policy layer never denies.
+    pub bucket_policy_exempt: Option<SpannedList>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,
@@ -252,6 +256,8 @@ pub(super) struct RawClient {
     pub developers: Option<Spanned<Vec<RawMember>>>,
     pub app_user: Option<Spanned<String>>,
     pub cloudfront: Option<Spanned<RawCloudFront>>,
+    /// The bucket-policy layer for this client, over `settings.bucket_policy`.
+    pub bucket_policy: Option<Spanned<bool>>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,

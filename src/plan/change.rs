@@ -40,6 +40,7 @@ pub enum Kind {
     AccessKey,
     PermissionsBoundary,
     UserPolicy,
+    BucketPolicy,
 }
 
 impl Kind {
@@ -53,6 +54,7 @@ impl Kind {
             Kind::AccessKey => "access-key",
             Kind::PermissionsBoundary => "permissions-boundary",
             Kind::UserPolicy => "user-policy",
+            Kind::BucketPolicy => "bucket-policy",
         }
     }
 }
@@ -229,6 +231,24 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         holds: Option<crate::model::Credentials>,
     },
+    /// `s3:PutBucketPolicy`: write the bucket-policy layer's statements
+    /// (`Sid` starting with `Provision`) into a client bucket's policy, or
+    /// take them out, keeping every other statement as written. `before` is
+    /// the policy as read (`None`: the bucket had none), `after` the whole
+    /// new text.
+    PutBucketPolicy {
+        bucket: String,
+        client: String,
+        before: Option<String>,
+        after: String,
+    },
+    /// `s3:DeleteBucketPolicy`: the layer is turned off and the policy held
+    /// only provision's statements (S3 refuses a policy without any).
+    DeleteBucketPolicy {
+        bucket: String,
+        client: String,
+        before: String,
+    },
 }
 
 impl Change {
@@ -261,7 +281,8 @@ impl Change {
             | Change::AddMember { .. }
             | Change::CreateAccessKey { .. } => Action::Create,
             Change::PutGroupPolicy { before: None, .. }
-            | Change::PutManagedPolicy { before: None, .. } => Action::Create,
+            | Change::PutManagedPolicy { before: None, .. }
+            | Change::PutBucketPolicy { before: None, .. } => Action::Create,
             Change::NarrowGrant { after: None, .. } => Action::Delete,
             Change::NarrowGrant { .. }
             | Change::PutGroupPolicy { .. }
@@ -270,7 +291,8 @@ impl Change {
             | Change::SetUserBoundary { .. }
             | Change::DisableUser { .. }
             | Change::AdoptUser { .. }
-            | Change::AdoptGroup { .. } => Action::Update,
+            | Change::AdoptGroup { .. }
+            | Change::PutBucketPolicy { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -279,7 +301,8 @@ impl Change {
             | Change::RemoveMember { .. }
             | Change::RemoveUserBoundary { .. }
             | Change::DeleteUserPolicy { .. }
-            | Change::DetachUserPolicy { .. } => Action::Delete,
+            | Change::DetachUserPolicy { .. }
+            | Change::DeleteBucketPolicy { .. } => Action::Delete,
         }
     }
 
@@ -305,6 +328,9 @@ impl Change {
                 Kind::PermissionsBoundary
             }
             Change::DeleteUserPolicy { .. } | Change::DetachUserPolicy { .. } => Kind::UserPolicy,
+            Change::PutBucketPolicy { .. } | Change::DeleteBucketPolicy { .. } => {
+                Kind::BucketPolicy
+            }
         }
     }
 
@@ -345,6 +371,9 @@ impl Change {
             Change::DetachGroupPolicy { group, policy_arn } => format!("{group}/{policy_arn}"),
             Change::AddMember { group, user } | Change::RemoveMember { group, user } => {
                 format!("{group}/{user}")
+            }
+            Change::PutBucketPolicy { bucket, .. } | Change::DeleteBucketPolicy { bucket, .. } => {
+                bucket.clone()
             }
         }
     }
@@ -396,6 +425,11 @@ impl Change {
     /// new files (memberships, policies, keys) comes in a later phase, after
     /// the adopted user's hand-made memberships and own policies are gone.
     ///
+    /// Bucket policies run in phase 0 too: the layer's deny narrows (a
+    /// principal that leaves a client is denied before anything else
+    /// happens), and one that lets a new principal in gives nothing by
+    /// itself, its grant comes from the client's group in a later phase.
+    ///
     /// The planner decides what narrows ([`Change::NarrowGrant`]), so the
     /// phase of a change follows from its variant alone, the same for a
     /// plan made now and one read back from a file.
@@ -416,7 +450,9 @@ impl Change {
             | Change::DetachUserPolicy { .. }
             | Change::DeleteGroup { .. }
             | Change::AdoptUser { .. }
-            | Change::AdoptGroup { .. } => 0,
+            | Change::AdoptGroup { .. }
+            | Change::PutBucketPolicy { .. }
+            | Change::DeleteBucketPolicy { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::PutManagedPolicy { .. }
@@ -430,6 +466,11 @@ impl Change {
     /// The client this change belongs to, when there is one; used to group
     /// changes in summaries.
     pub fn client(&self) -> Option<&str> {
+        if let Change::PutBucketPolicy { client, .. } | Change::DeleteBucketPolicy { client, .. } =
+            self
+        {
+            return Some(client);
+        }
         let group = match self {
             Change::CreateGroup { group, .. }
             | Change::DeleteGroup { group, .. }

@@ -18,6 +18,7 @@ use crate::model::{Desired, Observed};
 use crate::policy::lint::Drift;
 
 mod adopt;
+mod bucket_policy;
 mod change;
 mod collisions;
 mod error;
@@ -142,7 +143,10 @@ pub fn plan(
 /// 5. [`strays`]: managed groups and users the configuration no longer
 ///    asks for, policies put on managed users by hand, and managed users
 ///    in groups provision does not manage (warned, never removed).
-/// 6. [`order`]: by phase, then kind and name.
+/// 6. [`bucket_policy`]: with the bucket-policy layer set, provision's
+///    statements in each client bucket's policy (checked before anything
+///    is planned: a policy that would lock out the caller is refused).
+/// 7. [`order`]: by phase, then kind and name.
 pub fn plan_with(
     desired: &Desired,
     observed: &Observed,
@@ -165,10 +169,13 @@ pub fn plan_with(
     let observed = adoption.observed.as_ref().unwrap_or(observed);
     let inputs = Inputs::new(desired, observed, account_id);
     inputs::check(&inputs)?;
+    let (bucket_policies, bucket_warnings) = bucket_policy::plan_bucket_policies(&inputs)?;
     let mut plan = Plan {
         warnings,
         ..Plan::default()
     };
+    plan.changes.extend(bucket_policies);
+    plan.warnings.extend(bucket_warnings);
     plan.warnings.extend(adoption.warnings);
     plan.changes.extend(adoption.changes);
     users::plan_users(&inputs, options, &mut plan);

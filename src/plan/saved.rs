@@ -180,6 +180,8 @@ fn stale_list(stale: &[Stale]) -> String {
 pub enum Entity {
     User(String),
     Group(String),
+    /// A bucket's policy, which the bucket-policy layer writes.
+    BucketPolicy(String),
 }
 
 impl Entity {
@@ -188,6 +190,7 @@ impl Entity {
         match self {
             Entity::User(name) => format!("user/{name}"),
             Entity::Group(name) => format!("group/{name}"),
+            Entity::BucketPolicy(name) => format!("bucket-policy/{name}"),
         }
     }
 
@@ -195,6 +198,7 @@ impl Entity {
         match address.split_once('/')? {
             ("user", name) => Some(Entity::User(name.to_owned())),
             ("group", name) => Some(Entity::Group(name.to_owned())),
+            ("bucket-policy", name) => Some(Entity::BucketPolicy(name.to_owned())),
             _ => None,
         }
     }
@@ -205,6 +209,7 @@ impl fmt::Display for Entity {
         match self {
             Entity::User(name) => write!(f, "user `{name}`"),
             Entity::Group(name) => write!(f, "group `{name}`"),
+            Entity::BucketPolicy(name) => write!(f, "the policy of bucket `{name}`"),
         }
     }
 }
@@ -311,6 +316,13 @@ pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
             entities.insert(Entity::Group(group.clone()));
         }
     }
+    // A bucket policy change reads and writes the bucket's policy, which a
+    // hand edit between plan and apply must make stale.
+    if let Change::PutBucketPolicy { bucket, .. } | Change::DeleteBucketPolicy { bucket, .. } =
+        change
+    {
+        entities.insert(Entity::BucketPolicy(bucket.clone()));
+    }
     entities
 }
 
@@ -325,6 +337,7 @@ pub fn facts(observed: &Observed, entity: &Entity) -> Option<Result<Value, serde
                 "members": observed.members(name),
             }))
         }),
+        Entity::BucketPolicy(name) => observed.bucket_policies.get(name).map(serde_json::to_value),
     }
 }
 

@@ -233,6 +233,16 @@ pub(super) fn simulate(observed: &Observed, plan: &Plan) -> Observed {
             Change::AdoptGroup { group, path, .. } => {
                 o.groups.get_mut(group).unwrap().path = path.clone();
             }
+            Change::PutBucketPolicy { bucket, after, .. } => {
+                o.bucket_policies.insert(
+                    bucket.clone(),
+                    crate::model::BucketPolicyRead::Policy(after.clone()),
+                );
+            }
+            Change::DeleteBucketPolicy { bucket, .. } => {
+                o.bucket_policies
+                    .insert(bucket.clone(), crate::model::BucketPolicyRead::NoPolicy);
+            }
         }
     }
     o

@@ -44,6 +44,8 @@ pub enum Target {
     Parameter,
     /// A Secrets Manager secret under the prefix of `settings.deliver`.
     Secret,
+    /// An exact bucket of a client the bucket-policy layer is set for.
+    ClientBucket,
 }
 
 /// How the operator policy treats an operation.
@@ -107,7 +109,7 @@ const fn op(
 use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
 use Service::{Cloudfront, Iam, S3, SecretsManager, Ssm, Sts};
-use Target::{Any, Group, MfaDevice, Parameter, Policy, Secret, User};
+use Target::{Any, ClientBucket, Group, MfaDevice, Parameter, Policy, Secret, User};
 
 /// Every operation provision calls, sorted by service and operation.
 #[rustfmt::skip]
@@ -168,6 +170,9 @@ pub const OPERATIONS: &[Operation] = &[
     op(Iam, "UpdateUser", "update_user", "iam:UpdateUser", Write, User, Administrator),
     // verify reads what each client bucket lets in by itself. AWS names
     // the action of GetPublicAccessBlock after the bucket.
+    // The bucket-policy layer's writes, granted on the buckets of the
+    // clients it is set for.
+    op(S3, "DeleteBucketPolicy", "delete_bucket_policy", "s3:DeleteBucketPolicy", Write, ClientBucket, Allow),
     op(S3, "GetBucketAcl", "get_bucket_acl", "s3:GetBucketAcl", Read, Any, Allow),
     op(S3, "GetBucketOwnershipControls", "get_bucket_ownership_controls", "s3:GetBucketOwnershipControls", Read, Any, Allow),
     op(S3, "GetBucketPolicy", "get_bucket_policy", "s3:GetBucketPolicy", Read, Any, Allow),
@@ -175,6 +180,7 @@ pub const OPERATIONS: &[Operation] = &[
     // `import` only: resolves hand-made wildcards against the buckets. The
     // operation and its action are named differently by AWS.
     op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),
+    op(S3, "PutBucketPolicy", "put_bucket_policy", "s3:PutBucketPolicy", Write, ClientBucket, Allow),
     // Key delivery (`deliver`), granted only on the configured prefix and
     // only when a store is configured. A request with tags is also
     // authorized as the tagging action.

@@ -77,6 +77,8 @@ permissions_boundary = "arn:aws:iam::123456789012:policy/ClientBoundary"
 max_key_age_days = 30
 deliver = "ssm:/provision/keys/"
 deliver_kms_key = "alias/provision-keys"
+bucket_policy = true
+bucket_policy_exempt = ["arn:aws:iam::123456789012:role/Admin"]
 
 [[developers]]
 name = "alice"
@@ -90,6 +92,7 @@ bucket_prefixes = ["acme-cache-"]
 access = "full"
 developers = ["alice"]
 app_user = ""
+bucket_policy = false
 [clients.cloudfront]
 distributions = ["E2QWRUHAPOMQZL"]
 "#;
@@ -116,6 +119,8 @@ fn every_key_of_the_schema_loads() {
         keys(&schema["properties"]["settings"]),
         [
             "account_id",
+            "bucket_policy",
+            "bucket_policy_exempt",
             "deliver",
             "deliver_kms_key",
             "max_key_age_days",
@@ -132,6 +137,7 @@ fn every_key_of_the_schema_loads() {
         [
             "access",
             "app_user",
+            "bucket_policy",
             "bucket_prefixes",
             "buckets",
             "cloudfront",

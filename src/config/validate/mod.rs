@@ -26,6 +26,7 @@ use crate::model::{
 };
 use crate::policy::isolation::Scope;
 
+mod bucket_policy;
 mod clients;
 mod collisions;
 mod developers;
@@ -98,7 +99,8 @@ pub(super) fn validate(
         declared_in_scope: BTreeSet::new(),
         references: Vec::new(),
     };
-    let settings = v.settings();
+    let mut settings = v.settings();
+    settings.bucket_policy_exempt = v.bucket_policy_exempt(settings.account_id.as_deref());
     v.developers();
     let clients = v.clients();
     v.developer_references(&clients);
@@ -162,6 +164,7 @@ pub(super) fn validate(
         developer_locations,
         context_clients,
         context_developer_declarations,
+        bucket_policy_clients: v.bucket_policy_clients(),
     }
 }
 
