@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, TestEnv, block_on, iam_client, read_key,
-    s3_client, s3_client_over_tls, stderr, stdout,
+    TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, TestEnv, block_on, iam_client, read_key, s3_client,
+    s3_client_over_tls, stderr, stdout,
 };
 use serde_json::Value;
 
@@ -102,8 +102,7 @@ impl Env {
     }
 
     fn set_files(&self, settings: &str) {
-        self.env
-            .write("all.toml", &format!("{settings}{CLIENTS}"));
+        self.env.write("all.toml", &format!("{settings}{CLIENTS}"));
     }
 
     /// The policy of `bucket` as stored, read around the proxy.
@@ -203,7 +202,10 @@ fn a_hand_made_statement_survives_an_apply_byte_for_byte() {
         ]
     );
     let deny = &statements(&after)[1];
-    assert_eq!(deny["Condition"]["StringEquals"]["aws:PrincipalAccount"], ACCOUNT);
+    assert_eq!(
+        deny["Condition"]["StringEquals"]["aws:PrincipalAccount"],
+        ACCOUNT
+    );
     assert_eq!(
         deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
         serde_json::json!([
@@ -236,7 +238,12 @@ fn a_plan_without_the_layer_reads_no_bucket_policy() {
     let env = Env::new("");
     env.apply(&env.env.clients()).success();
     env.env.proxy.clear();
-    let out = env.cmd().arg("plan").arg(env.env.clients()).assert().success();
+    let out = env
+        .cmd()
+        .arg("plan")
+        .arg(env.env.clients())
+        .assert()
+        .success();
     assert!(stdout(&out).contains("No changes"), "{}", stdout(&out));
     let s3: Vec<String> = env
         .env
@@ -260,7 +267,11 @@ fn with_the_layer_a_principal_outside_the_client_that_iam_allows_is_denied_by_th
     block_on(async {
         // An unmanaged group provision leaves alone (it only warns).
         let iam = iam_client(&env.env.moto.url());
-        iam.create_group().group_name("hand-readers").send().await.unwrap();
+        iam.create_group()
+            .group_name("hand-readers")
+            .send()
+            .await
+            .unwrap();
         iam.put_group_policy()
             .group_name("hand-readers")
             .policy_name("hand")
@@ -297,7 +308,11 @@ fn with_the_layer_a_principal_outside_the_client_that_iam_allows_is_denied_by_th
     env.env.moto.set_auth(true);
     let before = (probe("globex-app", true), probe("acme-app", true));
     env.env.moto.set_auth(false);
-    assert_eq!(before, (Ok(()), Ok(())), "IAM lets both in before the layer");
+    assert_eq!(
+        before,
+        (Ok(()), Ok(())),
+        "IAM lets both in before the layer"
+    );
 
     env.set_files(LAYER);
     env.apply(&env.env.clients()).success();
@@ -350,7 +365,9 @@ fn the_plan_refuses_a_policy_that_would_deny_the_caller_and_says_how_to_exempt_i
         "{err}"
     );
     assert!(
-        err.contains(&format!("add `{ADMIN_ARN}` to `settings.bucket_policy_exempt`")),
+        err.contains(&format!(
+            "add `{ADMIN_ARN}` to `settings.bucket_policy_exempt`"
+        )),
         "{err}"
     );
     // apply refuses the same way, before any write.
@@ -394,7 +411,7 @@ fn a_policy_over_20_kb_is_refused_at_plan_time_with_no_write() {
 #[test]
 fn a_refused_put_bucket_policy_stops_the_apply_and_a_second_apply_converges() {
     let env = Env::new(LAYER);
-    env.env.proxy.refuse("PUT /acme-data", "policy", "");
+    env.env.proxy.refuse("PUT /acme-data/", "policy", "");
     let out = env.apply(&env.env.clients()).failure();
     let err = format!("{}{}", stdout(&out), stderr(&out));
     assert!(err.contains("s3:PutBucketPolicy `acme-data`"), "{err}");

@@ -47,6 +47,21 @@ async fn verify_inner(
     // The resource side: what each client bucket lets in by itself.
     let names = buckets::buckets_to_read(&matrix);
     let facts = observe::buckets::bucket_facts(aws, &account, &names).await;
+    // A leak through IAM that a bucket's policy denies whole (the
+    // bucket-policy layer) is held.
+    let mut matrix = matrix;
+    let policies: std::collections::BTreeMap<String, serde_json::Value> = facts
+        .iter()
+        .filter_map(|(name, f)| {
+            let text = f.policy.as_ref().ok()?.as_ref()?;
+            Some((name.clone(), serde_json::from_str(text).ok()?))
+        })
+        .collect();
+    matrix.hold_by_bucket_policies(
+        &policies,
+        |user| observed.users.get(user).map(|u| u.arn.clone()),
+        &account,
+    );
     let side = buckets::resource_side(&matrix, &observed, &docs, &facts, &account);
     let mismatches = if args.simulate {
         Some(cross_check(aws, &observed, &matrix).await?)

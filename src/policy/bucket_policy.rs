@@ -221,6 +221,40 @@ impl<'de> Deserialize<'de> for Ordered<'de> {
     }
 }
 
+/// True when the bucket policy `policy` of `bucket` surely denies the
+/// principal `principal_arn` of `account` every S3 action on the bucket
+/// and its objects: one of its statements is a `Deny` of `s3:*` (or `*`)
+/// to everyone, on the bucket and every object (or `*`), with no `Not...`
+/// element, whose `Condition` holds for this principal whatever the
+/// request (the layer's [`DENY_OUTSIDE_SID`] for a principal outside the
+/// client). `verify` counts a hand-made grant to such a principal as held.
+/// Deliberately structural: a statement that denies less, or only under
+/// a condition of the request, is not counted.
+pub fn denies_everything(policy: &Value, bucket: &str, principal_arn: &str, account: &str) -> bool {
+    use crate::policy::condition::{Applies, Known, applies};
+    use crate::policy::document::{statements, strings};
+    let whole = [bucket_arn(bucket), objects_arn(bucket)];
+    statements(policy).into_iter().any(|st| {
+        let has =
+            |key: &str, wanted: &[&str]| strings(st.get(key)).iter().any(|v| wanted.contains(v));
+        let everyone = st.get("Principal") == Some(&json!("*"))
+            || st.get("Principal") == Some(&json!({"AWS": "*"}));
+        let known = Known {
+            resource_account: account,
+            s3: true,
+            principal: Some((principal_arn, account)),
+        };
+        st.get("Effect").and_then(Value::as_str) == Some("Deny")
+            && everyone
+            && !["NotAction", "NotResource", "NotPrincipal"]
+                .iter()
+                .any(|k| st.contains_key(*k))
+            && has("Action", &["s3:*", "*"])
+            && (has("Resource", &["*"]) || whole.iter().all(|r| has("Resource", &[r.as_str()])))
+            && applies(st.get("Condition"), known) == Applies::Always
+    })
+}
+
 /// Who is calling, as the layer's deny sees it (`aws:PrincipalArn`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {

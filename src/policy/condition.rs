@@ -132,11 +132,7 @@ fn matcher(operator: &str, arn_key: bool) -> Option<(fn(&str, &str) -> bool, boo
 fn arn_like(pattern: &str, actual: &str) -> bool {
     let p: Vec<&str> = pattern.splitn(6, ':').collect();
     let a: Vec<&str> = actual.splitn(6, ':').collect();
-    p.len() == 6
-        && a.len() == 6
-        && p.iter()
-            .zip(&a)
-            .all(|(p, a)| wildcard_match(p, a, false))
+    p.len() == 6 && a.len() == 6 && p.iter().zip(&a).all(|(p, a)| wildcard_match(p, a, false))
 }
 
 #[cfg(test)]
@@ -165,35 +161,89 @@ mod tests {
     #[test]
     fn the_principal_keys_are_decided_when_the_principal_is_known() {
         let cases = [
-            (json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}), Applies::Always),
-            (json!({"StringEquals": {"aws:principalaccount": "999999999999"}}), Applies::Never),
-            (json!({"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT}}), Applies::Never),
-            (json!({"ArnEquals": {"aws:PrincipalArn": ALICE}}), Applies::Always),
-            (json!({"ArnNotEquals": {"aws:PrincipalArn": [ALICE, "arn:aws:iam::123456789012:user/provision/bob"]}}), Applies::Never),
-            (json!({"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:user/provision/bob"]}}), Applies::Always),
+            (
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+                Applies::Always,
+            ),
+            (
+                json!({"StringEquals": {"aws:principalaccount": "999999999999"}}),
+                Applies::Never,
+            ),
+            (
+                json!({"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+                Applies::Never,
+            ),
+            (
+                json!({"ArnEquals": {"aws:PrincipalArn": ALICE}}),
+                Applies::Always,
+            ),
+            (
+                json!({"ArnNotEquals": {"aws:PrincipalArn": [ALICE, "arn:aws:iam::123456789012:user/provision/bob"]}}),
+                Applies::Never,
+            ),
+            (
+                json!({"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:user/provision/bob"]}}),
+                Applies::Always,
+            ),
             // Exact: a name that only starts alike is another principal.
-            (json!({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/alic"}}), Applies::Never),
-            (json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/*"}}), Applies::Always),
-            (json!({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/*"}}), Applies::Never),
-            (json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/provision/alice"}}), Applies::Always),
+            (
+                json!({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/alic"}}),
+                Applies::Never,
+            ),
+            (
+                json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/*"}}),
+                Applies::Always,
+            ),
+            (
+                json!({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/*"}}),
+                Applies::Never,
+            ),
+            (
+                json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/provision/alice"}}),
+                Applies::Always,
+            ),
             // ArnLike compares part by part: a `*` does not cross a colon.
-            (json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/alic?"}}), Applies::Always),
-            (json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam:*:role/x"}}), Applies::Never),
-            (json!({"StringLike": {"aws:PrincipalArn": "*alice"}}), Applies::Always),
+            (
+                json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/alic?"}}),
+                Applies::Always,
+            ),
+            (
+                json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam:*:role/x"}}),
+                Applies::Never,
+            ),
+            (
+                json!({"StringLike": {"aws:PrincipalArn": "*alice"}}),
+                Applies::Always,
+            ),
             // The layer's deny: this account, not listed -> applies.
-            (json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:user/provision/bob"]}}), Applies::Always),
-            (json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "ArnNotEquals": {"aws:PrincipalArn": [ALICE]}}), Applies::Never),
+            (
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:user/provision/bob"]}}),
+                Applies::Always,
+            ),
+            (
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "ArnNotEquals": {"aws:PrincipalArn": [ALICE]}}),
+                Applies::Never,
+            ),
             // Another key still depends on the request.
-            (json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "Bool": {"aws:SecureTransport": "false"}}), Applies::Maybe),
+            (
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "Bool": {"aws:SecureTransport": "false"}}),
+                Applies::Maybe,
+            ),
             // ARN operators on a string key are not decided.
-            (json!({"ArnEquals": {"aws:PrincipalAccount": ACCOUNT}}), Applies::Maybe),
+            (
+                json!({"ArnEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+                Applies::Maybe,
+            ),
         ];
         for (condition, expected) in cases {
             assert_eq!(on(condition.clone(), AS_ALICE), expected, "{condition}");
         }
         // Without a known principal, the keys belong to the request.
         assert_eq!(
-            on(json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}), S3),
+            on(
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+                S3
+            ),
             Applies::Maybe
         );
         assert_eq!(

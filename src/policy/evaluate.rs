@@ -795,9 +795,20 @@ mod tests {
             &[MEMBER.to_owned()],
         );
         let policy = json!({"Version": "2012-10-17", "Statement": statements});
-        let hand = allow(json!("s3:*"), json!(["arn:aws:s3:::acme-assets", "arn:aws:s3:::acme-assets/*"]));
+        let hand = allow(
+            json!("s3:*"),
+            json!(["arn:aws:s3:::acme-assets", "arn:aws:s3:::acme-assets/*"]),
+        );
         let eval = |user: &str, action: &str, resource: &str| {
-            evaluate_with_bucket_policy(&[&hand], None, Some(&policy), user, action, resource, ACCOUNT)
+            evaluate_with_bucket_policy(
+                &[&hand],
+                None,
+                Some(&policy),
+                user,
+                action,
+                resource,
+                ACCOUNT,
+            )
         };
         for (action, resource) in [("s3:GetObject", OBJECT), ("s3:ListBucket", BUCKET)] {
             let outsider = eval(OUTSIDER, action, resource);
@@ -809,8 +820,16 @@ mod tests {
         }
         // Without the layer the hand policy lets the outsider in.
         assert_eq!(
-            evaluate_with_bucket_policy(&[&hand], None, None, OUTSIDER, "s3:GetObject", OBJECT, ACCOUNT)
-                .decision,
+            evaluate_with_bucket_policy(
+                &[&hand],
+                None,
+                None,
+                OUTSIDER,
+                "s3:GetObject",
+                OBJECT,
+                ACCOUNT
+            )
+            .decision,
             Allowed
         );
         // Another bucket is not the layer's.

@@ -479,7 +479,8 @@ mod tests {
             source: "c.toml".into(),
         };
         let mut d = desired(Some(BOUNDARY), None);
-        d.clients.insert("acme".into(), client("acme", &["acme-data", "acme-logs"]));
+        d.clients
+            .insert("acme".into(), client("acme", &["acme-data", "acme-logs"]));
         d.clients.insert("zed".into(), client("zed", &["zed-data"]));
         let writes = ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"];
         let none = operator_policy(&d);
@@ -497,13 +498,20 @@ mod tests {
                 "arn:aws:s3:::pre-x",
                 "arn:aws:s3:::acme-data/key",
             ] {
-                assert!(!boundary_allows(&doc, action, outside), "{action} {outside}");
+                assert!(
+                    !boundary_allows(&doc, action, outside),
+                    "{action} {outside}"
+                );
             }
         }
         // Set off for a client, its statements must still be taken out.
         d.bucket_policy_clients.insert("zed".into(), false);
         let doc = operator_policy(&d);
-        assert!(boundary_allows(&doc, "s3:DeleteBucketPolicy", "arn:aws:s3:::zed-data"));
+        assert!(boundary_allows(
+            &doc,
+            "s3:DeleteBucketPolicy",
+            "arn:aws:s3:::zed-data"
+        ));
     }
 
     /// `user/provision/*` matches `user/provision/team-b/alice` too: the

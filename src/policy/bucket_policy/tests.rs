@@ -164,9 +164,8 @@ fn what_is_not_a_policy_is_refused_not_rewritten() {
 
 #[test]
 fn the_caller_of_a_role_session_is_its_role_whatever_the_path() {
-    let caller = Caller::from_identity_arn(
-        "arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com",
-    );
+    let caller =
+        Caller::from_identity_arn("arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com");
     assert_eq!(
         caller,
         Caller::Role {
@@ -189,7 +188,11 @@ fn the_caller_of_a_role_session_is_its_role_whatever_the_path() {
     ] {
         assert!(!caller.is_let_in(&allowed(&[other])), "{other}");
     }
-    assert!(caller.exemption_hint().contains("arn:aws:iam::123456789012:role/Admin"));
+    assert!(
+        caller
+            .exemption_hint()
+            .contains("arn:aws:iam::123456789012:role/Admin")
+    );
 }
 
 #[test]
@@ -208,4 +211,34 @@ fn any_other_caller_is_let_in_by_its_exact_arn() {
     // Not an assumed role, though under sts.
     let federated = Caller::from_identity_arn("arn:aws:sts::123456789012:federated-user/bob");
     assert!(matches!(federated, Caller::Arn(_)));
+}
+
+#[test]
+fn the_layer_denies_everything_to_a_principal_outside_the_client_only() {
+    let alice = "arn:aws:iam::123456789012:user/provision/alice";
+    let outsider = "arn:aws:iam::123456789012:user/provision/globex-app";
+    let policy = json!({"Statement": owned()});
+    assert!(denies_everything(&policy, "acme-data", outsider, ACCOUNT));
+    assert!(!denies_everything(&policy, "acme-data", alice, ACCOUNT));
+    // Another bucket's policy says nothing of this one.
+    assert!(!denies_everything(&policy, "acme-data2", outsider, ACCOUNT));
+    // Statements that deny less are not counted.
+    let partial = [
+        json!({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}),
+        json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::acme-data/*"}),
+        json!({"Effect": "Deny", "Principal": "*", "NotAction": "s3:GetObject", "Resource": "*"}),
+        json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "NotResource": "arn:aws:s3:::x"}),
+        json!({"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "s3:*", "Resource": "*"}),
+        json!({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}),
+        json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+    ];
+    for statement in partial {
+        let policy = json!({"Statement": [statement]});
+        assert!(
+            !denies_everything(&policy, "acme-data", outsider, ACCOUNT),
+            "{policy}"
+        );
+    }
+    let whole = json!({"Statement": {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*"}});
+    assert!(denies_everything(&whole, "acme-data", alice, ACCOUNT));
 }
