@@ -100,17 +100,19 @@ fn decide(operator: &str, key: &str, values: &Value, known: Known<'_>) -> Option
     Some(any != negated)
 }
 
-/// What an operator compares with (written value, actual value), whether it
-/// is negated, and whether it is an `...IfExists` form; `None` for an
-/// operator not decided here (`ForAnyValue:`, `Null`, numeric, dates...).
-/// ARN operators apply only to an ARN key (`arn_key`), string operators to
-/// any key.
-fn matcher(operator: &str, arn_key: bool) -> Option<(fn(&str, &str) -> bool, bool, bool)> {
+/// Compares a written value with the actual one.
+type Matches = fn(&str, &str) -> bool;
+
+/// What an operator compares with, whether it is negated, and whether it
+/// is an `...IfExists` form; `None` for an operator not decided here
+/// (`ForAnyValue:`, `Null`, numeric, dates...). ARN operators apply only to
+/// an ARN key (`arn_key`), string operators to any key.
+fn matcher(operator: &str, arn_key: bool) -> Option<(Matches, bool, bool)> {
     let (base, if_exists) = match operator.strip_suffix("IfExists") {
         Some(base) => (base, true),
         None => (operator, false),
     };
-    let (matches, negated): (fn(&str, &str) -> bool, bool) = match base {
+    let (matches, negated): (Matches, bool) = match base {
         "StringEquals" => (|v, a| v == a, false),
         "StringNotEquals" => (|v, a| v == a, true),
         "StringEqualsIgnoreCase" => (|v, a| v.eq_ignore_ascii_case(a), false),
