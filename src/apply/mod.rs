@@ -173,8 +173,8 @@ macro_rules! check {
 }
 
 // Declared after `check!` so the macro is in scope there.
-mod buckets;
 mod bucket_policy;
+mod buckets;
 mod iam;
 pub mod keys;
 pub mod lock;

@@ -27,8 +27,8 @@ use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, ObservedGroup, 
 use crate::policy::{arn, document};
 
 pub mod account;
-pub mod bucket_settings;
 pub mod bucket_policy;
+pub mod bucket_settings;
 pub mod buckets;
 pub mod credential_report;
 pub mod credentials;

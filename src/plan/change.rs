@@ -568,9 +568,7 @@ impl Change {
         let suffix = match self {
             Change::NarrowGrant { .. }
             | Change::NarrowUserPolicy { .. }
-            | Change::NarrowRolePolicy { .. } => {
-                " (narrows first)".to_owned()
-            }
+            | Change::NarrowRolePolicy { .. } => " (narrows first)".to_owned(),
             Change::AdoptUser {
                 before_path, path, ..
             } => format!(

@@ -20,8 +20,8 @@ use crate::policy::lint::Drift;
 
 mod adopt;
 mod apps;
-pub mod buckets;
 mod bucket_policy;
+pub mod buckets;
 mod change;
 mod collisions;
 mod error;
