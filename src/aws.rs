@@ -53,6 +53,10 @@ pub struct Aws {
     pub calls: CallCounter,
     /// The pacer every IAM call shares (see [`pacer`]).
     pub pacer: SharedPacer,
+    /// The ARN `sts:GetCallerIdentity` returned, kept by the account guard's
+    /// call so that the bucket-policy layer's check of who runs provision
+    /// costs no second call.
+    pub caller_arn: std::sync::OnceLock<String>,
 }
 
 /// Build clients from the standard AWS configuration chain (environment,
@@ -160,6 +164,7 @@ pub async fn connect(options: &ConnectOptions) -> Aws {
         secretsmanager,
         calls,
         pacer,
+        caller_arn: std::sync::OnceLock::new(),
     }
 }
 

@@ -51,6 +51,14 @@ pub struct Settings {
     /// The KMS key that encrypts delivered secrets (`deliver_kms_key`);
     /// the store's default key when `None`.
     pub deliver_kms_key: Option<String>,
+    /// The bucket-policy layer for every client (`bucket_policy`): `true`
+    /// writes provision's statements into each client bucket's policy,
+    /// `false` takes them out, and `None` (the key absent) leaves bucket
+    /// policies alone and unread. A client's own `bucket_policy` wins.
+    pub bucket_policy: Option<bool>,
+    /// Principals the layer never denies (`bucket_policy_exempt`): the
+    /// administrators, as IAM user or role ARNs of the account.
+    pub bucket_policy_exempt: Vec<String>,
     /// Whether clients' buckets are managed, and how (`manage_buckets`,
     /// `bucket_encryption_kms_key`, `bucket_versioning`).
     pub buckets: BucketDefaults,
@@ -124,6 +132,8 @@ impl Default for Settings {
             deliver: None,
             deliver_kms_key: None,
             buckets: BucketDefaults::default(),
+            bucket_policy: None,
+            bucket_policy_exempt: Vec::new(),
         }
     }
 }
@@ -358,6 +368,9 @@ pub struct Desired {
     /// The declarations of [`Desired::context_developers`], for the same
     /// reason: whether their memberships have ended is in the files.
     pub context_developer_declarations: BTreeMap<String, Developer>,
+    /// A client's own `bucket_policy`, by client, where its file sets one;
+    /// see [`Desired::bucket_policy_layer`].
+    pub bucket_policy_clients: BTreeMap<String, bool>,
     /// A client's own `manage_buckets`, by client name, where it is set:
     /// it wins over the setting of the same name.
     pub bucket_management: BTreeMap<String, bool>,
@@ -401,6 +414,86 @@ impl Desired {
             .flat_map(|c| c.apps.iter().map(|a| a.name.clone()))
             .collect()
     }
+}
+
+impl Desired {
+    /// Whether the bucket-policy layer is on for `client` (`Some(true)`),
+    /// asked to be off, so that provision takes its statements out
+    /// (`Some(false)`), or not asked about at all (`None`: its buckets'
+    /// policies are neither read nor written). The client's own setting
+    /// wins over `settings.bucket_policy`.
+    pub fn bucket_policy_layer(&self, client: &str) -> Option<bool> {
+        self.bucket_policy_clients
+            .get(client)
+            .copied()
+            .or(self.settings.bucket_policy)
+    }
+}
+
+/// One identity that belongs to a client: what the bucket-policy layer
+/// lets through its deny, by the ARN AWS puts in `aws:PrincipalArn`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Principal {
+    /// An IAM user at `path` (the managed path for every user provision
+    /// makes).
+    User { name: String, path: String },
+    /// An IAM role at `path` (an app GitHub Actions assumes): AWS reports
+    /// the role's ARN, not the session's, as `aws:PrincipalArn`.
+    Role { name: String, path: String },
+}
+
+impl Principal {
+    /// The ARN AWS reports as `aws:PrincipalArn` for this principal in
+    /// `account`: for a user, its ARN with its path.
+    pub fn arn(&self, account: &str) -> String {
+        match self {
+            Principal::User { name, path } => format!("arn:aws:iam::{account}:user{path}{name}"),
+            Principal::Role { name, path } => format!("arn:aws:iam::{account}:role{path}{name}"),
+        }
+    }
+}
+
+/// Every principal that belongs to `client`: the one answer to "who is
+/// this client", for whatever needs it (the bucket-policy layer).
+///
+/// Developers whose user is disabled are left out (they keep their user
+/// but nothing else), as are memberships that have ended, which the
+/// planner's expiry step takes out of `desired` before this is asked.
+/// An unknown client has no principals.
+pub fn client_principals(desired: &Desired, client: &str) -> Vec<Principal> {
+    let Some(c) = desired
+        .clients
+        .get(client)
+        .or_else(|| desired.context_clients.get(client))
+    else {
+        return Vec::new();
+    };
+    let path = &desired.settings.path;
+    let user = |name: &str| Principal::User {
+        name: name.to_owned(),
+        path: path.clone(),
+    };
+    let mut principals: Vec<Principal> = c
+        .developers
+        .iter()
+        .filter(|name| {
+            desired
+                .developers
+                .get(name.as_str())
+                .or_else(|| desired.context_developer_declarations.get(name.as_str()))
+                .is_none_or(|d| !d.disabled)
+        })
+        .map(|name| user(name))
+        .collect();
+    principals.extend(c.app_user.as_deref().map(user));
+    principals.extend(c.apps.iter().map(|a| user(&a.name)));
+    principals.extend(c.roles.iter().map(|r| Principal::Role {
+        name: r.name.clone(),
+        path: path.clone(),
+    }));
+    principals.sort();
+    principals.dedup();
+    principals
 }
 
 /// A user as IAM reports it. `Serialize` gives saved plans a stable form
@@ -537,6 +630,27 @@ pub struct Observed {
     /// The region managed buckets are created in: the region of the S3
     /// client, when buckets were read.
     pub bucket_region: Option<String>,
+    /// The policies of the buckets the bucket-policy layer concerns, by
+    /// bucket, as stored; read only when the layer is set for some client,
+    /// so the usual plan makes no S3 call.
+    pub bucket_policies: BTreeMap<String, BucketPolicyRead>,
+    /// The ARN of the identity running provision (`sts:GetCallerIdentity`),
+    /// kept when the bucket-policy layer needs it: the plan refuses a
+    /// policy that would deny it.
+    pub caller_arn: Option<String>,
+}
+
+/// What reading one bucket's policy found. `Serialize` gives saved plans
+/// the facts they fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BucketPolicyRead {
+    /// The bucket does not exist (`NoSuchBucket`).
+    NoBucket,
+    /// The bucket has no policy (`NoSuchBucketPolicy`).
+    NoPolicy,
+    /// The policy's text, exactly as S3 returned it.
+    Policy(String),
 }
 
 /// A CloudFront distribution of the account, as `ListDistributions`

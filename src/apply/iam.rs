@@ -49,6 +49,12 @@ impl Backend for Aws {
                 delete_user(iam, user, holdings).await
             }
             Change::DisableUser { user, .. } => disable_user(iam, user).await,
+            Change::PutBucketPolicy { bucket, after, .. } => {
+                super::bucket_policy::put(self, bucket, after).await
+            }
+            Change::DeleteBucketPolicy { bucket, .. } => {
+                super::bucket_policy::delete(self, bucket).await
+            }
             Change::CreateGroup { group, path } => create_group(iam, group, path).await,
             Change::PutGroupPolicy {
                 group,

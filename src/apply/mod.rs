@@ -9,7 +9,8 @@
 //! planning again and applying what is left. Each change kind is one
 //! function in [`iam`]; new keys and their secrets are in [`keys`], what
 //! offboarding takes away in [`revoke`], key rotation's writes in
-//! [`rotate`], and the lock that keeps applies apart in [`lock`].
+//! [`rotate`], the lock that keeps applies apart in [`lock`], and the
+//! bucket-policy layer's writes in [`bucket_policy`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -172,6 +173,7 @@ macro_rules! check {
 }
 
 // Declared after `check!` so the macro is in scope there.
+mod bucket_policy;
 mod buckets;
 mod iam;
 pub mod keys;

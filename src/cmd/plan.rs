@@ -137,10 +137,11 @@ struct Planned {
     account: String,
 }
 
-/// Read the account, with the keys of the users named for adoption and,
-/// when some client's buckets are managed, those buckets' settings (as
-/// account `account`, their expected owner). Without managed buckets no S3
-/// call is made.
+/// Read the account, with the keys of the users named for adoption, the
+/// bucket policies the bucket-policy layer concerns and, when some
+/// client's buckets are managed, those buckets' settings (as account
+/// `account`, their expected owner). Without these features no S3 call is
+/// made.
 pub(super) async fn observe_for(
     aws: &Aws,
     desired: &Desired,
@@ -148,7 +149,16 @@ pub(super) async fn observe_for(
     account: &str,
 ) -> Result<Observed> {
     let path = &desired.settings.path;
-    let mut observed = aws.observe(path).await?;
+    // The bucket policies (read only when the bucket-policy layer is set for
+    // some client) alongside IAM.
+    let (observed, layer) = futures_util::join!(
+        aws.observe(path),
+        crate::observe::bucket_policy::read(aws, desired)
+    );
+    let mut observed = observed?;
+    if let Some(layer) = layer? {
+        layer.fill(&mut observed);
+    }
     // GitHub's OIDC provider matters only to roles: read when a client
     // declares one or a managed role is left to delete.
     if desired.clients.values().any(|c| !c.roles.is_empty())

@@ -101,7 +101,9 @@ async fn report_inner(
     // Memberships end on the report's day, as in `verify` and `plan`.
     let matrix = matrix::matrix(desired, &observed, &docs, &account, Some(now.date_naive()));
     // The resource side, read and decided as `verify` does.
-    let side = super::verify::read_resource_side(aws, &account, &matrix, &observed, &docs).await?;
+    let mut matrix = matrix;
+    let side =
+        super::verify::read_resource_side(aws, &account, &mut matrix, &observed, &docs).await?;
     let report = parse_report(&credential_report(aws).await?)?;
     let found = findings(
         &report,

@@ -45,7 +45,8 @@ async fn verify_inner(
     let today = Some(chrono::Local::now().date_naive());
     let matrix = matrix::matrix(desired, &observed, &docs, &account, today);
     // The resource side: what each client bucket lets in by itself.
-    let side = read_resource_side(aws, &account, &matrix, &observed, &docs).await?;
+    let mut matrix = matrix;
+    let side = read_resource_side(aws, &account, &mut matrix, &observed, &docs).await?;
     let mismatches = if args.simulate {
         Some(cross_check(aws, &observed, &matrix).await?)
     } else {
@@ -91,11 +92,12 @@ async fn verify_inner(
 /// access report's): the account's Block Public Access first, since when
 /// it is fully on no bucket's own needs reading; the account's buckets
 /// when a client owns a prefix, to read every bucket it covers; then the
-/// buckets themselves.
+/// buckets themselves. An IAM leak that a bucket's policy denies whole
+/// (the bucket-policy layer) is marked held in `matrix`.
 pub(super) async fn read_resource_side(
     aws: &Aws,
     account: &str,
-    matrix: &Matrix,
+    matrix: &mut Matrix,
     observed: &Observed,
     docs: &BTreeMap<String, serde_json::Value>,
 ) -> Result<buckets::ResourceSide> {
@@ -108,6 +110,20 @@ pub(super) async fn read_resource_side(
     };
     let names = buckets::buckets_to_read(matrix, &listed);
     let facts = observe::buckets::bucket_facts(aws, account, &names, blocks_all).await;
+    // A leak through IAM that a bucket's policy denies whole (the
+    // bucket-policy layer) is held.
+    let policies: BTreeMap<String, serde_json::Value> = facts
+        .iter()
+        .filter_map(|(name, f)| {
+            let text = f.policy.as_ref().ok()?.as_ref()?;
+            Some((name.clone(), serde_json::from_str(text).ok()?))
+        })
+        .collect();
+    matrix.hold_by_bucket_policies(
+        &policies,
+        |user| observed.users.get(user).map(|u| u.arn.clone()),
+        account,
+    );
     Ok(buckets::resource_side(
         matrix,
         observed,

@@ -226,6 +226,10 @@ pub(super) struct RawSettings {
     pub bucket_encryption_kms_key: Option<Spanned<String>>,
     /// Versioning of managed buckets: on (`true`) or off (`false`).
     pub bucket_versioning: Option<Spanned<bool>>,
+    /// The bucket-policy layer for every client.
+    pub bucket_policy: Option<Spanned<bool>>,
+    /// ARNs of administrators the bucket-policy layer never denies.
+    pub bucket_policy_exempt: Option<SpannedList>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,
@@ -263,6 +267,8 @@ pub(super) struct RawClient {
     pub apps: Option<Spanned<Vec<Spanned<RawApp>>>>,
     /// This client's own choice of `manage_buckets`.
     pub manage_buckets: Option<Spanned<bool>>,
+    /// The bucket-policy layer for this client, over `settings.bucket_policy`.
+    pub bucket_policy: Option<Spanned<bool>>,
     /// Keys present but unreadable (see [`Recoverable`]).
     #[serde(skip)]
     pub broken: BTreeSet<String>,

@@ -10,8 +10,9 @@
 //! Every read of AWS lives here, one file per kind of read: the bulk read
 //! (this file), [`quotas`], managed policy [`documents`], a user's [`keys`],
 //! the [`account`] guard, the [`credential_report`], the [`simulate`]d
-//! answers of IAM, the one [`user`] a rotation reads, and the account's
-//! [`buckets`] and [`distributions`] that `import` reads. The settings of
+//! answers of IAM, the one [`user`] a rotation reads, the account's
+//! [`buckets`] and [`distributions`] that `import` reads, and the client
+//! buckets' policies the [`bucket_policy`] layer reads. The settings of
 //! managed buckets, read only when some are, are in [`bucket_settings`].
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,6 +27,7 @@ use crate::model::{ACCESS_KEY_TAG_KEY, CLIENT_TAG_KEY, Observed, ObservedGroup, 
 use crate::policy::{arn, document};
 
 pub mod account;
+pub mod bucket_policy;
 pub mod bucket_settings;
 pub mod buckets;
 pub mod credential_report;
@@ -85,6 +87,11 @@ impl Observe for Aws {
                 operation: "find the account of the credentials (sts:GetCallerIdentity)",
                 message: aws::describe(&e),
             })?;
+        if let Some(arn) = out.arn() {
+            // The first answer is kept; the credentials do not change
+            // during a command.
+            let _ = self.caller_arn.set(arn.to_owned());
+        }
         Ok(out.account().unwrap_or_default().to_owned())
     }
 

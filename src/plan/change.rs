@@ -47,6 +47,7 @@ pub enum Kind {
     RoleBoundary,
     /// A managed bucket (`manage_buckets`).
     Bucket,
+    BucketPolicy,
 }
 
 impl Kind {
@@ -66,6 +67,7 @@ impl Kind {
             Kind::RolePolicy => "role-policy",
             Kind::RoleBoundary => "role-boundary",
             Kind::Bucket => "bucket",
+            Kind::BucketPolicy => "bucket-policy",
         }
     }
 }
@@ -353,6 +355,24 @@ pub enum Change {
         before: crate::model::BucketSettings,
         after: crate::model::BucketSettings,
     },
+    /// `s3:PutBucketPolicy`: write the bucket-policy layer's statements
+    /// (`Sid` starting with `Provision`) into a client bucket's policy, or
+    /// take them out, keeping every other statement as written. `before` is
+    /// the policy as read (`None`: the bucket had none), `after` the whole
+    /// new text.
+    PutBucketPolicy {
+        bucket: String,
+        client: String,
+        before: Option<String>,
+        after: String,
+    },
+    /// `s3:DeleteBucketPolicy`: the layer is turned off and the policy held
+    /// only provision's statements (S3 refuses a policy without any).
+    DeleteBucketPolicy {
+        bucket: String,
+        client: String,
+        before: String,
+    },
 }
 
 impl Change {
@@ -399,7 +419,8 @@ impl Change {
             Change::CreateBucket { .. } => Action::Create,
             Change::PutGroupPolicy { before: None, .. }
             | Change::PutUserPolicy { before: None, .. }
-            | Change::PutManagedPolicy { before: None, .. } => Action::Create,
+            | Change::PutManagedPolicy { before: None, .. }
+            | Change::PutBucketPolicy { before: None, .. } => Action::Create,
             Change::NarrowGrant { after: None, .. }
             | Change::NarrowUserPolicy { after: None, .. } => Action::Delete,
             Change::NarrowGrant { .. }
@@ -412,7 +433,8 @@ impl Change {
             | Change::DisableUser { .. }
             | Change::AdoptUser { .. }
             | Change::AdoptGroup { .. }
-            | Change::ConfigureBucket { .. } => Action::Update,
+            | Change::ConfigureBucket { .. }
+            | Change::PutBucketPolicy { .. } => Action::Update,
             Change::DeleteUser { .. }
             | Change::DeleteGroup { .. }
             | Change::DeleteGroupPolicy { .. }
@@ -421,7 +443,8 @@ impl Change {
             | Change::RemoveMember { .. }
             | Change::RemoveUserBoundary { .. }
             | Change::DeleteUserPolicy { .. }
-            | Change::DetachUserPolicy { .. } => Action::Delete,
+            | Change::DetachUserPolicy { .. }
+            | Change::DeleteBucketPolicy { .. } => Action::Delete,
         }
     }
 
@@ -461,6 +484,9 @@ impl Change {
             | Change::DetachRolePolicy { .. } => Kind::RolePolicy,
             Change::SetRoleBoundary { .. } => Kind::RoleBoundary,
             Change::CreateBucket { .. } | Change::ConfigureBucket { .. } => Kind::Bucket,
+            Change::PutBucketPolicy { .. } | Change::DeleteBucketPolicy { .. } => {
+                Kind::BucketPolicy
+            }
         }
     }
 
@@ -527,6 +553,9 @@ impl Change {
             Change::CreateBucket { bucket, .. } | Change::ConfigureBucket { bucket, .. } => {
                 bucket.clone()
             }
+            Change::PutBucketPolicy { bucket, .. } | Change::DeleteBucketPolicy { bucket, .. } => {
+                bucket.clone()
+            }
         }
     }
 
@@ -539,9 +568,7 @@ impl Change {
         let suffix = match self {
             Change::NarrowGrant { .. }
             | Change::NarrowUserPolicy { .. }
-            | Change::NarrowRolePolicy { .. } => {
-                " (narrows first)".to_owned()
-            }
+            | Change::NarrowRolePolicy { .. } => " (narrows first)".to_owned(),
             Change::AdoptUser {
                 before_path, path, ..
             } => format!(
@@ -587,6 +614,11 @@ impl Change {
     /// new files (memberships, policies, keys) comes in a later phase, after
     /// the adopted user's hand-made memberships and own policies are gone.
     ///
+    /// Bucket policies run in phase 0 too: the layer's deny narrows (a
+    /// principal that leaves a client is denied before anything else
+    /// happens), and one that lets a new principal in gives nothing by
+    /// itself, its grant comes from the client's group in a later phase.
+    ///
     /// The planner decides what narrows ([`Change::NarrowGrant`]), so the
     /// phase of a change follows from its variant alone, the same for a
     /// plan made now and one read back from a file.
@@ -628,6 +660,7 @@ impl Change {
             // locked down) first, they are private before any group is
             // granted them.
             Change::CreateBucket { .. } | Change::ConfigureBucket { .. } => 0,
+            Change::PutBucketPolicy { .. } | Change::DeleteBucketPolicy { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }
             | Change::PutUserPolicy { .. }
@@ -642,7 +675,11 @@ impl Change {
     /// The client this change belongs to, when there is one; used to group
     /// changes in summaries.
     pub fn client(&self) -> Option<&str> {
-        if let Change::CreateBucket { client, .. } | Change::ConfigureBucket { client, .. } = self {
+        if let Change::CreateBucket { client, .. }
+        | Change::ConfigureBucket { client, .. }
+        | Change::PutBucketPolicy { client, .. }
+        | Change::DeleteBucketPolicy { client, .. } = self
+        {
             return Some(client);
         }
         let group = match self {

@@ -171,4 +171,47 @@ pub enum PlanError {
     /// A name given to `--adopt` that cannot be taken over.
     #[error("`--adopt {name}`: {reason}")]
     CannotAdopt { name: String, reason: String },
+    /// The bucket-policy layer would deny the identity running provision
+    /// on a client's buckets, which would lock it out of the next change to
+    /// their policies.
+    #[error(
+        "the bucket policy of client `{client}` would deny `{caller}`, the identity running provision, every S3 action on the client's buckets, including the next change to their policy; add {hint} to `settings.bucket_policy_exempt` (the administrators the layer lets in), or run provision as an identity listed there"
+    )]
+    BucketPolicyLocksOutCaller {
+        client: String,
+        caller: String,
+        hint: String,
+    },
+    /// The identity running provision is not known, so the layer cannot be
+    /// checked not to lock it out.
+    #[error(
+        "could not tell which identity runs provision (`sts:GetCallerIdentity` returned no ARN), so the bucket policy of client `{client}` cannot be checked not to lock it out; nothing is written until it can"
+    )]
+    BucketPolicyCallerUnknown { client: String },
+    /// A bucket policy with provision's statements would be over S3's size
+    /// limit.
+    #[error(
+        "the policy of bucket `{bucket}` (client `{client}`) would be {size} bytes with provision's statements, over S3's limit of {limit} bytes for a bucket policy; list fewer principals (the client's developers and `settings.bucket_policy_exempt`), or shorten the policy's other statements"
+    )]
+    BucketPolicyTooLarge {
+        bucket: String,
+        client: String,
+        size: usize,
+        limit: usize,
+    },
+    /// A bucket's policy could not be taken apart, or was not read.
+    #[error(
+        "the policy of bucket `{bucket}` (client `{client}`) cannot be merged with provision's statements: {reason}; fix the policy by hand (`aws s3api get-bucket-policy --bucket {bucket}`), or unset `bucket_policy` for the client"
+    )]
+    BucketPolicyUnreadable {
+        bucket: String,
+        client: String,
+        reason: String,
+    },
+    /// An exempt administrator of another account: the layer denies only
+    /// the bucket's own account, so the entry is a mistake.
+    #[error(
+        "`settings.bucket_policy_exempt` lists `{arn}`, which is not in account `{account}` that the credentials belong to; the layer denies only principals of the bucket's own account: fix the ARN, or remove it"
+    )]
+    BucketPolicyExemptElsewhere { arn: String, account: String },
 }

@@ -20,6 +20,7 @@ use crate::policy::lint::Drift;
 
 mod adopt;
 mod apps;
+mod bucket_policy;
 pub mod buckets;
 mod change;
 mod collisions;
@@ -149,6 +150,9 @@ pub fn plan(
 /// 6. [`buckets`]: with `manage_buckets`, create missing buckets, bring
 ///    drifted settings back, and warn about buckets left behind (never
 ///    deleted).
+/// 7. [`bucket_policy`]: with the bucket-policy layer set, provision's
+///    statements in each client bucket's policy (checked before anything
+///    is planned: a policy that would lock out the caller is refused).
 /// 7. [`order`]: by phase, then kind and name.
 pub fn plan_with(
     desired: &Desired,
@@ -176,10 +180,13 @@ pub fn plan_with(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let (bucket_policies, bucket_warnings) = bucket_policy::plan_bucket_policies(&inputs)?;
     let mut plan = Plan {
         warnings,
         ..Plan::default()
     };
+    plan.changes.extend(bucket_policies);
+    plan.warnings.extend(bucket_warnings);
     plan.warnings.extend(adoption.warnings);
     plan.changes.extend(adoption.changes);
     users::plan_users(&inputs, options, &mut plan);

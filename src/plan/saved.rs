@@ -187,6 +187,8 @@ pub enum Entity {
     /// A managed bucket (`manage_buckets`): its facts are what plan read
     /// of it (missing, or its settings).
     Bucket(String),
+    /// A bucket's policy, which the bucket-policy layer writes.
+    BucketPolicy(String),
 }
 
 impl Entity {
@@ -198,6 +200,7 @@ impl Entity {
             Entity::Role(name) => format!("role/{name}"),
             Entity::OidcProvider(url) => format!("oidc-provider/{url}"),
             Entity::Bucket(name) => format!("bucket/{name}"),
+            Entity::BucketPolicy(name) => format!("bucket-policy/{name}"),
         }
     }
 
@@ -208,6 +211,7 @@ impl Entity {
             ("role", name) => Some(Entity::Role(name.to_owned())),
             ("oidc-provider", url) => Some(Entity::OidcProvider(url.to_owned())),
             ("bucket", name) => Some(Entity::Bucket(name.to_owned())),
+            ("bucket-policy", name) => Some(Entity::BucketPolicy(name.to_owned())),
             _ => None,
         }
     }
@@ -221,6 +225,7 @@ impl fmt::Display for Entity {
             Entity::Role(name) => write!(f, "role `{name}`"),
             Entity::OidcProvider(url) => write!(f, "OIDC provider `{url}`"),
             Entity::Bucket(name) => write!(f, "bucket `{name}`"),
+            Entity::BucketPolicy(name) => write!(f, "the policy of bucket `{name}`"),
         }
     }
 }
@@ -338,6 +343,13 @@ pub fn dependencies(change: &Change) -> BTreeSet<Entity> {
             entities.insert(Entity::Bucket(bucket.clone()));
         }
     }
+    // A bucket policy change reads and writes the bucket's policy, which a
+    // hand edit between plan and apply must make stale.
+    if let Change::PutBucketPolicy { bucket, .. } | Change::DeleteBucketPolicy { bucket, .. } =
+        change
+    {
+        entities.insert(Entity::BucketPolicy(bucket.clone()));
+    }
     entities
 }
 
@@ -355,6 +367,7 @@ pub fn facts(observed: &Observed, entity: &Entity) -> Option<Result<Value, serde
         Entity::Role(name) => observed.roles.get(name).map(serde_json::to_value),
         Entity::OidcProvider(_) => observed.oidc_provider.as_ref().map(serde_json::to_value),
         Entity::Bucket(name) => observed.buckets.get(name).map(serde_json::to_value),
+        Entity::BucketPolicy(name) => observed.bucket_policies.get(name).map(serde_json::to_value),
     }
 }
 

@@ -284,6 +284,16 @@ pub(super) fn simulate(observed: &Observed, plan: &Plan) -> Observed {
             Change::AdoptGroup { group, path, .. } => {
                 o.groups.get_mut(group).unwrap().path = path.clone();
             }
+            Change::PutBucketPolicy { bucket, after, .. } => {
+                o.bucket_policies.insert(
+                    bucket.clone(),
+                    crate::model::BucketPolicyRead::Policy(after.clone()),
+                );
+            }
+            Change::DeleteBucketPolicy { bucket, .. } => {
+                o.bucket_policies
+                    .insert(bucket.clone(), crate::model::BucketPolicyRead::NoPolicy);
+            }
         }
     }
     o
@@ -1659,4 +1669,244 @@ fn a_grant_moving_between_inline_and_managed_narrows_only_what_is_lost() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The bucket-policy layer's planner tests: a desired state with the layer
+/// on, and an account that already holds everything else.
+mod bucket_policy_layer {
+    use super::*;
+    use crate::model::BucketPolicyRead;
+    use crate::policy::bucket_policy::{self as layer, DENY_OUTSIDE_SID};
+
+    const ADMIN: &str = "arn:aws:iam::123456789012:role/ops/Admin";
+    const SESSION: &str = "arn:aws:sts::123456789012:assumed-role/Admin/alice";
+
+    fn layered() -> Desired {
+        let mut d = desired();
+        d.settings.bucket_policy = Some(true);
+        d.settings.bucket_policy_exempt = vec![ADMIN.into()];
+        d
+    }
+
+    /// The account as `d` wants it in IAM, with `policies` on the buckets
+    /// and the caller a session of the exempt role.
+    fn account(d: &Desired, policies: &[(&str, BucketPolicyRead)]) -> Observed {
+        // IAM as the plan without the layer leaves it.
+        let mut iam_only = d.clone();
+        iam_only.settings.bucket_policy = None;
+        iam_only.bucket_policy_clients.clear();
+        let mut o = converged(&iam_only);
+        o.bucket_policies = policies
+            .iter()
+            .map(|(b, p)| ((*b).to_owned(), p.clone()))
+            .collect();
+        o.caller_arn = Some(SESSION.into());
+        o
+    }
+
+    fn no_policies() -> Vec<(&'static str, BucketPolicyRead)> {
+        vec![
+            ("acme-assets", BucketPolicyRead::NoPolicy),
+            ("globex-assets", BucketPolicyRead::NoPolicy),
+        ]
+    }
+
+    fn layer_changes(plan: &Plan) -> Vec<&Change> {
+        plan.changes
+            .iter()
+            .filter(|c| c.kind() == Kind::BucketPolicy)
+            .collect()
+    }
+
+    #[test]
+    fn the_layer_writes_each_exact_bucket_once_then_converges() {
+        let d = layered();
+        let o = account(&d, &no_policies());
+        let p = plan(&d, &o, ACCOUNT).unwrap();
+        let changes = layer_changes(&p);
+        assert_eq!(changes.len(), 2, "{:?}", p.changes);
+        let Change::PutBucketPolicy {
+            after,
+            before,
+            client,
+            ..
+        } = changes[0]
+        else {
+            panic!("{changes:?}");
+        };
+        assert_eq!((before, client.as_str()), (&None, "acme"));
+        let doc: Value = serde_json::from_str(after).unwrap();
+        assert_eq!(doc["Statement"][0]["Sid"], DENY_OUTSIDE_SID);
+        assert_eq!(
+            doc["Statement"][0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
+            serde_json::json!([
+                "arn:aws:iam::123456789012:role/ops/Admin",
+                "arn:aws:iam::123456789012:user/provision/acme-app",
+                "arn:aws:iam::123456789012:user/provision/alice",
+                "arn:aws:iam::123456789012:user/provision/bob",
+            ])
+        );
+        assert_eq!(changes[0].phase(), 0);
+        assert_eq!(changes[0].label(), "+ bucket-policy acme-assets");
+        let after = simulate(&o, &p);
+        let again = plan(&d, &after, ACCOUNT).unwrap();
+        assert!(layer_changes(&again).is_empty(), "{:?}", again.changes);
+        insta::assert_snapshot!(text(&Plan {
+            changes: p
+                .changes
+                .iter()
+                .filter(|c| c.kind() == Kind::BucketPolicy)
+                .take(1)
+                .cloned()
+                .collect(),
+            ..Plan::default()
+        }));
+    }
+
+    #[test]
+    fn a_developer_who_leaves_is_taken_out_of_the_deny_in_the_first_phase() {
+        let d = layered();
+        let o = simulate(
+            &account(&d, &no_policies()),
+            &plan(&d, &account(&d, &no_policies()), ACCOUNT).unwrap(),
+        );
+        let mut fewer = d.clone();
+        fewer.clients.get_mut("acme").unwrap().developers = vec!["alice".into()];
+        let p = plan(&fewer, &o, ACCOUNT).unwrap();
+        let changes = layer_changes(&p);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].label(), "~ bucket-policy acme-assets");
+        let text = text(&p);
+        assert!(
+            text.contains("-             \"arn:aws:iam::123456789012:user/provision/bob\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_policy_that_would_deny_the_caller_is_refused_with_the_arn_to_exempt() {
+        let mut d = layered();
+        d.settings.bucket_policy_exempt = vec!["arn:aws:iam::123456789012:role/Admins".into()];
+        let errors = plan(&d, &account(&d, &no_policies()), ACCOUNT).unwrap_err();
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 2, "one per client: {messages:?}");
+        assert!(
+            messages[0].contains(&format!("would deny `{SESSION}`, the identity running provision"))
+                && messages[0].contains("add `arn:aws:iam::123456789012:role/Admin` (with the role's path before its name, if it has one) to `settings.bucket_policy_exempt`"),
+            "{messages:?}"
+        );
+        // A client's own principal running provision is let in.
+        let mut o = account(&d, &no_policies());
+        o.caller_arn = Some("arn:aws:iam::123456789012:user/provision/alice".into());
+        // alice is in both clients: let in everywhere.
+        assert!(plan(&d, &o, ACCOUNT).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_caller_an_unread_policy_a_foreign_exemption_and_a_malformed_policy_are_refused() {
+        let mut d = layered();
+        let mut o = account(
+            &d,
+            &[("acme-assets", BucketPolicyRead::Policy("not json".into()))],
+        );
+        o.caller_arn = None;
+        d.settings
+            .bucket_policy_exempt
+            .push("arn:aws:iam::999999999999:role/Admin".into());
+        let errors: Vec<String> = plan(&d, &o, ACCOUNT)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+        assert!(has("not in account `123456789012`"), "{errors:?}");
+        assert!(
+            has("could not tell which identity runs provision"),
+            "{errors:?}"
+        );
+        assert!(
+            has("bucket `acme-assets` (client `acme`) cannot be merged"),
+            "{errors:?}"
+        );
+        assert!(
+            has(
+                "bucket `globex-assets` (client `globex`) cannot be merged with provision's statements: it was not read"
+            ),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_policy_over_20_kb_is_refused() {
+        let d = layered();
+        let filler: Vec<Value> = (0..200)
+            .map(|n| serde_json::json!({"Sid": format!("Hand{n}"), "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::acme-assets/{n}/*")}))
+            .collect();
+        let big = serde_json::json!({"Version": "2012-10-17", "Statement": filler}).to_string();
+        assert!(big.len() > 20 * 1024);
+        let mut policies = no_policies();
+        policies[0].1 = BucketPolicyRead::Policy(big);
+        let errors = plan(&d, &account(&d, &policies), ACCOUNT).unwrap_err();
+        assert!(
+            matches!(&errors[..], [PlanError::BucketPolicyTooLarge { bucket, limit: 20480, .. }] if bucket == "acme-assets"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn turning_the_layer_off_takes_out_only_provisions_statements() {
+        let d = layered();
+        let ours = layer::fresh(&layer::owned_statements("acme-assets", ACCOUNT, &[]));
+        let hand = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Hand","Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::globex-assets"},{"Sid":"ProvisionOld","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
+        let mut off = d.clone();
+        off.settings.bucket_policy = Some(false);
+        let o = account(
+            &off,
+            &[
+                ("acme-assets", BucketPolicyRead::Policy(ours.clone())),
+                ("globex-assets", BucketPolicyRead::Policy(hand.into())),
+            ],
+        );
+        let p = plan(&off, &o, ACCOUNT).unwrap();
+        let changes = layer_changes(&p);
+        assert!(
+            matches!(changes[0], Change::DeleteBucketPolicy { bucket, .. } if bucket == "acme-assets"),
+            "{changes:?}"
+        );
+        assert!(
+            matches!(changes[1], Change::PutBucketPolicy { bucket, after, .. }
+            if bucket == "globex-assets" && after == r#"{"Version":"2012-10-17","Statement":[{"Sid":"Hand","Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::globex-assets"}]}"#),
+            "{changes:?}"
+        );
+        // A client's own `true` wins over the settings' `false`, and with
+        // the key absent nothing is planned at all.
+        let mut mixed = off.clone();
+        mixed.bucket_policy_clients.insert("acme".into(), true);
+        let p = plan(&mixed, &o, ACCOUNT).unwrap();
+        assert_eq!(layer_changes(&p).len(), 2);
+        let mut absent = off;
+        absent.settings.bucket_policy = None;
+        assert!(layer_changes(&plan(&absent, &o, ACCOUNT).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn a_missing_bucket_is_skipped_with_a_warning() {
+        let d = layered();
+        let o = account(
+            &d,
+            &[
+                ("acme-assets", BucketPolicyRead::NoBucket),
+                ("globex-assets", BucketPolicyRead::NoPolicy),
+            ],
+        );
+        let p = plan(&d, &o, ACCOUNT).unwrap();
+        assert_eq!(layer_changes(&p).len(), 1);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("bucket `acme-assets` of client `acme` does not exist")),
+            "{:?}",
+            p.warnings
+        );
+    }
 }

@@ -52,6 +52,8 @@ pub enum Target {
     OidcProvider,
     /// A managed bucket (`manage_buckets`), named by the files.
     Bucket,
+    /// An exact bucket of a client the bucket-policy layer is set for.
+    ClientBucket,
 }
 
 /// How the operator policy treats an operation.
@@ -116,7 +118,8 @@ use Grant::{Administrator, Allow, Deny, OwnPolicyOnly, WithBoundary};
 use Level::{Read, Write};
 use Service::{Cloudfront, Iam, S3, S3Control, SecretsManager, Ssm, Sts};
 use Target::{
-    Any, Bucket, Group, MfaDevice, OidcProvider, Parameter, Policy, Role, Secret, User,
+    Any, Bucket, ClientBucket, Group, MfaDevice, OidcProvider, Parameter, Policy, Role, Secret,
+    User,
 };
 
 /// Every operation provision calls, sorted by service and operation.
@@ -200,6 +203,9 @@ pub const OPERATIONS: &[Operation] = &[
     op(S3, "CreateBucket", "create_bucket", "s3:CreateBucket", Write, Bucket, Allow),
     // verify reads what each client bucket lets in by itself. AWS names
     // the action of GetPublicAccessBlock after the bucket.
+    // The bucket-policy layer's writes, granted on the buckets of the
+    // clients it is set for.
+    op(S3, "DeleteBucketPolicy", "delete_bucket_policy", "s3:DeleteBucketPolicy", Write, ClientBucket, Allow),
     op(S3, "GetBucketAcl", "get_bucket_acl", "s3:GetBucketAcl", Read, Any, Allow),
     // Managed buckets' settings, read by plan. AWS names the encryption
     // actions after the configuration.
@@ -214,6 +220,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(S3, "ListBuckets", "list_buckets", "s3:ListAllMyBuckets", Read, Any, Allow),
     op(S3, "PutBucketEncryption", "put_bucket_encryption", "s3:PutEncryptionConfiguration", Write, Bucket, Allow),
     op(S3, "PutBucketOwnershipControls", "put_bucket_ownership_controls", "s3:PutBucketOwnershipControls", Write, Bucket, Allow),
+    op(S3, "PutBucketPolicy", "put_bucket_policy", "s3:PutBucketPolicy", Write, ClientBucket, Allow),
     op(S3, "PutBucketTagging", "put_bucket_tagging", "s3:PutBucketTagging", Write, Bucket, Allow),
     op(S3, "PutBucketVersioning", "put_bucket_versioning", "s3:PutBucketVersioning", Write, Bucket, Allow),
     op(S3, "PutPublicAccessBlock", "put_public_access_block", "s3:PutBucketPublicAccessBlock", Write, Bucket, Allow),

@@ -1,5 +1,8 @@
 //! The part of a statement's `Condition` that verify can decide without a
-//! request: `s3:ResourceAccount`, the account that owns the bucket.
+//! request: `s3:ResourceAccount`, the account that owns the bucket, and,
+//! when a bucket policy is evaluated for one principal, that principal's
+//! `aws:PrincipalArn` and `aws:PrincipalAccount` (which the bucket-policy
+//! layer's deny is written with).
 //!
 //! Every resource `verify` asks about belongs to the account it reads, so
 //! this key has a known value there, while every other key (source IP,
@@ -34,7 +37,16 @@ pub enum Applies {
 pub struct Known<'a> {
     pub resource_account: &'a str,
     pub s3: bool,
+    /// The principal making the request, when evaluating for one: its ARN
+    /// as `aws:PrincipalArn` has it, and its account. `None` leaves both
+    /// keys to the request.
+    pub principal: Option<(&'a str, &'a str)>,
 }
+
+/// `aws:PrincipalArn`: the caller's ARN (a role's, for a role session).
+pub const PRINCIPAL_ARN_KEY: &str = "aws:PrincipalArn";
+/// `aws:PrincipalAccount`: the caller's account.
+pub const PRINCIPAL_ACCOUNT_KEY: &str = "aws:PrincipalAccount";
 
 /// How `condition` (a statement's `Condition` value, if any) decides for
 /// a request of which `known` is known.
@@ -67,32 +79,62 @@ pub fn applies(condition: Option<&Value>, known: Known<'_>) -> Applies {
 /// depends on the request.
 fn decide(operator: &str, key: &str, values: &Value, known: Known<'_>) -> Option<bool> {
     // Condition keys compare case-insensitively; operators do not.
-    if !key.eq_ignore_ascii_case(RESOURCE_ACCOUNT_KEY) {
+    let (actual, arn_key) = if key.eq_ignore_ascii_case(RESOURCE_ACCOUNT_KEY) {
+        if !known.s3 {
+            // The key is absent from a request to another service: a
+            // negated operator and `...IfExists` hold, the others fail.
+            let (_, negated, if_exists) = matcher(operator, false)?;
+            return Some(negated || if_exists);
+        }
+        (known.resource_account, false)
+    } else if key.eq_ignore_ascii_case(PRINCIPAL_ARN_KEY) {
+        (known.principal?.0, true)
+    } else if key.eq_ignore_ascii_case(PRINCIPAL_ACCOUNT_KEY) {
+        (known.principal?.1, false)
+    } else {
         return None;
-    }
+    };
+    let (matches, negated, _) = matcher(operator, arn_key)?;
+    let values = strings(Some(values));
+    let any = values.iter().any(|v| matches(v, actual));
+    Some(any != negated)
+}
+
+/// Compares a written value with the actual one.
+type Matches = fn(&str, &str) -> bool;
+
+/// What an operator compares with, whether it is negated, and whether it
+/// is an `...IfExists` form; `None` for an operator not decided here
+/// (`ForAnyValue:`, `Null`, numeric, dates...). ARN operators apply only to
+/// an ARN key (`arn_key`), string operators to any key.
+fn matcher(operator: &str, arn_key: bool) -> Option<(Matches, bool, bool)> {
     let (base, if_exists) = match operator.strip_suffix("IfExists") {
         Some(base) => (base, true),
         None => (operator, false),
     };
-    let (matcher, negated): (fn(&str, &str) -> bool, bool) = match base {
+    let (matches, negated): (Matches, bool) = match base {
         "StringEquals" => (|v, a| v == a, false),
         "StringNotEquals" => (|v, a| v == a, true),
         "StringEqualsIgnoreCase" => (|v, a| v.eq_ignore_ascii_case(a), false),
         "StringNotEqualsIgnoreCase" => (|v, a| v.eq_ignore_ascii_case(a), true),
         "StringLike" => (|v, a| wildcard_match(v, a, false), false),
         "StringNotLike" => (|v, a| wildcard_match(v, a, false), true),
-        // `ForAnyValue:`, `Null`, ARN or numeric operators on this key:
-        // not decided here.
+        "ArnEquals" if arn_key => (|v, a| v == a, false),
+        "ArnNotEquals" if arn_key => (|v, a| v == a, true),
+        "ArnLike" if arn_key => (arn_like, false),
+        "ArnNotLike" if arn_key => (arn_like, true),
         _ => return None,
     };
-    if !known.s3 {
-        // The key is absent from a request to another service: a negated
-        // operator and `...IfExists` hold, the others fail.
-        return Some(negated || if_exists);
-    }
-    let values = strings(Some(values));
-    let any = values.iter().any(|v| matcher(v, known.resource_account));
-    Some(any != negated)
+    Some((matches, negated, if_exists))
+}
+
+/// IAM's `ArnLike`: the six colon-separated parts of the ARN are matched
+/// one by one, each with `*` and `?` as wildcards
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN>).
+fn arn_like(pattern: &str, actual: &str) -> bool {
+    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let a: Vec<&str> = actual.splitn(6, ':').collect();
+    p.len() == 6 && a.len() == 6 && p.iter().zip(&a).all(|(p, a)| wildcard_match(p, a, false))
 }
 
 #[cfg(test)]
@@ -104,11 +146,113 @@ mod tests {
     const S3: Known<'static> = Known {
         resource_account: ACCOUNT,
         s3: true,
+        principal: None,
     };
     const OTHER_SERVICE: Known<'static> = Known {
         resource_account: ACCOUNT,
         s3: false,
+        principal: None,
     };
+    const ALICE: &str = "arn:aws:iam::123456789012:user/provision/alice";
+    const AS_ALICE: Known<'static> = Known {
+        resource_account: ACCOUNT,
+        s3: true,
+        principal: Some((ALICE, ACCOUNT)),
+    };
+
+    #[test]
+    fn the_principal_keys_are_decided_when_the_principal_is_known() {
+        let cases = [
+            (
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+                Applies::Always,
+            ),
+            (
+                json!({"StringEquals": {"aws:principalaccount": "999999999999"}}),
+                Applies::Never,
+            ),
+            (
+                json!({"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+                Applies::Never,
+            ),
+            (
+                json!({"ArnEquals": {"aws:PrincipalArn": ALICE}}),
+                Applies::Always,
+            ),
+            (
+                json!({"ArnNotEquals": {"aws:PrincipalArn": [ALICE, "arn:aws:iam::123456789012:user/provision/bob"]}}),
+                Applies::Never,
+            ),
+            (
+                json!({"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:user/provision/bob"]}}),
+                Applies::Always,
+            ),
+            // Exact: a name that only starts alike is another principal.
+            (
+                json!({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/alic"}}),
+                Applies::Never,
+            ),
+            (
+                json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/*"}}),
+                Applies::Always,
+            ),
+            (
+                json!({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/*"}}),
+                Applies::Never,
+            ),
+            (
+                json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/provision/alice"}}),
+                Applies::Always,
+            ),
+            // ArnLike compares part by part: a `*` does not cross a colon.
+            (
+                json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/provision/alic?"}}),
+                Applies::Always,
+            ),
+            (
+                json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam:*:role/x"}}),
+                Applies::Never,
+            ),
+            (
+                json!({"StringLike": {"aws:PrincipalArn": "*alice"}}),
+                Applies::Always,
+            ),
+            // The layer's deny: this account, not listed -> applies.
+            (
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:user/provision/bob"]}}),
+                Applies::Always,
+            ),
+            (
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "ArnNotEquals": {"aws:PrincipalArn": [ALICE]}}),
+                Applies::Never,
+            ),
+            // Another key still depends on the request.
+            (
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "Bool": {"aws:SecureTransport": "false"}}),
+                Applies::Maybe,
+            ),
+            // ARN operators on a string key are not decided.
+            (
+                json!({"ArnEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+                Applies::Maybe,
+            ),
+        ];
+        for (condition, expected) in cases {
+            assert_eq!(on(condition.clone(), AS_ALICE), expected, "{condition}");
+        }
+        // Without a known principal, the keys belong to the request.
+        assert_eq!(
+            on(
+                json!({"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+                S3
+            ),
+            Applies::Maybe
+        );
+        assert_eq!(
+            on(json!({"ArnNotEquals": {"aws:PrincipalArn": ALICE}}), S3),
+            Applies::Maybe
+        );
+    }
 
     fn on(condition: Value, known: Known<'_>) -> Applies {
         applies(Some(&condition), known)

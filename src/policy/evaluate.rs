@@ -72,17 +72,21 @@ struct Verdict {
     conditional: bool,
 }
 
+/// `principal` is the (ARN, account) of the principal evaluated for, when
+/// the policies are a resource policy evaluated for one.
 fn verdict<'a>(
     policies: impl IntoIterator<Item = &'a Value>,
     action: &str,
     resource: &str,
     resource_account: Option<&str>,
+    principal: Option<(&str, &str)>,
 ) -> Verdict {
     let known = resource_account.map(|account| Known {
         resource_account: account,
         s3: action
             .get(..3)
             .is_some_and(|service| service.eq_ignore_ascii_case("s3:")),
+        principal,
     });
     let mut v = Verdict::default();
     for doc in policies {
@@ -220,8 +224,8 @@ pub fn evaluate(
     resource_account: &str,
 ) -> Evaluation {
     let account = Some(resource_account);
-    let id = verdict(identity.iter().copied(), action, resource, account);
-    let bound = boundary.map(|b| verdict([b], action, resource, account));
+    let id = verdict(identity.iter().copied(), action, resource, account, None);
+    let bound = boundary.map(|b| verdict([b], action, resource, account, None));
     let conditional = id.conditional || bound.is_some_and(|b| b.conditional);
     let decision = if id.deny || bound.is_some_and(|b| b.deny) {
         Decision::ExplicitDeny
@@ -272,7 +276,16 @@ pub fn evaluate_with_bucket_policy(
         .map(|st| Value::Object(st.clone()))
         .collect();
     let doc = serde_json::json!({ "Statement": speaking });
-    let res = verdict([&doc], action, resource, Some(account));
+    // The principal is known here, so conditions on who it is
+    // (`aws:PrincipalArn`, `aws:PrincipalAccount`: the bucket-policy
+    // layer's deny) are decided, not counted as the request's.
+    let res = verdict(
+        [&doc],
+        action,
+        resource,
+        Some(account),
+        Some((principal_arn, account)),
+    );
     let conditional = alone.conditional || res.conditional;
     let decision = if alone.decision == Decision::ExplicitDeny || res.deny {
         Decision::ExplicitDeny
@@ -293,7 +306,7 @@ pub fn evaluate_with_bucket_policy(
 /// The resource's account is not known here, so every condition counts as
 /// it does in [`evaluate`] for keys that depend on the request.
 pub fn is_allowed(policies: &[&Value], action: &str, resource: &str) -> bool {
-    let v = verdict(policies.iter().copied(), action, resource, None);
+    let v = verdict(policies.iter().copied(), action, resource, None, None);
     v.allow && !v.deny
 }
 
@@ -766,5 +779,63 @@ mod tests {
             ACCOUNT,
         );
         assert_eq!((both.decision, both.conditional), (Allowed, true));
+    }
+
+    /// The bucket-policy layer's deny is decided for the principal: a user
+    /// of the account outside the client is denied even when a hand-made
+    /// identity policy allows it, the client's own users are not, and the
+    /// TLS statement (which depends on the request) denies no one here.
+    #[test]
+    fn the_bucket_policy_layer_denies_the_account_outside_the_client() {
+        const MEMBER: &str = "arn:aws:iam::123456789012:user/provision/acme-app";
+        const OUTSIDER: &str = "arn:aws:iam::123456789012:user/provision/globex-app";
+        let statements = crate::policy::bucket_policy::owned_statements(
+            "acme-assets",
+            ACCOUNT,
+            &[MEMBER.to_owned()],
+        );
+        let policy = json!({"Version": "2012-10-17", "Statement": statements});
+        let hand = allow(
+            json!("s3:*"),
+            json!(["arn:aws:s3:::acme-assets", "arn:aws:s3:::acme-assets/*"]),
+        );
+        let eval = |user: &str, action: &str, resource: &str| {
+            evaluate_with_bucket_policy(
+                &[&hand],
+                None,
+                Some(&policy),
+                user,
+                action,
+                resource,
+                ACCOUNT,
+            )
+        };
+        for (action, resource) in [("s3:GetObject", OBJECT), ("s3:ListBucket", BUCKET)] {
+            let outsider = eval(OUTSIDER, action, resource);
+            assert_eq!(outsider.decision, ExplicitDeny, "{action}");
+            let member = eval(MEMBER, action, resource);
+            assert_eq!(member.decision, Allowed, "{action}");
+            // The TLS statement depends on the request.
+            assert!(member.conditional);
+        }
+        // Without the layer the hand policy lets the outsider in.
+        assert_eq!(
+            evaluate_with_bucket_policy(
+                &[&hand],
+                None,
+                None,
+                OUTSIDER,
+                "s3:GetObject",
+                OBJECT,
+                ACCOUNT
+            )
+            .decision,
+            Allowed
+        );
+        // Another bucket is not the layer's.
+        assert_eq!(
+            eval(OUTSIDER, "s3:GetObject", "arn:aws:s3:::globex-data/x").decision,
+            ImplicitDeny
+        );
     }
 }

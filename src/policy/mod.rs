@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod arn;
 pub mod boundary;
+pub mod bucket_policy;
 pub mod condition;
 pub mod document;
 pub mod evaluate;

@@ -160,6 +160,15 @@ pub fn operator_policy(desired: &Desired) -> Value {
     statements.extend(role_statements(desired, &account, &writes));
     statements.extend(bucket_statement(desired, &writes));
     statements.extend(delivery_statements(desired, &account, &writes));
+    let layer_buckets = bucket_policy_buckets(desired);
+    if !layer_buckets.is_empty() {
+        statements.push(json!({
+            "Sid": "ManageClientBucketPolicies",
+            "Effect": "Allow",
+            "Action": writes(Target::ClientBucket, Grant::Allow),
+            "Resource": layer_buckets,
+        }));
+    }
     statements.push(json!({
         "Sid": "NeverRemoveBoundaries",
         "Effect": "Deny",
@@ -304,6 +313,21 @@ fn bucket_statement(
         "Action": writes(Target::Bucket, Grant::Allow),
         "Resource": arns,
     }))
+}
+
+/// The ARNs of the exact buckets of every client (in scope or read as
+/// context) the bucket-policy layer is set for, on or off: the only
+/// buckets whose policy provision writes.
+fn bucket_policy_buckets(desired: &Desired) -> Vec<String> {
+    desired
+        .clients
+        .values()
+        .chain(desired.context_clients.values())
+        .filter(|c| desired.bucket_policy_layer(&c.name).is_some())
+        .flat_map(|c| c.buckets.iter().map(|b| crate::policy::arn::bucket_arn(b)))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// The statements for delivering new keys to the store of
@@ -661,10 +685,14 @@ mod tests {
                     "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
                 }
                 Target::Bucket => "arn:aws:s3:::acme-data",
+                Target::ClientBucket => "arn:aws:s3:::acme-data",
             };
             // Conditional grants are not "surely allowed": see below. Only
-            // the configured store (SSM here) is granted.
-            let expected = o.grant == Grant::Allow && o.target != Target::Secret;
+            // the configured store (SSM here) is granted, and bucket
+            // policies only with the layer set (see its own test).
+            let expected = o.grant == Grant::Allow
+                && o.target != Target::Secret
+                && o.target != Target::ClientBucket;
             assert_eq!(boundary_allows(&doc, o.action, target), expected, "{o:?}");
         }
         for (action, outside) in [
@@ -693,6 +721,61 @@ mod tests {
                 "{action} on {outside}"
             );
         }
+    }
+
+    /// With the bucket-policy layer set, the operator may write the policy of
+    /// exactly the buckets of the clients it is set for, nothing else; and
+    /// without it, of none.
+    #[test]
+    fn bucket_policy_writes_are_granted_on_the_layer_clients_buckets_only() {
+        let client = |name: &str, buckets: &[&str]| crate::model::Client {
+            name: name.into(),
+            buckets: buckets.iter().map(|b| (*b).to_owned()).collect(),
+            bucket_prefixes: vec!["pre-".into()],
+            access: crate::model::Access::ReadWrite,
+            developers: vec![],
+            membership_expires: Default::default(),
+            bucket_access: Default::default(),
+            apps: vec![],
+            app_user: None,
+            distributions: vec![],
+            roles: vec![],
+            source: "c.toml".into(),
+        };
+        let mut d = desired(Some(BOUNDARY), None);
+        d.clients
+            .insert("acme".into(), client("acme", &["acme-data", "acme-logs"]));
+        d.clients.insert("zed".into(), client("zed", &["zed-data"]));
+        let writes = ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"];
+        let none = operator_policy(&d);
+        for action in writes {
+            assert!(!boundary_allows(&none, action, "arn:aws:s3:::acme-data"));
+        }
+        d.bucket_policy_clients.insert("acme".into(), true);
+        let doc = operator_policy(&d);
+        for action in writes {
+            assert!(boundary_allows(&doc, action, "arn:aws:s3:::acme-data"));
+            assert!(boundary_allows(&doc, action, "arn:aws:s3:::acme-logs"));
+            for outside in [
+                "arn:aws:s3:::zed-data",
+                "arn:aws:s3:::acme-data2",
+                "arn:aws:s3:::pre-x",
+                "arn:aws:s3:::acme-data/key",
+            ] {
+                assert!(
+                    !boundary_allows(&doc, action, outside),
+                    "{action} {outside}"
+                );
+            }
+        }
+        // Set off for a client, its statements must still be taken out.
+        d.bucket_policy_clients.insert("zed".into(), false);
+        let doc = operator_policy(&d);
+        assert!(boundary_allows(
+            &doc,
+            "s3:DeleteBucketPolicy",
+            "arn:aws:s3:::zed-data"
+        ));
     }
 
     /// `user/provision/*` matches `user/provision/team-b/alice` too: the

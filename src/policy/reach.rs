@@ -369,6 +369,7 @@ fn condition_applies(
     let known = |s3| Known {
         resource_account,
         s3,
+        principal: None,
     };
     let any_s3 = Glob::action("s3:*");
     let (only_s3, no_s3) = match actions {

@@ -225,6 +225,32 @@ pub(super) fn details(change: &Change) -> Vec<String> {
             }
         }
         Change::CreateGroup { path, .. } => lines.push(format!("path: {path}")),
+        Change::PutBucketPolicy { before, after, .. } => {
+            lines.push(
+                "provision's statements (`Sid` starting with `Provision`); every other statement is kept as written"
+                    .into(),
+            );
+            let after = policy_value(after);
+            match before {
+                None => lines.extend(document::to_pretty(&after).lines().map(str::to_owned)),
+                Some(before) => lines.extend(
+                    document::diff(&policy_value(before), &after)
+                        .lines()
+                        .map(str::to_owned),
+                ),
+            }
+        }
+        Change::DeleteBucketPolicy { before, .. } => {
+            lines.push(
+                "the bucket-policy layer is off and the policy holds only provision's statements: deletes the policy"
+                    .into(),
+            );
+            lines.extend(
+                document::to_pretty(&policy_value(before))
+                    .lines()
+                    .map(|l| format!("- {l}")),
+            );
+        }
         Change::PutGroupPolicy { before, after, .. } => match before {
             None => lines.extend(document::to_pretty(after).lines().map(str::to_owned)),
             Some(before) => {
@@ -493,6 +519,11 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
             None,
         ),
         Change::CreateGroup { path, .. } => (None, Some(json!({"path": path}))),
+        Change::PutBucketPolicy { before, after, .. } => (
+            before.as_deref().map(policy_value),
+            Some(policy_value(after)),
+        ),
+        Change::DeleteBucketPolicy { before, .. } => (Some(policy_value(before)), None),
         Change::PutGroupPolicy { before, after, .. } => (before.clone(), Some(after.clone())),
         Change::DeleteGroupPolicy { before, .. } | Change::DeleteUserPolicy { before, .. } => {
             (Some(before.clone()), None)
@@ -569,6 +600,13 @@ fn states(change: &Change) -> (Option<Value>, Option<Value>) {
             serde_json::to_value(after).ok(),
         ),
     }
+}
+
+/// A bucket policy's text as a document to show, or as the string itself
+/// when it is not JSON (the planner refuses to merge into such a policy,
+/// so only a policy read back from a saved plan could be one).
+fn policy_value(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
 /// Write `plan` as the JSON object SPEC describes.

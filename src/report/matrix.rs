@@ -257,6 +257,10 @@ pub struct Matrix {
     /// cannot be read may grant anything, so isolation cannot be proven
     /// while any is left.
     pub unreadable: BTreeSet<String>,
+    /// (principal, resource) indices whose leak the resource's bucket
+    /// policy holds: it denies the principal everything there (the
+    /// bucket-policy layer), see [`Matrix::hold_by_bucket_policies`].
+    held: BTreeSet<(usize, usize)>,
 }
 
 impl Matrix {
@@ -311,9 +315,51 @@ impl Matrix {
             self.rows[*row]
                 .named
                 .iter()
+                .filter(move |(r, _)| self.held.is_empty() || !self.held.contains(&(p, *r)))
                 .map(move |(r, _)| self.cell(p, *r))
                 .filter(Cell::is_leak)
         })
+    }
+
+    /// Takes out of [`Matrix::leaks`] each leak on an exact bucket whose
+    /// policy (`policies`, by bucket, as read) denies the principal every S3
+    /// action there ([`crate::policy::bucket_policy::denies_everything`]:
+    /// the bucket-policy layer), with a note naming it: IAM lets the
+    /// principal in, the bucket does not. `arn_of` gives a principal's ARN.
+    pub fn hold_by_bucket_policies(
+        &mut self,
+        policies: &BTreeMap<String, Value>,
+        arn_of: impl Fn(&str) -> Option<String>,
+        account: &str,
+    ) {
+        let mut held = Vec::new();
+        for (p, row) in self.row_of.iter().enumerate() {
+            for (r, _) in &self.rows[*row].named {
+                let cell = self.cell(p, *r);
+                if !cell.is_leak() || cell.kind != ResourceKind::Bucket || cell.of.from_prefix {
+                    continue;
+                }
+                let (Some(policy), Some(arn)) =
+                    (policies.get(cell.resource), arn_of(cell.principal))
+                else {
+                    continue;
+                };
+                if crate::policy::bucket_policy::denies_everything(
+                    policy,
+                    cell.resource,
+                    &arn,
+                    account,
+                ) {
+                    held.push((p, *r, cell.principal.to_owned(), cell.resource.to_owned()));
+                }
+            }
+        }
+        for (p, r, principal, bucket) in held {
+            self.held.insert((p, r));
+            self.notes.push(format!(
+                "`{principal}` is let into bucket `{bucket}` by IAM policies, but the bucket's policy denies it every S3 action (the bucket-policy layer): held"
+            ));
+        }
     }
 
     /// True when isolation is proven: no principal reaches another
@@ -458,6 +504,7 @@ pub fn matrix(
         unnamed,
         notes,
         unreadable,
+        held: BTreeSet::new(),
     }
 }
 

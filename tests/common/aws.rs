@@ -117,6 +117,52 @@ pub fn s3_client_in_account(endpoint_url: &str, account: &str) -> aws_sdk_s3::Cl
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// An S3 client like [`s3_client`] whose requests count as made over TLS:
+/// each carries `X-Forwarded-Proto: https`, which the test server (plain
+/// HTTP) reads as a TLS-terminating front's word that it was (see
+/// `tests/moto_ext/patches/s3_policies.py`). Without it, a bucket policy
+/// denying requests without TLS denies every request to the test server.
+pub fn s3_client_over_tls(
+    endpoint_url: &str,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> aws_sdk_s3::Client {
+    assert_loopback(endpoint_url);
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(TEST_REGION))
+        .endpoint_url(endpoint_url)
+        .force_path_style(true)
+        .credentials_provider(credentials(access_key_id, secret_access_key))
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .interceptor(OverTls)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Adds `X-Forwarded-Proto: https` (see [`s3_client_over_tls`]).
+#[derive(Debug)]
+struct OverTls;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for OverTls {
+    fn name(&self) -> &'static str {
+        "OverTls"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-forwarded-proto", "https");
+        Ok(())
+    }
+}
+
 /// An IAM client acting as another account of the emulator (see
 /// [`s3_client_in_account`]).
 pub fn iam_client_in_account(endpoint_url: &str, account: &str) -> aws_sdk_iam::Client {

@@ -21,7 +21,7 @@ mod proxy;
 pub use aws::{
     TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, block_on, iam_client, iam_client_as,
     iam_client_in_account, provision, provision_process, s3_client, s3_client_in_account,
-    s3control_client,
+    s3_client_over_tls, s3control_client,
 };
 pub use env::{TestEnv, read_key, stderr, stdout};
 pub use moto::{MotoServer, free_loopback_port, http_request, moto_venv};

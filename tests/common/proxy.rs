@@ -115,8 +115,8 @@ pub struct Call {
     /// The fault injected, if any.
     pub fault: Option<Fault>,
     /// The query-protocol parameters (`UserName=acme-app&...`, still
-    /// percent-encoded), or the JSON protocol's body; empty for REST
-    /// requests.
+    /// percent-encoded), the JSON protocol's body, or a REST request's
+    /// query string (S3's `policy` in `PUT /bucket?policy`).
     pub params: String,
     /// When the proxy received it: lets a test order the calls of two
     /// processes, each behind its own proxy.
@@ -325,7 +325,9 @@ impl CountingProxy {
     /// one chosen call fails, as it would for an operator whose policy
     /// denies it. An empty `param` refuses every call of `action`, which is
     /// how a REST call (S3's `GET /`, which has no query parameters) is
-    /// refused.
+    /// refused. For a REST call `param` is a query-string key: `("PUT
+    /// /acme-data", "policy", "")` refuses S3's `PutBucketPolicy` on bucket
+    /// `acme-data` and nothing else.
     pub fn refuse(&self, action: &str, param: &str, value: &str) {
         lock(&self.shared.refusals).push((action.into(), param.into(), value.into()));
     }
@@ -445,7 +447,7 @@ async fn handle(
     let params = if query_protocol || json_protocol {
         String::from_utf8_lossy(&body).into_owned()
     } else {
-        String::new()
+        parts.uri.query().unwrap_or("").to_owned()
     };
     let _in_flight = InFlight::enter(&shared);
     let subresource = if query_protocol || json_protocol {
@@ -628,11 +630,12 @@ fn json_error(code: &str, message: &str) -> Response<Full<Bytes>> {
     response
 }
 
-/// The value of `name` in an `a=1&b=2` string. Action names are plain
-/// ASCII words, so no percent-decoding is needed.
+/// The value of `name` in an `a=1&b=2` string; a key without `=` (S3's
+/// `?policy`) has the empty value. Action names are plain ASCII words, so
+/// no percent-decoding is needed.
 fn form_param(form: &[u8], name: &str) -> Option<String> {
     String::from_utf8_lossy(form).split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (key == name).then(|| value.to_owned())
     })
 }

@@ -80,6 +80,8 @@ deliver_kms_key = "alias/provision-keys"
 manage_buckets = true
 bucket_encryption_kms_key = "alias/buckets"
 bucket_versioning = true
+bucket_policy = true
+bucket_policy_exempt = ["arn:aws:iam::123456789012:role/Admin"]
 
 [[developers]]
 name = "alice"
@@ -94,6 +96,7 @@ access = "full"
 developers = ["alice"]
 app_user = ""
 manage_buckets = false
+bucket_policy = false
 [clients.cloudfront]
 distributions = ["E2QWRUHAPOMQZL"]
 
@@ -143,6 +146,8 @@ fn every_key_of_the_schema_loads() {
         [
             "account_id",
             "bucket_encryption_kms_key",
+            "bucket_policy",
+            "bucket_policy_exempt",
             "bucket_versioning",
             "deliver",
             "deliver_kms_key",
@@ -163,6 +168,7 @@ fn every_key_of_the_schema_loads() {
             "app_user",
             "apps",
             "bucket_access",
+            "bucket_policy",
             "bucket_prefixes",
             "buckets",
             "cloudfront",

@@ -27,6 +27,7 @@ use crate::model::{
 use crate::policy::isolation::Scope;
 
 mod apps;
+mod bucket_policy;
 mod clients;
 mod collisions;
 mod developers;
@@ -100,7 +101,8 @@ pub(super) fn validate(
         declared_in_scope: BTreeSet::new(),
         references: Vec::new(),
     };
-    let settings = v.settings();
+    let mut settings = v.settings();
+    settings.bucket_policy_exempt = v.bucket_policy_exempt(settings.account_id.as_deref());
     v.developers();
     let clients = v.clients();
     v.developer_references(&clients);
@@ -179,6 +181,7 @@ pub(super) fn validate(
         context_clients,
         context_developer_declarations,
         bucket_management,
+        bucket_policy_clients: v.bucket_policy_clients(),
     }
 }
 

@@ -63,6 +63,11 @@ impl<'a> Validator<'a> {
                     Err(e) => self.rule(Loc::of(file, value), &e),
                 }
             }
+            if let Some(value) = &raw.bucket_policy
+                && self.first_setting(&mut first, "bucket_policy", Loc::of(file, value))
+            {
+                settings.bucket_policy = Some(*value.get_ref());
+            }
             if let Some(value) = &raw.deliver_kms_key
                 && self.first_setting(&mut first, "deliver_kms_key", Loc::of(file, value))
             {

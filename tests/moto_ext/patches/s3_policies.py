@@ -19,9 +19,12 @@ evaluation logic"; S3 User Guide, "How Amazon S3 authorizes a request"):
   grants nothing by itself;
 - from another account, both are needed: an identity `Allow` and a bucket
   policy `Allow` naming the caller or its account;
-- conditions are evaluated against a request context of `aws:PrincipalArn`,
-  `aws:PrincipalAccount`, `aws:SecureTransport` (false: the test server
-  speaks plain HTTP) and, for a bucket that exists, `s3:ResourceAccount`
+- conditions are evaluated against a request context of `aws:PrincipalArn`
+  (for a role session, the role's ARN, as AWS documents, not the
+  session's), `aws:PrincipalAccount`, `aws:SecureTransport` (false: the
+  test server speaks plain HTTP; a request carrying `X-Forwarded-Proto:
+  https` counts as one that came over TLS, as behind a TLS-terminating
+  front, so that tests can tell the layer's two denials apart) and, for a bucket that exists, `s3:ResourceAccount`
   (its owner), with the operators `String(Not)Equals(IgnoreCase)`,
   `String(Not)Like`, `Arn(Not)Equals`, `Arn(Not)Like`, `Bool`, `Null` and
   their `...IfExists` forms. A key absent from the context makes the
@@ -203,11 +206,21 @@ def _bucket_of(resource):
 
 
 def _caller_arn(key):
-    """The caller's ARN as AWS writes it: moto's leaves out a user's path."""
+    """The caller's ARN as `aws:PrincipalArn` has it: moto's leaves out a
+    user's path, and for a role session AWS gives the role's ARN (with its
+    path), not the session's."""
     user = getattr(key, "_owner_user_name", None)
-    if user is None:
-        return key.arn
-    return key.backend.get_user(user).arn
+    if user is not None:
+        return key.backend.get_user(user).arn
+    role = getattr(key, "_owner_role_name", None)
+    if role is not None:
+        return key.backend.get_role(role).arn
+    return key.arn
+
+
+def _secure_transport(headers):
+    forwarded = headers.get("X-Forwarded-Proto") or headers.get("x-forwarded-proto")
+    return "true" if (forwarded or "").lower() == "https" else "false"
 
 
 def check_action_permitted(self, resource):
@@ -217,7 +230,7 @@ def check_action_permitted(self, resource):
     context = {
         "aws:PrincipalArn": arn,
         "aws:PrincipalAccount": account,
-        "aws:SecureTransport": "false",
+        "aws:SecureTransport": _secure_transport(self._headers),
     }
     if bucket is not None:
         context["s3:ResourceAccount"] = bucket.account_id
