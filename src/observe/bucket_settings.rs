@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 
 use super::ObserveError;
 use crate::aws::{self, Aws};
-use crate::model::{BucketEncryption, BucketSettings, BucketState, PublicAccessBlock};
+use crate::model::{BucketEncryption, BucketSettings, BucketState};
 
 /// How many buckets are read at once; each read is four or five calls.
 const BUCKETS_AT_ONCE: usize = 8;
@@ -94,12 +94,7 @@ async fn one_bucket(
             "read the Block Public Access settings of a bucket (s3:GetBucketPublicAccessBlock)",
             |o| {
                 o.public_access_block_configuration()
-                    .map(|c| PublicAccessBlock {
-                        block_public_acls: c.block_public_acls().unwrap_or(false),
-                        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                        block_public_policy: c.block_public_policy().unwrap_or(false),
-                        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-                    })
+                    .map(super::buckets::public_access_block)
             },
         )
     };
@@ -114,11 +109,7 @@ async fn one_bucket(
             out,
             "OwnershipControlsNotFoundError",
             "read the Object Ownership of a bucket (s3:GetBucketOwnershipControls)",
-            |o| {
-                o.ownership_controls()
-                    .and_then(|c| c.rules().first())
-                    .map(|r| r.object_ownership().as_str().to_owned())
-            },
+            super::buckets::object_ownership,
         )
     };
     let encryption = async {

@@ -159,12 +159,7 @@ async fn one_bucket(
             .await;
         absent_as_none(out, "NoSuchPublicAccessBlockConfiguration", |o| {
             o.public_access_block_configuration()
-                .map(|c| PublicAccessBlock {
-                    block_public_acls: c.block_public_acls().unwrap_or(false),
-                    ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                    block_public_policy: c.block_public_policy().unwrap_or(false),
-                    restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-                })
+                .map(public_access_block)
         })
         .into()
     };
@@ -178,9 +173,7 @@ async fn one_bucket(
             .send()
             .await;
         let ownership = absent_as_none(out, "OwnershipControlsNotFoundError", |o| {
-            o.ownership_controls()
-                .and_then(|c| c.rules().first())
-                .map(|r| r.object_ownership().as_str().to_owned())
+            object_ownership(o)
         });
         let acl = match &ownership {
             Ok(Some(o)) if o == OWNER_ENFORCED => Part::NotRead(ACL_NOT_READ),
@@ -249,4 +242,27 @@ fn acl_grant(g: &aws_sdk_s3::types::Grant, owner: &str) -> Option<AclGrant> {
             .unwrap_or_default(),
         owner: !owner.is_empty() && grantee.id() == Some(owner),
     })
+}
+
+/// A bucket's Block Public Access settings as S3 answers them; a setting
+/// left out is off.
+pub(super) fn public_access_block(
+    c: &aws_sdk_s3::types::PublicAccessBlockConfiguration,
+) -> PublicAccessBlock {
+    PublicAccessBlock {
+        block_public_acls: c.block_public_acls().unwrap_or(false),
+        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+        block_public_policy: c.block_public_policy().unwrap_or(false),
+        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+    }
+}
+
+/// A bucket's Object Ownership (`BucketOwnerEnforced`, ...), from its
+/// first rule; `None` when it has none.
+pub(super) fn object_ownership(
+    o: &aws_sdk_s3::operation::get_bucket_ownership_controls::GetBucketOwnershipControlsOutput,
+) -> Option<String> {
+    o.ownership_controls()
+        .and_then(|c| c.rules().first())
+        .map(|r| r.object_ownership().as_str().to_owned())
 }
