@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::keys::{self, KeySink};
 use super::revoke;
-use super::{ApplyError, Backend, gone_ok, is_no_such_entity, settle};
+use super::{ApplyError, Backend, gone_ok, is_no_such_entity, sdk_tags, settle, tag_changes};
 use crate::aws::Aws;
 use crate::model::DISABLED_TAG_KEY;
 use crate::plan::Change;
@@ -172,14 +172,7 @@ async fn create_user(
     tags: &BTreeMap<String, String>,
     boundary: Option<&str>,
 ) -> Result<(), ApplyError> {
-    let tags = tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApplyError {
-            operation: "CreateUser".into(),
-            message: e.to_string(),
-        })?;
+    let tags = sdk_tags("CreateUser", tags)?;
     check!(
         "CreateUser",
         iam.create_user()
@@ -201,11 +194,8 @@ async fn update_user_tags(
     before: &BTreeMap<String, String>,
     after: &BTreeMap<String, String>,
 ) -> Result<(), ApplyError> {
-    let set: Vec<Tag> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
-        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-        .collect();
+    let (set, unset) = tag_changes(before, after);
+    let set = sdk_tags("TagUser", &set)?;
     if !set.is_empty() {
         check!(
             "TagUser",
@@ -217,11 +207,6 @@ async fn update_user_tags(
             .await
         );
     }
-    let unset: Vec<String> = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
-        .cloned()
-        .collect();
     if !unset.is_empty() {
         check!(
             "UntagUser",

@@ -166,6 +166,40 @@ where
     }
 }
 
+/// Tags in the SDK's form, for `operation`'s error when one is invalid.
+fn sdk_tags(
+    operation: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<aws_sdk_iam::types::Tag>, ApplyError> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApplyError {
+            operation: operation.into(),
+            message: e.to_string(),
+        })
+}
+
+/// What changing an entity's managed tags from `before` to `after` takes:
+/// the tags to set (new or with another value) and the keys to remove.
+/// Tags provision does not manage are in neither map, so never touched.
+fn tag_changes(
+    before: &std::collections::BTreeMap<String, String>,
+    after: &std::collections::BTreeMap<String, String>,
+) -> (std::collections::BTreeMap<String, String>, Vec<String>) {
+    let set = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let unset = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .cloned()
+        .collect();
+    (set, unset)
+}
+
 macro_rules! check {
     ($op:literal, $result:expr) => {
         $result.map_err(|e| ApplyError::call($op, &e))?
@@ -191,6 +225,24 @@ mod tests {
 
     use super::keys::lock;
     use super::*;
+
+    #[test]
+    fn tag_changes_set_what_differs_and_remove_only_what_is_no_longer_wanted() {
+        let map = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let before = map(&[("kept", "1"), ("changed", "old"), ("dropped", "x")]);
+        let after = map(&[("kept", "1"), ("changed", "new"), ("added", "y")]);
+        let (set, unset) = tag_changes(&before, &after);
+        assert_eq!(set, map(&[("added", "y"), ("changed", "new")]));
+        assert_eq!(unset, vec!["dropped".to_owned()]);
+        assert_eq!(tag_changes(&after, &after), (map(&[]), vec![]));
+        let bad = sdk_tags("TagRole", &map(&[("k", "v")])).map(|t| t.len());
+        assert_eq!(bad, Ok(1));
+    }
 
     /// Records the order of changes and fails the ones named.
     struct Recorder {

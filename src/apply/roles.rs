@@ -5,23 +5,11 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::types::Tag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
-use super::{ApplyError, gone_ok, settle};
+use super::{ApplyError, gone_ok, sdk_tags, settle, tag_changes};
 use crate::plan::Change;
-
-/// Tags in the SDK's form.
-fn tags_of(operation: &str, tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ApplyError> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApplyError {
-            operation: operation.into(),
-            message: e.to_string(),
-        })
-}
 
 /// Carries out one change of a role or the provider; `Ok(false)` when
 /// `change` is not one, so the caller handles it.
@@ -47,7 +35,7 @@ pub(super) async fn execute(iam: &Client, change: &Change) -> Result<bool, Apply
                     .path(path)
                     .assume_role_policy_document(trust.to_string())
                     .max_session_duration(*max_session_seconds)
-                    .set_tags(Some(tags_of("CreateRole", tags)?))
+                    .set_tags(Some(sdk_tags("CreateRole", tags)?))
                     .set_permissions_boundary(boundary.clone())
                     .description("GitHub Actions (OIDC), managed by provision")
                     .send()
@@ -122,7 +110,7 @@ async fn create_provider(
         .create_open_id_connect_provider()
         .url(url)
         .set_client_id_list(Some(client_ids.to_vec()))
-        .set_tags(Some(tags_of("CreateOpenIDConnectProvider", tags)?))
+        .set_tags(Some(sdk_tags("CreateOpenIDConnectProvider", tags)?))
         .send()
         .await;
     match result {
@@ -189,26 +177,17 @@ async fn update_tags(
     before: &BTreeMap<String, String>,
     after: &BTreeMap<String, String>,
 ) -> Result<(), ApplyError> {
-    let set: BTreeMap<String, String> = after
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let (set, unset) = tag_changes(before, after);
     if !set.is_empty() {
         check!(
             "TagRole",
             iam.tag_role()
                 .role_name(role)
-                .set_tags(Some(tags_of("TagRole", &set)?))
+                .set_tags(Some(sdk_tags("TagRole", &set)?))
                 .send()
                 .await
         );
     }
-    let unset: Vec<String> = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
-        .cloned()
-        .collect();
     if !unset.is_empty() {
         check!(
             "UntagRole",
