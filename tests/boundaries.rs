@@ -455,6 +455,48 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The operator policy lists every managed bucket: one that no longer
+/// fits a managed policy is still printed, with a warning that says so and
+/// what to do, and no AWS call.
+#[test]
+fn an_operator_policy_too_large_for_a_managed_policy_is_printed_with_a_warning() {
+    let env = Env::new(&settings(None, None));
+    env.write(
+        "settings.toml",
+        &format!("{}manage_buckets = true\n", settings(None, None)),
+    );
+    let mut clients = String::new();
+    for c in 0..120 {
+        clients.push_str(&format!(
+            "\n[[clients]]\nname = \"client{c:03}\"\nbuckets = [\"client{c:03}-assets-production\"]\n"
+        ));
+    }
+    env.write("many.toml", &clients);
+    let out = provision(&env.proxy.url())
+        .args(["policy", "operator"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("over the 6144 a managed policy may hold")
+            && stderr.contains("inline policy"),
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(doc.to_string().contains("client119-assets-production"));
+    // Without managed buckets the same clients fit: no such warning.
+    env.write("settings.toml", &settings(None, None));
+    let out = provision(&env.proxy.url())
+        .args(["policy", "operator"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(!stderr.contains("a managed policy may hold"), "{stderr}");
+    assert_eq!(env.proxy.calls(), Vec::<String>::new());
+}
+
 /// examples/iam/ holds what the commands print for the example clients.
 #[test]
 fn the_example_policies_are_up_to_date() {

@@ -26,7 +26,17 @@ pub fn run(command: &PolicyCommand, ctx: &Context) -> Result<ExitStatus> {
                     "`settings.permissions_boundary` is not set, so this policy lets the operator create users without a boundary; set it (see `provision policy boundary`) to cap what every created user may do",
                 );
             }
-            operator::operator_policy(&desired)
+            let doc = operator::operator_policy(&desired);
+            // It lists every managed bucket: past some hundreds it no
+            // longer fits the managed policy the README attaches.
+            let size = document::size(&doc);
+            if size > document::MANAGED_POLICY_LIMIT {
+                printer.warning(format_args!(
+                    "this policy is {size} characters, over the {} a managed policy may hold, so IAM will refuse it as one; attach it as a role's inline policy (up to 10,240 characters in total), or let fewer clients set `manage_buckets` or `bucket_policy` (each of their buckets is listed)",
+                    document::MANAGED_POLICY_LIMIT
+                ));
+            }
+            doc
         }
         PolicyCommand::Boundary { .. } => {
             let account = operator::account_for_arns(&desired);
