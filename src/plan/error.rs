@@ -100,6 +100,19 @@ pub enum PlanError {
         size: usize,
         limit: usize,
     },
+    /// The trust policy of a role GitHub Actions assumes does not fit IAM's
+    /// quota on a role's trust policy.
+    #[error(
+        "the trust policy of role `{role}` of client `{client}` (in `{file}`) would be {size} characters, over IAM's limit of {limit} for a role's trust policy; name fewer `github` subjects (a pattern such as `repo:OWNER/REPO:*` covers several, if you mean it), or split them across two apps"
+    )]
+    RoleTrustTooLarge {
+        role: String,
+        client: String,
+        /// The file the client is declared in.
+        file: String,
+        size: usize,
+        limit: usize,
+    },
     /// A user would be in more groups than IAM allows.
     #[error(
         "user `{user}` would be in {count} groups ({managed} client groups and {unmanaged} other groups), over IAM's limit of {limit} groups per user; remove it from some clients"

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::PlanError;
 use super::users::Role;
 use crate::model::{Desired, Observed};
-use crate::policy::document;
+use crate::policy::{document, trust};
 
 /// Checks that need no account: every client's policy fits a managed
 /// policy (a policy over the group's inline quota is written as a managed
@@ -28,7 +28,31 @@ pub fn check_quotas(desired: &Desired, account_id: &str) -> Vec<PlanError> {
         .collect::<Vec<_>>()
         .into_iter()
         .chain(app_policy_sizes(desired, account_id))
+        .chain(role_trust_sizes(desired, account_id))
         .collect()
+}
+
+/// Every role's trust policy fits IAM's quota: a role with many `github`
+/// subjects would otherwise fail at `CreateRole`, half-way through an
+/// apply. Its grant needs no check of its own: it is the client's policy
+/// for fewer buckets, and a role's inline quota (10,240) is larger than
+/// the managed policy's the client's is held to.
+fn role_trust_sizes<'a>(
+    desired: &'a Desired,
+    account_id: &'a str,
+) -> impl Iterator<Item = PlanError> + 'a {
+    desired.clients.values().flat_map(move |client| {
+        client.roles.iter().filter_map(move |role| {
+            let size = document::size(&trust::trust_policy(account_id, &role.subjects));
+            (size > document::ROLE_TRUST_POLICY_LIMIT).then(|| PlanError::RoleTrustTooLarge {
+                role: role.name.clone(),
+                client: client.name.clone(),
+                file: client.source.display().to_string(),
+                size,
+                limit: document::ROLE_TRUST_POLICY_LIMIT,
+            })
+        })
+    })
 }
 
 /// Every app's grant fits its user's inline quota: unlike a group's, it has

@@ -31,6 +31,11 @@ pub const GROUP_INLINE_POLICY_LIMIT: usize = AccountQuotas::AWS_DEFAULTS.group_p
 /// app of `[[clients.apps]]` holds its grant there.
 pub const USER_INLINE_POLICY_LIMIT: usize = 2048;
 
+/// IAM's default quota on the length of a role's trust policy
+/// ("Role trust policy length", 2,048 characters not counting whitespace):
+/// it may be raised to 4,096 on request, but provision cannot read it.
+pub const ROLE_TRUST_POLICY_LIMIT: usize = 2048;
+
 /// IAM's default quota on the size of a customer managed policy (such as
 /// the boundary), in characters not counting whitespace. A client whose
 /// policy does not fit the group's inline quota gets a managed policy

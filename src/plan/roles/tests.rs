@@ -428,3 +428,29 @@ fn a_role_or_provider_changed_since_a_saved_plan_makes_it_stale() {
     let err = saved.check_observed(&made).unwrap_err().to_string();
     assert!(err.contains("OIDC provider"), "{err}");
 }
+
+/// A trust policy is held to IAM's quota on its length at exactly the
+/// limit: one that fits is accepted, one character more is refused.
+#[test]
+fn a_trust_policy_is_refused_only_past_the_quota() {
+    // Pad one subject until the document is exactly at the limit.
+    let base = trust::trust_policy(ACCOUNT, &["repo:acme/site:ref:refs/heads/".to_owned()]);
+    let pad = document::ROLE_TRUST_POLICY_LIMIT - document::size(&base);
+    let at_limit = format!("repo:acme/site:ref:refs/heads/{}", "b".repeat(pad));
+    let over = format!("{at_limit}x");
+    let fits = desired(vec![client(
+        "acme",
+        vec![role("acme-deploy", &[&at_limit])],
+    )]);
+    assert_eq!(crate::plan::check_quotas(&fits, ACCOUNT), vec![]);
+    let too_long = desired(vec![client("acme", vec![role("acme-deploy", &[&over])])]);
+    let errors = crate::plan::check_quotas(&too_long, ACCOUNT);
+    assert!(
+        matches!(
+            errors.as_slice(),
+            [crate::plan::PlanError::RoleTrustTooLarge { role, size: 2049, limit: 2048, .. }]
+                if role == "acme-deploy"
+        ),
+        "{errors:?}"
+    );
+}
