@@ -5,11 +5,8 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-
-use crate::model::{Part, PublicAccessBlock};
-use crate::render::matrix::JsonMatrix;
-use crate::report::buckets::{BucketLeak, BucketReport, ResourceSide};
+use crate::render::matrix::{JsonObject, json_fields};
+use crate::report::buckets::ResourceSide;
 use crate::report::matrix::Matrix;
 
 /// The resource side as text: one `LEAK` per grant with where it is, and
@@ -48,24 +45,15 @@ pub fn text(side: &ResourceSide, out: &mut dyn Write) -> io::Result<()> {
 pub fn json(m: &Matrix, side: &ResourceSide, out: &mut dyn Write) -> io::Result<()> {
     // Streamed like the matrix's own JSON: at 300 clients the access list
     // is hundreds of megabytes, which must never be held as one value.
-    #[derive(Serialize)]
-    struct Verify<'a> {
-        #[serde(flatten)]
-        matrix: JsonMatrix<'a>,
-        account_public_access_block: &'a Part<Option<PublicAccessBlock>>,
-        buckets: &'a [BucketReport],
-        bucket_leaks: &'a [BucketLeak],
-        bucket_warnings: &'a [String],
-        unreadable_buckets: &'a [String],
-    }
-    let doc = Verify {
-        matrix: JsonMatrix::new(m, m.isolated() && side.isolated()),
-        account_public_access_block: &side.account_public_access_block,
-        buckets: &side.buckets,
-        bucket_leaks: &side.leaks,
-        bucket_warnings: &side.warnings,
-        unreadable_buckets: &side.unreadable,
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    writeln!(out)
+    let mut doc = JsonObject::begin(out)?;
+    json_fields(m, m.isolated() && side.isolated(), &mut doc)?;
+    doc.field(
+        "account_public_access_block",
+        &side.account_public_access_block,
+    )?;
+    doc.field("buckets", &side.buckets)?;
+    doc.field("bucket_leaks", &side.leaks)?;
+    doc.field("bucket_warnings", &side.warnings)?;
+    doc.field("unreadable_buckets", &side.unreadable)?;
+    doc.end()
 }
