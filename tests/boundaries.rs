@@ -152,6 +152,21 @@ impl Drop for Env {
     }
 }
 
+/// The operator policy `provision policy operator` prints for the files
+/// (it must succeed), and what it wrote to stderr.
+fn operator_policy(env: &Env) -> (Value, String) {
+    let out = provision(&env.proxy.url())
+        .args(["policy", "operator"])
+        .arg(env.clients())
+        .assert()
+        .success();
+    let output = out.get_output();
+    (
+        serde_json::from_slice(&output.stdout).unwrap(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// The boundary `provision policy boundary` prints for the files.
 fn generated_boundary(env: &Env) -> Value {
     let out = provision(&env.proxy.url())
@@ -472,27 +487,16 @@ fn an_operator_policy_too_large_for_a_managed_policy_is_printed_with_a_warning()
         ));
     }
     env.write("many.toml", &clients);
-    let out = provision(&env.proxy.url())
-        .args(["policy", "operator"])
-        .arg(env.clients())
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let (doc, stderr) = operator_policy(&env);
     assert!(
         stderr.contains("over the 6144 a managed policy may hold")
             && stderr.contains("inline policy"),
         "{stderr}"
     );
-    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert!(doc.to_string().contains("client119-assets-production"));
     // Without managed buckets the same clients fit: no such warning.
     env.write("settings.toml", &settings(None, None));
-    let out = provision(&env.proxy.url())
-        .args(["policy", "operator"])
-        .arg(env.clients())
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let (doc, stderr) = operator_policy(&env);
     assert!(!stderr.contains("a managed policy may hold"), "{stderr}");
     assert_eq!(env.proxy.calls(), Vec::<String>::new());
 }
@@ -538,17 +542,11 @@ fn policy_commands_make_no_aws_call_and_explain_what_is_missing() {
         .code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("no client is declared"), "{stderr}");
-    let out = provision(&env.proxy.url())
-        .args(["policy", "operator"])
-        .arg(env.clients())
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let (doc, stderr) = operator_policy(&env);
     assert!(
         stderr.contains("`settings.permissions_boundary` is not set"),
         "{stderr}"
     );
-    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(
         doc["Statement"][1]["Resource"],
         "arn:aws:iam::*:user/provision/*"

@@ -818,17 +818,18 @@ fn shared_rows_print_the_same_bytes_as_one_cell_per_principal() {
 #[test]
 fn the_hand_laid_json_is_serdes_byte_for_byte() {
     use crate::render::matrix::serde_oracle;
+    type Writer<'a> = &'a dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>;
+    let same = |new: Writer<'_>, want: Writer<'_>| {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        new(&mut a).unwrap();
+        want(&mut b).unwrap();
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+    };
     let (d, o, docs) = crowded_world();
     let m = matrix(&d, &o, &docs, ACCOUNT, None);
     assert!(m.leaks().any(|c| !c.reached_by.is_empty()));
     assert!(m.cells().any(|c| c.conditional && !c.allowed.is_empty()));
-    let (mut new, mut want) = (Vec::new(), Vec::new());
-    json(&m, &mut new).unwrap();
-    serde_oracle::json(&m, &mut want).unwrap();
-    assert_eq!(
-        String::from_utf8(new).unwrap(),
-        String::from_utf8(want).unwrap()
-    );
+    same(&|out| json(&m, out), &|out| serde_oracle::json(&m, out));
     let side = crate::report::buckets::resource_side(
         &m,
         &o,
@@ -837,12 +838,9 @@ fn the_hand_laid_json_is_serdes_byte_for_byte() {
         ACCOUNT,
         crate::model::Part::default(),
     );
-    let (mut new, mut want) = (Vec::new(), Vec::new());
-    crate::render::buckets::json(&m, &side, &mut new).unwrap();
-    serde_oracle::verify_json(&m, &side, &mut want).unwrap();
-    assert_eq!(
-        String::from_utf8(new).unwrap(),
-        String::from_utf8(want).unwrap()
+    same(
+        &|out| crate::render::buckets::json(&m, &side, out),
+        &|out| serde_oracle::verify_json(&m, &side, out),
     );
     // Nothing at all: an empty list and an empty document.
     let empty = matrix(
@@ -852,13 +850,9 @@ fn the_hand_laid_json_is_serdes_byte_for_byte() {
         ACCOUNT,
         None,
     );
-    let (mut new, mut want) = (Vec::new(), Vec::new());
-    json(&empty, &mut new).unwrap();
-    serde_oracle::json(&empty, &mut want).unwrap();
-    assert_eq!(
-        String::from_utf8(new).unwrap(),
-        String::from_utf8(want).unwrap()
-    );
+    same(&|out| json(&empty, out), &|out| {
+        serde_oracle::json(&empty, out)
+    });
 }
 
 /// An account with no principal prints the headers alone; one with a
