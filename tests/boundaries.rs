@@ -498,6 +498,7 @@ fn an_operator_policy_too_large_for_a_managed_policy_is_printed_with_a_warning()
     env.write("settings.toml", &settings(None, None));
     let (doc, stderr) = operator_policy(&env);
     assert!(!stderr.contains("a managed policy may hold"), "{stderr}");
+    assert!(!doc.to_string().contains("client119-assets-production"));
     assert_eq!(env.proxy.calls(), Vec::<String>::new());
 }
 
