@@ -476,3 +476,54 @@ fn a_bucket_policy_edited_by_hand_between_plan_and_apply_makes_the_saved_plan_st
     assert_eq!(env.policy("acme-data").unwrap(), hand);
     assert_eq!(env.policy_writes(), Vec::<String>::new());
 }
+
+/// A managed bucket the same plan creates gets the layer's policy in the
+/// same apply, after the bucket exists: one apply converges.
+#[test]
+fn a_bucket_created_by_the_apply_gets_its_policy_in_the_same_apply() {
+    let env = Env::new(LAYER);
+    env.env.write(
+        "more.toml",
+        "[[clients]]\nname = \"initech\"\nbuckets = [\"initech-data\"]\nmanage_buckets = true\n",
+    );
+    env.env.proxy.clear();
+    let out = env.apply(&env.env.clients()).success();
+    let text = stdout(&out);
+    assert!(text.contains("+ bucket initech-data"), "{text}");
+    assert!(text.contains("+ bucket-policy initech-data"), "{text}");
+    assert!(!text.contains("does not exist"), "{text}");
+    let policy = env
+        .policy("initech-data")
+        .expect("the new bucket has a policy");
+    assert_eq!(
+        sids(&policy),
+        [
+            "ProvisionDenyOutsideClient",
+            "ProvisionDenyInsecureTransport"
+        ]
+    );
+    // Written once, last, after the bucket was made and locked down.
+    let writes: Vec<String> = env
+        .env
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|c| {
+            !c.query_protocol
+                && !c.json_protocol
+                && !c.action.starts_with("GET ")
+                && c.action.contains("/initech-data")
+        })
+        .map(|c| format!("{} ?{}", c.action, c.params))
+        .collect();
+    let policy_puts: Vec<usize> = (0..writes.len())
+        .filter(|i| writes[*i].contains("policy"))
+        .collect();
+    assert_eq!(policy_puts, [writes.len() - 1], "{writes:#?}");
+    assert!(writes.len() >= 4, "{writes:#?}");
+    // Converged.
+    env.env.proxy.clear();
+    let out = env.apply(&env.env.clients()).success();
+    assert!(stdout(&out).contains("No changes"), "{}", stdout(&out));
+    assert_eq!(env.all_writes(), Vec::<String>::new());
+}

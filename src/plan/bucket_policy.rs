@@ -82,10 +82,16 @@ pub(super) fn plan_bucket_policies(
                 reason,
             };
             let owned = owned_for(bucket);
+            let created = super::buckets::creates(inputs, &client.name, bucket);
             let (before, after) = match inputs.observed.bucket_policies.get(bucket) {
                 None => {
                     errors.push(unreadable("it was not read".to_owned()));
                     continue;
+                }
+                // A managed bucket this plan creates gets its policy right
+                // after, in the same apply.
+                Some(BucketPolicyRead::NoBucket) if created && !owned.is_empty() => {
+                    (None, Some(bucket_policy::fresh(&owned)))
                 }
                 Some(BucketPolicyRead::NoBucket) => {
                     if on {
@@ -121,6 +127,7 @@ pub(super) fn plan_bucket_policies(
                     client: client.name.clone(),
                     before,
                     after,
+                    new_bucket: created,
                 }),
                 (Some(before), None) => changes.push(Change::DeleteBucketPolicy {
                     bucket: bucket.clone(),

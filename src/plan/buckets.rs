@@ -94,6 +94,16 @@ pub fn wanted(
     }
 }
 
+/// True when this plan creates `bucket` of `client`: provision manages
+/// the client's buckets and this one is missing.
+pub(super) fn creates(inputs: &Inputs<'_>, client: &str, bucket: &str) -> bool {
+    inputs.desired.manages_buckets(client)
+        && matches!(
+            inputs.observed.buckets.get(bucket),
+            Some(BucketState::Missing)
+        )
+}
+
 /// Create the missing managed buckets and bring the others' settings back.
 pub(super) fn plan_buckets(inputs: &Inputs<'_>, plan: &mut Plan) {
     let defaults = &inputs.desired.settings.buckets;

@@ -365,6 +365,10 @@ pub enum Change {
         client: String,
         before: Option<String>,
         after: String,
+        /// The same plan creates the bucket: the policy is written in the
+        /// phase after it, so one apply converges.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        new_bucket: bool,
     },
     /// `s3:DeleteBucketPolicy`: the layer is turned off and the policy held
     /// only provision's statements (S3 refuses a policy without any).
@@ -660,6 +664,11 @@ impl Change {
             // locked down) first, they are private before any group is
             // granted them.
             Change::CreateBucket { .. } | Change::ConfigureBucket { .. } => 0,
+            // A new bucket's policy follows its creation; on a bucket that
+            // exists, the layer's denies come first, like any narrowing.
+            Change::PutBucketPolicy {
+                new_bucket: true, ..
+            } => 1,
             Change::PutBucketPolicy { .. } | Change::DeleteBucketPolicy { .. } => 0,
             Change::UpdateUserTags { .. }
             | Change::PutGroupPolicy { .. }

@@ -369,3 +369,56 @@ fn bucket_changes_in_markdown_and_json() {
     crate::render::plan::json(&plan, &mut json).unwrap();
     insta::assert_snapshot!(String::from_utf8(json).unwrap());
 }
+
+/// With the bucket-policy layer on, a managed bucket this plan creates
+/// gets its policy in the phase after its creation; one that exists gets
+/// it in the first phase, and a missing bucket provision does not manage
+/// gets none (a warning says so).
+#[test]
+fn a_new_managed_buckets_policy_is_written_after_its_creation() {
+    let mut d = desired();
+    d.settings.bucket_policy = Some(true);
+    let caller = "arn:aws:iam::123456789012:user/provision/acme-app".to_owned();
+    d.clients.get_mut("acme").unwrap().app_user = Some("acme-app".into());
+    let account = |state: BucketState, read: crate::model::BucketPolicyRead| {
+        let mut o = observed(state);
+        o.bucket_policies.insert("acme-data".into(), read);
+        o.caller_arn = Some(caller.clone());
+        o
+    };
+    let policy_of = |p: &Plan| -> Vec<(bool, u8)> {
+        p.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::PutBucketPolicy { new_bucket, .. } => Some((*new_bucket, c.phase())),
+                _ => None,
+            })
+            .collect()
+    };
+    use crate::model::BucketPolicyRead::{NoBucket, NoPolicy};
+    let new = plan(&d, &account(BucketState::Missing, NoBucket), ACCOUNT).unwrap();
+    let create = new
+        .changes
+        .iter()
+        .find(|c| matches!(c, Change::CreateBucket { .. }))
+        .unwrap();
+    assert_eq!(policy_of(&new), [(true, create.phase() + 1)]);
+    let existing = plan(
+        &d,
+        &account(BucketState::Owned(settled("acme")), NoPolicy),
+        ACCOUNT,
+    )
+    .unwrap();
+    assert_eq!(policy_of(&existing), [(false, 0)]);
+    d.settings.buckets.manage = false;
+    let unmanaged = plan(&d, &account(BucketState::Missing, NoBucket), ACCOUNT).unwrap();
+    assert_eq!(policy_of(&unmanaged), []);
+    assert!(
+        unmanaged
+            .warnings
+            .iter()
+            .any(|w| w.contains("does not exist")),
+        "{:?}",
+        unmanaged.warnings
+    );
+}
