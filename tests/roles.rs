@@ -268,3 +268,72 @@ fn a_removed_app_deletes_its_role_and_keeps_the_provider() {
     });
     assert_eq!(env.plan_exit(&env.clients()).0, 0);
 }
+
+/// A role's permissions boundary is set when the role is made, read back
+/// from the account (the next plan is empty), and put back when removed by
+/// hand.
+#[test]
+fn a_roles_boundary_is_set_read_back_and_restored() {
+    const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/RoleBoundary";
+    let env = TestEnv::with_files(&[(
+        "acme.toml",
+        &format!(
+            r#"
+[[clients]]
+name = "acme"
+buckets = ["acme-data"]
+
+[[clients.apps]]
+name = "acme-deploy"
+github = ["{MAIN}"]
+permissions_boundary = "{BOUNDARY}"
+"#
+        ),
+    )]);
+    let iam = common::iam_client(&env.moto.url());
+    let boundary_of = || {
+        block_on(async {
+            let out = iam
+                .get_role()
+                .role_name("acme-deploy")
+                .send()
+                .await
+                .unwrap();
+            out.role()
+                .unwrap()
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_owned)
+        })
+    };
+    block_on(async {
+        iam.create_policy()
+            .policy_name("RoleBoundary")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    env.apply(&env.clients()).success();
+    assert_eq!(boundary_of().as_deref(), Some(BOUNDARY));
+    let (code, text) = env.plan_exit(&env.clients());
+    assert_eq!(code, 0, "the boundary must read back as set:\n{text}");
+    block_on(async {
+        iam.delete_role_permissions_boundary()
+            .role_name("acme-deploy")
+            .send()
+            .await
+            .unwrap();
+    });
+    let (code, text) = env.plan_exit(&env.clients());
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("acme-deploy") && text.contains("RoleBoundary"),
+        "{text}"
+    );
+    env.apply(&env.clients()).success();
+    assert_eq!(boundary_of().as_deref(), Some(BOUNDARY));
+    assert_eq!(env.plan_exit(&env.clients()).0, 0);
+}
