@@ -240,23 +240,22 @@ fn access(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
     if m.cell_count() == 0 {
         return out.write_all(b"[]");
     }
-    let text = |v: &dyn erased::Json| -> io::Result<String> { v.compact() };
     let resources: Vec<String> = m
         .resources
         .iter()
         .map(|r| {
             Ok(format!(
                 ",\n      \"resource\": {},\n      \"kind\": {},\n      \"client\": {},\n      \"own\": ",
-                text(&r.name)?,
-                text(&r.kind)?,
-                text(&r.client)?
+                compact(&r.name)?,
+                compact(&r.kind)?,
+                compact(&r.client)?
             ))
         })
         .collect::<io::Result<_>>()?;
     out.write_all(b"[")?;
     let mut first = true;
     for (p, principal) in m.principals.iter().enumerate() {
-        let head = format!("    {{\n      \"principal\": {}", text(&principal.name)?);
+        let head = format!("    {{\n      \"principal\": {}", compact(&principal.name)?);
         for (cell, resource) in m.row(p).zip(&resources) {
             out.write_all(if first { b"\n" } else { b",\n" })?;
             first = false;
@@ -300,18 +299,8 @@ fn actions(names: &[&str], out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Compact JSON of one value, for the parts laid out once.
-mod erased {
-    use std::io;
-
-    pub trait Json {
-        fn compact(&self) -> io::Result<String>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn compact(&self) -> io::Result<String> {
-            serde_json::to_string(self).map_err(io::Error::other)
-        }
-    }
+fn compact<T: Serialize + ?Sized>(value: &T) -> io::Result<String> {
+    serde_json::to_string(value).map_err(io::Error::other)
 }
 
 /// The JSON as serde alone wrote it, whole, before the access list was
